@@ -1,0 +1,45 @@
+// IP addresses and CIDR blocks for IP allow-lists, IPv4 and IPv6 alike.
+// IPv4 is held as IPv4-mapped IPv6 (::ffff:a.b.c.d), so "10.0.0.0/8" also
+// contains a client that a dual-stack socket reports as ::ffff:10.1.2.3.
+// Thread-safe: plain values.
+#ifndef KEYWARD_CORE_CIDR_H_
+#define KEYWARD_CORE_CIDR_H_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace keyward {
+
+struct IpAddress {
+  std::array<uint8_t, 16> bytes{};
+  bool operator==(const IpAddress&) const = default;
+};
+
+// "203.0.113.7", "2001:db8::1", "::ffff:10.0.0.1"; also "[2001:db8::1]".
+std::optional<IpAddress> ParseIpAddress(std::string_view text);
+
+class CidrBlock {
+ public:
+  // "10.0.0.0/8", "2001:db8::/32", or a bare address (a block of one).
+  // Refuses host bits set past the prefix ("10.0.0.1/8"), naming the block
+  // that was probably meant.
+  static Result<CidrBlock> Parse(std::string_view text);
+
+  bool Contains(const IpAddress& ip) const;
+
+  // Canonical text: "10.0.0.0/8", "2001:db8::/32".
+  std::string ToString() const;
+
+ private:
+  IpAddress network_;
+  int prefix_bits_ = 0;  // 0..128, counted on the 16-byte form
+};
+
+}  // namespace keyward
+
+#endif  // KEYWARD_CORE_CIDR_H_

@@ -1,0 +1,83 @@
+#include "core/endpoint_pattern.h"
+
+#include <gtest/gtest.h>
+
+#include "core/glob.h"
+
+namespace keyward {
+namespace {
+
+bool Allows(const char* pattern, const char* method, const char* target) {
+  auto p = EndpointPattern::Parse(pattern);
+  return p.ok() && p->Matches(method, NormalizeRequestPath(target));
+}
+
+TEST(EndpointPatternTest, MethodAndSingleSegmentStar) {
+  EXPECT_TRUE(Allows("GET /v1/products/*", "GET", "/v1/products/B09HN3Q81F"));
+  EXPECT_FALSE(Allows("GET /v1/products/*", "POST", "/v1/products/B09HN3Q81F"));
+  EXPECT_FALSE(Allows("GET /v1/products/*", "GET", "/v1/products/a/reviews"));
+  EXPECT_FALSE(Allows("GET /v1/products/*", "GET", "/v1/orders/1"));
+  EXPECT_TRUE(Allows("GET /v1/products/*", "GET", "/v1/products/1?page=2"));
+}
+
+TEST(EndpointPatternTest, DoubleStarCrossesSegments) {
+  EXPECT_TRUE(Allows("GET /v1/**", "GET", "/v1/products/a/reviews"));
+  EXPECT_TRUE(Allows("* /v1/**", "DELETE", "/v1/x"));
+  EXPECT_TRUE(Allows("/v1/**", "PATCH", "/v1/x/y"));
+  EXPECT_FALSE(Allows("/v1/**", "GET", "/v2/x"));
+}
+
+TEST(EndpointPatternTest, MethodLists) {
+  EXPECT_TRUE(Allows("GET,POST /v1/orders", "POST", "/v1/orders"));
+  EXPECT_FALSE(Allows("GET,POST /v1/orders", "DELETE", "/v1/orders"));
+}
+
+TEST(EndpointPatternTest, DotSegmentsCannotEscape) {
+  EXPECT_FALSE(Allows("GET /v1/products/**", "GET", "/v1/products/../admin"));
+  EXPECT_FALSE(Allows("GET /v1/products/**", "GET", "/v1/products/%2e%2e/admin"));
+  EXPECT_FALSE(Allows("GET /v1/products/**", "GET", "/v1/products/%2E%2E/%2e%2E/admin"));
+  EXPECT_TRUE(Allows("GET /v1/products/**", "GET", "/v1/./products/x"));
+}
+
+TEST(EndpointPatternTest, NormalizeRequestPath) {
+  EXPECT_EQ(NormalizeRequestPath("/a/./b/../c?x=1"), "/a/c");
+  EXPECT_EQ(NormalizeRequestPath("/a/b/"), "/a/b/");
+  EXPECT_EQ(NormalizeRequestPath("/../../x"), "/x");
+  EXPECT_EQ(NormalizeRequestPath(""), "/");
+  EXPECT_EQ(NormalizeRequestPath("/a/%7Euser"), "/a/~user");
+  EXPECT_EQ(NormalizeRequestPath("/a%2Fb"), "/a%2Fb");  // an encoded slash stays encoded
+  EXPECT_EQ(NormalizeRequestPath("https://api.example.com/v1/x?q"), "/v1/x");
+  EXPECT_EQ(NormalizeRequestPath("/a/b/.."), "/a/");
+}
+
+TEST(EndpointPatternTest, RefusesBadPatterns) {
+  for (const char* bad : {"", "GET", "GET v1/x", "get /v1/x", "GET  /v1", "GET /v1/x?y", "G3T /x",
+                          "GET, /x"}) {
+    EXPECT_FALSE(EndpointPattern::Parse(bad).ok()) << bad;
+  }
+}
+
+TEST(EndpointPatternTest, RoundTrip) {
+  EXPECT_EQ(EndpointPattern::Parse("GET /v1/products/*")->ToString(), "GET /v1/products/*");
+  EXPECT_EQ(EndpointPattern::Parse("/v1/x")->ToString(), "* /v1/x");
+}
+
+TEST(GlobTest, Basics) {
+  EXPECT_TRUE(GlobMatch("a*c", "abc", '\0'));
+  EXPECT_TRUE(GlobMatch("a*c", "ac", '\0'));
+  EXPECT_FALSE(GlobMatch("a*c", "ab", '\0'));
+  EXPECT_TRUE(GlobMatch("*", "", '/'));
+  EXPECT_FALSE(GlobMatch("/a/*", "/a/b/c", '/'));
+  EXPECT_TRUE(GlobMatch("/a/**", "/a/b/c", '/'));
+  EXPECT_TRUE(GlobMatch("/a/*/c", "/a/b/c", '/'));
+}
+
+TEST(GlobTest, NoExponentialBlowUp) {
+  // A classic backtracking killer; dynamic programming answers at once.
+  const std::string pattern = "a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b";
+  const std::string text(5000, 'a');
+  EXPECT_FALSE(GlobMatch(pattern, text, '\0'));
+}
+
+}  // namespace
+}  // namespace keyward

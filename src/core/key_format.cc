@@ -1,0 +1,102 @@
+#include "core/key_format.h"
+
+#include <algorithm>
+
+#include "core/base62.h"
+#include "core/random.h"
+
+namespace keyward {
+
+std::string_view KeyParseErrorName(KeyParseError e) {
+  switch (e) {
+    case KeyParseError::kNone:
+      return "none";
+    case KeyParseError::kUnknownProduct:
+      return "unknown_product";
+    case KeyParseError::kUnknownEnvironment:
+      return "unknown_environment";
+    case KeyParseError::kWrongLength:
+      return "wrong_length";
+    case KeyParseError::kBadCharacter:
+      return "bad_character";
+    case KeyParseError::kBadChecksum:
+      return "bad_checksum";
+  }
+  return "unknown";
+}
+
+bool KeyFormat::IsValidName(std::string_view name) {
+  if (name.empty() || name.size() > 16) return false;
+  if (name[0] < 'a' || name[0] > 'z') return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); });
+}
+
+Result<KeyFormat> KeyFormat::Create(std::string product, std::vector<std::string> environments) {
+  if (!IsValidName(product)) {
+    return Status::InvalidRequest("product prefix \"" + product +
+                                  "\" must be 1-16 characters of a-z and 0-9, starting with a letter");
+  }
+  if (environments.empty()) return Status::InvalidRequest("at least one environment is needed");
+  for (size_t i = 0; i < environments.size(); ++i) {
+    if (!IsValidName(environments[i])) {
+      return Status::InvalidRequest("environment \"" + environments[i] +
+                                    "\" must be 1-16 characters of a-z and 0-9, starting with a letter");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (environments[j] == environments[i]) {
+        return Status::InvalidRequest("environment \"" + environments[i] + "\" is listed twice");
+      }
+    }
+  }
+  return KeyFormat(std::move(product), std::move(environments));
+}
+
+bool KeyFormat::HasEnvironment(std::string_view env) const {
+  return std::find(environments_.begin(), environments_.end(), env) != environments_.end();
+}
+
+std::string KeyChecksum(std::string_view key_without_checksum) {
+  return EncodeBase62Fixed(Crc32(key_without_checksum), static_cast<int>(kKeyChecksumChars));
+}
+
+std::string KeyFormat::Generate(std::string_view environment) const {
+  std::string key;
+  key.reserve(product_.size() + environment.size() + 2 + kKeyBodyChars);
+  key += product_;
+  key += '_';
+  key += environment;
+  key += '_';
+  key += RandomBase62(kKeyRandomChars);
+  key += KeyChecksum(key);
+  return key;
+}
+
+KeyParseError KeyFormat::Parse(std::string_view key, ParsedKey* out) const {
+  if (key.size() <= product_.size() || key.compare(0, product_.size(), product_) != 0 ||
+      key[product_.size()] != '_') {
+    return KeyParseError::kUnknownProduct;
+  }
+  const size_t env_start = product_.size() + 1;
+  const size_t env_end = key.find('_', env_start);
+  if (env_end == std::string_view::npos) return KeyParseError::kUnknownEnvironment;
+  const std::string_view env = key.substr(env_start, env_end - env_start);
+  if (!HasEnvironment(env)) return KeyParseError::kUnknownEnvironment;
+  const std::string_view body = key.substr(env_end + 1);
+  if (body.size() != kKeyBodyChars) return KeyParseError::kWrongLength;
+  for (char c : body) {
+    if (!IsBase62(c)) return KeyParseError::kBadCharacter;
+  }
+  const size_t checksum_at = key.size() - kKeyChecksumChars;
+  const auto expected = DecodeBase62(key.substr(checksum_at));
+  if (!expected || *expected != Crc32(key.substr(0, checksum_at))) {
+    return KeyParseError::kBadChecksum;
+  }
+  if (out != nullptr) {
+    out->environment = env;
+    out->short_prefix = key.substr(0, env_end + 1 + kShortPrefixBodyChars);
+  }
+  return KeyParseError::kNone;
+}
+
+}  // namespace keyward

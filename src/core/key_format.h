@@ -1,0 +1,78 @@
+// The key format: "<product>_<environment>_<body>", e.g. "asa_live_Tq0x4k9P…".
+//
+// The body is 40 base62 characters: 34 from the OS CSPRNG, then a 6-character
+// base62 CRC32 of everything before it (GitHub's token scheme). The short
+// prefix ("asa_live_Tq0x4k9Pd8Mn", prefix plus 12 body characters) is what
+// lists and logs show; the 22 random characters after it carry 131 bits.
+// A typo or a guess fails the checksum before any lookup, and secret scanners
+// can match the fixed shape with few false positives.
+//
+// Thread-safe: a KeyFormat is immutable after Create.
+#ifndef KEYWARD_CORE_KEY_FORMAT_H_
+#define KEYWARD_CORE_KEY_FORMAT_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace keyward {
+
+inline constexpr size_t kKeyRandomChars = 34;
+inline constexpr size_t kKeyChecksumChars = 6;
+inline constexpr size_t kKeyBodyChars = kKeyRandomChars + kKeyChecksumChars;
+inline constexpr size_t kShortPrefixBodyChars = 12;
+
+// Why a string is not a well-formed key. Callers of the API only ever see
+// "malformed"; the reason is for logs and tests.
+enum class KeyParseError {
+  kNone,
+  kUnknownProduct,
+  kUnknownEnvironment,
+  kWrongLength,
+  kBadCharacter,
+  kBadChecksum,
+};
+
+std::string_view KeyParseErrorName(KeyParseError e);
+
+// Views into the parsed key string; valid as long as it is.
+struct ParsedKey {
+  std::string_view environment;
+  std::string_view short_prefix;
+};
+
+class KeyFormat {
+ public:
+  // product and every environment: 1 to 16 of [a-z0-9], starting with a
+  // letter; environments distinct and at least one.
+  static Result<KeyFormat> Create(std::string product, std::vector<std::string> environments);
+
+  // A fresh key for environment, which must be one of environments().
+  std::string Generate(std::string_view environment) const;
+
+  // Validates shape and checksum with no lookup.
+  KeyParseError Parse(std::string_view key, ParsedKey* out) const;
+
+  const std::string& product() const { return product_; }
+  const std::vector<std::string>& environments() const { return environments_; }
+  bool HasEnvironment(std::string_view env) const;
+
+  // Whether name is usable as a product or environment name.
+  static bool IsValidName(std::string_view name);
+
+ private:
+  KeyFormat(std::string product, std::vector<std::string> environments)
+      : product_(std::move(product)), environments_(std::move(environments)) {}
+
+  std::string product_;
+  std::vector<std::string> environments_;
+};
+
+// The checksum characters for the key text that precedes them.
+std::string KeyChecksum(std::string_view key_without_checksum);
+
+}  // namespace keyward
+
+#endif  // KEYWARD_CORE_KEY_FORMAT_H_

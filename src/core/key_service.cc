@@ -1,0 +1,403 @@
+#include "core/key_service.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/random.h"
+#include "core/sha256.h"
+
+namespace keyward {
+namespace {
+
+using nlohmann::json;
+
+bool HasControlChar(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
+Status CheckListSize(const std::vector<std::string>& v, const char* field) {
+  if (v.size() > kMaxListEntries) {
+    return Status::InvalidRequest(std::string(field) + " has more than " +
+                                  std::to_string(kMaxListEntries) + " entries");
+  }
+  return Status::Ok();
+}
+
+json RateLimitJson(const std::optional<RateLimit>& r) {
+  if (!r) return nullptr;
+  return {{"limit", r->limit}, {"period_seconds", r->period_seconds}};
+}
+
+}  // namespace
+
+Status ValidateName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxNameLength) {
+    return Status::InvalidRequest("name must be 1-" + std::to_string(kMaxNameLength) + " bytes");
+  }
+  if (HasControlChar(name)) return Status::InvalidRequest("name must not contain control characters");
+  return Status::Ok();
+}
+
+Status ValidateScopes(const std::vector<std::string>& scopes) {
+  KEYWARD_RETURN_IF_ERROR(CheckListSize(scopes, "scopes"));
+  for (const auto& s : scopes) {
+    bool ok = !s.empty() && s.size() <= 64;
+    for (char c : s) {
+      ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == ':' || c == '.' || c == '_' || c == '-' || c == '*');
+    }
+    if (!ok) {
+      return Status::InvalidRequest("scope \"" + s +
+                                    "\" must be 1-64 characters of letters, digits and : . _ - *");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ValidateIpAllowlist(std::vector<std::string>* entries) {
+  KEYWARD_RETURN_IF_ERROR(CheckListSize(*entries, "ip_allowlist"));
+  for (auto& e : *entries) {
+    auto block = CidrBlock::Parse(e);
+    if (!block.ok()) return Status::InvalidRequest("ip_allowlist: " + block.status().message());
+    e = block->ToString();
+  }
+  return Status::Ok();
+}
+
+Status ValidateReferrerAllowlist(const std::vector<std::string>& entries) {
+  KEYWARD_RETURN_IF_ERROR(CheckListSize(entries, "referrer_allowlist"));
+  for (const auto& e : entries) {
+    auto p = ReferrerPattern::Parse(e);
+    if (!p.ok()) return Status::InvalidRequest("referrer_allowlist: " + p.status().message());
+  }
+  return Status::Ok();
+}
+
+Status ValidateEndpointAllowlist(const std::vector<std::string>& entries) {
+  KEYWARD_RETURN_IF_ERROR(CheckListSize(entries, "endpoint_allowlist"));
+  for (const auto& e : entries) {
+    auto p = EndpointPattern::Parse(e);
+    if (!p.ok()) return Status::InvalidRequest("endpoint_allowlist: " + p.status().message());
+  }
+  return Status::Ok();
+}
+
+Status ValidateRateLimit(const RateLimit& r) {
+  if (r.limit < 1 || r.limit > 1'000'000'000) {
+    return Status::InvalidRequest("rate_limit.limit must be between 1 and 1000000000");
+  }
+  if (r.period_seconds < 1 || r.period_seconds > 31 * 86400) {
+    return Status::InvalidRequest("rate_limit.period_seconds must be between 1 and 2678400 (31 days)");
+  }
+  return Status::Ok();
+}
+
+KeyService::KeyService(KeyServiceOptions options)
+    : options_(std::move(options)),
+      store_(options_.store),
+      root_format_(std::move(KeyFormat::Create("kw", {"root"})).value()) {}
+
+void KeyService::AddObserver(KeyChangeObserver* observer) {
+  std::lock_guard lock(observers_mu_);
+  observers_.push_back(observer);
+}
+
+void KeyService::Notify(const ApiKey& key) {
+  std::lock_guard lock(observers_mu_);
+  for (auto* o : observers_) o->OnKeyChanged(key);
+}
+
+AuditEntry KeyService::MakeAudit(const Actor& actor, std::string action, std::string target,
+                                 std::string workspace_id, std::string details_json) const {
+  AuditEntry e;
+  e.id = NewId("evt");
+  e.at = options_.clock->Now();
+  e.actor = actor.id;
+  e.ip = actor.ip;
+  e.action = std::move(action);
+  e.target = std::move(target);
+  e.workspace_id = std::move(workspace_id);
+  e.details_json = std::move(details_json);
+  return e;
+}
+
+// ---- Workspaces ----
+
+Result<Workspace> KeyService::CreateWorkspace(std::string name,
+                                              std::optional<int64_t> max_active_keys,
+                                              const Actor& actor) {
+  KEYWARD_RETURN_IF_ERROR(ValidateName(name));
+  if (max_active_keys && (*max_active_keys < 1 || *max_active_keys > 100000)) {
+    return Status::InvalidRequest("max_active_keys must be between 1 and 100000");
+  }
+  Workspace ws;
+  ws.id = NewId("ws");
+  ws.name = std::move(name);
+  ws.max_active_keys = max_active_keys;
+  ws.created_at = options_.clock->Now();
+  json details = {{"name", ws.name}};
+  if (max_active_keys) details["max_active_keys"] = *max_active_keys;
+  KEYWARD_RETURN_IF_ERROR(
+      store_->CreateWorkspace(ws, MakeAudit(actor, "workspace.create", ws.id, ws.id, details.dump())));
+  return ws;
+}
+
+Result<Workspace> KeyService::UpdateWorkspace(std::string_view id, const WorkspaceUpdate& update,
+                                              const Actor& actor) {
+  auto ws = store_->GetWorkspace(id);
+  if (!ws.ok()) return ws;
+  json details = json::object();
+  if (update.name) {
+    KEYWARD_RETURN_IF_ERROR(ValidateName(*update.name));
+    ws->name = *update.name;
+    details["name"] = ws->name;
+  }
+  if (update.max_active_keys) {
+    const auto& m = *update.max_active_keys;
+    if (m && (*m < 1 || *m > 100000)) {
+      return Status::InvalidRequest("max_active_keys must be between 1 and 100000");
+    }
+    ws->max_active_keys = m;
+    details["max_active_keys"] = m ? json(*m) : json(nullptr);
+  }
+  KEYWARD_RETURN_IF_ERROR(store_->UpdateWorkspace(
+      *ws, MakeAudit(actor, "workspace.update", ws->id, ws->id, details.dump())));
+  return ws;
+}
+
+// ---- API keys ----
+
+Status KeyService::ValidateKeyFields(const ApiKey& key) const {
+  KEYWARD_RETURN_IF_ERROR(ValidateName(key.name));
+  KEYWARD_RETURN_IF_ERROR(ValidateScopes(key.scopes));
+  KEYWARD_RETURN_IF_ERROR(ValidateReferrerAllowlist(key.referrer_allowlist));
+  KEYWARD_RETURN_IF_ERROR(ValidateEndpointAllowlist(key.endpoint_allowlist));
+  if (key.rate_limit) KEYWARD_RETURN_IF_ERROR(ValidateRateLimit(*key.rate_limit));
+  if (key.meta_json.size() > kMaxMetaBytes) {
+    return Status::InvalidRequest("meta must be at most " + std::to_string(kMaxMetaBytes) +
+                                  " bytes of JSON");
+  }
+  return Status::Ok();
+}
+
+Result<CreatedKey> KeyService::CreateKey(NewKeyParams p, const Actor& actor) {
+  if (!options_.format->HasEnvironment(p.environment)) {
+    std::string known;
+    for (const auto& e : options_.format->environments()) known += (known.empty() ? "" : ", ") + e;
+    return Status::InvalidRequest("environment \"" + p.environment + "\" is not one of: " + known);
+  }
+  const Timestamp now = options_.clock->Now();
+  if (p.expires_at && *p.expires_at <= now) {
+    return Status::InvalidRequest("expires_at must be in the future");
+  }
+  KEYWARD_RETURN_IF_ERROR(ValidateIpAllowlist(&p.ip_allowlist));
+  auto ws = store_->GetWorkspace(p.workspace_id);
+  if (!ws.ok()) return ws.status();
+
+  CreatedKey out;
+  out.secret = options_.format->Generate(p.environment);
+  ApiKey& k = out.record;
+  k.id = NewId("key");
+  k.hash = Sha256(out.secret);
+  ParsedKey parsed;
+  (void)options_.format->Parse(out.secret, &parsed);
+  k.short_prefix = std::string(parsed.short_prefix);
+  k.workspace_id = std::move(p.workspace_id);
+  k.environment = std::move(p.environment);
+  k.name = std::move(p.name);
+  k.scopes = std::move(p.scopes);
+  k.ip_allowlist = std::move(p.ip_allowlist);
+  k.referrer_allowlist = std::move(p.referrer_allowlist);
+  k.endpoint_allowlist = std::move(p.endpoint_allowlist);
+  k.rate_limit = p.rate_limit;
+  k.meta_json = std::move(p.meta_json);
+  k.created_at = now;
+  k.created_by = actor.id;
+  k.expires_at = p.expires_at;
+  KEYWARD_RETURN_IF_ERROR(ValidateKeyFields(k));
+
+  const json details = {{"name", k.name},
+                        {"environment", k.environment},
+                        {"short_prefix", k.short_prefix},
+                        {"scopes", k.scopes}};
+  KEYWARD_RETURN_IF_ERROR(store_->InsertKey(
+      k, MaxActiveKeys(*ws), now, MakeAudit(actor, "key.create", k.id, k.workspace_id, details.dump())));
+  Notify(k);
+  return out;
+}
+
+Result<Page<ApiKey>> KeyService::ListKeys(KeyFilter filter, const PageRequest& page) {
+  filter.now = options_.clock->Now();
+  return store_->ListKeys(filter, page);
+}
+
+Result<ApiKey> KeyService::UpdateKey(std::string_view id, const KeyUpdate& u, const Actor& actor) {
+  auto key = store_->GetKey(id);
+  if (!key.ok()) return key;
+  if (key->revoked_at) return Status::KeyRevoked("API key " + key->id + " is revoked; it cannot change");
+  ApiKey& k = *key;
+  json changed = json::object();
+  if (u.name) {
+    k.name = *u.name;
+    changed["name"] = k.name;
+  }
+  if (u.scopes) {
+    k.scopes = *u.scopes;
+    changed["scopes"] = k.scopes;
+  }
+  if (u.ip_allowlist) {
+    k.ip_allowlist = *u.ip_allowlist;
+    KEYWARD_RETURN_IF_ERROR(ValidateIpAllowlist(&k.ip_allowlist));
+    changed["ip_allowlist"] = k.ip_allowlist;
+  }
+  if (u.referrer_allowlist) {
+    k.referrer_allowlist = *u.referrer_allowlist;
+    changed["referrer_allowlist"] = k.referrer_allowlist;
+  }
+  if (u.endpoint_allowlist) {
+    k.endpoint_allowlist = *u.endpoint_allowlist;
+    changed["endpoint_allowlist"] = k.endpoint_allowlist;
+  }
+  if (u.rate_limit) {
+    k.rate_limit = *u.rate_limit;
+    changed["rate_limit"] = RateLimitJson(k.rate_limit);
+  }
+  if (u.meta_json) {
+    k.meta_json = *u.meta_json;
+    changed["meta"] = true;  // which fields changed, not their values: meta may be sensitive
+  }
+  if (u.enabled) {
+    k.disabled = !*u.enabled;
+    changed["enabled"] = *u.enabled;
+  }
+  if (u.expires_at) {
+    k.expires_at = *u.expires_at;
+    if (k.expires_at && *k.expires_at <= options_.clock->Now()) {
+      return Status::InvalidRequest("expires_at must be in the future");
+    }
+    changed["expires_at"] = k.expires_at ? json(*k.expires_at) : json(nullptr);
+  }
+  KEYWARD_RETURN_IF_ERROR(ValidateKeyFields(k));
+  KEYWARD_RETURN_IF_ERROR(
+      store_->UpdateKey(k, MakeAudit(actor, "key.update", k.id, k.workspace_id, changed.dump())));
+  Notify(k);
+  return key;
+}
+
+Result<ApiKey> KeyService::RevokeKey(std::string_view id, std::string reason, const Actor& actor) {
+  if (reason.size() > 500 || HasControlChar(reason)) {
+    return Status::InvalidRequest("reason must be at most 500 bytes with no control characters");
+  }
+  auto existing = store_->GetKey(id);
+  if (!existing.ok()) return existing;
+  if (existing->revoked_at) return existing;
+  const json details = {{"short_prefix", existing->short_prefix}, {"reason", reason}};
+  auto revoked = store_->RevokeKey(
+      id, options_.clock->Now(), actor.id, reason,
+      MakeAudit(actor, "key.revoke", existing->id, existing->workspace_id, details.dump()));
+  if (revoked.ok()) Notify(*revoked);
+  return revoked;
+}
+
+Result<CreatedKey> KeyService::RotateKey(std::string_view id, int64_t grace_seconds,
+                                         std::optional<Timestamp> new_expires_at,
+                                         const Actor& actor) {
+  if (grace_seconds < 0 || grace_seconds > 30 * 86400) {
+    return Status::InvalidRequest("grace_seconds must be between 0 and 2592000 (30 days)");
+  }
+  const Timestamp now = options_.clock->Now();
+  if (new_expires_at && *new_expires_at <= now) {
+    return Status::InvalidRequest("expires_at must be in the future");
+  }
+  auto old = store_->GetKey(id);
+  if (!old.ok()) return old.status();
+  if (old->revoked_at) return Status::KeyRevoked("API key " + old->id + " is revoked; create a new key instead");
+
+  CreatedKey out;
+  out.secret = options_.format->Generate(old->environment);
+  ApiKey& k = out.record;
+  k = *old;  // name, scopes, restrictions, rate limit, meta, disabled
+  k.id = NewId("key");
+  k.hash = Sha256(out.secret);
+  ParsedKey parsed;
+  (void)options_.format->Parse(out.secret, &parsed);
+  k.short_prefix = std::string(parsed.short_prefix);
+  k.created_at = now;
+  k.created_by = actor.id;
+  k.expires_at = new_expires_at;
+  k.last_used_at.reset();
+  k.rotated_from = old->id;
+
+  Timestamp old_expires = now + grace_seconds * kMillisPerSecond;
+  if (old->expires_at && *old->expires_at < old_expires) old_expires = *old->expires_at;
+  const json details = {{"old_short_prefix", old->short_prefix},
+                        {"new_key_id", k.id},
+                        {"new_short_prefix", k.short_prefix},
+                        {"grace_seconds", grace_seconds}};
+  KEYWARD_RETURN_IF_ERROR(store_->RotateKey(
+      k, old->id, old_expires, MakeAudit(actor, "key.rotate", old->id, old->workspace_id, details.dump())));
+  old->expires_at = old_expires;
+  Notify(*old);
+  Notify(k);
+  return out;
+}
+
+// ---- Root keys ----
+
+Result<CreatedRootKey> KeyService::CreateRootKey(std::string name, const Actor& actor) {
+  KEYWARD_RETURN_IF_ERROR(ValidateName(name));
+  CreatedRootKey out;
+  out.secret = root_format_.Generate("root");
+  RootKey& r = out.record;
+  r.id = NewId("rk");
+  r.hash = Sha256(out.secret);
+  ParsedKey parsed;
+  (void)root_format_.Parse(out.secret, &parsed);
+  r.short_prefix = std::string(parsed.short_prefix);
+  r.name = std::move(name);
+  r.created_at = options_.clock->Now();
+  r.created_by = actor.id;
+  const json details = {{"name", r.name}, {"short_prefix", r.short_prefix}};
+  KEYWARD_RETURN_IF_ERROR(
+      store_->InsertRootKey(r, MakeAudit(actor, "root_key.create", r.id, "", details.dump())));
+  return out;
+}
+
+Result<RootKey> KeyService::RevokeRootKey(std::string_view id, const Actor& actor) {
+  const json details = json::object();
+  return store_->RevokeRootKey(id, options_.clock->Now(),
+                               MakeAudit(actor, "root_key.revoke", std::string(id), "", details.dump()));
+}
+
+Result<RootKey> KeyService::AuthenticateRootKey(std::string_view secret) {
+  if (root_format_.Parse(secret, nullptr) != KeyParseError::kNone) {
+    return Status(Code::kUnauthorized, "the root key is malformed");
+  }
+  auto key = store_->FindRootKeyByHash(Sha256(secret));
+  if (key.status().IsNotFound()) return Status(Code::kUnauthorized, "unknown root key");
+  if (!key.ok()) return key;
+  if (key->revoked_at) return Status(Code::kUnauthorized, "the root key is revoked");
+  return key;
+}
+
+Result<std::optional<CreatedRootKey>> KeyService::EnsureRootKey(const Actor& actor) {
+  auto keys = store_->ListRootKeys();
+  if (!keys.ok()) return keys.status();
+  if (!keys->empty()) return std::optional<CreatedRootKey>();
+  auto created = CreateRootKey("initial", actor);
+  if (!created.ok()) return created.status();
+  return std::optional<CreatedRootKey>(std::move(*created));
+}
+
+// ---- Resolver ----
+
+Result<std::shared_ptr<const VerifiableKey>> StoreKeyResolver::Resolve(const KeyHash& hash) {
+  auto key = store_->FindKeyByHash(hash);
+  if (key.status().IsNotFound()) return std::shared_ptr<const VerifiableKey>();
+  if (!key.ok()) return key.status();
+  return VerifiableKey::Compile(std::move(*key));
+}
+
+}  // namespace keyward

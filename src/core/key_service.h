@@ -1,0 +1,171 @@
+// KeyService: the key lifecycle. Creates workspaces and keys (the secret is
+// returned once and never kept), lists, updates, revokes and rotates them,
+// and issues root keys. Every change writes an audit entry in the same
+// transaction. Storage through the KeyStore interface, time through Clock.
+//
+// Observers hear of every change made through this service, after it
+// committed, so that caches can drop what they hold.
+// Thread-safe: yes, as long as the store is.
+#ifndef KEYWARD_CORE_KEY_SERVICE_H_
+#define KEYWARD_CORE_KEY_SERVICE_H_
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/key_format.h"
+#include "core/model.h"
+#include "core/status.h"
+#include "core/verifier.h"
+#include "store/key_store.h"
+
+namespace keyward {
+
+inline constexpr int64_t kDefaultMaxActiveKeys = 20;
+inline constexpr size_t kMaxNameLength = 200;
+inline constexpr size_t kMaxListEntries = 100;
+inline constexpr size_t kMaxMetaBytes = 8192;
+
+struct KeyServiceOptions {
+  KeyStore* store = nullptr;
+  const KeyFormat* format = nullptr;
+  const Clock* clock = nullptr;
+  int64_t default_max_active = kDefaultMaxActiveKeys;
+};
+
+struct NewKeyParams {
+  std::string workspace_id;
+  std::string environment;
+  std::string name;
+  std::vector<std::string> scopes;
+  std::vector<std::string> ip_allowlist;
+  std::vector<std::string> referrer_allowlist;
+  std::vector<std::string> endpoint_allowlist;
+  std::optional<RateLimit> rate_limit;
+  std::string meta_json = "{}";  // a JSON object; the caller has parsed it
+  std::optional<Timestamp> expires_at;
+};
+
+// A change to a key; unset fields stay as they are.
+struct KeyUpdate {
+  std::optional<std::string> name;
+  std::optional<std::vector<std::string>> scopes;
+  std::optional<std::vector<std::string>> ip_allowlist;
+  std::optional<std::vector<std::string>> referrer_allowlist;
+  std::optional<std::vector<std::string>> endpoint_allowlist;
+  std::optional<std::optional<RateLimit>> rate_limit;  // set to nullopt: clear it
+  std::optional<std::string> meta_json;
+  std::optional<bool> enabled;
+  std::optional<std::optional<Timestamp>> expires_at;
+};
+
+struct WorkspaceUpdate {
+  std::optional<std::string> name;
+  std::optional<std::optional<int64_t>> max_active_keys;
+};
+
+struct CreatedKey {
+  ApiKey record;
+  std::string secret;  // the full key: hand it out once, then forget it
+};
+
+struct CreatedRootKey {
+  RootKey record;
+  std::string secret;
+};
+
+// Told after a change to a key commits.
+class KeyChangeObserver {
+ public:
+  virtual ~KeyChangeObserver() = default;
+  virtual void OnKeyChanged(const ApiKey& key) = 0;
+};
+
+class KeyService {
+ public:
+  explicit KeyService(KeyServiceOptions options);
+
+  // Workspaces.
+  Result<Workspace> CreateWorkspace(std::string name, std::optional<int64_t> max_active_keys,
+                                    const Actor& actor);
+  Result<Workspace> UpdateWorkspace(std::string_view id, const WorkspaceUpdate& update,
+                                    const Actor& actor);
+  Result<Workspace> GetWorkspace(std::string_view id) { return store_->GetWorkspace(id); }
+  Result<Page<Workspace>> ListWorkspaces(const PageRequest& page) {
+    return store_->ListWorkspaces(page);
+  }
+  // The limit that applies to ws.
+  int64_t MaxActiveKeys(const Workspace& ws) const {
+    return ws.max_active_keys.value_or(options_.default_max_active);
+  }
+
+  // API keys.
+  Result<CreatedKey> CreateKey(NewKeyParams params, const Actor& actor);
+  Result<ApiKey> GetKey(std::string_view id) { return store_->GetKey(id); }
+  Result<Page<ApiKey>> ListKeys(KeyFilter filter, const PageRequest& page);
+  Result<ApiKey> UpdateKey(std::string_view id, const KeyUpdate& update, const Actor& actor);
+  // Immediate and permanent; a second call answers the first revocation.
+  Result<ApiKey> RevokeKey(std::string_view id, std::string reason, const Actor& actor);
+  // A new key with the old one's name, scopes, restrictions, rate limit and
+  // meta; the old key stays valid for grace_seconds, then expires.
+  // Rotation replaces a key, so it is allowed at the workspace's limit.
+  Result<CreatedKey> RotateKey(std::string_view id, int64_t grace_seconds,
+                               std::optional<Timestamp> new_expires_at, const Actor& actor);
+
+  // Root keys ("kw_root_…").
+  Result<CreatedRootKey> CreateRootKey(std::string name, const Actor& actor);
+  Result<RootKey> RevokeRootKey(std::string_view id, const Actor& actor);
+  Result<std::vector<RootKey>> ListRootKeys() { return store_->ListRootKeys(); }
+  // The root key behind a presented credential; kUnauthorized when it is
+  // malformed, unknown or revoked.
+  Result<RootKey> AuthenticateRootKey(std::string_view secret);
+  // Creates the first root key when there is none; nullopt otherwise.
+  Result<std::optional<CreatedRootKey>> EnsureRootKey(const Actor& actor);
+
+  Result<Page<AuditEntry>> ListAudit(const AuditFilter& filter, const PageRequest& page) {
+    return store_->ListAudit(filter, page);
+  }
+
+  void AddObserver(KeyChangeObserver* observer);
+
+  const KeyFormat& format() const { return *options_.format; }
+  const KeyFormat& root_format() const { return root_format_; }
+  const Clock& clock() const { return *options_.clock; }
+
+ private:
+  Status ValidateKeyFields(const ApiKey& key) const;
+  AuditEntry MakeAudit(const Actor& actor, std::string action, std::string target,
+                       std::string workspace_id, std::string details_json) const;
+  void Notify(const ApiKey& key);
+
+  KeyServiceOptions options_;
+  KeyStore* store_;
+  KeyFormat root_format_;
+  std::mutex observers_mu_;
+  std::vector<KeyChangeObserver*> observers_;  // GUARDED_BY(observers_mu_)
+};
+
+// Resolves keys straight from the store, compiling each record on each call.
+class StoreKeyResolver final : public KeyResolver {
+ public:
+  explicit StoreKeyResolver(KeyStore* store) : store_(store) {}
+  Result<std::shared_ptr<const VerifiableKey>> Resolve(const KeyHash& hash) override;
+
+ private:
+  KeyStore* store_;
+};
+
+// Field checks shared by create and update.
+Status ValidateName(std::string_view name);
+Status ValidateScopes(const std::vector<std::string>& scopes);
+Status ValidateIpAllowlist(std::vector<std::string>* entries);  // canonicalises
+Status ValidateReferrerAllowlist(const std::vector<std::string>& entries);
+Status ValidateEndpointAllowlist(const std::vector<std::string>& entries);
+Status ValidateRateLimit(const RateLimit& limit);
+
+}  // namespace keyward
+
+#endif  // KEYWARD_CORE_KEY_SERVICE_H_

@@ -1,0 +1,38 @@
+#include "core/model.h"
+
+namespace keyward {
+
+std::string_view KeyStatusName(KeyStatus s) {
+  switch (s) {
+    case KeyStatus::kActive:
+      return "active";
+    case KeyStatus::kRevoked:
+      return "revoked";
+    case KeyStatus::kExpired:
+      return "expired";
+    case KeyStatus::kDisabled:
+      return "disabled";
+  }
+  return "active";
+}
+
+std::optional<KeyStatus> KeyStatusFromName(std::string_view name) {
+  if (name == "active") return KeyStatus::kActive;
+  if (name == "revoked") return KeyStatus::kRevoked;
+  if (name == "expired") return KeyStatus::kExpired;
+  if (name == "disabled") return KeyStatus::kDisabled;
+  return std::nullopt;
+}
+
+KeyStatus ApiKey::StatusAt(Timestamp now) const {
+  if (revoked_at) return KeyStatus::kRevoked;
+  if (expires_at && *expires_at <= now) return KeyStatus::kExpired;
+  if (disabled) return KeyStatus::kDisabled;
+  return KeyStatus::kActive;
+}
+
+bool ApiKey::OccupiesSlotAt(Timestamp now) const {
+  return !revoked_at && !(expires_at && *expires_at <= now);
+}
+
+}  // namespace keyward

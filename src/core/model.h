@@ -1,0 +1,120 @@
+// The objects keyward keeps: workspaces, API keys, root keys and audit
+// entries, as plain values shared by core/, store/ and server/.
+// A key record holds the SHA-256 of the key, never the key.
+// Thread-safe: plain values.
+#ifndef KEYWARD_CORE_MODEL_H_
+#define KEYWARD_CORE_MODEL_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/sha256.h"
+
+namespace keyward {
+
+struct Workspace {
+  std::string id;  // "ws_…"
+  std::string name;
+  std::optional<int64_t> max_active_keys;  // unset: the deployment's default
+  Timestamp created_at = 0;
+};
+
+struct RateLimit {
+  int64_t limit = 0;           // requests allowed …
+  int64_t period_seconds = 0;  // … per this many seconds
+  bool operator==(const RateLimit&) const = default;
+};
+
+enum class KeyStatus { kActive, kRevoked, kExpired, kDisabled };
+std::string_view KeyStatusName(KeyStatus s);
+std::optional<KeyStatus> KeyStatusFromName(std::string_view name);
+
+struct ApiKey {
+  std::string id;  // "key_…"
+  KeyHash hash{};
+  std::string short_prefix;
+  std::string workspace_id;
+  std::string environment;
+  std::string name;
+  std::vector<std::string> scopes;
+  std::vector<std::string> ip_allowlist;        // canonical CIDR text
+  std::vector<std::string> referrer_allowlist;  // as ReferrerPattern accepts
+  std::vector<std::string> endpoint_allowlist;  // as EndpointPattern accepts
+  std::optional<RateLimit> rate_limit;
+  std::string meta_json = "{}";  // a JSON object, kept verbatim
+  Timestamp created_at = 0;
+  std::string created_by;
+  std::optional<Timestamp> expires_at;
+  std::optional<Timestamp> last_used_at;
+  std::optional<Timestamp> revoked_at;
+  std::string revoked_by;
+  std::string revoked_reason;
+  bool disabled = false;
+  std::string rotated_from;  // id of the key this one replaced, if any
+
+  // Revoked wins over expired, expired over disabled: the order verification
+  // checks them in.
+  KeyStatus StatusAt(Timestamp now) const;
+  // Counts against the workspace's limit: neither revoked nor expired.
+  bool OccupiesSlotAt(Timestamp now) const;
+};
+
+struct RootKey {
+  std::string id;  // "rk_…"
+  KeyHash hash{};
+  std::string short_prefix;
+  std::string name;
+  Timestamp created_at = 0;
+  std::string created_by;
+  std::optional<Timestamp> revoked_at;
+};
+
+struct AuditEntry {
+  std::string id;  // "evt_…"
+  Timestamp at = 0;
+  std::string actor;         // "rk_…", "key_…" or "cli"
+  std::string action;        // "key.create", "key.revoke", …
+  std::string target;        // the object's id
+  std::string workspace_id;  // empty for deployment-wide actions
+  std::string ip;            // where the call came from, when known
+  std::string details_json = "{}";  // never a secret
+};
+
+// Who asks for a change, and from where; goes into the audit entry.
+struct Actor {
+  std::string id;
+  std::string ip;
+};
+
+// Cursor pagination: the cursor is the id of the last object of the previous
+// page; lists run newest first.
+struct PageRequest {
+  std::string cursor;
+  int limit = 50;
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::string next_cursor;  // empty on the last page
+};
+
+struct KeyFilter {
+  std::string workspace_id;  // empty: every workspace
+  std::string environment;   // empty: every environment
+  std::optional<KeyStatus> status;
+  Timestamp now = 0;  // for the status filter
+};
+
+struct AuditFilter {
+  std::string workspace_id;  // empty: every entry
+  std::string target;        // empty: every target
+};
+
+}  // namespace keyward
+
+#endif  // KEYWARD_CORE_MODEL_H_

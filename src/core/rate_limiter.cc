@@ -1,0 +1,65 @@
+#include "core/rate_limiter.h"
+
+#include <algorithm>
+#include <functional>
+
+namespace keyward {
+
+RateLimiter::Shard& RateLimiter::ShardFor(std::string_view key_id) {
+  return shards_[std::hash<std::string_view>{}(key_id) % kShards];
+}
+
+RateLimitDecision RateLimiter::Take(std::string_view key_id, const RateLimit& limit,
+                                    Timestamp now_ms) {
+  RateLimitDecision d;
+  d.limit = limit.limit;
+  if (limit.limit <= 0 || limit.period_seconds <= 0) {
+    d.allowed = false;
+    d.retry_after_seconds = std::max<int64_t>(limit.period_seconds, 1);
+    return d;
+  }
+  const int64_t now = now_ms * 1000;
+  const int64_t period = limit.period_seconds * 1'000'000;
+  const int64_t interval = std::max<int64_t>(period / limit.limit, 1);
+  Shard& shard = ShardFor(key_id);
+  std::lock_guard lock(shard.mu);
+  auto it = shard.tat.find(std::string(key_id));
+  const int64_t tat = it == shard.tat.end() ? now : std::max(it->second, now);
+  const int64_t new_tat = tat + interval;
+  // Admit while the bucket's backlog stays within one period.
+  if (new_tat - now > period) {
+    d.allowed = false;
+    d.remaining = 0;
+    const int64_t wait = new_tat - period - now;
+    d.retry_after_seconds = std::max<int64_t>((wait + 999'999) / 1'000'000, 1);
+    d.reset_seconds = (tat - now + 999'999) / 1'000'000;
+    return d;
+  }
+  if (it == shard.tat.end()) {
+    shard.tat.emplace(std::string(key_id), new_tat);
+  } else {
+    it->second = new_tat;
+  }
+  d.remaining = std::min<int64_t>((period - (new_tat - now)) / interval, limit.limit - 1);
+  d.reset_seconds = (new_tat - now + 999'999) / 1'000'000;
+  return d;
+}
+
+void RateLimiter::Prune(Timestamp now_ms) {
+  const int64_t now = now_ms * 1000;
+  for (auto& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    std::erase_if(shard.tat, [now](const auto& kv) { return kv.second <= now; });
+  }
+}
+
+size_t RateLimiter::TrackedKeys() const {
+  size_t n = 0;
+  for (const auto& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    n += shard.tat.size();
+  }
+  return n;
+}
+
+}  // namespace keyward

@@ -1,0 +1,34 @@
+// SHA-256 through OpenSSL 3. Keys are found and compared only by this hash.
+// Thread-safe: each thread keeps its own digest context.
+#ifndef KEYWARD_CORE_SHA256_H_
+#define KEYWARD_CORE_SHA256_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace keyward {
+
+using KeyHash = std::array<uint8_t, 32>;
+
+KeyHash Sha256(std::string_view data);
+
+// Lowercase hex, 64 characters.
+std::string ToHex(const KeyHash& hash);
+
+// Compares in time independent of where the hashes differ.
+bool HashEquals(const KeyHash& a, const KeyHash& b);
+
+struct KeyHashHasher {
+  size_t operator()(const KeyHash& h) const noexcept {
+    size_t v;
+    static_assert(sizeof(v) <= sizeof(KeyHash));
+    __builtin_memcpy(&v, h.data(), sizeof v);  // a SHA-256 is already uniform
+    return v;
+  }
+};
+
+}  // namespace keyward
+
+#endif  // KEYWARD_CORE_SHA256_H_

@@ -1,0 +1,72 @@
+// KeyStore: where keyward keeps workspaces, keys, root keys and the audit
+// log. One interface, several engines (sqlite/ now, postgres/ next).
+//
+// Contract for every engine:
+//  - A mutation and its audit entry commit in one transaction, durably,
+//    before the call returns.
+//  - A failed call changes nothing.
+//  - Only hashes of keys are stored; the interface never sees a full key.
+//  - Lists run newest first; a page's next_cursor is empty on the last page.
+//
+// Thread-safe: engines serialise internally; callers share one instance.
+#ifndef KEYWARD_STORE_KEY_STORE_H_
+#define KEYWARD_STORE_KEY_STORE_H_
+
+#include <string_view>
+#include <vector>
+
+#include "core/model.h"
+#include "core/status.h"
+
+namespace keyward {
+
+class KeyStore {
+ public:
+  virtual ~KeyStore() = default;
+
+  // Workspaces.
+  virtual Status CreateWorkspace(const Workspace& ws, const AuditEntry& audit) = 0;
+  virtual Result<Workspace> GetWorkspace(std::string_view id) = 0;
+  virtual Result<Page<Workspace>> ListWorkspaces(const PageRequest& page) = 0;
+  virtual Status UpdateWorkspace(const Workspace& ws, const AuditEntry& audit) = 0;
+
+  // API keys.
+  // Inserts key unless its workspace already has max_active keys occupying
+  // a slot at `now` (kKeyLimitReached). NotFound when the workspace is
+  // missing; Conflict on a duplicate hash.
+  virtual Status InsertKey(const ApiKey& key, int64_t max_active, Timestamp now,
+                           const AuditEntry& audit) = 0;
+  virtual Result<ApiKey> GetKey(std::string_view id) = 0;
+  virtual Result<ApiKey> FindKeyByHash(const KeyHash& hash) = 0;
+  virtual Result<Page<ApiKey>> ListKeys(const KeyFilter& filter, const PageRequest& page) = 0;
+  // Writes the mutable fields (name, scopes, allow-lists, rate limit, meta,
+  // disabled, expires_at) of key. kKeyRevoked when the key is revoked.
+  virtual Status UpdateKey(const ApiKey& key, const AuditEntry& audit) = 0;
+  // Revokes the key now and for good; on a revoked key, changes nothing and
+  // answers the first revocation. Returns the key as stored after the call.
+  virtual Result<ApiKey> RevokeKey(std::string_view id, Timestamp at, std::string_view by,
+                                   std::string_view reason, const AuditEntry& audit) = 0;
+  // Inserts replacement and sets the old key's expires_at to old_expires_at,
+  // together. kKeyRevoked when the old key is revoked.
+  virtual Status RotateKey(const ApiKey& replacement, std::string_view old_id,
+                           Timestamp old_expires_at, const AuditEntry& audit) = 0;
+  // Raises last_used_at of each key to the given time (never lowers it).
+  // Not audited: this is usage, not a change.
+  virtual Status TouchKeys(const std::vector<std::pair<std::string, Timestamp>>& last_used) = 0;
+
+  // Root keys.
+  virtual Status InsertRootKey(const RootKey& key, const AuditEntry& audit) = 0;
+  virtual Result<RootKey> FindRootKeyByHash(const KeyHash& hash) = 0;
+  virtual Result<std::vector<RootKey>> ListRootKeys() = 0;
+  virtual Result<RootKey> RevokeRootKey(std::string_view id, Timestamp at,
+                                        const AuditEntry& audit) = 0;
+
+  // Audit log.
+  virtual Status AppendAudit(const AuditEntry& entry) = 0;
+  virtual Result<Page<AuditEntry>> ListAudit(const AuditFilter& filter,
+                                             const PageRequest& page) = 0;
+};
+
+}  // namespace keyward
+
+#endif  // KEYWARD_STORE_KEY_STORE_H_

@@ -1,0 +1,70 @@
+#include "store/migrations.h"
+
+namespace keyward {
+
+const std::vector<const char*>& SqliteMigrations() {
+  static const std::vector<const char*> kMigrations = {
+      // 1: workspaces, API keys, root keys, the audit log.
+      R"sql(
+CREATE TABLE workspaces (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  max_active_keys INTEGER,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE api_keys (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),
+  short_prefix TEXT NOT NULL,
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+  environment TEXT NOT NULL,
+  name TEXT NOT NULL,
+  scopes TEXT NOT NULL DEFAULT '[]',
+  ip_allowlist TEXT NOT NULL DEFAULT '[]',
+  referrer_allowlist TEXT NOT NULL DEFAULT '[]',
+  endpoint_allowlist TEXT NOT NULL DEFAULT '[]',
+  rate_limit_limit INTEGER,
+  rate_limit_period INTEGER,
+  meta TEXT NOT NULL DEFAULT '{}',
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  expires_at INTEGER,
+  last_used_at INTEGER,
+  revoked_at INTEGER,
+  revoked_by TEXT,
+  revoked_reason TEXT,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  rotated_from TEXT
+);
+CREATE INDEX api_keys_by_workspace ON api_keys (workspace_id, seq);
+CREATE TABLE root_keys (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),
+  short_prefix TEXT NOT NULL,
+  name TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  revoked_at INTEGER
+);
+CREATE TABLE audit_log (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  workspace_id TEXT NOT NULL DEFAULT '',
+  ip TEXT NOT NULL DEFAULT '',
+  details TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_log_by_workspace ON audit_log (workspace_id, seq);
+CREATE INDEX audit_log_by_target ON audit_log (target, seq);
+)sql",
+  };
+  return kMigrations;
+}
+
+}  // namespace keyward

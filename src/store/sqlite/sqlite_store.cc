@@ -1,0 +1,661 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "store/migrations.h"
+
+namespace keyward {
+namespace {
+
+Status SqliteError(sqlite3* db, const char* what) {
+  const int code = sqlite3_extended_errcode(db);
+  std::string msg = std::string(what) + ": " + sqlite3_errmsg(db);
+  if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED) {
+    return Status::Unavailable("database is busy: " + msg);
+  }
+  if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY) {
+    return Status::Conflict(msg);
+  }
+  return Status::Internal(msg);
+}
+
+// A prepared statement, finalized on scope exit.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  bool prepared() const { return rc_ == SQLITE_OK; }
+  Status PrepareStatus() const {
+    return prepared() ? Status::Ok() : SqliteError(db_, "prepare");
+  }
+
+  Stmt& Bind(std::string_view v) {
+    sqlite3_bind_text(stmt_, ++n_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& Bind(const char* v) { return Bind(std::string_view(v)); }
+  Stmt& Bind(const std::string& v) { return Bind(std::string_view(v)); }
+  Stmt& Bind(int64_t v) {
+    sqlite3_bind_int64(stmt_, ++n_, v);
+    return *this;
+  }
+  Stmt& Bind(const std::optional<int64_t>& v) {
+    if (v) return Bind(*v);
+    sqlite3_bind_null(stmt_, ++n_);
+    return *this;
+  }
+  Stmt& Bind(const KeyHash& h) {
+    sqlite3_bind_blob(stmt_, ++n_, h.data(), static_cast<int>(h.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& BindNullableText(std::string_view v) {
+    if (v.empty()) {
+      sqlite3_bind_null(stmt_, ++n_);
+      return *this;
+    }
+    return Bind(v);
+  }
+
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    n_ = 0;
+  }
+
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int Step() { return sqlite3_step(stmt_); }
+  Status Run() {
+    const int rc = Step();
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? Status::Ok() : SqliteError(db_, "write");
+  }
+
+  std::string Text(int col) const {
+    const auto* p = sqlite3_column_text(stmt_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
+             : std::string();
+  }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  std::optional<int64_t> OptInt(int col) const {
+    if (sqlite3_column_type(stmt_, col) == SQLITE_NULL) return std::nullopt;
+    return sqlite3_column_int64(stmt_, col);
+  }
+  KeyHash Hash(int col) const {
+    KeyHash h{};
+    const void* p = sqlite3_column_blob(stmt_, col);
+    if (p && sqlite3_column_bytes(stmt_, col) == static_cast<int>(h.size())) {
+      std::memcpy(h.data(), p, h.size());
+    }
+    return h;
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_;
+  int n_ = 0;
+};
+
+// Rolls back unless Commit() succeeded.
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db) {
+    rc_ = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+  }
+  ~Transaction() {
+    if (rc_ == SQLITE_OK && !done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  Status BeginStatus() const { return rc_ == SQLITE_OK ? Status::Ok() : SqliteError(db_, "begin"); }
+  Status Commit() {
+    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      return SqliteError(db_, "commit");
+    }
+    done_ = true;
+    return Status::Ok();
+  }
+
+ private:
+  sqlite3* db_;
+  int rc_;
+  bool done_ = false;
+};
+
+std::string ToJsonArray(const std::vector<std::string>& v) { return nlohmann::json(v).dump(); }
+
+std::vector<std::string> FromJsonArray(const std::string& text) {
+  std::vector<std::string> out;
+  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_array()) return out;
+  for (const auto& e : j) {
+    if (e.is_string()) out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
+constexpr const char* kKeyColumns =
+    "id, hash, short_prefix, workspace_id, environment, name, scopes, ip_allowlist, "
+    "referrer_allowlist, endpoint_allowlist, rate_limit_limit, rate_limit_period, meta, "
+    "created_at, created_by, expires_at, last_used_at, revoked_at, revoked_by, revoked_reason, "
+    "disabled, rotated_from";
+
+ApiKey RowToKey(const Stmt& s) {
+  ApiKey k;
+  k.id = s.Text(0);
+  k.hash = s.Hash(1);
+  k.short_prefix = s.Text(2);
+  k.workspace_id = s.Text(3);
+  k.environment = s.Text(4);
+  k.name = s.Text(5);
+  k.scopes = FromJsonArray(s.Text(6));
+  k.ip_allowlist = FromJsonArray(s.Text(7));
+  k.referrer_allowlist = FromJsonArray(s.Text(8));
+  k.endpoint_allowlist = FromJsonArray(s.Text(9));
+  if (auto limit = s.OptInt(10), period = s.OptInt(11); limit && period) {
+    k.rate_limit = RateLimit{*limit, *period};
+  }
+  k.meta_json = s.Text(12);
+  k.created_at = s.Int(13);
+  k.created_by = s.Text(14);
+  k.expires_at = s.OptInt(15);
+  k.last_used_at = s.OptInt(16);
+  k.revoked_at = s.OptInt(17);
+  k.revoked_by = s.Text(18);
+  k.revoked_reason = s.Text(19);
+  k.disabled = s.Int(20) != 0;
+  k.rotated_from = s.Text(21);
+  return k;
+}
+
+Workspace RowToWorkspace(const Stmt& s) {
+  Workspace w;
+  w.id = s.Text(0);
+  w.name = s.Text(1);
+  w.max_active_keys = s.OptInt(2);
+  w.created_at = s.Int(3);
+  return w;
+}
+
+RootKey RowToRootKey(const Stmt& s) {
+  RootKey r;
+  r.id = s.Text(0);
+  r.hash = s.Hash(1);
+  r.short_prefix = s.Text(2);
+  r.name = s.Text(3);
+  r.created_at = s.Int(4);
+  r.created_by = s.Text(5);
+  r.revoked_at = s.OptInt(6);
+  return r;
+}
+
+AuditEntry RowToAudit(const Stmt& s) {
+  AuditEntry e;
+  e.id = s.Text(0);
+  e.at = s.Int(1);
+  e.actor = s.Text(2);
+  e.action = s.Text(3);
+  e.target = s.Text(4);
+  e.workspace_id = s.Text(5);
+  e.ip = s.Text(6);
+  e.details_json = s.Text(7);
+  return e;
+}
+
+Status CheckLimit(int limit) {
+  if (limit < 1 || limit > 1000) return Status::InvalidRequest("limit must be between 1 and 1000");
+  return Status::Ok();
+}
+
+// Runs a page query whose SQL ends in "LIMIT ?" (already bound but for the
+// limit), reading rows with read; fetches one extra row to know if there is
+// a next page.
+template <typename T, typename ReadRow, typename IdOf>
+Result<Page<T>> ReadPage(sqlite3* db, Stmt& s, int limit, ReadRow read, IdOf id_of) {
+  s.Bind(static_cast<int64_t>(limit) + 1);
+  Page<T> page;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) page.items.push_back(read(s));
+  if (rc != SQLITE_DONE) return SqliteError(db, "read");
+  if (page.items.size() > static_cast<size_t>(limit)) {
+    page.items.pop_back();
+    page.next_cursor = id_of(page.items.back());
+  }
+  return page;
+}
+
+// Resolves a cursor (an object id) to its seq in table; 0 when empty.
+Result<int64_t> CursorSeq(sqlite3* db, const char* table, const std::string& cursor) {
+  if (cursor.empty()) return int64_t{0};
+  const std::string sql = std::string("SELECT seq FROM ") + table + " WHERE id = ?";
+  Stmt s(db, sql.c_str());
+  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  s.Bind(cursor);
+  const int rc = s.Step();
+  if (rc == SQLITE_ROW) return s.Int(0);
+  if (rc == SQLITE_DONE) return Status::InvalidRequest("cursor \"" + cursor + "\" is not from this list");
+  return SqliteError(db, "read");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return Status::Unavailable("cannot open database " + path + ": " + msg);
+  }
+  ::chmod(path.c_str(), 0600);
+  std::unique_ptr<SqliteStore> store(new SqliteStore(db));
+  sqlite3_busy_timeout(db, 5000);
+  std::lock_guard lock(store->mu_);
+  KEYWARD_RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL"));
+  KEYWARD_RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=FULL"));
+  KEYWARD_RETURN_IF_ERROR(store->Exec("PRAGMA foreign_keys=ON"));
+  KEYWARD_RETURN_IF_ERROR(store->Migrate());
+  return store;
+}
+
+SqliteStore::~SqliteStore() { sqlite3_close_v2(db_); }
+
+int SqliteStore::LatestSchemaVersion() { return static_cast<int>(SqliteMigrations().size()); }
+
+Status SqliteStore::Exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return Status::Internal(std::string("sqlite: ") + msg);
+  }
+  return Status::Ok();
+}
+
+Status SqliteStore::Migrate() {
+  Transaction tx(db_);
+  KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
+  Stmt v(db_, "PRAGMA user_version");
+  if (v.Step() != SQLITE_ROW) return SqliteError(db_, "read schema version");
+  const int64_t current = v.Int(0);
+  const auto& migrations = SqliteMigrations();
+  if (current > static_cast<int64_t>(migrations.size())) {
+    return Status::Unavailable("the database has schema version " + std::to_string(current) +
+                               ", newer than this keyward (" + std::to_string(migrations.size()) +
+                               "); upgrade keyward");
+  }
+  for (size_t i = static_cast<size_t>(current); i < migrations.size(); ++i) {
+    KEYWARD_RETURN_IF_ERROR(Exec(migrations[i]));
+    const std::string set = "PRAGMA user_version = " + std::to_string(i + 1);
+    KEYWARD_RETURN_IF_ERROR(Exec(set.c_str()));
+  }
+  return tx.Commit();
+}
+
+Result<int> SqliteStore::SchemaVersion() {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "PRAGMA user_version");
+  if (s.Step() != SQLITE_ROW) return SqliteError(db_, "read schema version");
+  return static_cast<int>(s.Int(0));
+}
+
+Result<int64_t> SqliteStore::DataVersion() {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "PRAGMA data_version");
+  if (s.Step() != SQLITE_ROW) return SqliteError(db_, "read data version");
+  return s.Int(0);
+}
+
+Result<std::string> SqliteStore::IntegrityCheck() {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "PRAGMA integrity_check");
+  if (s.Step() != SQLITE_ROW) return SqliteError(db_, "integrity check");
+  return s.Text(0);
+}
+
+Status SqliteStore::InsertAuditLocked(const AuditEntry& e) {
+  Stmt s(db_,
+         "INSERT INTO audit_log (id, at, actor, action, target, workspace_id, ip, details) "
+         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  s.Bind(e.id).Bind(e.at).Bind(e.actor).Bind(e.action).Bind(e.target).Bind(e.workspace_id);
+  s.Bind(e.ip).Bind(e.details_json);
+  return s.Run();
+}
+
+Status SqliteStore::AppendAudit(const AuditEntry& entry) {
+  std::lock_guard lock(mu_);
+  Transaction tx(db_);
+  KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
+  KEYWARD_RETURN_IF_ERROR(InsertAuditLocked(entry));
+  return tx.Commit();
+}
+
+// ---- Workspaces ----
+
+Status SqliteStore::CreateWorkspace(const Workspace& ws, const AuditEntry& audit) {
+  std::lock_guard lock(mu_);
+  Transaction tx(db_);
+  KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
+  Stmt s(db_, "INSERT INTO workspaces (id, name, max_active_keys, created_at) VALUES (?, ?, ?, ?)");
+  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  s.Bind(ws.id).Bind(ws.name).Bind(ws.max_active_keys).Bind(ws.created_at);
+  KEYWARD_RETURN_IF_ERROR(s.Run());
+  KEYWARD_RETURN_IF_ERROR(InsertAuditLocked(audit));
+  return tx.Commit();
+}
+
+Result<Workspace> SqliteStore::GetWorkspace(std::string_view id) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT id, name, max_active_keys, created_at FROM workspaces WHERE id = ?");
+  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  s.Bind(id);
+  const int rc = s.Step();
+  if (rc == SQLITE_ROW) return RowToWorkspace(s);
+  if (rc == SQLITE_DONE) return Status::NotFound("no workspace " + std::string(id));
+  return SqliteError(db_, "read workspace");
+}
+
+Result<Page<Workspace>> SqliteStore::ListWorkspaces(const PageRequest& page) {
+  KEYWARD_RETURN_IF_ERROR(CheckLimit(page.limit));
+  std::lock_guard lock(mu_);
+  auto seq = CursorSeq(db_, "workspaces", page.cursor);
+  if (!seq.ok()) return seq.status();
+  Stmt s(db_,
+         "SELECT id, name, max_active_keys, created_at FROM workspaces "
+         "WHERE (? = 0 OR seq < ?) ORDER BY seq DESC LIMIT ?");
+  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  s.Bind(*seq).Bind(*seq);
+  return ReadPage<Workspace>(db_, s, page.limit, RowToWorkspace,
+                             [](const Workspace& w) { return w.id; });
+}
+
+Status SqliteStore::UpdateWorkspace(const Workspace& ws, const AuditEntry& audit) {
+  std::lock_guard lock(mu_);
+  Transaction tx(db_);
+  KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
+  Stmt s(db_, "UPDATE workspaces SET name = ?, max_active_keys = ? WHERE id = ?");
+  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  s.Bind(ws.name).Bind(ws.max_active_keys).Bind(ws.id);
+  KEYWARD_RETURN_IF_ERROR(s.Run());
+  if (sqlite3_changes(db_) == 0) return Status::NotFound("no workspace " + ws.id);
+  KEYWARD_RETURN_IF_ERROR(InsertAuditLocked(audit));
+  return tx.Commit();
+}
+
+// ---- API keys ----
+
+Status SqliteStore::InsertKeyLocked(const ApiKey& k) {
+  Stmt s(db_,
+         "INSERT INTO api_keys (id, hash, short_prefix, workspace_id, environment, name, scopes, "
+         "ip_allowlist, referrer_allowlist, endpoint_allowlist, rate_limit_limit, "
+         "rate_limit_period, meta, created_at, created_by, expires_at, disabled, rotated_from) "
+         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  s.Bind(k.id).Bind(k.hash).Bind(k.short_prefix).Bind(k.workspace_id).Bind(k.environment);
+  s.Bind(k.name).Bind(ToJsonArray(k.scopes)).Bind(ToJsonArray(k.ip_allowlist));
+  s.Bind(ToJsonArray(k.referrer_allowlist)).Bind(ToJsonArray(k.endpoint_allowlist));
+  s.Bind(k.rate_limit ? std::optional<int64_t>(k.rate_limit->limit) : std::nullopt);
+  s.Bind(k.rate_limit ? std::optional<int64_t>(k.rate_limit->period_seconds) : std::nullopt);
+  s.Bind(k.meta_json).Bind(k.created_at).Bind(k.created_by).Bind(k.expires_at);
+  s.Bind(int64_t{k.disabled ? 1 : 0}).BindNullableText(k.rotated_from);
+  return s.Run();
+}
+
+Status SqliteStore::InsertKey(const ApiKey& key, int64_t max_active, Timestamp now,
+                              const AuditEntry& audit) {
+  std::lock_guard lock(mu_);
+  Transaction tx(db_);
+  KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
+  {
+    Stmt ws(db_, "SELECT 1 FROM workspaces WHERE id = ?");
+    KEYWARD_RETURN_IF_ERROR(ws.PrepareStatus());
+    ws.Bind(key.workspace_id);
+    if (ws.Step() != SQLITE_ROW) return Status::NotFound("no workspace " + key.workspace_id);
+  }
+  Stmt count(db_,
+             "SELECT COUNT(*) FROM api_keys WHERE workspace_id = ? AND revoked_at IS NULL "
+             "AND (expires_at IS NULL OR expires_at > ?)");
+  KEYWARD_RETURN_IF_ERROR(count.PrepareStatus());
+  count.Bind(key.workspace_id).Bind(now);
+  if (count.Step() != SQLITE_ROW) return SqliteError(db_, "count keys");
+  if (count.Int(0) >= max_active) {
+    return Status::KeyLimitReached("workspace " + key.workspace_id + " already has " +
+                                   std::to_string(count.Int(0)) + " active keys, its limit; " +
+                                   "revoke an unused key first");
+  }
+  KEYWARD_RETURN_IF_ERROR(InsertKeyLocked(key));
+  KEYWARD_RETURN_IF_ERROR(InsertAuditLocked(audit));
+  return tx.Commit();
+}
+
+Result<ApiKey> SqliteStore::GetKeyLocked(std::string_view id) {
+  const std::string sql = std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE id = ?";
+  Stmt s(db_, sql.c_str());
+  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  s.Bind(id);
+  const int rc = s.Step();
+  if (rc == SQLITE_ROW) return RowToKey(s);
+  if (rc == SQLITE_DONE) return Status::NotFound("no API key " + std::string(id));
+  return SqliteError(db_, "read key");
+}
+
+Result<ApiKey> SqliteStore::GetKey(std::string_view id) {
+  std::lock_guard lock(mu_);
+  return GetKeyLocked(id);
+}
+
+Result<ApiKey> SqliteStore::FindKeyByHash(const KeyHash& hash) {
+  std::lock_guard lock(mu_);
+  const std::string sql = std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE hash = ?";
+  Stmt s(db_, sql.c_str());
+  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  s.Bind(hash);
+  const int rc = s.Step();
+  if (rc == SQLITE_ROW) return RowToKey(s);
+  if (rc == SQLITE_DONE) return Status::NotFound("no such key");
+  return SqliteError(db_, "read key");
+}
+
+Result<Page<ApiKey>> SqliteStore::ListKeys(const KeyFilter& f, const PageRequest& page) {
+  KEYWARD_RETURN_IF_ERROR(CheckLimit(page.limit));
+  std::lock_guard lock(mu_);
+  auto seq = CursorSeq(db_, "api_keys", page.cursor);
+  if (!seq.ok()) return seq.status();
+  std::string sql = std::string("SELECT ") + kKeyColumns +
+                    " FROM api_keys WHERE (? = 0 OR seq < ?) AND (? = '' OR workspace_id = ?) "
+                    "AND (? = '' OR environment = ?)";
+  if (f.status) {
+    switch (*f.status) {
+      case KeyStatus::kRevoked:
+        sql += " AND revoked_at IS NOT NULL";
+        break;
+      case KeyStatus::kExpired:
+        sql += " AND revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ?";
+        break;
+      case KeyStatus::kDisabled:
+        sql += " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) AND disabled = 1";
+        break;
+      case KeyStatus::kActive:
+        sql += " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) AND disabled = 0";
+        break;
+    }
+  }
+  sql += " ORDER BY seq DESC LIMIT ?";
+  Stmt s(db_, sql.c_str());
+  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  s.Bind(*seq).Bind(*seq).Bind(f.workspace_id).Bind(f.workspace_id).Bind(f.environment);
+  s.Bind(f.environment);
+  if (f.status && *f.status != KeyStatus::kRevoked) s.Bind(f.now);
+  return ReadPage<ApiKey>(db_, s, page.limit, RowToKey, [](const ApiKey& k) { return k.id; });
+}
+
+Status SqliteStore::UpdateKey(const ApiKey& k, const AuditEntry& audit) {
+  std::lock_guard lock(mu_);
+  Transaction tx(db_);
+  KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
+  auto current = GetKeyLocked(k.id);
+  if (!current.ok()) return current.status();
+  if (current->revoked_at) return Status::KeyRevoked("API key " + k.id + " is revoked");
+  Stmt s(db_,
+         "UPDATE api_keys SET name = ?, scopes = ?, ip_allowlist = ?, referrer_allowlist = ?, "
+         "endpoint_allowlist = ?, rate_limit_limit = ?, rate_limit_period = ?, meta = ?, "
+         "disabled = ?, expires_at = ? WHERE id = ? AND revoked_at IS NULL");
+  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  s.Bind(k.name).Bind(ToJsonArray(k.scopes)).Bind(ToJsonArray(k.ip_allowlist));
+  s.Bind(ToJsonArray(k.referrer_allowlist)).Bind(ToJsonArray(k.endpoint_allowlist));
+  s.Bind(k.rate_limit ? std::optional<int64_t>(k.rate_limit->limit) : std::nullopt);
+  s.Bind(k.rate_limit ? std::optional<int64_t>(k.rate_limit->period_seconds) : std::nullopt);
+  s.Bind(k.meta_json).Bind(int64_t{k.disabled ? 1 : 0}).Bind(k.expires_at).Bind(k.id);
+  KEYWARD_RETURN_IF_ERROR(s.Run());
+  KEYWARD_RETURN_IF_ERROR(InsertAuditLocked(audit));
+  return tx.Commit();
+}
+
+Result<ApiKey> SqliteStore::RevokeKey(std::string_view id, Timestamp at, std::string_view by,
+                                      std::string_view reason, const AuditEntry& audit) {
+  std::lock_guard lock(mu_);
+  Transaction tx(db_);
+  KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
+  auto current = GetKeyLocked(id);
+  if (!current.ok() || current->revoked_at) return current;
+  Stmt s(db_, "UPDATE api_keys SET revoked_at = ?, revoked_by = ?, revoked_reason = ? WHERE id = ?");
+  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  s.Bind(at).Bind(by).Bind(reason).Bind(id);
+  KEYWARD_RETURN_IF_ERROR(s.Run());
+  KEYWARD_RETURN_IF_ERROR(InsertAuditLocked(audit));
+  KEYWARD_RETURN_IF_ERROR(tx.Commit());
+  current->revoked_at = at;
+  current->revoked_by = std::string(by);
+  current->revoked_reason = std::string(reason);
+  return current;
+}
+
+Status SqliteStore::RotateKey(const ApiKey& replacement, std::string_view old_id,
+                              Timestamp old_expires_at, const AuditEntry& audit) {
+  std::lock_guard lock(mu_);
+  Transaction tx(db_);
+  KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
+  auto old = GetKeyLocked(old_id);
+  if (!old.ok()) return old.status();
+  if (old->revoked_at) return Status::KeyRevoked("API key " + std::string(old_id) + " is revoked");
+  Stmt s(db_, "UPDATE api_keys SET expires_at = ? WHERE id = ?");
+  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  s.Bind(old_expires_at).Bind(old_id);
+  KEYWARD_RETURN_IF_ERROR(s.Run());
+  KEYWARD_RETURN_IF_ERROR(InsertKeyLocked(replacement));
+  KEYWARD_RETURN_IF_ERROR(InsertAuditLocked(audit));
+  return tx.Commit();
+}
+
+Status SqliteStore::TouchKeys(const std::vector<std::pair<std::string, Timestamp>>& last_used) {
+  if (last_used.empty()) return Status::Ok();
+  std::lock_guard lock(mu_);
+  Transaction tx(db_);
+  KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
+  Stmt s(db_,
+         "UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2 "
+         "AND (last_used_at IS NULL OR last_used_at < ?1)");
+  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  for (const auto& [id, at] : last_used) {
+    s.Reset();
+    s.Bind(at).Bind(id);
+    KEYWARD_RETURN_IF_ERROR(s.Run());
+  }
+  return tx.Commit();
+}
+
+// ---- Root keys ----
+
+Status SqliteStore::InsertRootKey(const RootKey& k, const AuditEntry& audit) {
+  std::lock_guard lock(mu_);
+  Transaction tx(db_);
+  KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
+  Stmt s(db_,
+         "INSERT INTO root_keys (id, hash, short_prefix, name, created_at, created_by) "
+         "VALUES (?, ?, ?, ?, ?, ?)");
+  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  s.Bind(k.id).Bind(k.hash).Bind(k.short_prefix).Bind(k.name).Bind(k.created_at).Bind(k.created_by);
+  KEYWARD_RETURN_IF_ERROR(s.Run());
+  KEYWARD_RETURN_IF_ERROR(InsertAuditLocked(audit));
+  return tx.Commit();
+}
+
+Result<RootKey> SqliteStore::FindRootKeyByHash(const KeyHash& hash) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_,
+         "SELECT id, hash, short_prefix, name, created_at, created_by, revoked_at "
+         "FROM root_keys WHERE hash = ?");
+  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  s.Bind(hash);
+  const int rc = s.Step();
+  if (rc == SQLITE_ROW) return RowToRootKey(s);
+  if (rc == SQLITE_DONE) return Status::NotFound("no such root key");
+  return SqliteError(db_, "read root key");
+}
+
+Result<std::vector<RootKey>> SqliteStore::ListRootKeys() {
+  std::lock_guard lock(mu_);
+  Stmt s(db_,
+         "SELECT id, hash, short_prefix, name, created_at, created_by, revoked_at "
+         "FROM root_keys ORDER BY seq");
+  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  std::vector<RootKey> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back(RowToRootKey(s));
+  if (rc != SQLITE_DONE) return SqliteError(db_, "read root keys");
+  return out;
+}
+
+Result<RootKey> SqliteStore::RevokeRootKey(std::string_view id, Timestamp at,
+                                           const AuditEntry& audit) {
+  std::lock_guard lock(mu_);
+  Transaction tx(db_);
+  KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
+  Stmt get(db_,
+           "SELECT id, hash, short_prefix, name, created_at, created_by, revoked_at "
+           "FROM root_keys WHERE id = ?");
+  KEYWARD_RETURN_IF_ERROR(get.PrepareStatus());
+  get.Bind(id);
+  const int rc = get.Step();
+  if (rc == SQLITE_DONE) return Status::NotFound("no root key " + std::string(id));
+  if (rc != SQLITE_ROW) return SqliteError(db_, "read root key");
+  RootKey key = RowToRootKey(get);
+  if (key.revoked_at) return key;
+  Stmt s(db_, "UPDATE root_keys SET revoked_at = ? WHERE id = ?");
+  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  s.Bind(at).Bind(id);
+  KEYWARD_RETURN_IF_ERROR(s.Run());
+  KEYWARD_RETURN_IF_ERROR(InsertAuditLocked(audit));
+  KEYWARD_RETURN_IF_ERROR(tx.Commit());
+  key.revoked_at = at;
+  return key;
+}
+
+// ---- Audit ----
+
+Result<Page<AuditEntry>> SqliteStore::ListAudit(const AuditFilter& f, const PageRequest& page) {
+  KEYWARD_RETURN_IF_ERROR(CheckLimit(page.limit));
+  std::lock_guard lock(mu_);
+  auto seq = CursorSeq(db_, "audit_log", page.cursor);
+  if (!seq.ok()) return seq.status();
+  Stmt s(db_,
+         "SELECT id, at, actor, action, target, workspace_id, ip, details FROM audit_log "
+         "WHERE (? = 0 OR seq < ?) AND (? = '' OR workspace_id = ?) AND (? = '' OR target = ?) "
+         "ORDER BY seq DESC LIMIT ?");
+  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  s.Bind(*seq).Bind(*seq).Bind(f.workspace_id).Bind(f.workspace_id).Bind(f.target).Bind(f.target);
+  return ReadPage<AuditEntry>(db_, s, page.limit, RowToAudit,
+                              [](const AuditEntry& e) { return e.id; });
+}
+
+}  // namespace keyward

@@ -1,0 +1,82 @@
+// The SQLite engine of KeyStore: one file, data_dir/keyward.db, in WAL mode
+// with synchronous=FULL, so a write is on disk before the call returns.
+// Numbered migrations (PRAGMA user_version) run on Open.
+//
+// Thread-safe: one connection behind a mutex; SQLite's own locking keeps
+// other processes on the same file consistent.
+#ifndef KEYWARD_STORE_SQLITE_SQLITE_STORE_H_
+#define KEYWARD_STORE_SQLITE_SQLITE_STORE_H_
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "store/key_store.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace keyward {
+
+class SqliteStore final : public KeyStore {
+ public:
+  // Opens (creating if needed, mode 0600) the database at path and brings
+  // its schema up to date.
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
+  ~SqliteStore() override;
+
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  // The schema version this build writes.
+  static int LatestSchemaVersion();
+  // The schema version of the open file.
+  Result<int> SchemaVersion();
+  // PRAGMA data_version: changes when another connection commits.
+  Result<int64_t> DataVersion();
+  // "ok" when PRAGMA integrity_check passes, else its first complaint.
+  Result<std::string> IntegrityCheck();
+
+  Status CreateWorkspace(const Workspace& ws, const AuditEntry& audit) override;
+  Result<Workspace> GetWorkspace(std::string_view id) override;
+  Result<Page<Workspace>> ListWorkspaces(const PageRequest& page) override;
+  Status UpdateWorkspace(const Workspace& ws, const AuditEntry& audit) override;
+
+  Status InsertKey(const ApiKey& key, int64_t max_active, Timestamp now,
+                   const AuditEntry& audit) override;
+  Result<ApiKey> GetKey(std::string_view id) override;
+  Result<ApiKey> FindKeyByHash(const KeyHash& hash) override;
+  Result<Page<ApiKey>> ListKeys(const KeyFilter& filter, const PageRequest& page) override;
+  Status UpdateKey(const ApiKey& key, const AuditEntry& audit) override;
+  Result<ApiKey> RevokeKey(std::string_view id, Timestamp at, std::string_view by,
+                           std::string_view reason, const AuditEntry& audit) override;
+  Status RotateKey(const ApiKey& replacement, std::string_view old_id, Timestamp old_expires_at,
+                   const AuditEntry& audit) override;
+  Status TouchKeys(const std::vector<std::pair<std::string, Timestamp>>& last_used) override;
+
+  Status InsertRootKey(const RootKey& key, const AuditEntry& audit) override;
+  Result<RootKey> FindRootKeyByHash(const KeyHash& hash) override;
+  Result<std::vector<RootKey>> ListRootKeys() override;
+  Result<RootKey> RevokeRootKey(std::string_view id, Timestamp at,
+                                const AuditEntry& audit) override;
+
+  Status AppendAudit(const AuditEntry& entry) override;
+  Result<Page<AuditEntry>> ListAudit(const AuditFilter& filter, const PageRequest& page) override;
+
+ private:
+  explicit SqliteStore(sqlite3* db) : db_(db) {}
+
+  Status Migrate();
+  // The caller holds mu_.
+  Status Exec(const char* sql);
+  Status InsertAuditLocked(const AuditEntry& entry);
+  Status InsertKeyLocked(const ApiKey& key);
+  Result<ApiKey> GetKeyLocked(std::string_view id);
+
+  std::mutex mu_;
+  sqlite3* db_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace keyward
+
+#endif  // KEYWARD_STORE_SQLITE_SQLITE_STORE_H_
