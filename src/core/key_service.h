@@ -105,6 +105,9 @@ class KeyService {
   // API keys.
   Result<CreatedKey> CreateKey(NewKeyParams params, const Actor& actor);
   Result<ApiKey> GetKey(std::string_view id) { return store_->GetKey(id); }
+  Result<int64_t> CountActiveKeys(std::string_view workspace_id) {
+    return store_->CountActiveKeys(workspace_id, options_.clock->Now());
+  }
   Result<Page<ApiKey>> ListKeys(KeyFilter filter, const PageRequest& page);
   Result<ApiKey> UpdateKey(std::string_view id, const KeyUpdate& update, const Actor& actor);
   // Immediate and permanent; a second call answers the first revocation.

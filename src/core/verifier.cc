@@ -125,6 +125,7 @@ VerifyResult Verifier::Verify(const VerifyRequest& req) const {
     }
   }
   result.code = Code::kValid;
+  if (options_.last_used != nullptr) options_.last_used->Record(rec.id, now);
   return result;
 }
 

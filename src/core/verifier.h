@@ -18,6 +18,7 @@
 #include "core/code.h"
 #include "core/endpoint_pattern.h"
 #include "core/key_format.h"
+#include "core/last_used.h"
 #include "core/model.h"
 #include "core/rate_limiter.h"
 #include "core/referrer_pattern.h"
@@ -73,6 +74,7 @@ struct VerifierOptions {
   KeyResolver* resolver = nullptr;
   RateLimiter* rate_limiter = nullptr;     // null: no rate limits
   std::optional<RateLimit> default_rate_limit;  // for keys without their own
+  LastUsedTracker* last_used = nullptr;     // null: usage not noted
 };
 
 class Verifier {

@@ -37,6 +37,8 @@ class KeyStore {
   virtual Status InsertKey(const ApiKey& key, int64_t max_active, Timestamp now,
                            const AuditEntry& audit) = 0;
   virtual Result<ApiKey> GetKey(std::string_view id) = 0;
+  // Keys of the workspace occupying a slot at now (neither revoked nor expired).
+  virtual Result<int64_t> CountActiveKeys(std::string_view workspace_id, Timestamp now) = 0;
   virtual Result<ApiKey> FindKeyByHash(const KeyHash& hash) = 0;
   virtual Result<Page<ApiKey>> ListKeys(const KeyFilter& filter, const PageRequest& page) = 0;
   // Writes the mutable fields (name, scopes, allow-lists, rate limit, meta,

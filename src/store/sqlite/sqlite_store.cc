@@ -422,15 +422,11 @@ Status SqliteStore::InsertKey(const ApiKey& key, int64_t max_active, Timestamp n
     ws.Bind(key.workspace_id);
     if (ws.Step() != SQLITE_ROW) return Status::NotFound("no workspace " + key.workspace_id);
   }
-  Stmt count(db_,
-             "SELECT COUNT(*) FROM api_keys WHERE workspace_id = ? AND revoked_at IS NULL "
-             "AND (expires_at IS NULL OR expires_at > ?)");
-  KEYWARD_RETURN_IF_ERROR(count.PrepareStatus());
-  count.Bind(key.workspace_id).Bind(now);
-  if (count.Step() != SQLITE_ROW) return SqliteError(db_, "count keys");
-  if (count.Int(0) >= max_active) {
+  auto active = CountActiveKeysLocked(key.workspace_id, now);
+  if (!active.ok()) return active.status();
+  if (*active >= max_active) {
     return Status::KeyLimitReached("workspace " + key.workspace_id + " already has " +
-                                   std::to_string(count.Int(0)) + " active keys, its limit; " +
+                                   std::to_string(*active) + " active keys, its limit; " +
                                    "revoke an unused key first");
   }
   KEYWARD_RETURN_IF_ERROR(InsertKeyLocked(key));
@@ -447,6 +443,21 @@ Result<ApiKey> SqliteStore::GetKeyLocked(std::string_view id) {
   if (rc == SQLITE_ROW) return RowToKey(s);
   if (rc == SQLITE_DONE) return Status::NotFound("no API key " + std::string(id));
   return SqliteError(db_, "read key");
+}
+
+Result<int64_t> SqliteStore::CountActiveKeysLocked(std::string_view workspace_id, Timestamp now) {
+  Stmt count(db_,
+             "SELECT COUNT(*) FROM api_keys WHERE workspace_id = ? AND revoked_at IS NULL "
+             "AND (expires_at IS NULL OR expires_at > ?)");
+  KEYWARD_RETURN_IF_ERROR(count.PrepareStatus());
+  count.Bind(workspace_id).Bind(now);
+  if (count.Step() != SQLITE_ROW) return SqliteError(db_, "count keys");
+  return count.Int(0);
+}
+
+Result<int64_t> SqliteStore::CountActiveKeys(std::string_view workspace_id, Timestamp now) {
+  std::lock_guard lock(mu_);
+  return CountActiveKeysLocked(workspace_id, now);
 }
 
 Result<ApiKey> SqliteStore::GetKey(std::string_view id) {

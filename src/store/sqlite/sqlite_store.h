@@ -45,6 +45,7 @@ class SqliteStore final : public KeyStore {
   Status InsertKey(const ApiKey& key, int64_t max_active, Timestamp now,
                    const AuditEntry& audit) override;
   Result<ApiKey> GetKey(std::string_view id) override;
+  Result<int64_t> CountActiveKeys(std::string_view workspace_id, Timestamp now) override;
   Result<ApiKey> FindKeyByHash(const KeyHash& hash) override;
   Result<Page<ApiKey>> ListKeys(const KeyFilter& filter, const PageRequest& page) override;
   Status UpdateKey(const ApiKey& key, const AuditEntry& audit) override;
@@ -72,6 +73,7 @@ class SqliteStore final : public KeyStore {
   Status InsertAuditLocked(const AuditEntry& entry);
   Status InsertKeyLocked(const ApiKey& key);
   Result<ApiKey> GetKeyLocked(std::string_view id);
+  Result<int64_t> CountActiveKeysLocked(std::string_view workspace_id, Timestamp now);
 
   std::mutex mu_;
   sqlite3* db_;  // GUARDED_BY(mu_)

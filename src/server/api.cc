@@ -1,0 +1,819 @@
+#include "server/api.h"
+
+#include "core/time_format.h"
+#include "server/http_status.h"
+#include "server/json_codec.h"
+
+namespace keyward {
+namespace {
+
+constexpr int kDefaultPageLimit = 50;
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool IEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
+      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// The value of a header, or "" when absent.
+std::string_view Header(const HttpRequest& req, std::string_view name) {
+  auto it = req.find(boost::beast::string_view(name.data(), name.size()));
+  if (it == req.end()) return {};
+  return std::string_view(it->value().data(), it->value().size());
+}
+
+std::vector<std::string> SplitList(std::string_view s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && (s[i] == ',' || s[i] == ' ' || s[i] == '\t')) ++i;
+    size_t j = i;
+    while (j < s.size() && s[j] != ',' && s[j] != ' ' && s[j] != '\t') ++j;
+    if (j > i) out.emplace_back(s.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+std::string VerifyMessage(Code code, const VerifyResult& r) {
+  switch (code) {
+    case Code::kValid:
+      return "the API key is valid";
+    case Code::kMissing:
+      return "no API key: send it as Authorization: Bearer <key> or in X-API-Key";
+    case Code::kMalformed:
+      return "the API key is malformed; check it for a typo";
+    case Code::kInvalid:
+      return "the API key is not valid";
+    case Code::kRevoked:
+      return "the API key has been revoked";
+    case Code::kExpired:
+      return "the API key has expired";
+    case Code::kDisabled:
+      return "the API key is disabled";
+    case Code::kWrongEnvironment:
+      return "the API key belongs to the " + (r.key ? r.key->record.environment : std::string("other")) +
+             " environment, which this endpoint does not accept";
+    case Code::kIpNotAllowed:
+      return "requests from this IP address are not allowed for this API key";
+    case Code::kReferrerNotAllowed:
+      return "requests from this referrer are not allowed for this API key";
+    case Code::kEndpointNotAllowed:
+      return "this API key may not call this endpoint";
+    case Code::kInsufficientScope:
+      return "the API key lacks a scope this request needs";
+    case Code::kRateLimited:
+      return "rate limit exceeded; retry after " +
+             std::to_string(r.ratelimit ? r.ratelimit->retry_after_seconds : 1) + " s";
+    case Code::kQuotaExceeded:
+      return "the quota for this API key is used up";
+    case Code::kUnavailable:
+      return "key storage is unavailable; try again";
+    default:
+      return std::string(CodeName(code));
+  }
+}
+
+}  // namespace
+
+struct Api::Principal {
+  bool root = false;
+  std::string actor;
+  std::string workspace_id;  // self-service: its own
+  std::string environment;   // self-service: its own
+  std::vector<std::string> scopes;
+};
+
+struct Api::Call {
+  const HttpRequest& req;
+  std::string_view path;
+  std::string_view query;
+  std::vector<std::string_view> params;
+  std::string peer_ip;
+  Principal who;
+  ApiReply& reply;
+
+  void Send(int status, std::string body) {
+    reply.response.result(status);
+    reply.response.set(http::field::content_type, "application/json");
+    reply.response.body() = std::move(body);
+  }
+  void SendJson(int status, const Json& j) { Send(status, Dump(j)); }
+  void Error(Code code, std::string_view message) {
+    reply.code = code;
+    Send(HttpStatusFor(code), ErrorBody(code, message));
+  }
+  void Fail(const Status& st) {
+    if (st.code() == Code::kInternal) {
+      // The details go to the log, never to the client.
+      Error(Code::kInternal, "internal error");
+      return;
+    }
+    Error(st.code(), st.message());
+  }
+  Actor actor() const { return Actor{who.actor, peer_ip}; }
+
+  // Query parameters, refusing any not in allowed.
+  bool Query(std::initializer_list<std::string_view> allowed,
+             std::vector<std::pair<std::string, std::string>>* out) {
+    std::string_view q = query;
+    while (!q.empty()) {
+      const size_t amp = q.find('&');
+      const std::string_view part = q.substr(0, amp);
+      q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
+      if (part.empty()) continue;
+      const size_t eq = part.find('=');
+      std::string name = PercentDecode(part.substr(0, eq));
+      std::string value = eq == std::string_view::npos ? "" : PercentDecode(part.substr(eq + 1));
+      bool ok = false;
+      for (auto a : allowed) ok = ok || a == name;
+      if (!ok) {
+        std::string list;
+        for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+        Error(Code::kInvalidRequest, "unknown query parameter \"" + name + "\"; expected: " + list);
+        return false;
+      }
+      out->emplace_back(std::move(name), std::move(value));
+    }
+    return true;
+  }
+
+  // A page request from cursor= and limit=.
+  bool Page(const std::vector<std::pair<std::string, std::string>>& q, PageRequest* page) {
+    page->limit = kDefaultPageLimit;
+    for (const auto& [k, v] : q) {
+      if (k == "cursor") page->cursor = v;
+      if (k == "limit") {
+        int n = 0;
+        bool digits = !v.empty() && v.size() <= 6;
+        for (char c : v) {
+          digits = digits && c >= '0' && c <= '9';
+          if (digits) n = n * 10 + (c - '0');
+        }
+        if (!digits || n < 1 || n > 1000) {
+          Error(Code::kInvalidRequest, "limit must be an integer between 1 and 1000");
+          return false;
+        }
+        page->limit = n;
+      }
+    }
+    return true;
+  }
+
+  // The body as a JSON object, checking its content type.
+  std::optional<Json> Body(bool allow_empty) {
+    const std::string_view type = Header(req, "Content-Type");
+    if (!type.empty() && !req.body().empty()) {
+      const std::string_view media = Trim(type.substr(0, type.find(';')));
+      if (!IEquals(media, "application/json")) {
+        Error(Code::kUnsupportedMediaType, "send the body as application/json");
+        return std::nullopt;
+      }
+    }
+    auto j = ParseJsonObject(req.body(), allow_empty);
+    if (!j.ok()) {
+      Error(j.status().code(), j.status().message());
+      return std::nullopt;
+    }
+    return std::move(*j);
+  }
+
+  bool Check(const Status& st) {
+    if (st.ok()) return true;
+    Fail(st);
+    return false;
+  }
+};
+
+namespace {
+
+std::vector<std::string> RouteNames(const Router& router) {
+  std::vector<std::string> names;
+  for (const auto& r : router.routes()) names.push_back(r.name);
+  return names;
+}
+
+}  // namespace
+
+Router Api::BuildRouter() {
+  struct Def {
+    RouteId id;
+    const char* method;
+    const char* pattern;
+  };
+  static constexpr Def kRoutes[] = {
+      {kCreateWorkspace, "POST", "/v1/workspaces"},
+      {kListWorkspaces, "GET", "/v1/workspaces"},
+      {kGetWorkspace, "GET", "/v1/workspaces/{id}"},
+      {kUpdateWorkspace, "PATCH", "/v1/workspaces/{id}"},
+      {kCreateKey, "POST", "/v1/api-keys"},
+      {kListKeys, "GET", "/v1/api-keys"},
+      {kGetKey, "GET", "/v1/api-keys/{id}"},
+      {kUpdateKey, "PATCH", "/v1/api-keys/{id}"},
+      {kRevokeKey, "DELETE", "/v1/api-keys/{id}"},
+      {kRotateKey, "POST", "/v1/api-keys/{id}/rotate"},
+      {kVerify, "POST", "/v1/keys/verify"},
+      {kAuth, "*", "/v1/auth"},
+      {kAuthWithPath, "*", "/v1/auth/{path*}"},
+      {kAuditLog, "GET", "/v1/audit-log"},
+      {kHealthz, "GET", "/healthz"},
+      {kReadyz, "GET", "/readyz"},
+      {kMetrics, "GET", "/metrics"},
+      {kOpenApi, "GET", "/openapi.json"},
+  };
+  static_assert(std::size(kRoutes) == kRouteCount);
+  Router router;
+  for (const auto& d : kRoutes) {
+    if (router.Add(d.method, d.pattern) != d.id) std::abort();  // kRoutes lists RouteId in order
+  }
+  return router;
+}
+
+Api::Api(ApiOptions options)
+    : options_(std::move(options)),
+      service_(options_.service),
+      router_(BuildRouter()),
+      metrics_(RouteNames(router_)) {}
+
+HttpResponse Api::ErrorResponse(int status, Code code, std::string_view message, unsigned version,
+                                bool keep_alive) {
+  HttpResponse res{static_cast<http::status>(status), version};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = ErrorBody(code, message);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  return res;
+}
+
+ApiReply Api::Handle(const HttpRequest& req, std::string_view peer_ip) {
+  ApiReply reply;
+  reply.response.version(req.version());
+  reply.response.keep_alive(req.keep_alive());
+  const std::string_view target(req.target().data(), req.target().size());
+  const size_t qpos = target.find('?');
+  Call call{req,
+            target.substr(0, qpos),
+            qpos == std::string_view::npos ? std::string_view() : target.substr(qpos + 1),
+            {},
+            std::string(peer_ip),
+            {},
+            reply};
+  const std::string_view method(req.method_string().data(), req.method_string().size());
+  Router::Match match = router_.Find(method, call.path);
+  if (match.route < 0) {
+    reply.route = metrics_.unmatched_route();
+    if (match.path_known) {
+      reply.response.set(http::field::allow, match.allow);
+      call.Error(Code::kMethodNotAllowed, std::string(method) + " is not allowed here; use " + match.allow);
+    } else {
+      call.Error(Code::kNotFound, "no such route");
+    }
+  } else {
+    reply.route = static_cast<size_t>(match.route);
+    call.params = std::move(match.params);
+    try {
+      Dispatch(call, match.route);
+    } catch (const std::exception& e) {
+      // A bug, not an answer: log it without request data, answer 500.
+      call.Error(Code::kInternal, "internal error");
+    }
+  }
+  reply.response.set(http::field::cache_control, "no-store");
+  reply.response.prepare_payload();
+  return reply;
+}
+
+void Api::Dispatch(Call& call, int route) {
+  switch (static_cast<RouteId>(route)) {
+    case kCreateWorkspace:
+      return CreateWorkspace(call);
+    case kListWorkspaces:
+      return ListWorkspaces(call);
+    case kGetWorkspace:
+      return GetWorkspace(call);
+    case kUpdateWorkspace:
+      return UpdateWorkspace(call);
+    case kCreateKey:
+      return CreateKey(call);
+    case kListKeys:
+      return ListKeys(call);
+    case kGetKey:
+      return GetKey(call);
+    case kUpdateKey:
+      return UpdateKey(call);
+    case kRevokeKey:
+      return RevokeKey(call);
+    case kRotateKey:
+      return RotateKey(call);
+    case kVerify:
+      return VerifyKey(call);
+    case kAuth:
+    case kAuthWithPath:
+      return GatewayAuth(call);
+    case kAuditLog:
+      return AuditLog(call);
+    case kHealthz:
+      return call.SendJson(200, {{"status", "ok"}});
+    case kReadyz:
+      return Ready(call);
+    case kMetrics:
+      call.reply.response.result(200);
+      call.reply.response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+      call.reply.response.body() = metrics_.Render();
+      return;
+    case kOpenApi:
+      return call.Send(200, std::string(OpenApiDocument()));
+    case kRouteCount:
+      break;
+  }
+  call.Error(Code::kNotFound, "no such route");
+}
+
+void Api::Ready(Call& call) {
+  if (stopping_.load()) return call.Error(Code::kUnavailable, "keyward is stopping");
+  if (options_.ready && !options_.ready()) return call.Error(Code::kUnavailable, "storage is not answering");
+  call.SendJson(200, {{"status", "ready"}});
+}
+
+// ---- Authentication ----
+
+bool Api::Authenticate(Call& call, bool allow_self_service) {
+  const std::string_view auth = Trim(Header(call.req, "Authorization"));
+  std::string_view token;
+  if (auth.size() > 7 && IEquals(auth.substr(0, 7), "Bearer ")) token = Trim(auth.substr(7));
+  if (token.empty()) {
+    call.reply.response.set(http::field::www_authenticate, "Bearer realm=\"keyward\"");
+    call.Error(Code::kUnauthorized, "send a root key or a keys:manage API key as Authorization: Bearer <key>");
+    return false;
+  }
+  if (token.starts_with("kw_root_")) {
+    auto root = service_->AuthenticateRootKey(token);
+    if (!root.ok()) {
+      if (root.status().code() != Code::kUnauthorized) {
+        call.Fail(root.status());
+        return false;
+      }
+      call.reply.response.set(http::field::www_authenticate, "Bearer realm=\"keyward\", error=\"invalid_token\"");
+      call.Error(Code::kUnauthorized, "the root key is not valid");
+      return false;
+    }
+    call.who.root = true;
+    call.who.actor = root->id;
+    call.reply.key_prefix = root->short_prefix;
+    return true;
+  }
+  // A self-service API key: it must verify, from this caller, with keys:manage.
+  static const std::vector<std::string> kManage = {"keys:manage"};
+  VerifyRequest vr;
+  vr.key = token;
+  vr.ip = call.peer_ip;
+  vr.scopes = kManage;
+  const VerifyResult r = options_.verifier->Verify(vr);
+  if (r.key) call.reply.key_prefix = r.key->record.short_prefix;
+  if (r.code == Code::kUnavailable) {
+    call.Error(Code::kUnavailable, "key storage is unavailable; try again");
+    return false;
+  }
+  if (r.code == Code::kRateLimited) {
+    call.Error(Code::kRateLimited, VerifyMessage(r.code, r));
+    return false;
+  }
+  if (r.code == Code::kInsufficientScope || (r.valid() && !allow_self_service)) {
+    call.Error(Code::kInsufficientScope,
+               allow_self_service ? "this API key lacks the keys:manage scope"
+                                  : "this route needs a root key");
+    return false;
+  }
+  if (!r.valid()) {
+    call.reply.response.set(http::field::www_authenticate, "Bearer realm=\"keyward\", error=\"invalid_token\"");
+    call.Error(Code::kUnauthorized, "the API key is not valid for management (" +
+                                        std::string(CodeName(r.code)) + ")");
+    return false;
+  }
+  call.who.actor = r.key->record.id;
+  call.who.workspace_id = r.key->record.workspace_id;
+  call.who.environment = r.key->record.environment;
+  call.who.scopes = r.key->record.scopes;
+  return true;
+}
+
+bool Api::RequireRoot(Call& call) { return Authenticate(call, /*allow_self_service=*/false); }
+
+std::optional<ApiKey> Api::LoadVisibleKey(Call& call, std::string_view id) {
+  auto key = service_->GetKey(id);
+  if (!key.ok()) {
+    call.Fail(key.status());
+    return std::nullopt;
+  }
+  if (!call.who.root &&
+      (key->workspace_id != call.who.workspace_id || key->environment != call.who.environment)) {
+    call.Error(Code::kNotFound, "no API key " + std::string(id));
+    return std::nullopt;
+  }
+  call.reply.key_prefix = key->short_prefix;
+  return std::move(*key);
+}
+
+bool Api::ScopesWithinCaller(Call& call, const std::vector<std::string>& scopes) {
+  if (call.who.root) return true;
+  for (const auto& s : scopes) {
+    bool held = false;
+    for (const auto& g : call.who.scopes) held = held || ScopeGrants(g, s);
+    if (!held) {
+      call.Error(Code::kInsufficientScope, "cannot grant scope \"" + s + "\", which the calling key does not hold");
+      return false;
+    }
+  }
+  return true;
+}
+
+// ---- Workspaces ----
+
+std::string Api::WorkspaceBody(const Workspace& ws) {
+  auto active = service_->CountActiveKeys(ws.id);
+  return Dump(WorkspaceJson(ws, service_->MaxActiveKeys(ws), active.ok() ? *active : 0));
+}
+
+void Api::CreateWorkspace(Call& call) {
+  if (!RequireRoot(call)) return;
+  auto body = call.Body(false);
+  if (!body) return;
+  FieldReader f(*body);
+  std::string name;
+  std::optional<int64_t> max;
+  if (!call.Check(f.OnlyFields({"name", "max_active_keys"})) || !call.Check(f.RequiredString("name", &name)) ||
+      !call.Check(f.Int("max_active_keys", 1, 100000, &max))) {
+    return;
+  }
+  auto ws = service_->CreateWorkspace(std::move(name), max, call.actor());
+  if (!ws.ok()) return call.Fail(ws.status());
+  call.Send(201, WorkspaceBody(*ws));
+}
+
+void Api::ListWorkspaces(Call& call) {
+  if (!RequireRoot(call)) return;
+  std::vector<std::pair<std::string, std::string>> q;
+  PageRequest page;
+  if (!call.Query({"cursor", "limit"}, &q) || !call.Page(q, &page)) return;
+  auto list = service_->ListWorkspaces(page);
+  if (!list.ok()) return call.Fail(list.status());
+  Json data = Json::array();
+  for (const auto& ws : list->items) {
+    auto active = service_->CountActiveKeys(ws.id);
+    data.push_back(WorkspaceJson(ws, service_->MaxActiveKeys(ws), active.ok() ? *active : 0));
+  }
+  call.SendJson(200, {{"data", std::move(data)},
+                      {"next_cursor", list->next_cursor.empty() ? Json(nullptr) : Json(list->next_cursor)}});
+}
+
+void Api::GetWorkspace(Call& call) {
+  if (!RequireRoot(call)) return;
+  auto ws = service_->GetWorkspace(call.params[0]);
+  if (!ws.ok()) return call.Fail(ws.status());
+  call.Send(200, WorkspaceBody(*ws));
+}
+
+void Api::UpdateWorkspace(Call& call) {
+  if (!RequireRoot(call)) return;
+  auto body = call.Body(false);
+  if (!body) return;
+  FieldReader f(*body);
+  WorkspaceUpdate u;
+  if (!call.Check(f.OnlyFields({"name", "max_active_keys"})) || !call.Check(f.String("name", &u.name)) ||
+      !call.Check(f.NullableInt("max_active_keys", 1, 100000, &u.max_active_keys))) {
+    return;
+  }
+  auto ws = service_->UpdateWorkspace(call.params[0], u, call.actor());
+  if (!ws.ok()) return call.Fail(ws.status());
+  call.Send(200, WorkspaceBody(*ws));
+}
+
+// ---- API keys ----
+
+void Api::CreateKey(Call& call) {
+  if (!Authenticate(call, true)) return;
+  auto body = call.Body(false);
+  if (!body) return;
+  FieldReader f(*body);
+  std::optional<std::string> workspace_id, environment, meta;
+  NewKeyParams p;
+  std::optional<std::vector<std::string>> scopes, ips, referrers, endpoints;
+  std::optional<std::optional<Timestamp>> expires;
+  std::optional<std::optional<RateLimit>> rate;
+  if (!call.Check(f.OnlyFields({"workspace_id", "environment", "name", "scopes", "expires_at", "ip_allowlist",
+                                "referrer_allowlist", "endpoint_allowlist", "rate_limit", "meta"})) ||
+      !call.Check(f.String("workspace_id", &workspace_id)) || !call.Check(f.String("environment", &environment)) ||
+      !call.Check(f.RequiredString("name", &p.name)) || !call.Check(f.StringList("scopes", &scopes)) ||
+      !call.Check(f.NullableTime("expires_at", &expires)) || !call.Check(f.StringList("ip_allowlist", &ips)) ||
+      !call.Check(f.StringList("referrer_allowlist", &referrers)) ||
+      !call.Check(f.StringList("endpoint_allowlist", &endpoints)) ||
+      !call.Check(f.NullableRateLimit("rate_limit", &rate)) || !call.Check(f.Object("meta", &meta))) {
+    return;
+  }
+  if (!call.who.root) {
+    if (workspace_id && *workspace_id != call.who.workspace_id) {
+      return call.Error(Code::kNotFound, "no workspace " + *workspace_id);
+    }
+    if (environment && *environment != call.who.environment) {
+      return call.Error(Code::kInsufficientScope,
+                        "this key may only create keys in the " + call.who.environment + " environment");
+    }
+    workspace_id = call.who.workspace_id;
+    environment = call.who.environment;
+  }
+  if (!workspace_id) return call.Error(Code::kInvalidRequest, "workspace_id is required");
+  if (!environment) return call.Error(Code::kInvalidRequest, "environment is required");
+  p.workspace_id = std::move(*workspace_id);
+  p.environment = std::move(*environment);
+  if (scopes) p.scopes = std::move(*scopes);
+  if (!ScopesWithinCaller(call, p.scopes)) return;
+  if (ips) p.ip_allowlist = std::move(*ips);
+  if (referrers) p.referrer_allowlist = std::move(*referrers);
+  if (endpoints) p.endpoint_allowlist = std::move(*endpoints);
+  if (rate) p.rate_limit = *rate;
+  if (meta) p.meta_json = std::move(*meta);
+  if (expires) p.expires_at = *expires;
+  auto created = service_->CreateKey(std::move(p), call.actor());
+  if (!created.ok()) return call.Fail(created.status());
+  call.reply.key_prefix = created->record.short_prefix;
+  Json j = KeyJson(created->record, service_->clock().Now());
+  j["key"] = created->secret;
+  call.SendJson(201, j);
+}
+
+void Api::ListKeys(Call& call) {
+  if (!Authenticate(call, true)) return;
+  std::vector<std::pair<std::string, std::string>> q;
+  PageRequest page;
+  if (!call.Query({"workspace_id", "environment", "status", "cursor", "limit"}, &q) || !call.Page(q, &page)) {
+    return;
+  }
+  KeyFilter filter;
+  for (const auto& [k, v] : q) {
+    if (k == "workspace_id") filter.workspace_id = v;
+    if (k == "environment") filter.environment = v;
+    if (k == "status" && !v.empty()) {
+      filter.status = KeyStatusFromName(v);
+      if (!filter.status) {
+        return call.Error(Code::kInvalidRequest, "status must be one of active, revoked, expired, disabled");
+      }
+    }
+  }
+  if (!call.who.root) {
+    if ((!filter.workspace_id.empty() && filter.workspace_id != call.who.workspace_id) ||
+        (!filter.environment.empty() && filter.environment != call.who.environment)) {
+      return call.Error(Code::kNotFound, "no such workspace or environment");
+    }
+    filter.workspace_id = call.who.workspace_id;
+    filter.environment = call.who.environment;
+  }
+  auto list = service_->ListKeys(filter, page);
+  if (!list.ok()) return call.Fail(list.status());
+  const Timestamp now = service_->clock().Now();
+  Json data = Json::array();
+  for (const auto& k : list->items) data.push_back(KeyJson(k, now));
+  call.SendJson(200, {{"data", std::move(data)},
+                      {"next_cursor", list->next_cursor.empty() ? Json(nullptr) : Json(list->next_cursor)}});
+}
+
+void Api::GetKey(Call& call) {
+  if (!Authenticate(call, true)) return;
+  auto key = LoadVisibleKey(call, call.params[0]);
+  if (!key) return;
+  call.SendJson(200, KeyJson(*key, service_->clock().Now()));
+}
+
+void Api::UpdateKey(Call& call) {
+  if (!Authenticate(call, true)) return;
+  auto body = call.Body(false);
+  if (!body) return;
+  FieldReader f(*body);
+  KeyUpdate u;
+  if (!call.Check(f.OnlyFields({"name", "scopes", "ip_allowlist", "referrer_allowlist", "endpoint_allowlist",
+                                "rate_limit", "meta", "enabled", "expires_at"})) ||
+      !call.Check(f.String("name", &u.name)) || !call.Check(f.StringList("scopes", &u.scopes)) ||
+      !call.Check(f.StringList("ip_allowlist", &u.ip_allowlist)) ||
+      !call.Check(f.StringList("referrer_allowlist", &u.referrer_allowlist)) ||
+      !call.Check(f.StringList("endpoint_allowlist", &u.endpoint_allowlist)) ||
+      !call.Check(f.NullableRateLimit("rate_limit", &u.rate_limit)) || !call.Check(f.Object("meta", &u.meta_json)) ||
+      !call.Check(f.Bool("enabled", &u.enabled)) || !call.Check(f.NullableTime("expires_at", &u.expires_at))) {
+    return;
+  }
+  if (!LoadVisibleKey(call, call.params[0])) return;
+  if (u.scopes && !ScopesWithinCaller(call, *u.scopes)) return;
+  auto key = service_->UpdateKey(call.params[0], u, call.actor());
+  if (!key.ok()) return call.Fail(key.status());
+  call.SendJson(200, KeyJson(*key, service_->clock().Now()));
+}
+
+void Api::RevokeKey(Call& call) {
+  if (!Authenticate(call, true)) return;
+  auto body = call.Body(true);
+  if (!body) return;
+  FieldReader f(*body);
+  std::optional<std::string> reason;
+  if (!call.Check(f.OnlyFields({"reason"})) || !call.Check(f.String("reason", &reason))) return;
+  if (!LoadVisibleKey(call, call.params[0])) return;
+  auto key = service_->RevokeKey(call.params[0], reason.value_or(""), call.actor());
+  if (!key.ok()) return call.Fail(key.status());
+  call.SendJson(200, {{"id", key->id}, {"status", "revoked"}, {"revoked_at", TimeOrNull(key->revoked_at)}});
+}
+
+void Api::RotateKey(Call& call) {
+  if (!Authenticate(call, true)) return;
+  auto body = call.Body(true);
+  if (!body) return;
+  FieldReader f(*body);
+  std::optional<int64_t> grace;
+  std::optional<std::optional<Timestamp>> expires;
+  if (!call.Check(f.OnlyFields({"grace_seconds", "expires_at"})) ||
+      !call.Check(f.Int("grace_seconds", 0, 30 * 86400, &grace)) ||
+      !call.Check(f.NullableTime("expires_at", &expires))) {
+    return;
+  }
+  if (!LoadVisibleKey(call, call.params[0])) return;
+  auto rotated = service_->RotateKey(call.params[0], grace.value_or(0),
+                                     expires ? *expires : std::optional<Timestamp>(), call.actor());
+  if (!rotated.ok()) return call.Fail(rotated.status());
+  auto old = service_->GetKey(call.params[0]);
+  Json j = KeyJson(rotated->record, service_->clock().Now());
+  j["key"] = rotated->secret;
+  j["old_key"] = {{"id", std::string(call.params[0])},
+                  {"expires_at", old.ok() ? TimeOrNull(old->expires_at) : Json(nullptr)}};
+  call.reply.key_prefix = rotated->record.short_prefix;
+  call.SendJson(201, j);
+}
+
+// ---- Verification ----
+
+void Api::VerifyKey(Call& call) {
+  if (!RequireRoot(call)) return;
+  auto body = call.Body(false);
+  if (!body) return;
+  FieldReader f(*body);
+  std::optional<std::string> key, environment, ip, referrer, method, path;
+  std::optional<std::vector<std::string>> scopes;
+  if (!call.Check(f.OnlyFields({"key", "environment", "ip", "referrer", "method", "path", "scopes"})) ||
+      !call.Check(f.String("key", &key)) || !call.Check(f.String("environment", &environment)) ||
+      !call.Check(f.String("ip", &ip)) || !call.Check(f.String("referrer", &referrer)) ||
+      !call.Check(f.String("method", &method)) || !call.Check(f.String("path", &path)) ||
+      !call.Check(f.StringList("scopes", &scopes))) {
+    return;
+  }
+  VerifyRequest vr;
+  vr.key = key ? std::string_view(*key) : std::string_view();
+  if (environment) vr.environment = *environment;
+  if (ip) vr.ip = *ip;
+  if (referrer) vr.referrer = *referrer;
+  if (method) vr.method = *method;
+  if (path) vr.path = *path;
+  if (scopes) vr.scopes = *scopes;
+  const VerifyResult r = options_.verifier->Verify(vr);
+  metrics_.RecordVerification(r.code);
+  if (r.code == Code::kUnavailable) return call.Error(Code::kUnavailable, VerifyMessage(r.code, r));
+  Json j = {{"valid", r.valid()}, {"code", CodeName(r.code)}};
+  if (!r.valid()) j["message"] = VerifyMessage(r.code, r);
+  if (r.key) {
+    const ApiKey& k = r.key->record;
+    call.reply.key_prefix = k.short_prefix;
+    Json meta = Json::parse(k.meta_json, nullptr, false);
+    j["key_id"] = k.id;
+    j["workspace_id"] = k.workspace_id;
+    j["environment"] = k.environment;
+    j["name"] = k.name;
+    j["scopes"] = k.scopes;
+    j["meta"] = meta.is_object() ? meta : Json::object();
+    j["expires_at"] = TimeOrNull(k.expires_at);
+  }
+  if (r.ratelimit) {
+    j["ratelimit"] = {{"limit", r.ratelimit->limit},
+                      {"remaining", r.ratelimit->remaining},
+                      {"reset", r.ratelimit->reset_seconds}};
+  }
+  call.reply.code = r.code;
+  call.SendJson(200, j);
+}
+
+void Api::GatewayAuth(Call& call) {
+  const HttpRequest& req = call.req;
+  std::string_view key;
+  const std::string_view auth = Trim(Header(req, "Authorization"));
+  if (auth.size() > 7 && IEquals(auth.substr(0, 7), "Bearer ")) key = Trim(auth.substr(7));
+  if (key.empty()) key = Trim(Header(req, "X-API-Key"));
+
+  std::string_view method = Header(req, "X-Forwarded-Method");
+  if (method.empty()) method = Header(req, "X-Original-Method");
+  if (method.empty()) method = std::string_view(req.method_string().data(), req.method_string().size());
+  std::string uri_storage;
+  std::string_view uri = Header(req, "X-Forwarded-Uri");
+  if (uri.empty()) uri = Header(req, "X-Original-URI");
+  if (uri.empty() && !call.params.empty()) {
+    // Envoy ext_authz style: /v1/auth/<original path>?<original query>.
+    uri_storage = "/" + std::string(call.params[0]);
+    if (!call.query.empty()) uri_storage += "?" + std::string(call.query);
+    uri = uri_storage;
+  }
+  std::string_view ip = Trim(Header(req, "X-Real-IP"));
+  if (ip.empty()) {
+    const std::string_view xff = Header(req, "X-Forwarded-For");
+    const size_t comma = xff.rfind(',');
+    ip = Trim(comma == std::string_view::npos ? xff : xff.substr(comma + 1));
+  }
+  if (ip.empty()) ip = call.peer_ip;
+  const std::vector<std::string> scopes = SplitList(Header(req, "X-Keyward-Required-Scopes"));
+
+  VerifyRequest vr;
+  vr.key = key;
+  vr.environment = Trim(Header(req, "X-Keyward-Required-Environment"));
+  vr.ip = ip;
+  vr.referrer = Header(req, "Referer");
+  vr.method = method;
+  vr.path = uri;
+  vr.scopes = scopes;
+  const VerifyResult r = options_.verifier->Verify(vr);
+  metrics_.RecordVerification(r.code);
+  call.reply.code = r.code;
+  auto& res = call.reply.response;
+  if (r.key) call.reply.key_prefix = r.key->record.short_prefix;
+  if (r.ratelimit) {
+    res.set("RateLimit-Limit", std::to_string(r.ratelimit->limit));
+    res.set("RateLimit-Remaining", std::to_string(r.ratelimit->remaining));
+    res.set("RateLimit-Reset", std::to_string(r.ratelimit->reset_seconds));
+  }
+  if (r.valid()) {
+    const ApiKey& k = r.key->record;
+    res.result(200);
+    res.set("X-Keyward-Key-Id", k.id);
+    res.set("X-Keyward-Workspace-Id", k.workspace_id);
+    res.set("X-Keyward-Environment", k.environment);
+    std::string joined;
+    for (const auto& s : k.scopes) joined += (joined.empty() ? "" : ",") + s;
+    res.set("X-Keyward-Scopes", joined);
+    return;
+  }
+  if (r.code == Code::kRateLimited && r.ratelimit) {
+    res.set(http::field::retry_after, std::to_string(r.ratelimit->retry_after_seconds));
+  }
+  if (HttpStatusFor(r.code) == 401) {
+    res.set(http::field::www_authenticate, r.code == Code::kMissing
+                                               ? "Bearer realm=\"api\""
+                                               : "Bearer realm=\"api\", error=\"invalid_token\"");
+  }
+  call.Send(HttpStatusFor(r.code), ErrorBody(r.code, VerifyMessage(r.code, r)));
+}
+
+// ---- Audit log ----
+
+void Api::AuditLog(Call& call) {
+  if (!RequireRoot(call)) return;
+  std::vector<std::pair<std::string, std::string>> q;
+  PageRequest page;
+  if (!call.Query({"workspace_id", "target", "cursor", "limit"}, &q) || !call.Page(q, &page)) return;
+  AuditFilter filter;
+  for (const auto& [k, v] : q) {
+    if (k == "workspace_id") filter.workspace_id = v;
+    if (k == "target") filter.target = v;
+  }
+  auto list = service_->ListAudit(filter, page);
+  if (!list.ok()) return call.Fail(list.status());
+  Json data = Json::array();
+  for (const auto& e : list->items) data.push_back(AuditJson(e));
+  call.SendJson(200, {{"data", std::move(data)},
+                      {"next_cursor", list->next_cursor.empty() ? Json(nullptr) : Json(list->next_cursor)}});
+}
+
+}  // namespace keyward

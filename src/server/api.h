@@ -1,0 +1,120 @@
+// The HTTP API of keyward: authentication (root keys, self-service keys),
+// every /v1 route, gateway mode, health, metrics and the OpenAPI document.
+// Protocol-level work (sockets, parsing, keep-alive) is HttpServer's; Api
+// turns one parsed request into one response.
+// Thread-safe: Handle runs on any serving thread at once.
+#ifndef KEYWARD_SERVER_API_H_
+#define KEYWARD_SERVER_API_H_
+
+#include <atomic>
+#include <boost/beast/http.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/key_service.h"
+#include "core/verifier.h"
+#include "server/metrics.h"
+#include "server/router.h"
+
+namespace keyward {
+
+namespace http = boost::beast::http;
+using HttpRequest = http::request<http::string_body>;
+using HttpResponse = http::response<http::string_body>;
+
+struct ApiOptions {
+  KeyService* service = nullptr;
+  const Verifier* verifier = nullptr;
+  std::function<bool()> ready;  // /readyz: can storage answer?
+};
+
+struct ApiReply {
+  HttpResponse response;
+  size_t route = 0;           // for metrics
+  std::string key_prefix;     // the short prefix of the key involved, for the log
+  std::optional<Code> code;   // the error or verification code answered
+};
+
+class Api {
+ public:
+  explicit Api(ApiOptions options);
+
+  ApiReply Handle(const HttpRequest& request, std::string_view peer_ip);
+
+  // An answer for a request the HTTP layer refused before Handle (413, 431,
+  // 400 on a broken request), shaped like every other error.
+  static HttpResponse ErrorResponse(int status, Code code, std::string_view message,
+                                    unsigned version, bool keep_alive);
+
+  const Router& router() const { return router_; }
+  Metrics& metrics() { return metrics_; }
+  // /readyz answers 503 once the server is stopping.
+  void SetStopping() { stopping_.store(true); }
+
+  // The embedded OpenAPI document.
+  static std::string_view OpenApiDocument();
+
+ private:
+  struct Call;
+  struct Principal;
+
+  enum RouteId {
+    kCreateWorkspace,
+    kListWorkspaces,
+    kGetWorkspace,
+    kUpdateWorkspace,
+    kCreateKey,
+    kListKeys,
+    kGetKey,
+    kUpdateKey,
+    kRevokeKey,
+    kRotateKey,
+    kVerify,
+    kAuth,
+    kAuthWithPath,
+    kAuditLog,
+    kHealthz,
+    kReadyz,
+    kMetrics,
+    kOpenApi,
+    kRouteCount,
+  };
+
+  static Router BuildRouter();
+  void Dispatch(Call& call, int route);
+  bool Authenticate(Call& call, bool allow_self_service);
+  bool RequireRoot(Call& call);
+  // Loads a key the caller may see; answers 404 otherwise.
+  std::optional<ApiKey> LoadVisibleKey(Call& call, std::string_view id);
+  bool ScopesWithinCaller(Call& call, const std::vector<std::string>& scopes);
+
+  void CreateWorkspace(Call& call);
+  void ListWorkspaces(Call& call);
+  void GetWorkspace(Call& call);
+  void UpdateWorkspace(Call& call);
+  void CreateKey(Call& call);
+  void ListKeys(Call& call);
+  void GetKey(Call& call);
+  void UpdateKey(Call& call);
+  void RevokeKey(Call& call);
+  void RotateKey(Call& call);
+  void VerifyKey(Call& call);
+  void GatewayAuth(Call& call);
+  void AuditLog(Call& call);
+  void Ready(Call& call);
+
+  std::string WorkspaceBody(const Workspace& ws);
+
+  ApiOptions options_;
+  KeyService* service_;
+  Router router_;
+  Metrics metrics_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace keyward
+
+#endif  // KEYWARD_SERVER_API_H_

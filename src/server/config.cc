@@ -1,0 +1,203 @@
+#include "server/config.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <toml++/toml.h>
+
+#include "core/key_format.h"
+#include "server/http_server.h"
+
+namespace keyward {
+namespace {
+
+Status Bad(const std::string& where, const std::string& key, const std::string& what) {
+  return Status::InvalidRequest(where + ": " + key + " " + what);
+}
+
+Status ReadString(const toml::node& v, const std::string& where, const std::string& key, std::string* out) {
+  if (!v.is_string()) return Bad(where, key, "must be a string");
+  *out = *v.value<std::string>();
+  return Status::Ok();
+}
+
+Status ReadInt(const toml::node& v, const std::string& where, const std::string& key, int64_t* out) {
+  if (!v.is_integer()) return Bad(where, key, "must be an integer");
+  *out = *v.value<int64_t>();
+  return Status::Ok();
+}
+
+Status ReadList(const toml::node& v, const std::string& where, const std::string& key,
+                std::vector<std::string>* out) {
+  const toml::array* arr = v.as_array();
+  if (!arr) return Bad(where, key, "must be an array of strings");
+  out->clear();
+  for (const auto& e : *arr) {
+    if (!e.is_string()) return Bad(where, key, "must be an array of strings");
+    out->push_back(*e.value<std::string>());
+  }
+  return Status::Ok();
+}
+
+Status ParseInt(const std::string& text, const std::string& where, const std::string& key, int64_t* out) {
+  int64_t v = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) {
+    return Bad(where, key, "must be an integer, not \"" + text + "\"");
+  }
+  *out = v;
+  return Status::Ok();
+}
+
+Status LoadFile(const std::string& path, Config* c, bool* accept_set) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    const auto& where = e.source().begin;
+    return Status::InvalidRequest(path + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) +
+                                  ": " + std::string(e.description()));
+  } catch (const std::exception& e) {
+    return Status::InvalidRequest(path + ": " + e.what());
+  }
+  for (auto&& [k, v] : root) {
+    const std::string key(k.str());
+    if (key == "listen") {
+      KEYWARD_RETURN_IF_ERROR(ReadString(v, path, key, &c->listen));
+    } else if (key == "threads") {
+      int64_t n;
+      KEYWARD_RETURN_IF_ERROR(ReadInt(v, path, key, &n));
+      if (n < 1 || n > 1024) return Bad(path, key, "must be between 1 and 1024");
+      c->threads = static_cast<int>(n);
+    } else if (key == "data_dir") {
+      KEYWARD_RETURN_IF_ERROR(ReadString(v, path, key, &c->data_dir));
+    } else if (key == "database") {
+      KEYWARD_RETURN_IF_ERROR(ReadString(v, path, key, &c->database));
+    } else if (key == "keys") {
+      const toml::table* keys = v.as_table();
+      if (!keys) return Bad(path, key, "must be a table ([keys])");
+      for (auto&& [kk, kv] : *keys) {
+        const std::string sub(kk.str());
+        const std::string name = "keys." + sub;
+        if (sub == "product_prefix") {
+          KEYWARD_RETURN_IF_ERROR(ReadString(kv, path, name, &c->product_prefix));
+        } else if (sub == "environments") {
+          KEYWARD_RETURN_IF_ERROR(ReadList(kv, path, name, &c->environments));
+        } else if (sub == "accept_environments") {
+          KEYWARD_RETURN_IF_ERROR(ReadList(kv, path, name, &c->accept_environments));
+          *accept_set = true;
+        } else if (sub == "max_active_per_workspace") {
+          KEYWARD_RETURN_IF_ERROR(ReadInt(kv, path, name, &c->max_active_per_workspace));
+        } else {
+          return Status::InvalidRequest(path + ": unknown configuration key \"" + name + "\"");
+        }
+      }
+    } else {
+      return Status::InvalidRequest(path + ": unknown configuration key \"" + key + "\"");
+    }
+  }
+  return Status::Ok();
+}
+
+Status Validate(const Config& c) {
+  std::string host;
+  uint16_t port;
+  if (Status s = ParseListenAddress(c.listen, &host, &port); !s.ok()) {
+    return Status::InvalidRequest("listen: " + s.message());
+  }
+  if (c.threads < 1 || c.threads > 1024) return Status::InvalidRequest("threads: must be between 1 and 1024");
+  if (c.database.empty() && c.data_dir.empty()) return Status::InvalidRequest("data_dir: must not be empty");
+  if (!c.database.empty()) {
+    return Status::InvalidRequest(
+        "database: PostgreSQL is not available in this build yet; remove \"database\" to use SQLite in data_dir");
+  }
+  auto format = KeyFormat::Create(c.product_prefix, c.environments);
+  if (!format.ok()) return Status::InvalidRequest("keys: " + format.status().message());
+  if (c.product_prefix == "kw") {
+    for (const auto& e : c.environments) {
+      if (e == "root") {
+        return Status::InvalidRequest("keys.environments: \"root\" is taken by root keys (kw_root_…)");
+      }
+    }
+  }
+  if (c.accept_environments.empty()) {
+    return Status::InvalidRequest("keys.accept_environments: name at least one environment");
+  }
+  for (const auto& e : c.accept_environments) {
+    if (!format->HasEnvironment(e)) {
+      return Status::InvalidRequest("keys.accept_environments: \"" + e + "\" is not in keys.environments");
+    }
+  }
+  if (c.max_active_per_workspace < 1 || c.max_active_per_workspace > 100000) {
+    return Status::InvalidRequest("keys.max_active_per_workspace: must be between 1 and 100000");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::optional<std::string> ProcessEnv(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
+std::vector<std::string> SplitCommaList(std::string_view text) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i <= text.size()) {
+    size_t comma = text.find(',', i);
+    if (comma == std::string_view::npos) comma = text.size();
+    std::string_view part = text.substr(i, comma - i);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+    if (!part.empty()) out.emplace_back(part);
+    i = comma + 1;
+  }
+  return out;
+}
+
+Result<Config> LoadConfig(const ConfigFlags& flags, const EnvLookup& env) {
+  Config c;
+  bool accept_set = false;
+  std::string file = flags.config_file;
+  if (auto f = env("KEYWARD_CONFIG")) file = *f;
+  if (!file.empty()) KEYWARD_RETURN_IF_ERROR(LoadFile(file, &c, &accept_set));
+
+  if (flags.listen) c.listen = *flags.listen;
+  if (flags.threads) c.threads = *flags.threads;
+  if (flags.data_dir) c.data_dir = *flags.data_dir;
+  if (flags.database) c.database = *flags.database;
+  if (flags.product_prefix) c.product_prefix = *flags.product_prefix;
+  if (flags.environments) c.environments = *flags.environments;
+  if (flags.accept_environments) {
+    c.accept_environments = *flags.accept_environments;
+    accept_set = true;
+  }
+  if (flags.max_active_per_workspace) c.max_active_per_workspace = *flags.max_active_per_workspace;
+
+  const std::string where = "environment";
+  if (auto v = env("KEYWARD_LISTEN")) c.listen = *v;
+  if (auto v = env("KEYWARD_THREADS")) {
+    int64_t n;
+    KEYWARD_RETURN_IF_ERROR(ParseInt(*v, where, "KEYWARD_THREADS", &n));
+    if (n < 1 || n > 1024) return Bad(where, "KEYWARD_THREADS", "must be between 1 and 1024");
+    c.threads = static_cast<int>(n);
+  }
+  if (auto v = env("KEYWARD_DATA_DIR")) c.data_dir = *v;
+  if (auto v = env("KEYWARD_DATABASE")) c.database = *v;
+  if (auto v = env("KEYWARD_KEYS_PRODUCT_PREFIX")) c.product_prefix = *v;
+  if (auto v = env("KEYWARD_KEYS_ENVIRONMENTS")) c.environments = SplitCommaList(*v);
+  if (auto v = env("KEYWARD_KEYS_ACCEPT_ENVIRONMENTS")) {
+    c.accept_environments = SplitCommaList(*v);
+    accept_set = true;
+  }
+  if (auto v = env("KEYWARD_KEYS_MAX_ACTIVE_PER_WORKSPACE")) {
+    KEYWARD_RETURN_IF_ERROR(ParseInt(*v, where, "KEYWARD_KEYS_MAX_ACTIVE_PER_WORKSPACE", &c.max_active_per_workspace));
+  }
+  // A deployment accepts every environment it knows unless told otherwise.
+  if (!accept_set) c.accept_environments = c.environments;
+  KEYWARD_RETURN_IF_ERROR(Validate(c));
+  return c;
+}
+
+}  // namespace keyward

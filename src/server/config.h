@@ -1,0 +1,55 @@
+// keyward's configuration: a TOML file, then command-line flags, then
+// KEYWARD_* environment variables, each overriding the one before.
+// Validated as a whole; an unknown key or a bad value is an error naming it.
+// Thread-safe: plain values.
+#ifndef KEYWARD_SERVER_CONFIG_H_
+#define KEYWARD_SERVER_CONFIG_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace keyward {
+
+struct Config {
+  std::string listen = "127.0.0.1:8080";
+  int threads = 2;
+  std::string data_dir = "./data";
+  std::string database;  // postgres://… instead of SQLite (not in this build)
+  std::string product_prefix = "kw";
+  std::vector<std::string> environments = {"live", "test"};
+  std::vector<std::string> accept_environments = {"live", "test"};
+  int64_t max_active_per_workspace = 20;
+};
+
+// Values given on the command line; unset ones leave the file's.
+struct ConfigFlags {
+  std::string config_file;  // empty: no file
+  std::optional<std::string> listen;
+  std::optional<int> threads;
+  std::optional<std::string> data_dir;
+  std::optional<std::string> database;
+  std::optional<std::string> product_prefix;
+  std::optional<std::vector<std::string>> environments;
+  std::optional<std::vector<std::string>> accept_environments;
+  std::optional<int64_t> max_active_per_workspace;
+};
+
+// getenv by default; tests pass their own.
+using EnvLookup = std::function<std::optional<std::string>(const char* name)>;
+std::optional<std::string> ProcessEnv(const char* name);
+
+// The effective configuration, or InvalidRequest with a message that names
+// the offending key and where it came from.
+Result<Config> LoadConfig(const ConfigFlags& flags, const EnvLookup& env = ProcessEnv);
+
+// "a, b,c" -> {"a","b","c"}.
+std::vector<std::string> SplitCommaList(std::string_view text);
+
+}  // namespace keyward
+
+#endif  // KEYWARD_SERVER_CONFIG_H_

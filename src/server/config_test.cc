@@ -1,0 +1,123 @@
+#include "server/config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+
+#include "testing/temp_dir.h"
+
+namespace keyward {
+namespace {
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  std::string WriteConfig(const std::string& text) {
+    const std::string path = dir_.File("keyward.toml");
+    std::ofstream(path) << text;
+    return path;
+  }
+  EnvLookup Env() {
+    return [this](const char* name) -> std::optional<std::string> {
+      auto it = env_.find(name);
+      if (it == env_.end()) return std::nullopt;
+      return it->second;
+    };
+  }
+  keyward::testing::TempDir dir_;
+  std::map<std::string, std::string> env_;
+};
+
+TEST_F(ConfigTest, DefaultsWithNoFile) {
+  auto c = LoadConfig({}, Env());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->listen, "127.0.0.1:8080");
+  EXPECT_EQ(c->threads, 2);
+  EXPECT_EQ(c->data_dir, "./data");
+  EXPECT_EQ(c->product_prefix, "kw");
+  EXPECT_EQ(c->environments, (std::vector<std::string>{"live", "test"}));
+  EXPECT_EQ(c->accept_environments, c->environments);
+  EXPECT_EQ(c->max_active_per_workspace, 20);
+}
+
+TEST_F(ConfigTest, FileThenFlagsThenEnvironment) {
+  ConfigFlags flags;
+  flags.config_file = WriteConfig(R"(
+listen = "127.0.0.1:9000"
+threads = 4
+data_dir = "/var/lib/keyward"
+[keys]
+product_prefix = "amsr"
+environments = ["live", "test"]
+accept_environments = ["test"]
+max_active_per_workspace = 5
+)");
+  auto c = LoadConfig(flags, Env());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->listen, "127.0.0.1:9000");
+  EXPECT_EQ(c->product_prefix, "amsr");
+  EXPECT_EQ(c->accept_environments, std::vector<std::string>{"test"});
+  EXPECT_EQ(c->max_active_per_workspace, 5);
+
+  flags.threads = 8;
+  flags.listen = "127.0.0.1:9001";
+  c = LoadConfig(flags, Env());
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->threads, 8);
+  EXPECT_EQ(c->listen, "127.0.0.1:9001");
+
+  env_["KEYWARD_THREADS"] = "3";
+  env_["KEYWARD_KEYS_ACCEPT_ENVIRONMENTS"] = "live, test";
+  c = LoadConfig(flags, Env());
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->threads, 3);
+  EXPECT_EQ(c->accept_environments, (std::vector<std::string>{"live", "test"}));
+}
+
+TEST_F(ConfigTest, UnknownKeysAreNamed) {
+  ConfigFlags flags;
+  flags.config_file = WriteConfig("listen = \"127.0.0.1:1\"\nthreds = 2\n");
+  auto c = LoadConfig(flags, Env());
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("\"threds\""), std::string::npos);
+  flags.config_file = WriteConfig("[keys]\nprefix = \"sk\"\n");
+  c = LoadConfig(flags, Env());
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("\"keys.prefix\""), std::string::npos);
+}
+
+TEST_F(ConfigTest, BadValuesAreNamed) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"threads = \"many\"", "threads"},
+      {"threads = 0", "threads"},
+      {"listen = \"localhost\"", "listen"},
+      {"listen = \"127.0.0.1:99999\"", "listen"},
+      {"[keys]\nproduct_prefix = \"S K\"", "keys"},
+      {"[keys]\nenvironments = []", "keys"},
+      {"[keys]\naccept_environments = [\"prod\"]", "accept_environments"},
+      {"[keys]\nmax_active_per_workspace = 0", "max_active_per_workspace"},
+      {"[keys]\nenvironments = [\"live\", \"root\"]", "root"},
+      {"database = \"postgres://x\"", "database"},
+      {"this is not toml", "keyward.toml"},
+  };
+  for (const auto& [text, needle] : cases) {
+    ConfigFlags flags;
+    flags.config_file = WriteConfig(text);
+    auto c = LoadConfig(flags, Env());
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_NE(c.status().message().find(needle), std::string::npos) << c.status().message();
+  }
+  env_["KEYWARD_THREADS"] = "lots";
+  auto c = LoadConfig({}, Env());
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("KEYWARD_THREADS"), std::string::npos);
+}
+
+TEST_F(ConfigTest, MissingFileIsAnError) {
+  ConfigFlags flags;
+  flags.config_file = dir_.File("nope.toml");
+  EXPECT_FALSE(LoadConfig(flags, Env()).ok());
+}
+
+}  // namespace
+}  // namespace keyward

@@ -1,0 +1,357 @@
+#include "server/http_server.h"
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <charconv>
+#include <thread>
+#include <vector>
+
+#include "server/log.h"
+
+namespace keyward {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+
+Status ParseListenAddress(std::string_view text, std::string* host, uint16_t* port) {
+  std::string_view h, p;
+  if (!text.empty() && text[0] == '[') {
+    const size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return Status::InvalidRequest("listen address \"" + std::string(text) + "\" must look like [::1]:8080");
+    }
+    h = text.substr(1, close - 1);
+    p = text.substr(close + 2);
+  } else {
+    const size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+      return Status::InvalidRequest("listen address \"" + std::string(text) + "\" must be host:port");
+    }
+    h = text.substr(0, colon);
+    p = text.substr(colon + 1);
+  }
+  unsigned value = 0;
+  const auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
+  if (p.empty() || ec != std::errc() || ptr != p.data() + p.size() || value > 65535) {
+    return Status::InvalidRequest("listen address \"" + std::string(text) + "\" has a bad port");
+  }
+  boost::system::error_code bec;
+  asio::ip::make_address(std::string(h), bec);
+  if (h.empty() || bec) {
+    return Status::InvalidRequest("listen address \"" + std::string(text) + "\" needs an IP address as host");
+  }
+  *host = std::string(h);
+  *port = static_cast<uint16_t>(value);
+  return Status::Ok();
+}
+
+// One connection. Lives as long as an operation on it is pending.
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(tcp::socket socket, HttpServer& server)
+      : stream_(std::move(socket)), server_(server) {
+    boost::system::error_code ec;
+    const auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) {
+      const auto addr = ep.address();
+      peer_ip_ = addr.is_v6() && addr.to_v6().is_v4_mapped()
+                     ? asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6()).to_string()
+                     : addr.to_string();
+    }
+    stream_.socket().set_option(tcp::no_delay(true), ec);
+    server_.Register(this);
+  }
+  ~HttpSession() { server_.Unregister(this); }
+
+  void Start() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
+  }
+
+  // Called on the strand when the server begins to stop.
+  void OnServerStop() {
+    if (idle_) {
+      boost::system::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+      stream_.socket().close(ec);
+    }
+  }
+
+  asio::any_io_executor executor() { return stream_.get_executor(); }
+
+ private:
+  void WaitForRequest() {
+    if (server_.stopping()) return Close();
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(server_.options().header_limit));
+    parser_->body_limit(server_.options().body_limit);
+    if (buffer_.size() > 0) return ReadHeader();  // a pipelined request is already here
+    idle_ = true;
+    stream_.expires_after(server_.options().idle_timeout);
+    stream_.async_read_some(buffer_.prepare(8192),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->buffer_.commit(n);
+                              if (ec) return self->Close();
+                              self->ReadHeader();
+                            });
+  }
+
+  void ReadHeader() {
+    idle_ = false;
+    stream_.expires_after(server_.options().request_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              self->OnHeader(ec);
+                            });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec) return OnReadError(ec);
+    auto& req = parser_->get();
+    const auto expect = req[http::field::expect];
+    if (beast::iequals(expect, "100-continue")) {
+      static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      return asio::async_write(stream_, asio::buffer(kContinue),
+                               [self = shared_from_this()](beast::error_code wec, size_t) {
+                                 if (wec) return self->Close();
+                                 self->ReadBody();
+                               });
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    if (parser_->is_done()) return OnRequest();
+    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->OnReadError(ec);
+      self->OnRequest();
+    });
+  }
+
+  void OnReadError(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      return SendErrorAndClose(413, Code::kPayloadTooLarge,
+                               "the request body is over " +
+                                   std::to_string(server_.options().body_limit / 1024) + " KiB");
+    }
+    if (ec == http::error::header_limit) {
+      return SendErrorAndClose(431, Code::kInvalidRequest,
+                               "the request headers are over " +
+                                   std::to_string(server_.options().header_limit / 1024) + " KiB");
+    }
+    if (ec == beast::error::timeout) {
+      if (!idle_ && buffer_.size() > 0) {
+        return SendErrorAndClose(408, Code::kInvalidRequest, "the request took too long to arrive");
+      }
+      return Close();
+    }
+    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+        ec == http::error::partial_message) {
+      return Close();
+    }
+    // Anything else is a malformed request.
+    SendErrorAndClose(400, Code::kInvalidRequest, "malformed HTTP request");
+  }
+
+  void OnRequest() {
+    start_ = std::chrono::steady_clock::now();
+    HttpRequest& req = parser_->get();
+    ApiReply reply = server_.api().Handle(req, peer_ip_);
+    if (server_.stopping()) reply.response.keep_alive(false);
+    method_ = std::string(req.method_string());
+    const std::string_view target(req.target().data(), req.target().size());
+    path_ = std::string(target.substr(0, target.find('?')));
+    reply_meta_ = std::move(reply);
+    res_ = std::make_shared<HttpResponse>(std::move(reply_meta_.response));
+    http::async_write(stream_, *res_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->OnWrite(ec);
+    });
+  }
+
+  void OnWrite(beast::error_code ec) {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const int status = static_cast<int>(res_->result_int());
+    server_.api().metrics().RecordRequest(reply_meta_.route, status, seconds);
+    if (server_.options().access_log) {
+      LogLine line("info", "request");
+      line.Str("method", method_).Str("path", path_).Int("status", status).Num("duration_ms", seconds * 1000);
+      line.Str("ip", peer_ip_);
+      if (!reply_meta_.key_prefix.empty()) line.Str("key_prefix", reply_meta_.key_prefix);
+      if (reply_meta_.code) line.Str("code", CodeName(*reply_meta_.code));
+      line.Emit();
+    }
+    const bool keep_alive = res_->keep_alive();
+    res_.reset();
+    if (ec) return Close();
+    if (!keep_alive) return CloseGracefully();
+    WaitForRequest();
+  }
+
+  void SendErrorAndClose(int status, Code code, const std::string& message) {
+    idle_ = false;
+    start_ = std::chrono::steady_clock::now();
+    method_ = "-";
+    path_ = "-";
+    reply_meta_ = ApiReply{};
+    reply_meta_.route = server_.api().metrics().unmatched_route();
+    reply_meta_.code = code;
+    res_ = std::make_shared<HttpResponse>(Api::ErrorResponse(status, code, message, 11, false));
+    stream_.expires_after(std::chrono::seconds(5));
+    http::async_write(stream_, *res_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->OnWrite(ec);
+    });
+  }
+
+  // Half-closes, then drains what the client still sends for a moment, so
+  // that an early answer (413) is not lost to a TCP reset.
+  void CloseGracefully() {
+    boost::system::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(std::chrono::seconds(2));
+    Drain();
+  }
+
+  void Drain() {
+    drain_buf_.resize(16384);
+    stream_.async_read_some(asio::buffer(drain_buf_), [self = shared_from_this()](beast::error_code ec, size_t n) {
+      self->drained_ += n;
+      if (ec || self->drained_ > 64 * 1024 * 1024) return self->Close();
+      self->Drain();
+    });
+  }
+
+  void Close() {
+    idle_ = false;
+    boost::system::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  HttpServer& server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<HttpResponse> res_;
+  ApiReply reply_meta_;
+  std::string peer_ip_;
+  std::string method_, path_;
+  std::vector<char> drain_buf_;
+  size_t drained_ = 0;
+  std::chrono::steady_clock::time_point start_;
+  bool idle_ = false;  // waiting for the first byte of a request; on the strand
+};
+
+HttpServer::HttpServer(HttpServerOptions options, Api* api)
+    : options_(std::move(options)), api_(api), ioc_(options_.threads), acceptor_(ioc_), stop_deadline_(ioc_) {}
+
+HttpServer::~HttpServer() = default;
+
+Status HttpServer::Listen() {
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(options_.host, ec);
+  if (ec) return Status::InvalidRequest("bad listen address " + options_.host);
+  const tcp::endpoint endpoint(address, options_.port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::Unavailable("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
+                               ": " + ec.message());
+  }
+  port_ = acceptor_.local_endpoint().port();
+  return Status::Ok();
+}
+
+void HttpServer::Accept() {
+  acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    if (!ec) std::make_shared<HttpSession>(std::move(socket), *this)->Start();
+    if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
+      // Out of file descriptors: back off briefly instead of spinning.
+      auto timer = std::make_shared<asio::steady_timer>(ioc_, std::chrono::milliseconds(50));
+      timer->async_wait([this, timer](beast::error_code) { Accept(); });
+      return;
+    }
+    Accept();
+  });
+}
+
+void HttpServer::Register(HttpSession* s) {
+  std::lock_guard lock(sessions_mu_);
+  sessions_.insert(s);
+}
+
+void HttpServer::Unregister(HttpSession* s) {
+  bool last;
+  {
+    std::lock_guard lock(sessions_mu_);
+    sessions_.erase(s);
+    last = sessions_.empty();
+  }
+  if (last && stopping_.load()) asio::post(ioc_, [this] { MaybeFinish(); });
+}
+
+void HttpServer::Stop() {
+  if (stopping_.exchange(true)) return;
+  api_->SetStopping();
+  asio::post(ioc_, [this] {
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    std::vector<std::shared_ptr<HttpSession>> live;
+    {
+      std::lock_guard lock(sessions_mu_);
+      for (HttpSession* s : sessions_) {
+        // A session whose last reference is going away cannot be revived.
+        try {
+          live.push_back(s->shared_from_this());
+        } catch (const std::bad_weak_ptr&) {
+        }
+      }
+    }
+    for (auto& s : live) asio::post(s->executor(), [s] { s->OnServerStop(); });
+    live.clear();
+    stop_deadline_.expires_after(options_.stop_timeout);
+    stop_deadline_.async_wait([this](beast::error_code wec) {
+      if (!wec) {
+        LogLine("warn", "stop deadline reached; closing connections still in flight").Emit();
+        ioc_.stop();
+      }
+    });
+    MaybeFinish();
+  });
+}
+
+void HttpServer::MaybeFinish() {
+  if (!stopping_.load()) return;
+  {
+    std::lock_guard lock(sessions_mu_);
+    if (!sessions_.empty()) return;
+  }
+  // Nothing left in flight: let the signal wait and the deadline go, so
+  // that the loop runs out of work and Run returns.
+  boost::system::error_code ec;
+  if (signals_) signals_->cancel(ec);
+  stop_deadline_.cancel();
+}
+
+void HttpServer::Run() {
+  signals_.emplace(ioc_, SIGINT, SIGTERM);
+  signals_->async_wait([this](beast::error_code ec, int sig) {
+    if (ec) return;
+    LogLine("info", "stopping").Str("signal", sig == SIGINT ? "SIGINT" : "SIGTERM").Emit();
+    Stop();
+  });
+  Accept();
+  std::vector<std::thread> threads;
+  for (int i = 1; i < options_.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
+  ioc_.run();
+  for (auto& t : threads) t.join();
+  signals_.reset();
+}
+
+}  // namespace keyward

@@ -1,0 +1,86 @@
+// HttpServer: HTTP/1.1 on Boost.Beast/Asio. Keep-alive and pipelining, a
+// fixed number of serving threads, limits on header and body size, timeouts
+// against slow clients, and a graceful stop: stop accepting, finish what is
+// in flight, close idle connections, return from Run.
+// Each connection runs on its own strand; Api::Handle runs on the serving
+// threads. Thread-safe: Stop may be called from any thread.
+#ifndef KEYWARD_SERVER_HTTP_SERVER_H_
+#define KEYWARD_SERVER_HTTP_SERVER_H_
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_set>
+
+#include "core/status.h"
+#include "server/api.h"
+
+namespace keyward {
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;  // 0: any free port
+  int threads = 2;
+  size_t header_limit = 16 * 1024;
+  size_t body_limit = 64 * 1024;
+  std::chrono::milliseconds idle_timeout{75'000};    // waiting for a request's first byte
+  std::chrono::milliseconds request_timeout{15'000}; // the whole request, once begun
+  std::chrono::milliseconds stop_timeout{10'000};    // in-flight work at a stop
+  bool access_log = true;
+};
+
+// "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:0"; InvalidRequest otherwise.
+Status ParseListenAddress(std::string_view text, std::string* host, uint16_t* port);
+
+class HttpSession;
+
+class HttpServer {
+ public:
+  HttpServer(HttpServerOptions options, Api* api);
+  ~HttpServer();
+
+  // Binds and listens; afterwards port() is the real port.
+  Status Listen();
+  uint16_t port() const { return port_; }
+
+  // Serves on options.threads threads (this one among them) until a stop
+  // has drained every connection. SIGINT and SIGTERM start a stop.
+  void Run();
+
+  // Starts a graceful stop. Thread-safe, idempotent.
+  void Stop();
+
+  bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
+  const HttpServerOptions& options() const { return options_; }
+  Api& api() { return *api_; }
+
+ private:
+  friend class HttpSession;
+  void Accept();
+  void MaybeFinish();
+  void Register(HttpSession* s);
+  void Unregister(HttpSession* s);
+
+  HttpServerOptions options_;
+  Api* api_;
+  boost::asio::io_context ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer stop_deadline_;
+  std::optional<boost::asio::signal_set> signals_;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::mutex sessions_mu_;
+  std::unordered_set<HttpSession*> sessions_;  // GUARDED_BY(sessions_mu_)
+};
+
+}  // namespace keyward
+
+#endif  // KEYWARD_SERVER_HTTP_SERVER_H_

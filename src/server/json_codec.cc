@@ -1,0 +1,271 @@
+#include "server/json_codec.h"
+
+#include "core/time_format.h"
+
+namespace keyward {
+
+Result<Json> ParseJsonObject(std::string_view body, bool allow_empty) {
+  size_t start = body.find_first_not_of(" \t\r\n");
+  if (start == std::string_view::npos) {
+    if (allow_empty) return Json::object();
+    return Status(Code::kInvalidJson, "the request body must be a JSON object");
+  }
+  // Depth check over brackets outside strings.
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : body) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > kMaxJsonDepth) {
+        return Status(Code::kInvalidJson, "the request body nests deeper than " +
+                                              std::to_string(kMaxJsonDepth) + " levels");
+      }
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    return Status(Code::kInvalidJson, "the request body is not valid JSON (UTF-8)");
+  }
+  if (!j.is_object()) return Status(Code::kInvalidJson, "the request body must be a JSON object");
+  return j;
+}
+
+std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+namespace {
+
+Status FieldError(const char* name, const std::string& what) {
+  return Status::InvalidRequest(std::string(name) + " " + what);
+}
+
+}  // namespace
+
+Status FieldReader::OnlyFields(std::initializer_list<std::string_view> allowed) const {
+  for (auto it = obj_.begin(); it != obj_.end(); ++it) {
+    bool ok = false;
+    for (auto a : allowed) ok = ok || a == it.key();
+    if (!ok) {
+      std::string list;
+      for (auto a : allowed) {
+        if (!list.empty()) list += ", ";
+        list += a;
+      }
+      return Status::InvalidRequest("unknown field \"" + it.key() + "\"; expected: " + list);
+    }
+  }
+  return Status::Ok();
+}
+
+const Json* FieldReader::Find(const char* name) const {
+  auto it = obj_.find(name);
+  return it == obj_.end() ? nullptr : &*it;
+}
+
+Status FieldReader::String(const char* name, std::optional<std::string>* out) const {
+  const Json* v = Find(name);
+  if (!v) return Status::Ok();
+  if (!v->is_string()) return FieldError(name, "must be a string");
+  *out = v->get<std::string>();
+  return Status::Ok();
+}
+
+Status FieldReader::RequiredString(const char* name, std::string* out) const {
+  std::optional<std::string> v;
+  KEYWARD_RETURN_IF_ERROR(String(name, &v));
+  if (!v) return FieldError(name, "is required");
+  *out = std::move(*v);
+  return Status::Ok();
+}
+
+Status FieldReader::StringList(const char* name,
+                               std::optional<std::vector<std::string>>* out) const {
+  const Json* v = Find(name);
+  if (!v) return Status::Ok();
+  if (!v->is_array()) return FieldError(name, "must be an array of strings");
+  std::vector<std::string> list;
+  for (const auto& e : *v) {
+    if (!e.is_string()) return FieldError(name, "must be an array of strings");
+    list.push_back(e.get<std::string>());
+  }
+  *out = std::move(list);
+  return Status::Ok();
+}
+
+Status FieldReader::Int(const char* name, int64_t min, int64_t max,
+                        std::optional<int64_t>* out) const {
+  const Json* v = Find(name);
+  if (!v) return Status::Ok();
+  if (!v->is_number_integer()) return FieldError(name, "must be an integer");
+  int64_t n;
+  if (v->is_number_unsigned()) {
+    const uint64_t u = v->get<uint64_t>();
+    if (u > static_cast<uint64_t>(max)) {
+      return FieldError(name, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    }
+    n = static_cast<int64_t>(u);
+  } else {
+    n = v->get<int64_t>();
+  }
+  if (n < min || n > max) {
+    return FieldError(name, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+  }
+  *out = n;
+  return Status::Ok();
+}
+
+Status FieldReader::NullableInt(const char* name, int64_t min, int64_t max,
+                                std::optional<std::optional<int64_t>>* out) const {
+  const Json* v = Find(name);
+  if (!v) return Status::Ok();
+  if (v->is_null()) {
+    *out = std::optional<int64_t>();
+    return Status::Ok();
+  }
+  std::optional<int64_t> n;
+  KEYWARD_RETURN_IF_ERROR(Int(name, min, max, &n));
+  *out = n;
+  return Status::Ok();
+}
+
+Status FieldReader::NullableTime(const char* name,
+                                 std::optional<std::optional<Timestamp>>* out) const {
+  const Json* v = Find(name);
+  if (!v) return Status::Ok();
+  if (v->is_null()) {
+    *out = std::optional<Timestamp>();
+    return Status::Ok();
+  }
+  if (!v->is_string()) return FieldError(name, "must be an RFC 3339 time like 2026-01-31T00:00:00Z");
+  auto t = ParseRfc3339(v->get<std::string>());
+  if (!t) return FieldError(name, "must be an RFC 3339 time like 2026-01-31T00:00:00Z");
+  *out = t;
+  return Status::Ok();
+}
+
+Status FieldReader::Bool(const char* name, std::optional<bool>* out) const {
+  const Json* v = Find(name);
+  if (!v) return Status::Ok();
+  if (!v->is_boolean()) return FieldError(name, "must be true or false");
+  *out = v->get<bool>();
+  return Status::Ok();
+}
+
+Status FieldReader::NullableRateLimit(const char* name,
+                                      std::optional<std::optional<RateLimit>>* out) const {
+  const Json* v = Find(name);
+  if (!v) return Status::Ok();
+  if (v->is_null()) {
+    *out = std::optional<RateLimit>();
+    return Status::Ok();
+  }
+  if (!v->is_object()) return FieldError(name, "must be {\"limit\": n, \"period_seconds\": s} or null");
+  FieldReader inner(*v);
+  KEYWARD_RETURN_IF_ERROR(inner.OnlyFields({"limit", "period_seconds"}));
+  std::optional<int64_t> limit, period;
+  KEYWARD_RETURN_IF_ERROR(inner.Int("limit", 1, 1'000'000'000, &limit));
+  KEYWARD_RETURN_IF_ERROR(inner.Int("period_seconds", 1, 31 * 86400, &period));
+  if (!limit || !period) return FieldError(name, "needs both limit and period_seconds");
+  *out = RateLimit{*limit, *period};
+  return Status::Ok();
+}
+
+Status FieldReader::Object(const char* name, std::optional<std::string>* out) const {
+  const Json* v = Find(name);
+  if (!v) return Status::Ok();
+  if (!v->is_object()) return FieldError(name, "must be a JSON object");
+  *out = Dump(*v);
+  return Status::Ok();
+}
+
+Json TimeOrNull(const std::optional<Timestamp>& t) {
+  return t ? Json(FormatRfc3339(*t)) : Json(nullptr);
+}
+
+Json RateLimitJson(const std::optional<RateLimit>& r) {
+  if (!r) return nullptr;
+  return {{"limit", r->limit}, {"period_seconds", r->period_seconds}};
+}
+
+Json KeyJson(const ApiKey& k, Timestamp now) {
+  Json meta = Json::parse(k.meta_json, nullptr, false);
+  if (!meta.is_object()) meta = Json::object();
+  return {
+      {"id", k.id},
+      {"short_prefix", k.short_prefix},
+      {"workspace_id", k.workspace_id},
+      {"environment", k.environment},
+      {"name", k.name},
+      {"status", KeyStatusName(k.StatusAt(now))},
+      {"enabled", !k.disabled},
+      {"scopes", k.scopes},
+      {"ip_allowlist", k.ip_allowlist},
+      {"referrer_allowlist", k.referrer_allowlist},
+      {"endpoint_allowlist", k.endpoint_allowlist},
+      {"rate_limit", RateLimitJson(k.rate_limit)},
+      {"meta", std::move(meta)},
+      {"created_at", FormatRfc3339(k.created_at)},
+      {"created_by", k.created_by},
+      {"expires_at", TimeOrNull(k.expires_at)},
+      {"last_used_at", TimeOrNull(k.last_used_at)},
+      {"revoked_at", TimeOrNull(k.revoked_at)},
+      {"revoked_reason", k.revoked_at ? Json(k.revoked_reason) : Json(nullptr)},
+      {"rotated_from", k.rotated_from.empty() ? Json(nullptr) : Json(k.rotated_from)},
+  };
+}
+
+Json WorkspaceJson(const Workspace& ws, int64_t limit_in_force, int64_t active_keys) {
+  return {
+      {"id", ws.id},
+      {"name", ws.name},
+      {"max_active_keys", limit_in_force},
+      {"max_active_keys_override",
+       ws.max_active_keys ? Json(*ws.max_active_keys) : Json(nullptr)},
+      {"active_keys", active_keys},
+      {"created_at", FormatRfc3339(ws.created_at)},
+  };
+}
+
+Json AuditJson(const AuditEntry& e) {
+  Json details = Json::parse(e.details_json, nullptr, false);
+  if (details.is_discarded()) details = Json::object();
+  return {
+      {"id", e.id},
+      {"at", FormatRfc3339(e.at)},
+      {"actor", e.actor},
+      {"action", e.action},
+      {"target", e.target},
+      {"workspace_id", e.workspace_id.empty() ? Json(nullptr) : Json(e.workspace_id)},
+      {"ip", e.ip.empty() ? Json(nullptr) : Json(e.ip)},
+      {"details", std::move(details)},
+  };
+}
+
+Json RootKeyJson(const RootKey& k) {
+  return {
+      {"id", k.id},
+      {"short_prefix", k.short_prefix},
+      {"name", k.name},
+      {"created_at", FormatRfc3339(k.created_at)},
+      {"created_by", k.created_by},
+      {"revoked_at", TimeOrNull(k.revoked_at)},
+  };
+}
+
+std::string ErrorBody(Code code, std::string_view message) {
+  return Dump(Json{{"error", CodeName(code)}, {"message", message}});
+}
+
+}  // namespace keyward

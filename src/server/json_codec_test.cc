@@ -1,0 +1,50 @@
+#include "server/json_codec.h"
+
+#include <gtest/gtest.h>
+
+namespace keyward {
+namespace {
+
+TEST(JsonCodecTest, ParsesObjectsOnly) {
+  EXPECT_TRUE(ParseJsonObject(R"({"a":1})", false).ok());
+  EXPECT_TRUE(ParseJsonObject("", true).ok());
+  EXPECT_EQ(ParseJsonObject("", false).status().code(), Code::kInvalidJson);
+  EXPECT_EQ(ParseJsonObject("[1]", false).status().code(), Code::kInvalidJson);
+  EXPECT_EQ(ParseJsonObject("{", false).status().code(), Code::kInvalidJson);
+  EXPECT_EQ(ParseJsonObject("{\"a\":\"\xff\"}", false).status().code(), Code::kInvalidJson);
+}
+
+TEST(JsonCodecTest, RefusesDeepNestingBeforeParsing) {
+  std::string deep(100000, '[');
+  EXPECT_EQ(ParseJsonObject("{\"a\":" + deep, false).status().code(), Code::kInvalidJson);
+  std::string ok = "{\"a\":" + std::string(30, '[') + std::string(30, ']') + "}";
+  EXPECT_TRUE(ParseJsonObject(ok, false).ok());
+  // Brackets inside strings do not count.
+  EXPECT_TRUE(ParseJsonObject("{\"a\":\"" + std::string(100, '[') + "\"}", false).ok());
+}
+
+TEST(JsonCodecTest, FieldReaderIsStrict) {
+  Json j = Json::parse(R"({"name":"x","limit":5,"big":1e3,"list":["a",1],"rl":{"limit":1}})");
+  FieldReader f(j);
+  EXPECT_FALSE(f.OnlyFields({"name"}).ok());
+  EXPECT_TRUE(f.OnlyFields({"name", "limit", "big", "list", "rl"}).ok());
+  std::optional<int64_t> n;
+  EXPECT_TRUE(f.Int("limit", 1, 10, &n).ok());
+  EXPECT_EQ(n, 5);
+  EXPECT_FALSE(f.Int("limit", 6, 10, &n).ok());
+  EXPECT_FALSE(f.Int("big", 0, 10000, &n).ok());  // a float is not an integer
+  std::optional<std::vector<std::string>> list;
+  EXPECT_FALSE(f.StringList("list", &list).ok());
+  std::optional<std::optional<RateLimit>> rl;
+  EXPECT_FALSE(f.NullableRateLimit("rl", &rl).ok());
+  std::string name;
+  EXPECT_FALSE(f.RequiredString("missing", &name).ok());
+}
+
+TEST(JsonCodecTest, DumpSurvivesInvalidUtf8) {
+  Json j = {{"x", std::string("\xff\xfe")}};
+  EXPECT_NO_THROW(Dump(j));
+}
+
+}  // namespace
+}  // namespace keyward

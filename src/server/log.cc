@@ -1,0 +1,122 @@
+#include "server/log.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+
+#include "core/clock.h"
+#include "core/time_format.h"
+
+namespace keyward {
+namespace {
+
+std::atomic<int> g_fd{1};
+std::atomic<int> g_min_level{1};
+
+int LevelRank(std::string_view level) {
+  if (level == "debug") return 0;
+  if (level == "info") return 1;
+  if (level == "warn") return 2;
+  return 3;
+}
+
+}  // namespace
+
+void AppendJsonEscaped(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f || c >= 0x80) {
+          // Control bytes and anything non-ASCII are escaped byte-wise, so a
+          // log line stays valid JSON whatever a client sent.
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+}
+
+LogLine::LogLine(std::string_view level, std::string_view msg)
+    : enabled_(LevelRank(level) >= g_min_level.load(std::memory_order_relaxed)) {
+  if (!enabled_) return;
+  buf_.reserve(256);
+  buf_ += "{\"ts\":\"";
+  buf_ += FormatRfc3339(SystemClock::Get().Now());
+  buf_ += "\",\"level\":\"";
+  buf_ += level;
+  buf_ += "\",\"msg\":\"";
+  AppendJsonEscaped(buf_, msg);
+  buf_ += '"';
+}
+
+void LogLine::Key(std::string_view key) {
+  buf_ += ",\"";
+  buf_ += key;
+  buf_ += "\":";
+}
+
+LogLine& LogLine::Str(std::string_view key, std::string_view value) {
+  if (!enabled_) return *this;
+  Key(key);
+  buf_ += '"';
+  AppendJsonEscaped(buf_, value);
+  buf_ += '"';
+  return *this;
+}
+
+LogLine& LogLine::Int(std::string_view key, int64_t value) {
+  if (!enabled_) return *this;
+  Key(key);
+  buf_ += std::to_string(value);
+  return *this;
+}
+
+LogLine& LogLine::Num(std::string_view key, double value) {
+  if (!enabled_) return *this;
+  Key(key);
+  char tmp[32];
+  const int n = std::snprintf(tmp, sizeof tmp, "%.3f", value);
+  buf_.append(tmp, n > 0 ? static_cast<size_t>(n) : 0);
+  return *this;
+}
+
+void LogLine::Emit() {
+  if (!enabled_) return;
+  buf_ += "}\n";
+  const char* p = buf_.data();
+  size_t left = buf_.size();
+  const int fd = g_fd.load(std::memory_order_relaxed);
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n <= 0) break;
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  enabled_ = false;
+}
+
+void LogLine::SetFd(int fd) { g_fd.store(fd); }
+void LogLine::SetMinLevel(std::string_view level) { g_min_level.store(LevelRank(level)); }
+
+}  // namespace keyward

@@ -1,0 +1,39 @@
+// Structured logs: one JSON object per line on stdout, written with a single
+// write(2) so lines from different threads never interleave. Values are
+// JSON-escaped; callers pass a key's short prefix at most, never a secret.
+// Thread-safe.
+#ifndef KEYWARD_SERVER_LOG_H_
+#define KEYWARD_SERVER_LOG_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace keyward {
+
+class LogLine {
+ public:
+  LogLine(std::string_view level, std::string_view msg);
+  LogLine& Str(std::string_view key, std::string_view value);
+  LogLine& Int(std::string_view key, int64_t value);
+  LogLine& Num(std::string_view key, double value);
+  // Writes the line; a LogLine is emitted once.
+  void Emit();
+
+  // Where lines go (default: fd 1). For tests.
+  static void SetFd(int fd);
+  // Lines below this level are dropped: "debug" < "info" < "warn" < "error".
+  static void SetMinLevel(std::string_view level);
+
+ private:
+  void Key(std::string_view key);
+  std::string buf_;
+  bool enabled_;
+};
+
+// Appends s to out as the inside of a JSON string.
+void AppendJsonEscaped(std::string& out, std::string_view s);
+
+}  // namespace keyward
+
+#endif  // KEYWARD_SERVER_LOG_H_

@@ -1,0 +1,95 @@
+#include "server/metrics.h"
+
+#include <cstdio>
+
+namespace keyward {
+
+Metrics::Metrics(std::vector<std::string> route_names) : route_names_(std::move(route_names)) {
+  route_names_.push_back("unmatched");
+  routes_ = std::make_unique<RouteCounters[]>(route_names_.size());
+}
+
+void Metrics::RecordRequest(size_t route, int status, double seconds) {
+  if (route >= route_names_.size()) route = unmatched_route();
+  RouteCounters& r = routes_[route];
+  size_t si = kStatuses.size();
+  for (size_t i = 0; i < kStatuses.size(); ++i) {
+    if (kStatuses[i] == status) {
+      si = i;
+      break;
+    }
+  }
+  r.by_status[si].fetch_add(1, std::memory_order_relaxed);
+  size_t bi = kBuckets.size();
+  for (size_t i = 0; i < kBuckets.size(); ++i) {
+    if (seconds <= kBuckets[i]) {
+      bi = i;
+      break;
+    }
+  }
+  r.buckets[bi].fetch_add(1, std::memory_order_relaxed);
+  r.sum_micros.fetch_add(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+  r.count.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Metrics::RecordVerification(Code code) {
+  verifications_[static_cast<size_t>(code)].fetch_add(1, std::memory_order_relaxed);
+}
+
+std::string Metrics::Render() const {
+  std::string out;
+  char line[512];
+  out += "# HELP keyward_http_requests_total HTTP requests answered, by route and status.\n";
+  out += "# TYPE keyward_http_requests_total counter\n";
+  for (size_t r = 0; r < route_names_.size(); ++r) {
+    for (size_t s = 0; s <= kStatuses.size(); ++s) {
+      const uint64_t v = routes_[r].by_status[s].load(std::memory_order_relaxed);
+      if (v == 0) continue;
+      const std::string status = s < kStatuses.size() ? std::to_string(kStatuses[s]) : "other";
+      std::snprintf(line, sizeof line, "keyward_http_requests_total{route=\"%s\",status=\"%s\"} %llu\n",
+                    route_names_[r].c_str(), status.c_str(), static_cast<unsigned long long>(v));
+      out += line;
+    }
+  }
+  out += "# HELP keyward_verifications_total Key verifications, by answer code.\n";
+  out += "# TYPE keyward_verifications_total counter\n";
+  for (int c = 0; c < kCodeCount; ++c) {
+    const Code code = static_cast<Code>(c);
+    if (!IsVerifyCode(code) && code != Code::kUnavailable) continue;
+    std::snprintf(line, sizeof line, "keyward_verifications_total{code=\"%s\"} %llu\n",
+                  std::string(CodeName(code)).c_str(),
+                  static_cast<unsigned long long>(verifications_[c].load(std::memory_order_relaxed)));
+    out += line;
+  }
+  out += "# HELP keyward_http_request_duration_seconds Time from a whole request read to its answer written.\n";
+  out += "# TYPE keyward_http_request_duration_seconds histogram\n";
+  for (size_t r = 0; r < route_names_.size(); ++r) {
+    const RouteCounters& rc = routes_[r];
+    const uint64_t count = rc.count.load(std::memory_order_relaxed);
+    if (count == 0) continue;
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b <= kBuckets.size(); ++b) {
+      cumulative += rc.buckets[b].load(std::memory_order_relaxed);
+      char le[32];
+      if (b < kBuckets.size()) {
+        std::snprintf(le, sizeof le, "%g", kBuckets[b]);
+      } else {
+        std::snprintf(le, sizeof le, "+Inf");
+      }
+      std::snprintf(line, sizeof line,
+                    "keyward_http_request_duration_seconds_bucket{route=\"%s\",le=\"%s\"} %llu\n",
+                    route_names_[r].c_str(), le, static_cast<unsigned long long>(cumulative));
+      out += line;
+    }
+    std::snprintf(line, sizeof line,
+                  "keyward_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
+                  "keyward_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+                  route_names_[r].c_str(),
+                  static_cast<double>(rc.sum_micros.load(std::memory_order_relaxed)) / 1e6,
+                  route_names_[r].c_str(), static_cast<unsigned long long>(count));
+    out += line;
+  }
+  return out;
+}
+
+}  // namespace keyward

@@ -1,0 +1,221 @@
+// Workspaces: create, read, list, patch, validation, pagination, audit.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer,
+  assertError,
+  assertNoStore,
+  assertWorkspace,
+  RFC3339_UTC,
+} from './lib/keyward.mjs';
+
+let srv;
+before(async () => {
+  srv = await startServer();
+});
+after(async () => {
+  await srv?.close();
+});
+
+test('POST /v1/workspaces creates a workspace with the deployment default limit', async () => {
+  const before = Date.now();
+  const r = await srv.post('/v1/workspaces', { name: 'Acme Corp' });
+  assert.equal(r.status, 201, r.text);
+  assertNoStore(r, 'POST /v1/workspaces');
+  assert.match(r.headers.get('content-type') ?? '', /application\/json/);
+  const ws = r.json;
+  assertWorkspace(ws);
+  assert.equal(ws.name, 'Acme Corp');
+  assert.equal(ws.max_active_keys, 20, 'the default limit is 20');
+  assert.equal(ws.max_active_keys_override, null);
+  assert.equal(ws.active_keys, 0);
+  const created = Date.parse(ws.created_at);
+  assert.ok(created >= before - 2000 && created <= Date.now() + 2000, `created_at ${ws.created_at} is now`);
+});
+
+test('POST /v1/workspaces with max_active_keys sets the override', async () => {
+  const ws = await srv.createWorkspace('amser merchant', { max_active_keys: 5 });
+  assertWorkspace(ws);
+  assert.equal(ws.max_active_keys, 5);
+  assert.equal(ws.max_active_keys_override, 5);
+});
+
+test('GET /v1/workspaces/{id} returns the workspace', async () => {
+  const ws = await srv.createWorkspace('readable', { max_active_keys: 7 });
+  const r = await srv.get(`/v1/workspaces/${ws.id}`);
+  assert.equal(r.status, 200, r.text);
+  assertNoStore(r, 'GET workspace');
+  assertWorkspace(r.json);
+  assert.deepEqual(r.json, ws);
+});
+
+test('GET /v1/workspaces/{id} of an unknown id answers 404 not_found', async () => {
+  assertError(await srv.get('/v1/workspaces/ws_doesnotexist0000'), 404, 'not_found', 'unknown ws');
+  assertError(await srv.get('/v1/workspaces/nonsense'), 404, 'not_found', 'non-ws id');
+  assertError(await srv.patch('/v1/workspaces/ws_doesnotexist0000', { name: 'x' }), 404, 'not_found', 'PATCH unknown ws');
+});
+
+test('PATCH /v1/workspaces/{id} renames, sets and clears the limit', async () => {
+  const ws = await srv.createWorkspace('old name');
+  let r = await srv.patch(`/v1/workspaces/${ws.id}`, { name: 'new name' });
+  assert.equal(r.status, 200, r.text);
+  assertNoStore(r, 'PATCH workspace');
+  assertWorkspace(r.json);
+  assert.equal(r.json.id, ws.id);
+  assert.equal(r.json.name, 'new name');
+  assert.equal(r.json.max_active_keys, 20);
+  assert.equal(r.json.created_at, ws.created_at);
+
+  r = await srv.patch(`/v1/workspaces/${ws.id}`, { max_active_keys: 3 });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.name, 'new name', 'an absent field stays as it is');
+  assert.equal(r.json.max_active_keys, 3);
+  assert.equal(r.json.max_active_keys_override, 3);
+
+  r = await srv.patch(`/v1/workspaces/${ws.id}`, { max_active_keys: null });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.max_active_keys, 20, 'null goes back to the deployment default');
+  assert.equal(r.json.max_active_keys_override, null);
+
+  r = await srv.get(`/v1/workspaces/${ws.id}`);
+  assert.equal(r.json.name, 'new name');
+  assert.equal(r.json.max_active_keys_override, null);
+});
+
+test('workspace active_keys counts keys that occupy a slot', async () => {
+  const ws = await srv.createWorkspace('counting');
+  const k1 = await srv.createKey(ws.id);
+  await srv.createKey(ws.id, { environment: 'test' });
+  let r = await srv.get(`/v1/workspaces/${ws.id}`);
+  assert.equal(r.json.active_keys, 2);
+  assert.equal((await srv.del(`/v1/api-keys/${k1.id}`)).status, 200);
+  r = await srv.get(`/v1/workspaces/${ws.id}`);
+  assert.equal(r.json.active_keys, 1, 'a revoked key frees its slot');
+});
+
+test('GET /v1/workspaces lists newest first and pages with cursors', async () => {
+  const made = [];
+  for (let i = 0; i < 7; i++) made.push((await srv.createWorkspace(`page-${i}`)).id);
+  const r = await srv.get('/v1/workspaces');
+  assert.equal(r.status, 200, r.text);
+  assertNoStore(r, 'GET /v1/workspaces');
+  assert.ok(Array.isArray(r.json.data));
+  assert.ok('next_cursor' in r.json);
+  for (const ws of r.json.data) assertWorkspace(ws);
+  const ids = r.json.data.map((w) => w.id);
+  for (const id of made) assert.ok(ids.includes(id), `${id} listed`);
+  for (let i = 1; i < r.json.data.length; i++) {
+    assert.ok(Date.parse(r.json.data[i - 1].created_at) >= Date.parse(r.json.data[i].created_at), 'newest first');
+  }
+  // The newest workspace comes first.
+  assert.equal(ids[0], made[made.length - 1]);
+
+  // Page through with limit 2: each workspace exactly once.
+  const seen = [];
+  let cursor = null;
+  let pages = 0;
+  do {
+    const q = `/v1/workspaces?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const p = await srv.get(q);
+    assert.equal(p.status, 200, p.text);
+    assert.ok(p.json.data.length <= 2, 'never more than limit');
+    if (p.json.next_cursor !== null) {
+      assert.equal(p.json.data.length, 2, 'a page before the last is full');
+      assert.equal(typeof p.json.next_cursor, 'string');
+    }
+    seen.push(...p.json.data.map((w) => w.id));
+    cursor = p.json.next_cursor;
+    pages++;
+  } while (cursor !== null && pages < 100);
+  assert.equal(cursor, null, 'the last page has next_cursor null');
+  assert.deepEqual(seen, ids, 'paging sees every workspace once, in order');
+  assert.equal(new Set(seen).size, seen.length);
+});
+
+test('list limits: 0 and 5000 answer 400, 1 and 1000 are fine; a bad cursor answers 400', async () => {
+  await srv.createWorkspace('limits');
+  assertError(await srv.get('/v1/workspaces?limit=0'), 400, 'invalid_request', 'limit=0');
+  assertError(await srv.get('/v1/workspaces?limit=5000'), 400, 'invalid_request', 'limit=5000');
+  assertError(await srv.get('/v1/workspaces?limit=1001'), 400, 'invalid_request', 'limit=1001');
+  assertError(await srv.get('/v1/workspaces?limit=-1'), 400, 'invalid_request', 'limit=-1');
+  assertError(await srv.get('/v1/workspaces?limit=ten'), 400, 'invalid_request', 'limit=ten');
+  let r = await srv.get('/v1/workspaces?limit=1');
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.data.length, 1);
+  assert.equal(typeof r.json.next_cursor, 'string', 'more workspaces than 1: a cursor');
+  r = await srv.get('/v1/workspaces?limit=1000');
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.next_cursor, null);
+  assertError(await srv.get('/v1/workspaces?cursor=%25%25not-a-cursor%25%25'), 400, 'invalid_request', 'bad cursor');
+});
+
+test('invalid workspace bodies answer 400 and change nothing', async () => {
+  const ws = await srv.createWorkspace('untouched', { max_active_keys: 4 });
+  const snap = await srv.snapshot();
+  const bad = [
+    [{}, 'missing name'],
+    [{ name: '' }, 'empty name'],
+    [{ name: 'x'.repeat(201) }, 'name over 200 bytes'],
+    [{ name: 'bad\u0001name' }, 'control character'],
+    [{ name: 'line\nbreak' }, 'newline'],
+    [{ name: 42 }, 'name of the wrong type'],
+    [{ name: 'ok', max_active_keys: 0 }, 'max_active_keys 0'],
+    [{ name: 'ok', max_active_keys: -5 }, 'negative max_active_keys'],
+    [{ name: 'ok', max_active_keys: '5' }, 'max_active_keys as a string'],
+    [{ name: 'ok', max_active_keys: 2.5 }, 'fractional max_active_keys'],
+    [{ name: 'ok', nmae: 'typo' }, 'unknown field'],
+  ];
+  for (const [body, what] of bad) {
+    assertError(await srv.post('/v1/workspaces', body), 400, 'invalid_request', `POST ${what}`);
+  }
+  assertError(
+    await srv.api('POST', '/v1/workspaces', { raw: '{"name": "x",', headers: { 'content-type': 'application/json' } }),
+    400,
+    'invalid_json',
+    'truncated JSON',
+  );
+  const badPatch = [
+    [{ name: '' }, 'empty name'],
+    [{ name: null }, 'null name'],
+    [{ max_active_keys: 0 }, 'limit 0'],
+    [{ max_active_keys: 'many' }, 'limit string'],
+    [{ colour: 'red' }, 'unknown field'],
+  ];
+  for (const [body, what] of badPatch) {
+    assertError(await srv.patch(`/v1/workspaces/${ws.id}`, body), 400, 'invalid_request', `PATCH ${what}`);
+  }
+  assert.deepEqual(await srv.snapshot(), snap, 'failed writes changed nothing');
+  const r = await srv.get(`/v1/workspaces/${ws.id}`);
+  assert.equal(r.json.name, 'untouched');
+  assert.equal(r.json.max_active_keys, 4);
+});
+
+test('name limits: 200 bytes and UTF-8 are accepted', async () => {
+  const ws = await srv.createWorkspace('x'.repeat(200));
+  assert.equal(ws.name.length, 200);
+  const utf = await srv.createWorkspace('Ümlaut & 日本');
+  assert.equal(utf.name, 'Ümlaut & 日本');
+  // 67 three-byte characters = 201 bytes: over the limit.
+  assertError(await srv.post('/v1/workspaces', { name: '日'.repeat(67) }), 400, 'invalid_request', '201 bytes');
+});
+
+test('workspace create and update are audited with actor and ip', async () => {
+  const ws = await srv.createWorkspace('audited');
+  await srv.patch(`/v1/workspaces/${ws.id}`, { name: 'audited 2', max_active_keys: 9 });
+  const r = await srv.get(`/v1/audit-log?workspace_id=${ws.id}`);
+  assert.equal(r.status, 200, r.text);
+  const entries = r.json.data;
+  const create = entries.find((e) => e.action === 'workspace.create' && e.target === ws.id);
+  const update = entries.find((e) => e.action === 'workspace.update' && e.target === ws.id);
+  assert.ok(create, `workspace.create in ${r.text}`);
+  assert.ok(update, `workspace.update in ${r.text}`);
+  for (const e of [create, update]) {
+    assert.match(e.id, /^evt_/);
+    assert.match(e.at, RFC3339_UTC);
+    assert.match(e.actor, /^rk_/, 'the actor is the root key id');
+    assert.match(e.ip, /127\.0\.0\.1/);
+    assert.equal(e.workspace_id, ws.id);
+  }
+  // Newest first.
+  assert.ok(entries.indexOf(update) < entries.indexOf(create));
+});
