@@ -246,7 +246,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 };
 
 HttpServer::HttpServer(HttpServerOptions options, Api* api)
-    : options_(std::move(options)), api_(api), ioc_(options_.threads), acceptor_(ioc_), stop_deadline_(ioc_) {}
+    : options_(std::move(options)),
+      api_(api),
+      ioc_(options_.threads),
+      acceptor_(ioc_),
+      stop_deadline_(ioc_) {}
 
 HttpServer::~HttpServer() = default;
 
@@ -293,7 +297,7 @@ void HttpServer::Unregister(HttpSession* s) {
     sessions_.erase(s);
     last = sessions_.empty();
   }
-  if (last && stopping_.load()) asio::post(ioc_, [this] { MaybeFinish(); });
+  if (last && stopping_.load() && !ioc_.stopped()) asio::post(ioc_, [this] { MaybeFinish(); });
 }
 
 void HttpServer::Stop() {

@@ -71,14 +71,16 @@ class HttpServer {
 
   HttpServerOptions options_;
   Api* api_;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  // Declared before ioc_: sessions destroyed with the io_context's pending
+  // handlers still unregister themselves.
+  std::mutex sessions_mu_;
+  std::unordered_set<HttpSession*> sessions_;  // GUARDED_BY(sessions_mu_)
   boost::asio::io_context ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer stop_deadline_;
   std::optional<boost::asio::signal_set> signals_;
-  uint16_t port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::mutex sessions_mu_;
-  std::unordered_set<HttpSession*> sessions_;  // GUARDED_BY(sessions_mu_)
 };
 
 }  // namespace keyward

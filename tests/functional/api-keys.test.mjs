@@ -12,11 +12,15 @@ import {
   isoIn,
   poll,
   RFC3339_UTC,
+  trackSecrets,
+  assertNoSecretIn,
 } from './lib/keyward.mjs';
 
 let srv;
+let secrets = [];
 before(async () => {
   srv = await startServer();
+  secrets = trackSecrets(srv);
 });
 after(async () => {
   await srv?.close();
@@ -537,4 +541,74 @@ test('audit log records key create, update, revoke, rotate with actor, ip, and n
   assert.equal(t.status, 200);
   assert.ok(t.json.data.length >= 2);
   for (const e of t.json.data) assert.equal(e.target, k.id);
+});
+
+test('boundary values are accepted: 100 scopes, 64-character scope, 200-byte name, largest rate limit, meta near 8 KiB', async () => {
+  const ws = await srv.createWorkspace('boundaries');
+  const scopes = Array.from({ length: 99 }, (_, i) => `scope:${i}`);
+  scopes.push('s'.repeat(64));
+  const meta = { blob: 'm'.repeat(8000) };
+  const k = await srv.createKey(ws.id, {
+    name: 'n'.repeat(200),
+    scopes,
+    rate_limit: { limit: 1_000_000_000, period_seconds: 2678400 },
+    meta,
+  });
+  assert.equal(k.scopes.length, 100);
+  assert.equal(k.name.length, 200);
+  assert.deepEqual(k.rate_limit, { limit: 1_000_000_000, period_seconds: 2678400 });
+  assert.deepEqual(k.meta, meta);
+  const small = await srv.createKey(ws.id, { rate_limit: { limit: 1, period_seconds: 1 } });
+  assert.deepEqual(small.rate_limit, { limit: 1, period_seconds: 1 });
+});
+
+test('writes to unknown ids change nothing', async () => {
+  const snap = await srv.snapshot();
+  const id = 'key_doesnotexist11111111';
+  await srv.patch(`/v1/api-keys/${id}`, { name: 'x' });
+  await srv.del(`/v1/api-keys/${id}`);
+  await srv.post(`/v1/api-keys/${id}/rotate`, { grace_seconds: 5 });
+  await srv.patch('/v1/workspaces/ws_doesnotexist0000', { name: 'x' });
+  assert.deepEqual(await srv.snapshot(), snap);
+});
+
+test('the limit holds under concurrent creates: exactly max_active_keys succeed', async () => {
+  const ws = await srv.createWorkspace('race', { max_active_keys: 5 });
+  const answers = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => srv.post('/v1/api-keys', { workspace_id: ws.id, environment: 'live', name: `racer ${i}` })),
+  );
+  const created = answers.filter((r) => r.status === 201);
+  const refused = answers.filter((r) => r.status === 409);
+  assert.equal(created.length, 5, `201s: ${created.length}, statuses ${answers.map((r) => r.status)}`);
+  assert.equal(refused.length, 15);
+  for (const r of refused) assert.equal(r.json.error, 'key_limit_reached');
+  const w = (await srv.get(`/v1/workspaces/${ws.id}`)).json;
+  assert.equal(w.active_keys, 5);
+  const listed = await srv.listAll(`/v1/api-keys?workspace_id=${ws.id}`);
+  assert.equal(listed.length, 5);
+  assert.equal(new Set(created.map((r) => r.json.key)).size, 5, 'five distinct secrets');
+});
+
+test('audit log pages: every entry once across pages', async () => {
+  const ws = await srv.createWorkspace('audit pages');
+  for (let i = 0; i < 4; i++) await srv.createKey(ws.id, { name: `audit ${i}` });
+  const all = await srv.listAll(`/v1/audit-log?workspace_id=${ws.id}`);
+  assert.equal(all.length, 5, 'workspace.create + 4 key.create');
+  const paged = await srv.listAll(`/v1/audit-log?workspace_id=${ws.id}`, { limit: 2 });
+  assert.deepEqual(paged.map((e) => e.id), all.map((e) => e.id));
+  assert.equal(all[all.length - 1].action, 'workspace.create', 'oldest last');
+  const r = await srv.get(`/v1/audit-log?workspace_id=${ws.id}&limit=2`);
+  assert.equal(r.json.data.length, 2);
+  assert.equal(typeof r.json.next_cursor, 'string');
+  assertError(await srv.get('/v1/audit-log?cursor=evt_nonsense'), 400, 'invalid_request', 'bad audit cursor');
+});
+
+test('no secret handed out in this file appears in the audit log, lists or the server log', async () => {
+  assert.ok(secrets.length >= 5, `secrets tracked: ${secrets.length}`);
+  const audit = await srv.listAll('/v1/audit-log');
+  assert.ok(audit.length > 0);
+  const auditText = JSON.stringify(audit);
+  assertNoSecretIn(auditText, [...secrets, srv.rootKey], 'the audit log');
+  assertNoSecretIn(JSON.stringify(await srv.listAll('/v1/api-keys')), secrets, 'the key list');
+  assertNoSecretIn(srv.allStdout + srv.allStderr, [...secrets, srv.rootKey], 'the server log');
 });

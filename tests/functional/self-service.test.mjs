@@ -2,9 +2,10 @@
 // its own workspace and environment, and nothing else.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, assertError, assertKeyObject } from './lib/keyward.mjs';
+import { startServer, assertError, assertKeyObject, isoIn, poll, trackSecrets, assertNoSecretIn } from './lib/keyward.mjs';
 
 let srv;
+let secrets = [];
 let wsA;
 let wsB;
 let manager; // keys:manage in A/live
@@ -13,6 +14,7 @@ let aTest;
 let bLive;
 before(async () => {
   srv = await startServer();
+  secrets = trackSecrets(srv);
   wsA = await srv.createWorkspace('workspace A', { max_active_keys: 50 });
   wsB = await srv.createWorkspace('workspace B');
   manager = await srv.createKey(wsA.id, { name: 'manager', scopes: ['keys:manage', 'orders:read', 'orders:write'] });
@@ -172,4 +174,43 @@ test('a managing key that does not itself verify answers 401', async () => {
     assert.match(r.headers.get('www-authenticate') ?? '', /^Bearer/);
   }
   assert.equal((await srv.get('/v1/api-keys', { token: local.key })).status, 200, 'inside its IP allow-list');
+});
+
+test('rotating a key with scopes beyond its own is refused (no escalation through rotate)', async () => {
+  const powerful = await srv.createKey(wsA.id, { name: 'powerful', scopes: ['admin:all'] });
+  const snap = await srv.snapshot();
+  const r = await srv.post(`/v1/api-keys/${powerful.id}/rotate`, { grace_seconds: 60 }, as(manager));
+  assert.ok(!(r.json && typeof r.json.key === 'string'), `the manager got the secret of a key with scopes it does not hold: ${r.status}`);
+  assertError(r, 403, 'insufficient_scope', 'rotate of a more powerful key');
+  assert.deepEqual(await srv.snapshot(), snap);
+});
+
+test('a managing key within its referrer restriction may call; outside it answers 401', async () => {
+  const m = await srv.createKey(wsA.id, { name: 'referrer manager', scopes: ['keys:manage'], referrer_allowlist: ['dashboard.example.com'] });
+  const outside = await srv.get('/v1/api-keys', { token: m.key, headers: { referer: 'https://evil.example.org/' } });
+  assertError(outside, 401, 'unauthorized', 'other referrer');
+  assertError(await srv.get('/v1/api-keys', { token: m.key }), 401, 'unauthorized', 'no referrer');
+  const inside = await srv.get('/v1/api-keys', { token: m.key, headers: { referer: 'https://dashboard.example.com/settings/api-keys' } });
+  assert.equal(inside.status, 200, `with an allowed Referer: ${inside.status} ${inside.text}`);
+});
+
+test('an expired managing key answers 401', async () => {
+  const m = await srv.createKey(wsA.id, { name: 'short-lived manager', scopes: ['keys:manage'], expires_at: isoIn(2) });
+  assert.equal((await srv.get('/v1/api-keys', { token: m.key })).status, 200);
+  const r = await poll(async () => {
+    const x = await srv.get('/v1/api-keys', { token: m.key });
+    return x.status !== 200 ? x : null;
+  }, { timeoutMs: 6000 });
+  assert.ok(r, 'refused after expiry');
+  assertError(r, 401, 'unauthorized', 'expired manager');
+});
+
+test('no secret handed out in this file appears in the audit log, lists or the server log', async () => {
+  assert.ok(secrets.length >= 5, `secrets tracked: ${secrets.length}`);
+  const audit = await srv.listAll('/v1/audit-log');
+  assert.ok(audit.length > 0);
+  const auditText = JSON.stringify(audit);
+  assertNoSecretIn(auditText, [...secrets, srv.rootKey], 'the audit log');
+  assertNoSecretIn(JSON.stringify(await srv.listAll('/v1/api-keys')), secrets, 'the key list');
+  assertNoSecretIn(srv.allStdout + srv.allStderr, [...secrets, srv.rootKey], 'the server log');
 });

@@ -185,6 +185,11 @@ test('referrer_not_allowed: hosts, subdomain wildcards and URL wildcards', async
     'https://notexample.com/',
     'http://app.other.org/dashboard',
     'https://other.org/',
+    'https://shop.example.com@evil.com/',
+    'https://evil.com/https://shop.example.com/',
+    'https://evil.com/?next=.example.com',
+    'https://evil.com#.example.com',
+    'https://app.other.org.evil.com/x',
   ]) {
     assertFoundRefusal(await srv.verify({ key: k.key, referrer }), 'referrer_not_allowed', k);
   }

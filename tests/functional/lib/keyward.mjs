@@ -454,6 +454,27 @@ export class KeywardServer {
   }
 }
 
+// Records every secret (`key` of a create or rotate answer) the server hands
+// out through srv.api, so that a test can search logs and lists for them.
+export function trackSecrets(srv) {
+  const secrets = [];
+  const api = srv.api.bind(srv);
+  srv.api = async (...args) => {
+    const r = await api(...args);
+    if (r.json && typeof r.json.key === 'string') secrets.push(r.json.key);
+    return r;
+  };
+  return secrets;
+}
+
+// Fails when any secret appears in text.
+export function assertNoSecretIn(text, secrets, where) {
+  for (const s of secrets) {
+    assert.ok(!text.includes(s), `${where} contains the secret ${s.slice(0, 16)}…`);
+    assert.ok(!text.includes(s.slice(-24)), `${where} contains the hidden part of ${s.slice(0, 16)}…`);
+  }
+}
+
 export function startServer(options) {
   return KeywardServer.start(options);
 }
