@@ -401,6 +401,7 @@ bool Api::Authenticate(Call& call, bool allow_self_service) {
   VerifyRequest vr;
   vr.key = token;
   vr.ip = call.peer_ip;
+  vr.referrer = Header(call.req, "Referer");
   vr.scopes = kManage;
   const VerifyResult r = options_.verifier->Verify(vr);
   if (r.key) call.reply.key_prefix = r.key->record.short_prefix;
@@ -633,7 +634,9 @@ void Api::UpdateKey(Call& call) {
       !call.Check(f.Bool("enabled", &u.enabled)) || !call.Check(f.NullableTime("expires_at", &u.expires_at))) {
     return;
   }
-  if (!LoadVisibleKey(call, call.params[0])) return;
+  auto target = LoadVisibleKey(call, call.params[0]);
+  // A managing key may not change a key more powerful than itself.
+  if (!target || !ScopesWithinCaller(call, target->scopes)) return;
   if (u.scopes && !ScopesWithinCaller(call, *u.scopes)) return;
   auto key = service_->UpdateKey(call.params[0], u, call.actor());
   if (!key.ok()) return call.Fail(key.status());
@@ -665,7 +668,9 @@ void Api::RotateKey(Call& call) {
       !call.Check(f.NullableTime("expires_at", &expires))) {
     return;
   }
-  if (!LoadVisibleKey(call, call.params[0])) return;
+  auto target = LoadVisibleKey(call, call.params[0]);
+  // Rotation hands out a secret with the old key's scopes: the caller must hold them.
+  if (!target || !ScopesWithinCaller(call, target->scopes)) return;
   auto rotated = service_->RotateKey(call.params[0], grace.value_or(0),
                                      expires ? *expires : std::optional<Timestamp>(), call.actor());
   if (!rotated.ok()) return call.Fail(rotated.status());

@@ -110,8 +110,12 @@ Status Validate(const Config& c) {
     return Status::InvalidRequest(
         "database: PostgreSQL is not available in this build yet; remove \"database\" to use SQLite in data_dir");
   }
+  if (!KeyFormat::IsValidName(c.product_prefix)) {
+    return Status::InvalidRequest("keys.product_prefix: \"" + c.product_prefix +
+                                  "\" must be 1-16 characters of a-z and 0-9, starting with a letter");
+  }
   auto format = KeyFormat::Create(c.product_prefix, c.environments);
-  if (!format.ok()) return Status::InvalidRequest("keys: " + format.status().message());
+  if (!format.ok()) return Status::InvalidRequest("keys.environments: " + format.status().message());
   if (c.product_prefix == "kw") {
     for (const auto& e : c.environments) {
       if (e == "root") {

@@ -138,6 +138,10 @@ test('invalid create bodies answer 400 and change nothing', async () => {
     [{ ...base, name: '' }, 'empty name'],
     [{ ...base, name: 'n'.repeat(201) }, 'name over 200 bytes'],
     [{ ...base, name: 'tab\there' }, 'control character in name'],
+    [{ ...base, name: 'del\u007fhere' }, 'DEL in name'],
+    [{ ...base, name: 'nul\u0000here' }, 'NUL in name'],
+    [{ ...base, scopes: ['ordérs:read'] }, 'non-ASCII scope'],
+    [{ ...base, scopes: ['orders/read'] }, 'slash in scope'],
     [{ ...base, scope: ['orders:read'] }, 'unknown field scope (typo for scopes)'],
     [{ ...base, scopes: 'orders:read' }, 'scopes not an array'],
     [{ ...base, scopes: [1] }, 'scope not a string'],
@@ -238,6 +242,9 @@ test('invalid PATCH bodies answer 400 and change nothing', async () => {
   const bad = [
     [{ scope: ['x'] }, 'unknown field'],
     [{ name: '' }, 'empty name'],
+    [{ name: 'bell\u0007' }, 'control character in name'],
+    [{ name: null }, 'null name'],
+    [{ enabled: null }, 'null enabled'],
     [{ enabled: 'no' }, 'enabled a string'],
     [{ scopes: 'a' }, 'scopes a string'],
     [{ ip_allowlist: ['10.0.0.1/8'] }, 'host bits set'],
@@ -381,6 +388,16 @@ test('pagination: 25 keys, pages of 10, each key once, newest first, next_cursor
   const all = await srv.get(`/v1/api-keys?workspace_id=${ws.id}`);
   assert.equal(all.json.data.length, 25);
   assert.equal(all.json.next_cursor, null);
+  // With 55 keys the default page holds 50.
+  for (let i = 25; i < 55; i++) ids.push((await srv.createKey(ws.id, { name: `key ${i}` })).id);
+  const first = await srv.get(`/v1/api-keys?workspace_id=${ws.id}`);
+  assert.equal(first.json.data.length, 50, 'default limit 50');
+  assert.equal(typeof first.json.next_cursor, 'string');
+  const rest = await srv.get(`/v1/api-keys?workspace_id=${ws.id}&cursor=${encodeURIComponent(first.json.next_cursor)}`);
+  assert.equal(rest.json.data.length, 5);
+  assert.equal(rest.json.next_cursor, null);
+  const big = await srv.get(`/v1/api-keys?workspace_id=${ws.id}&limit=1000`);
+  assert.equal(big.json.data.length, 55, 'limit 1000: no silent cap');
 
   assertError(await srv.get(`/v1/api-keys?workspace_id=${ws.id}&limit=0`), 400, 'invalid_request', 'limit=0');
   assertError(await srv.get(`/v1/api-keys?workspace_id=${ws.id}&limit=5000`), 400, 'invalid_request', 'limit=5000');

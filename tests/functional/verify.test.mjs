@@ -103,6 +103,7 @@ test('invalid: a well-formed key this deployment never issued', async () => {
 
 test('revoked', async () => {
   const k = await srv.createKey(ws.id);
+  assert.equal((await srv.verify({ key: k.key })).code, 'valid', 'valid (and perhaps cached) before revoking');
   assert.equal((await srv.del(`/v1/api-keys/${k.id}`)).status, 200);
   assertFoundRefusal(await srv.verify({ key: k.key }), 'revoked', k);
 });
@@ -125,6 +126,7 @@ test('expired: a key past its expires_at', async () => {
 
 test('disabled: PATCH enabled:false, and back', async () => {
   const k = await srv.createKey(ws.id);
+  assert.equal((await srv.verify({ key: k.key })).code, 'valid');
   await srv.patch(`/v1/api-keys/${k.id}`, { enabled: false });
   assertFoundRefusal(await srv.verify({ key: k.key }), 'disabled', k);
   await srv.patch(`/v1/api-keys/${k.id}`, { enabled: true });
@@ -323,4 +325,26 @@ test('verify needs a root key: 401 without one, 401 with a garbage token', async
   assertError(r, 401, 'unauthorized', 'unknown root key');
   r = await srv.post('/v1/keys/verify', { key: k.key }, { token: null, headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` } });
   assertError(r, 401, 'unauthorized', 'Basic auth');
+});
+
+test('changes take effect at once, even for a key verified a moment ago', async () => {
+  const k = await srv.createKey(ws.id, { scopes: ['a'] });
+  const req = { key: k.key, ip: '203.0.113.5', scopes: ['a'] };
+  assert.equal((await srv.verify(req)).code, 'valid');
+  await srv.patch(`/v1/api-keys/${k.id}`, { ip_allowlist: ['198.51.100.0/24'] });
+  assert.equal((await srv.verify(req)).code, 'ip_not_allowed');
+  await srv.patch(`/v1/api-keys/${k.id}`, { ip_allowlist: [], scopes: ['b'] });
+  assert.equal((await srv.verify(req)).code, 'insufficient_scope');
+  await srv.patch(`/v1/api-keys/${k.id}`, { scopes: ['a'], name: 'renamed', meta: { v: 2 } });
+  const v = await srv.verify(req);
+  assert.equal(v.code, 'valid');
+  assert.equal(v.name, 'renamed');
+  assert.deepEqual(v.meta, { v: 2 });
+  await srv.patch(`/v1/api-keys/${k.id}`, { rate_limit: { limit: 1, period_seconds: 60 } });
+  assert.equal((await srv.verify(req)).code, 'valid');
+  assert.equal((await srv.verify(req)).code, 'rate_limited');
+  await srv.patch(`/v1/api-keys/${k.id}`, { rate_limit: null });
+  assert.equal((await srv.verify(req)).code, 'valid', 'clearing the rate limit lifts it');
+  await srv.patch(`/v1/api-keys/${k.id}`, { expires_at: isoIn(3600) });
+  assert.notEqual((await srv.verify(req)).expires_at, null);
 });
