@@ -14,23 +14,28 @@ namespace http = beast::http;
 Result<HttpClient> HttpClient::Create(const std::string& base_url, std::string bearer_token) {
   std::string_view rest = base_url;
   if (rest.starts_with("https://")) {
-    return Status::InvalidRequest("KEYWARD_URL: https is not supported by the command line; "
-                                  "use http:// to a keyward on this host or network");
+    return Status::InvalidRequest(
+        "KEYWARD_URL: https is not supported by the command line; "
+        "use http:// to a keyward on this host or network");
   }
   if (!rest.starts_with("http://")) {
-    return Status::InvalidRequest("KEYWARD_URL must look like http://127.0.0.1:8080, not \"" + base_url + "\"");
+    return Status::InvalidRequest("KEYWARD_URL must look like http://127.0.0.1:8080, not \"" +
+                                  base_url + "\"");
   }
   rest.remove_prefix(7);
   while (rest.ends_with("/")) rest.remove_suffix(1);
   if (rest.find('/') != std::string_view::npos || rest.empty()) {
-    return Status::InvalidRequest("KEYWARD_URL must be just scheme, host and port: http://127.0.0.1:8080");
+    return Status::InvalidRequest(
+        "KEYWARD_URL must be just scheme, host and port: http://127.0.0.1:8080");
   }
   std::string host, port = "80";
   if (rest.front() == '[') {
     const size_t close = rest.find(']');
-    if (close == std::string_view::npos) return Status::InvalidRequest("KEYWARD_URL has a bad IPv6 host");
+    if (close == std::string_view::npos)
+      return Status::InvalidRequest("KEYWARD_URL has a bad IPv6 host");
     host = std::string(rest.substr(1, close - 1));
-    if (close + 1 < rest.size() && rest[close + 1] == ':') port = std::string(rest.substr(close + 2));
+    if (close + 1 < rest.size() && rest[close + 1] == ':')
+      port = std::string(rest.substr(close + 2));
   } else {
     const size_t colon = rest.rfind(':');
     host = std::string(rest.substr(0, colon));
@@ -67,7 +72,8 @@ Result<HttpResult> HttpClient::Send(const std::string& method, const std::string
     stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     return HttpResult{static_cast<int>(parser.get().result_int()), parser.get().body()};
   } catch (const std::exception& e) {
-    return Status::Unavailable("cannot reach keyward at http://" + host_ + ":" + port_ + ": " + e.what());
+    return Status::Unavailable("cannot reach keyward at http://" + host_ + ":" + port_ + ": " +
+                               e.what());
   }
 }
 

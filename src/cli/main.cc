@@ -36,11 +36,13 @@ std::string EnvOr(const char* name, const std::string& fallback) {
   return v && *v ? std::string(v) : fallback;
 }
 
-void PrintTable(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+void PrintTable(const std::vector<std::string>& header,
+                const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> width(header.size());
   for (size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
   for (const auto& r : rows) {
-    for (size_t i = 0; i < r.size() && i < width.size(); ++i) width[i] = std::max(width[i], r[i].size());
+    for (size_t i = 0; i < r.size() && i < width.size(); ++i)
+      width[i] = std::max(width[i], r[i].size());
   }
   auto line = [&](const std::vector<std::string>& cells) {
     std::string out;
@@ -65,7 +67,8 @@ std::string JoinList(const json& j, const char* field) {
   auto it = j.find(field);
   if (it == j.end() || !it->is_array() || it->empty()) return "-";
   std::string out;
-  for (const auto& e : *it) out += (out.empty() ? "" : ",") + (e.is_string() ? e.get<std::string>() : e.dump());
+  for (const auto& e : *it)
+    out += (out.empty() ? "" : ",") + (e.is_string() ? e.get<std::string>() : e.dump());
   return out;
 }
 
@@ -85,7 +88,8 @@ std::string UrlEncode(const std::string& s) {
 }
 
 // Runs one API call; on failure prints why and sets *exit_code.
-std::optional<json> Call(const std::string& method, const std::string& target, const json& body, int* exit_code) {
+std::optional<json> Call(const std::string& method, const std::string& target, const json& body,
+                         int* exit_code) {
   const std::string token = EnvOr("KEYWARD_ROOT_KEY", "");
   if (token.empty()) {
     std::cerr << "keyward: set KEYWARD_ROOT_KEY to a root key (kw_root_…) first\n";
@@ -119,7 +123,8 @@ std::optional<json> Call(const std::string& method, const std::string& target, c
 }
 
 // Fetches every page of a list (no silent cap), or at most `max` items.
-std::optional<json> CallList(const std::string& path, std::string query, size_t max, int* exit_code) {
+std::optional<json> CallList(const std::string& path, std::string query, size_t max,
+                             int* exit_code) {
   json all = json::array();
   std::string cursor;
   while (true) {
@@ -148,9 +153,10 @@ void PrintKey(const json& k) {
       {"ip_allowlist", JoinList(k, "ip_allowlist")},
       {"referrer_allowlist", JoinList(k, "referrer_allowlist")},
       {"endpoint_allowlist", JoinList(k, "endpoint_allowlist")},
-      {"rate_limit", k.contains("rate_limit") && k["rate_limit"].is_object()
-                         ? Str(k["rate_limit"], "limit") + " per " + Str(k["rate_limit"], "period_seconds") + " s"
-                         : "-"},
+      {"rate_limit",
+       k.contains("rate_limit") && k["rate_limit"].is_object()
+           ? Str(k["rate_limit"], "limit") + " per " + Str(k["rate_limit"], "period_seconds") + " s"
+           : "-"},
       {"created_at", Str(k, "created_at")},
       {"expires_at", Str(k, "expires_at")},
       {"last_used_at", Str(k, "last_used_at")},
@@ -167,10 +173,11 @@ void PrintSecret(const json& k) {
 }  // namespace
 
 int Main(int argc, char** argv) {
-  CLI::App app{"keyward: issue, verify, rotate and revoke API keys.\n"
-               "Operator commands talk to a running keyward at KEYWARD_URL (default http://127.0.0.1:8080)\n"
-               "with the root key in KEYWARD_ROOT_KEY.",
-               "keyward"};
+  CLI::App app{
+      "keyward: issue, verify, rotate and revoke API keys.\n"
+      "Operator commands talk to a running keyward at KEYWARD_URL (default http://127.0.0.1:8080)\n"
+      "with the root key in KEYWARD_ROOT_KEY.",
+      "keyward"};
   app.require_subcommand(1);
   int exit_code = kExitOk;
 
@@ -181,15 +188,19 @@ int Main(int argc, char** argv) {
   int64_t max_active = 0;
   auto* serve = app.add_subcommand("serve", "Run the keyward HTTP server");
   serve->add_option("--config,-c", flags.config_file, "TOML configuration file");
-  auto* o_listen = serve->add_option("--listen", listen, "Address to listen on (default 127.0.0.1:8080)");
+  auto* o_listen =
+      serve->add_option("--listen", listen, "Address to listen on (default 127.0.0.1:8080)");
   auto* o_threads = serve->add_option("--threads", threads, "Request-serving threads (default 2)");
   auto* o_data = serve->add_option("--data", data, "Data directory for SQLite (default ./data)");
   auto* o_db = serve->add_option("--database", database, "postgres://… instead of SQLite");
-  auto* o_prefix = serve->add_option("--product-prefix", prefix, "Key prefix, e.g. asa (default kw)");
-  auto* o_envs = serve->add_option("--environments", envs, "Comma-separated environments (default live,test)");
+  auto* o_prefix =
+      serve->add_option("--product-prefix", prefix, "Key prefix, e.g. asa (default kw)");
+  auto* o_envs =
+      serve->add_option("--environments", envs, "Comma-separated environments (default live,test)");
   auto* o_accept = serve->add_option("--accept-environments", accept,
                                      "Environments this deployment authenticates (default: all)");
-  auto* o_max = serve->add_option("--max-active-per-workspace", max_active, "Active keys per workspace (default 20)");
+  auto* o_max = serve->add_option("--max-active-per-workspace", max_active,
+                                  "Active keys per workspace (default 20)");
   serve->callback([&] {
     if (o_listen->count()) flags.listen = listen;
     if (o_threads->count()) flags.threads = threads;
@@ -237,12 +248,13 @@ int Main(int argc, char** argv) {
       auto created = service.CreateRootKey(rk_name, Actor{"cli", ""});
       if (!created.ok()) {
         std::cerr << "keyward: " << created.status().message() << "\n";
-        exit_code = created.status().code() == Code::kInvalidRequest ? kExitUsage : kExitUnavailable;
+        exit_code =
+            created.status().code() == Code::kInvalidRequest ? kExitUsage : kExitUnavailable;
         return;
       }
       std::cout << created->secret << "\n";
-      std::cerr << "keyward: created root key " << created->record.id << " (" << created->record.short_prefix
-                << "); it will not be shown again\n";
+      std::cerr << "keyward: created root key " << created->record.id << " ("
+                << created->record.short_prefix << "); it will not be shown again\n";
     });
   });
   auto* rk_list = rk->add_subcommand("list", "List root keys (never their secrets)");
@@ -281,7 +293,8 @@ int Main(int argc, char** argv) {
         exit_code = revoked.status().IsNotFound() ? kExitRefused : kExitUnavailable;
         return;
       }
-      std::cout << "revoked " << revoked->id << " at " << FormatRfc3339(*revoked->revoked_at) << "\n";
+      std::cout << "revoked " << revoked->id << " at " << FormatRfc3339(*revoked->revoked_at)
+                << "\n";
     });
   });
 
@@ -294,7 +307,8 @@ int Main(int argc, char** argv) {
   bool as_json = false;
   auto* ws_create = ws->add_subcommand("create", "Create a workspace");
   ws_create->add_option("--name", ws_name, "Workspace name")->required();
-  auto* o_ws_max = ws_create->add_option("--max-active-keys", ws_max, "Active-key limit (default: the deployment's)");
+  auto* o_ws_max = ws_create->add_option("--max-active-keys", ws_max,
+                                         "Active-key limit (default: the deployment's)");
   ws_create->add_flag("--json", as_json, "Print JSON");
   ws_create->callback([&] {
     json body = {{"name", ws_name}};
@@ -319,7 +333,8 @@ int Main(int argc, char** argv) {
     }
     std::vector<std::vector<std::string>> rows;
     for (const auto& w : *all) {
-      rows.push_back({Str(w, "id"), Str(w, "name"), Str(w, "active_keys") + "/" + Str(w, "max_active_keys"),
+      rows.push_back({Str(w, "id"), Str(w, "name"),
+                      Str(w, "active_keys") + "/" + Str(w, "max_active_keys"),
                       Str(w, "created_at")});
     }
     PrintTable({"ID", "NAME", "ACTIVE KEYS", "CREATED"}, rows);
@@ -349,11 +364,13 @@ int Main(int argc, char** argv) {
   auto* k_create = keys->add_subcommand("create", "Create an API key; the secret is shown once");
   k_create->add_option("--workspace,-w", k_ws, "Workspace id (ws_…)")->required();
   k_create->add_option("--environment,-e", k_env, "Environment, e.g. live or test")->required();
-  k_create->add_option("--name,-n", k_name, "A descriptive name, e.g. production-server")->required();
+  k_create->add_option("--name,-n", k_name, "A descriptive name, e.g. production-server")
+      ->required();
   k_create->add_option("--scope", k_scopes, "A scope (repeatable)");
   k_create->add_option("--ip", k_ips, "Allowed client CIDR (repeatable)");
   k_create->add_option("--referrer", k_referrers, "Allowed referrer (repeatable)");
-  k_create->add_option("--endpoint", k_endpoints, "Allowed endpoint, e.g. \"GET /v1/products/*\" (repeatable)");
+  k_create->add_option("--endpoint", k_endpoints,
+                       "Allowed endpoint, e.g. \"GET /v1/products/*\" (repeatable)");
   auto* o_k_rate = k_create->add_option("--rate-limit", k_rate, "LIMIT/SECONDS, e.g. 100/60");
   auto* o_k_exp = k_create->add_option("--expires-at", k_expires, "RFC 3339 time");
   auto* o_k_meta = k_create->add_option("--meta", k_meta, "A JSON object");
@@ -449,13 +466,15 @@ int Main(int argc, char** argv) {
       std::cout << "revoked " << Str(*r, "id") << " at " << Str(*r, "revoked_at") << "\n";
     }
   });
-  auto* k_rotate = keys->add_subcommand("rotate", "Replace an API key; the old one works for --grace seconds");
+  auto* k_rotate =
+      keys->add_subcommand("rotate", "Replace an API key; the old one works for --grace seconds");
   k_rotate->add_option("id", k_id, "Key id (key_…)")->required();
   k_rotate->add_option("--grace", k_grace, "Seconds the old key stays valid (default 0)");
   k_rotate->add_flag("--json", as_json, "Print JSON");
   k_rotate->add_flag("--quiet,-q", quiet, "Print only the new key");
   k_rotate->callback([&] {
-    auto k = Call("POST", "/v1/api-keys/" + UrlEncode(k_id) + "/rotate", json{{"grace_seconds", k_grace}}, &exit_code);
+    auto k = Call("POST", "/v1/api-keys/" + UrlEncode(k_id) + "/rotate",
+                  json{{"grace_seconds", k_grace}}, &exit_code);
     if (!k) return;
     if (as_json) {
       std::cout << k->dump(2) << "\n";
@@ -463,8 +482,8 @@ int Main(int argc, char** argv) {
       std::cout << Str(*k, "key") << "\n";
     } else {
       PrintKey(*k);
-      std::cout << "old key " << Str((*k)["old_key"], "id") << " expires at " << Str((*k)["old_key"], "expires_at")
-                << "\n";
+      std::cout << "old key " << Str((*k)["old_key"], "id") << " expires at "
+                << Str((*k)["old_key"], "expires_at") << "\n";
       PrintSecret(*k);
     }
   });

@@ -60,14 +60,16 @@ Result<CidrBlock> CidrBlock::Parse(std::string_view text) {
   const std::string_view addr_text = text.substr(0, slash);
   const auto addr = ParseIpAddress(addr_text);
   if (!addr) {
-    return Status::InvalidRequest("\"" + std::string(text) + "\" is not an IP address or CIDR block");
+    return Status::InvalidRequest("\"" + std::string(text) +
+                                  "\" is not an IP address or CIDR block");
   }
   const bool v4 = addr_text.find(':') == std::string_view::npos;
   const int max_bits = v4 ? 32 : 128;
   int bits = max_bits;
   if (slash != std::string_view::npos) {
     const std::string_view bits_text = text.substr(slash + 1);
-    const auto [ptr, ec] = std::from_chars(bits_text.data(), bits_text.data() + bits_text.size(), bits);
+    const auto [ptr, ec] =
+        std::from_chars(bits_text.data(), bits_text.data() + bits_text.size(), bits);
     if (bits_text.empty() || ec != std::errc() || ptr != bits_text.data() + bits_text.size() ||
         bits < 0 || bits > max_bits) {
       return Status::InvalidRequest("\"" + std::string(text) + "\" has a prefix length outside 0-" +
@@ -78,15 +80,13 @@ Result<CidrBlock> CidrBlock::Parse(std::string_view text) {
   block.prefix_bits_ = v4 ? bits + 96 : bits;
   block.network_ = Masked(*addr, block.prefix_bits_);
   if (!(block.network_ == *addr)) {
-    return Status::InvalidRequest("\"" + std::string(text) +
-                                  "\" has host bits set; did you mean " + block.ToString() + "?");
+    return Status::InvalidRequest("\"" + std::string(text) + "\" has host bits set; did you mean " +
+                                  block.ToString() + "?");
   }
   return block;
 }
 
-bool CidrBlock::Contains(const IpAddress& ip) const {
-  return Masked(ip, prefix_bits_) == network_;
-}
+bool CidrBlock::Contains(const IpAddress& ip) const { return Masked(ip, prefix_bits_) == network_; }
 
 std::string CidrBlock::ToString() const {
   const bool v4 = IsMappedV4(network_) && prefix_bits_ >= 96;

@@ -35,7 +35,8 @@ Result<EndpointPattern> EndpointPattern::Parse(std::string_view text) {
         if (comma == std::string_view::npos) comma = methods.size();
         const std::string_view m = methods.substr(start, comma - start);
         if (m.empty() || m.size() > 16) {
-          return Status::InvalidRequest("endpoint \"" + std::string(text) + "\" has an empty or overlong method");
+          return Status::InvalidRequest("endpoint \"" + std::string(text) +
+                                        "\" has an empty or overlong method");
         }
         for (char c : m) {
           if (!IsMethodChar(c)) {
@@ -93,8 +94,8 @@ std::string EndpointPattern::ToString() const {
 
 std::string NormalizeRequestPath(std::string_view target) {
   // An absolute-form target ("http://host/path") keeps only its path.
-  if (const size_t scheme = target.find("://"); scheme != std::string_view::npos &&
-                                                target.find('/') > scheme) {
+  if (const size_t scheme = target.find("://");
+      scheme != std::string_view::npos && target.find('/') > scheme) {
     const size_t slash = target.find('/', scheme + 3);
     target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
   }

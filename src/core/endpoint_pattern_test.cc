@@ -51,8 +51,8 @@ TEST(EndpointPatternTest, NormalizeRequestPath) {
 }
 
 TEST(EndpointPatternTest, RefusesBadPatterns) {
-  for (const char* bad : {"", "GET", "GET v1/x", "get /v1/x", "GET  /v1", "GET /v1/x?y", "G3T /x",
-                          "GET, /x"}) {
+  for (const char* bad :
+       {"", "GET", "GET v1/x", "get /v1/x", "GET  /v1", "GET /v1/x?y", "G3T /x", "GET, /x"}) {
     EXPECT_FALSE(EndpointPattern::Parse(bad).ok()) << bad;
   }
 }

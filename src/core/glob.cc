@@ -24,7 +24,8 @@ bool GlobMatch(std::string_view pattern, std::string_view text, char separator) 
       if (!reach[i]) continue;
       const char p = pattern[i];
       if (p == '*') {
-        const bool double_star = (i + 1 < n && pattern[i + 1] == '*') || (i > 0 && pattern[i - 1] == '*');
+        const bool double_star =
+            (i + 1 < n && pattern[i + 1] == '*') || (i > 0 && pattern[i - 1] == '*');
         if (double_star || separator == '\0' || c != separator) next[i] = 1;
       } else if (p == c) {
         next[i + 1] = 1;

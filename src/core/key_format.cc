@@ -34,14 +34,16 @@ bool KeyFormat::IsValidName(std::string_view name) {
 
 Result<KeyFormat> KeyFormat::Create(std::string product, std::vector<std::string> environments) {
   if (!IsValidName(product)) {
-    return Status::InvalidRequest("product prefix \"" + product +
-                                  "\" must be 1-16 characters of a-z and 0-9, starting with a letter");
+    return Status::InvalidRequest(
+        "product prefix \"" + product +
+        "\" must be 1-16 characters of a-z and 0-9, starting with a letter");
   }
   if (environments.empty()) return Status::InvalidRequest("at least one environment is needed");
   for (size_t i = 0; i < environments.size(); ++i) {
     if (!IsValidName(environments[i])) {
-      return Status::InvalidRequest("environment \"" + environments[i] +
-                                    "\" must be 1-16 characters of a-z and 0-9, starting with a letter");
+      return Status::InvalidRequest(
+          "environment \"" + environments[i] +
+          "\" must be 1-16 characters of a-z and 0-9, starting with a letter");
     }
     for (size_t j = 0; j < i; ++j) {
       if (environments[j] == environments[i]) {

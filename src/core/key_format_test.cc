@@ -66,7 +66,7 @@ TEST(KeyFormatTest, DistinctReasons) {
   EXPECT_EQ(f.Parse("sk_live_" + body, nullptr), KeyParseError::kUnknownProduct);
   EXPECT_EQ(f.Parse("asalive" + body, nullptr), KeyParseError::kUnknownProduct);
   EXPECT_EQ(f.Parse("asa_prod_" + body, nullptr), KeyParseError::kUnknownEnvironment);
-  EXPECT_EQ(f.Parse("asa_live" , nullptr), KeyParseError::kUnknownEnvironment);
+  EXPECT_EQ(f.Parse("asa_live", nullptr), KeyParseError::kUnknownEnvironment);
   EXPECT_EQ(f.Parse(key + "x", nullptr), KeyParseError::kWrongLength);
   EXPECT_EQ(f.Parse(key.substr(0, key.size() - 1), nullptr), KeyParseError::kWrongLength);
   std::string bad = key;
@@ -98,8 +98,12 @@ TEST(KeyFormatTest, CreateValidatesNames) {
 }
 
 TEST(KeyFormatTest, SeedPrefixes) {
-  for (const auto& [product, env] : std::vector<std::pair<std::string, std::string>>{
-           {"amsr", "live"}, {"amsr", "test"}, {"sk", "sandbox"}, {"sk", "live"}, {"asa", "live"}}) {
+  for (const auto& [product, env] :
+       std::vector<std::pair<std::string, std::string>>{{"amsr", "live"},
+                                                        {"amsr", "test"},
+                                                        {"sk", "sandbox"},
+                                                        {"sk", "live"},
+                                                        {"asa", "live"}}) {
     auto f = KeyFormat::Create(product, {env});
     ASSERT_TRUE(f.ok());
     const std::string key = f->Generate(env);

@@ -36,7 +36,8 @@ Status ValidateName(std::string_view name) {
   if (name.empty() || name.size() > kMaxNameLength) {
     return Status::InvalidRequest("name must be 1-" + std::to_string(kMaxNameLength) + " bytes");
   }
-  if (HasControlChar(name)) return Status::InvalidRequest("name must not contain control characters");
+  if (HasControlChar(name))
+    return Status::InvalidRequest("name must not contain control characters");
   return Status::Ok();
 }
 
@@ -89,7 +90,8 @@ Status ValidateRateLimit(const RateLimit& r) {
     return Status::InvalidRequest("rate_limit.limit must be between 1 and 1000000000");
   }
   if (r.period_seconds < 1 || r.period_seconds > 31 * 86400) {
-    return Status::InvalidRequest("rate_limit.period_seconds must be between 1 and 2678400 (31 days)");
+    return Status::InvalidRequest(
+        "rate_limit.period_seconds must be between 1 and 2678400 (31 days)");
   }
   return Status::Ok();
 }
@@ -139,8 +141,8 @@ Result<Workspace> KeyService::CreateWorkspace(std::string name,
   ws.created_at = options_.clock->Now();
   json details = {{"name", ws.name}};
   if (max_active_keys) details["max_active_keys"] = *max_active_keys;
-  KEYWARD_RETURN_IF_ERROR(
-      store_->CreateWorkspace(ws, MakeAudit(actor, "workspace.create", ws.id, ws.id, details.dump())));
+  KEYWARD_RETURN_IF_ERROR(store_->CreateWorkspace(
+      ws, MakeAudit(actor, "workspace.create", ws.id, ws.id, details.dump())));
   return ws;
 }
 
@@ -222,8 +224,9 @@ Result<CreatedKey> KeyService::CreateKey(NewKeyParams p, const Actor& actor) {
                         {"environment", k.environment},
                         {"short_prefix", k.short_prefix},
                         {"scopes", k.scopes}};
-  KEYWARD_RETURN_IF_ERROR(store_->InsertKey(
-      k, MaxActiveKeys(*ws), now, MakeAudit(actor, "key.create", k.id, k.workspace_id, details.dump())));
+  KEYWARD_RETURN_IF_ERROR(
+      store_->InsertKey(k, MaxActiveKeys(*ws), now,
+                        MakeAudit(actor, "key.create", k.id, k.workspace_id, details.dump())));
   Notify(k);
   return out;
 }
@@ -236,7 +239,8 @@ Result<Page<ApiKey>> KeyService::ListKeys(KeyFilter filter, const PageRequest& p
 Result<ApiKey> KeyService::UpdateKey(std::string_view id, const KeyUpdate& u, const Actor& actor) {
   auto key = store_->GetKey(id);
   if (!key.ok()) return key;
-  if (key->revoked_at) return Status::KeyRevoked("API key " + key->id + " is revoked; it cannot change");
+  if (key->revoked_at)
+    return Status::KeyRevoked("API key " + key->id + " is revoked; it cannot change");
   ApiKey& k = *key;
   json changed = json::object();
   if (u.name) {
@@ -313,7 +317,8 @@ Result<CreatedKey> KeyService::RotateKey(std::string_view id, int64_t grace_seco
   }
   auto old = store_->GetKey(id);
   if (!old.ok()) return old.status();
-  if (old->revoked_at) return Status::KeyRevoked("API key " + old->id + " is revoked; create a new key instead");
+  if (old->revoked_at)
+    return Status::KeyRevoked("API key " + old->id + " is revoked; create a new key instead");
 
   CreatedKey out;
   out.secret = options_.format->Generate(old->environment);
@@ -337,7 +342,8 @@ Result<CreatedKey> KeyService::RotateKey(std::string_view id, int64_t grace_seco
                         {"new_short_prefix", k.short_prefix},
                         {"grace_seconds", grace_seconds}};
   KEYWARD_RETURN_IF_ERROR(store_->RotateKey(
-      k, old->id, old_expires, MakeAudit(actor, "key.rotate", old->id, old->workspace_id, details.dump())));
+      k, old->id, old_expires,
+      MakeAudit(actor, "key.rotate", old->id, old->workspace_id, details.dump())));
   old->expires_at = old_expires;
   Notify(*old);
   Notify(k);
@@ -367,8 +373,9 @@ Result<CreatedRootKey> KeyService::CreateRootKey(std::string name, const Actor& 
 
 Result<RootKey> KeyService::RevokeRootKey(std::string_view id, const Actor& actor) {
   const json details = json::object();
-  return store_->RevokeRootKey(id, options_.clock->Now(),
-                               MakeAudit(actor, "root_key.revoke", std::string(id), "", details.dump()));
+  return store_->RevokeRootKey(
+      id, options_.clock->Now(),
+      MakeAudit(actor, "root_key.revoke", std::string(id), "", details.dump()));
 }
 
 Result<RootKey> KeyService::AuthenticateRootKey(std::string_view secret) {

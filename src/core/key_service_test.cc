@@ -410,7 +410,8 @@ TEST_F(KeyServiceTest, NoSecretIsWrittenToTheDatabaseFiles) {
   const Workspace ws = MakeWorkspace();
   std::vector<std::string> secrets;
   for (int i = 0; i < 5; ++i) secrets.push_back(MakeKey(ws.id).secret);
-  auto rotated = service_->RotateKey(service_->ListKeys({}, {})->items[0].id, 60, std::nullopt, actor_);
+  auto rotated =
+      service_->RotateKey(service_->ListKeys({}, {})->items[0].id, 60, std::nullopt, actor_);
   ASSERT_TRUE(rotated.ok());
   secrets.push_back(rotated->secret);
   auto root = service_->CreateRootKey("ops", actor_);

@@ -76,11 +76,11 @@ struct RootKey {
 struct AuditEntry {
   std::string id;  // "evt_…"
   Timestamp at = 0;
-  std::string actor;         // "rk_…", "key_…" or "cli"
-  std::string action;        // "key.create", "key.revoke", …
-  std::string target;        // the object's id
-  std::string workspace_id;  // empty for deployment-wide actions
-  std::string ip;            // where the call came from, when known
+  std::string actor;                // "rk_…", "key_…" or "cli"
+  std::string action;               // "key.create", "key.revoke", …
+  std::string target;               // the object's id
+  std::string workspace_id;         // empty for deployment-wide actions
+  std::string ip;                   // where the call came from, when known
   std::string details_json = "{}";  // never a secret
 };
 

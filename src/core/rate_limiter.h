@@ -22,8 +22,8 @@ namespace keyward {
 struct RateLimitDecision {
   bool allowed = true;
   int64_t limit = 0;
-  int64_t remaining = 0;       // requests left in the window after this one
-  int64_t reset_seconds = 0;   // until the bucket is full again
+  int64_t remaining = 0;            // requests left in the window after this one
+  int64_t reset_seconds = 0;        // until the bucket is full again
   int64_t retry_after_seconds = 0;  // when refused: until one more is admitted
 };
 

@@ -72,7 +72,8 @@ bool ReferrerPattern::Matches(std::string_view referrer) const {
   if (host.empty()) return false;
   if (text_.size() > 2 && text_[0] == '*' && text_[1] == '.') {
     const std::string_view suffix = std::string_view(text_).substr(1);  // ".example.com"
-    return host.size() > suffix.size() && host.compare(host.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return host.size() > suffix.size() &&
+           host.compare(host.size() - suffix.size(), suffix.size(), suffix) == 0;
   }
   return host == text_;
 }

@@ -45,7 +45,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -67,10 +67,10 @@ class [[nodiscard]] Result {
 
 }  // namespace keyward
 
-#define KEYWARD_RETURN_IF_ERROR(expr)   \
-  do {                                  \
-    ::keyward::Status _st = (expr);     \
-    if (!_st.ok()) return _st;          \
+#define KEYWARD_RETURN_IF_ERROR(expr) \
+  do {                                \
+    ::keyward::Status _st = (expr);   \
+    if (!_st.ok()) return _st;        \
   } while (0)
 
 #endif  // KEYWARD_CORE_STATUS_H_

@@ -91,9 +91,8 @@ std::string FormatRfc3339(Timestamp t) {
 std::optional<Timestamp> ParseRfc3339(std::string_view text) {
   size_t pos = 0;
   int year, month, day, hour, minute, second;
-  if (!Digits(text, &pos, 4, &year) || !Expect(text, &pos, '-') ||
-      !Digits(text, &pos, 2, &month) || !Expect(text, &pos, '-') ||
-      !Digits(text, &pos, 2, &day)) {
+  if (!Digits(text, &pos, 4, &year) || !Expect(text, &pos, '-') || !Digits(text, &pos, 2, &month) ||
+      !Expect(text, &pos, '-') || !Digits(text, &pos, 2, &day)) {
     return std::nullopt;
   }
   if (pos >= text.size() || (text[pos] != 'T' && text[pos] != 't' && text[pos] != ' ')) {
@@ -106,8 +105,8 @@ std::optional<Timestamp> ParseRfc3339(std::string_view text) {
     return std::nullopt;
   }
   if (month < 1 || month > 12 || day < 1 ||
-      static_cast<unsigned>(day) > DaysInMonth(year, static_cast<unsigned>(month)) ||
-      hour > 23 || minute > 59 || second > 60) {
+      static_cast<unsigned>(day) > DaysInMonth(year, static_cast<unsigned>(month)) || hour > 23 ||
+      minute > 59 || second > 60) {
     return std::nullopt;
   }
   int millis = 0;
@@ -139,7 +138,8 @@ std::optional<Timestamp> ParseRfc3339(std::string_view text) {
   }
   if (pos != text.size()) return std::nullopt;
   if (second == 60) second = 59;  // a leap second reads as the second before it
-  const int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  const int64_t days =
+      DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   const int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_secs;
   return secs * 1000 + millis;
 }

@@ -26,9 +26,10 @@ TEST(TimeFormatTest, ParsesOffsetsAndFractions) {
 }
 
 TEST(TimeFormatTest, RefusesWhatIsNotATime) {
-  for (const char* bad : {"", "2025-01-01", "2025-01-01T00:00:00", "2025-13-01T00:00:00Z",
-                          "2025-02-29T00:00:00Z", "2025-01-01T24:00:00Z", "2025-01-01T00:00:00Zjunk",
-                          "2025-01-01T00:00:00.Z", "tomorrow", "2025-1-01T00:00:00Z"}) {
+  for (const char* bad :
+       {"", "2025-01-01", "2025-01-01T00:00:00", "2025-13-01T00:00:00Z", "2025-02-29T00:00:00Z",
+        "2025-01-01T24:00:00Z", "2025-01-01T00:00:00Zjunk", "2025-01-01T00:00:00.Z", "tomorrow",
+        "2025-1-01T00:00:00Z"}) {
     EXPECT_FALSE(ParseRfc3339(bad)) << bad;
   }
 }

@@ -76,7 +76,8 @@ VerifyResult Verifier::Verify(const VerifyRequest& req) const {
     result.code = Code::kDisabled;
     return result;
   }
-  if (!Accepts(rec.environment) || (!req.environment.empty() && req.environment != rec.environment)) {
+  if (!Accepts(rec.environment) ||
+      (!req.environment.empty() && req.environment != rec.environment)) {
     result.code = Code::kWrongEnvironment;
     return result;
   }
@@ -107,15 +108,17 @@ VerifyResult Verifier::Verify(const VerifyRequest& req) const {
     }
   }
   for (const auto& required : req.scopes) {
-    const bool granted = std::any_of(rec.scopes.begin(), rec.scopes.end(),
-                                     [&](const std::string& g) { return ScopeGrants(g, required); });
+    const bool granted =
+        std::any_of(rec.scopes.begin(), rec.scopes.end(),
+                    [&](const std::string& g) { return ScopeGrants(g, required); });
     if (!granted) {
       result.code = Code::kInsufficientScope;
       return result;
     }
   }
   if (options_.rate_limiter != nullptr) {
-    const std::optional<RateLimit>& limit = rec.rate_limit ? rec.rate_limit : options_.default_rate_limit;
+    const std::optional<RateLimit>& limit =
+        rec.rate_limit ? rec.rate_limit : options_.default_rate_limit;
     if (limit) {
       result.ratelimit = options_.rate_limiter->Take(rec.id, *limit, now);
       if (!result.ratelimit->allowed) {

@@ -54,15 +54,15 @@ struct VerifyRequest {
   std::string_view environment;  // when set, the key must be of this environment
   std::string_view ip;           // client address; checked against ip_allowlist
   std::string_view referrer;
-  std::string_view method;       // with path: checked against endpoint_allowlist
-  std::string_view path;         // request target; normalised before matching
+  std::string_view method;              // with path: checked against endpoint_allowlist
+  std::string_view path;                // request target; normalised before matching
   std::span<const std::string> scopes;  // required scopes, all of them
 };
 
 struct VerifyResult {
   Code code = Code::kInvalid;
   KeyParseError parse_error = KeyParseError::kNone;  // why kMalformed
-  std::shared_ptr<const VerifiableKey> key;  // set whenever the key was found
+  std::shared_ptr<const VerifiableKey> key;          // set whenever the key was found
   std::optional<RateLimitDecision> ratelimit;
   bool valid() const { return code == Code::kValid; }
 };
@@ -72,9 +72,9 @@ struct VerifierOptions {
   std::vector<std::string> accept_environments;  // what this deployment authenticates
   const Clock* clock = nullptr;
   KeyResolver* resolver = nullptr;
-  RateLimiter* rate_limiter = nullptr;     // null: no rate limits
+  RateLimiter* rate_limiter = nullptr;          // null: no rate limits
   std::optional<RateLimit> default_rate_limit;  // for keys without their own
-  LastUsedTracker* last_used = nullptr;     // null: usage not noted
+  LastUsedTracker* last_used = nullptr;         // null: usage not noted
 };
 
 class Verifier {

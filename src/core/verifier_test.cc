@@ -99,7 +99,10 @@ TEST_F(VerifierTest, ChecksRunInTheDesignedOrder) {
     k.ip_allowlist = {"10.0.0.0/8"};
   };
   EXPECT_EQ(Check(AddKey(all_bad, "test")), Code::kRevoked);
-  EXPECT_EQ(Check(AddKey([&](ApiKey& k) { k.expires_at = clock_.Now(); k.disabled = true; })),
+  EXPECT_EQ(Check(AddKey([&](ApiKey& k) {
+              k.expires_at = clock_.Now();
+              k.disabled = true;
+            })),
             Code::kExpired);
   EXPECT_EQ(Check(AddKey([&](ApiKey& k) { k.disabled = true; }, "test")), Code::kDisabled);
   VerifyRequest req;
@@ -139,7 +142,9 @@ TEST_F(VerifierTest, EnvironmentSeparation) {
 }
 
 TEST_F(VerifierTest, IpAllowList) {
-  const std::string key = AddKey([](ApiKey& k) { k.ip_allowlist = {"10.0.0.0/8", "2001:db8::/32"}; });
+  const std::string key = AddKey([](ApiKey& k) {
+    k.ip_allowlist = {"10.0.0.0/8", "2001:db8::/32"};
+  });
   VerifyRequest req;
   EXPECT_EQ(Check(key, req), Code::kIpNotAllowed);  // no address at all
   req.ip = "10.2.3.4";

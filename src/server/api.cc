@@ -18,7 +18,8 @@ std::string_view Trim(std::string_view s) {
 bool IEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
       return false;
     }
   }
@@ -38,7 +39,8 @@ std::string PercentDecode(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '+') {
       out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
+    } else if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 &&
+               HexValue(s[i + 2]) >= 0) {
       out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
       i += 2;
     } else {
@@ -85,7 +87,8 @@ std::string VerifyMessage(Code code, const VerifyResult& r) {
     case Code::kDisabled:
       return "the API key is disabled";
     case Code::kWrongEnvironment:
-      return "the API key belongs to the " + (r.key ? r.key->record.environment : std::string("other")) +
+      return "the API key belongs to the " +
+             (r.key ? r.key->record.environment : std::string("other")) +
              " environment, which this endpoint does not accept";
     case Code::kIpNotAllowed:
       return "requests from this IP address are not allowed for this API key";
@@ -298,7 +301,8 @@ ApiReply Api::Handle(const HttpRequest& req, std::string_view peer_ip) {
     reply.route = metrics_.unmatched_route();
     if (match.path_known) {
       reply.response.set(http::field::allow, match.allow);
-      call.Error(Code::kMethodNotAllowed, std::string(method) + " is not allowed here; use " + match.allow);
+      call.Error(Code::kMethodNotAllowed,
+                 std::string(method) + " is not allowed here; use " + match.allow);
     } else {
       call.Error(Code::kNotFound, "no such route");
     }
@@ -352,7 +356,8 @@ void Api::Dispatch(Call& call, int route) {
       return Ready(call);
     case kMetrics:
       call.reply.response.result(200);
-      call.reply.response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+      call.reply.response.set(http::field::content_type,
+                              "text/plain; version=0.0.4; charset=utf-8");
       call.reply.response.body() = metrics_.Render();
       return;
     case kOpenApi:
@@ -365,7 +370,8 @@ void Api::Dispatch(Call& call, int route) {
 
 void Api::Ready(Call& call) {
   if (stopping_.load()) return call.Error(Code::kUnavailable, "keyward is stopping");
-  if (options_.ready && !options_.ready()) return call.Error(Code::kUnavailable, "storage is not answering");
+  if (options_.ready && !options_.ready())
+    return call.Error(Code::kUnavailable, "storage is not answering");
   call.SendJson(200, {{"status", "ready"}});
 }
 
@@ -377,7 +383,8 @@ bool Api::Authenticate(Call& call, bool allow_self_service) {
   if (auth.size() > 7 && IEquals(auth.substr(0, 7), "Bearer ")) token = Trim(auth.substr(7));
   if (token.empty()) {
     call.reply.response.set(http::field::www_authenticate, "Bearer realm=\"keyward\"");
-    call.Error(Code::kUnauthorized, "send a root key or a keys:manage API key as Authorization: Bearer <key>");
+    call.Error(Code::kUnauthorized,
+               "send a root key or a keys:manage API key as Authorization: Bearer <key>");
     return false;
   }
   if (token.starts_with("kw_root_")) {
@@ -387,7 +394,8 @@ bool Api::Authenticate(Call& call, bool allow_self_service) {
         call.Fail(root.status());
         return false;
       }
-      call.reply.response.set(http::field::www_authenticate, "Bearer realm=\"keyward\", error=\"invalid_token\"");
+      call.reply.response.set(http::field::www_authenticate,
+                              "Bearer realm=\"keyward\", error=\"invalid_token\"");
       call.Error(Code::kUnauthorized, "the root key is not valid");
       return false;
     }
@@ -414,15 +422,16 @@ bool Api::Authenticate(Call& call, bool allow_self_service) {
     return false;
   }
   if (r.code == Code::kInsufficientScope || (r.valid() && !allow_self_service)) {
-    call.Error(Code::kInsufficientScope,
-               allow_self_service ? "this API key lacks the keys:manage scope"
-                                  : "this route needs a root key");
+    call.Error(Code::kInsufficientScope, allow_self_service
+                                             ? "this API key lacks the keys:manage scope"
+                                             : "this route needs a root key");
     return false;
   }
   if (!r.valid()) {
-    call.reply.response.set(http::field::www_authenticate, "Bearer realm=\"keyward\", error=\"invalid_token\"");
-    call.Error(Code::kUnauthorized, "the API key is not valid for management (" +
-                                        std::string(CodeName(r.code)) + ")");
+    call.reply.response.set(http::field::www_authenticate,
+                            "Bearer realm=\"keyward\", error=\"invalid_token\"");
+    call.Error(Code::kUnauthorized,
+               "the API key is not valid for management (" + std::string(CodeName(r.code)) + ")");
     return false;
   }
   call.who.actor = r.key->record.id;
@@ -455,7 +464,8 @@ bool Api::ScopesWithinCaller(Call& call, const std::vector<std::string>& scopes)
     bool held = false;
     for (const auto& g : call.who.scopes) held = held || ScopeGrants(g, s);
     if (!held) {
-      call.Error(Code::kInsufficientScope, "cannot grant scope \"" + s + "\", which the calling key does not hold");
+      call.Error(Code::kInsufficientScope,
+                 "cannot grant scope \"" + s + "\", which the calling key does not hold");
       return false;
     }
   }
@@ -476,7 +486,8 @@ void Api::CreateWorkspace(Call& call) {
   FieldReader f(*body);
   std::string name;
   std::optional<int64_t> max;
-  if (!call.Check(f.OnlyFields({"name", "max_active_keys"})) || !call.Check(f.RequiredString("name", &name)) ||
+  if (!call.Check(f.OnlyFields({"name", "max_active_keys"})) ||
+      !call.Check(f.RequiredString("name", &name)) ||
       !call.Check(f.Int("max_active_keys", 1, 100000, &max))) {
     return;
   }
@@ -497,8 +508,9 @@ void Api::ListWorkspaces(Call& call) {
     auto active = service_->CountActiveKeys(ws.id);
     data.push_back(WorkspaceJson(ws, service_->MaxActiveKeys(ws), active.ok() ? *active : 0));
   }
-  call.SendJson(200, {{"data", std::move(data)},
-                      {"next_cursor", list->next_cursor.empty() ? Json(nullptr) : Json(list->next_cursor)}});
+  call.SendJson(
+      200, {{"data", std::move(data)},
+            {"next_cursor", list->next_cursor.empty() ? Json(nullptr) : Json(list->next_cursor)}});
 }
 
 void Api::GetWorkspace(Call& call) {
@@ -514,7 +526,8 @@ void Api::UpdateWorkspace(Call& call) {
   if (!body) return;
   FieldReader f(*body);
   WorkspaceUpdate u;
-  if (!call.Check(f.OnlyFields({"name", "max_active_keys"})) || !call.Check(f.String("name", &u.name)) ||
+  if (!call.Check(f.OnlyFields({"name", "max_active_keys"})) ||
+      !call.Check(f.String("name", &u.name)) ||
       !call.Check(f.NullableInt("max_active_keys", 1, 100000, &u.max_active_keys))) {
     return;
   }
@@ -535,14 +548,19 @@ void Api::CreateKey(Call& call) {
   std::optional<std::vector<std::string>> scopes, ips, referrers, endpoints;
   std::optional<std::optional<Timestamp>> expires;
   std::optional<std::optional<RateLimit>> rate;
-  if (!call.Check(f.OnlyFields({"workspace_id", "environment", "name", "scopes", "expires_at", "ip_allowlist",
-                                "referrer_allowlist", "endpoint_allowlist", "rate_limit", "meta"})) ||
-      !call.Check(f.String("workspace_id", &workspace_id)) || !call.Check(f.String("environment", &environment)) ||
-      !call.Check(f.RequiredString("name", &p.name)) || !call.Check(f.StringList("scopes", &scopes)) ||
-      !call.Check(f.NullableTime("expires_at", &expires)) || !call.Check(f.StringList("ip_allowlist", &ips)) ||
+  if (!call.Check(f.OnlyFields({"workspace_id", "environment", "name", "scopes", "expires_at",
+                                "ip_allowlist", "referrer_allowlist", "endpoint_allowlist",
+                                "rate_limit", "meta"})) ||
+      !call.Check(f.String("workspace_id", &workspace_id)) ||
+      !call.Check(f.String("environment", &environment)) ||
+      !call.Check(f.RequiredString("name", &p.name)) ||
+      !call.Check(f.StringList("scopes", &scopes)) ||
+      !call.Check(f.NullableTime("expires_at", &expires)) ||
+      !call.Check(f.StringList("ip_allowlist", &ips)) ||
       !call.Check(f.StringList("referrer_allowlist", &referrers)) ||
       !call.Check(f.StringList("endpoint_allowlist", &endpoints)) ||
-      !call.Check(f.NullableRateLimit("rate_limit", &rate)) || !call.Check(f.Object("meta", &meta))) {
+      !call.Check(f.NullableRateLimit("rate_limit", &rate)) ||
+      !call.Check(f.Object("meta", &meta))) {
     return;
   }
   if (!call.who.root) {
@@ -550,8 +568,8 @@ void Api::CreateKey(Call& call) {
       return call.Error(Code::kNotFound, "no workspace " + *workspace_id);
     }
     if (environment && *environment != call.who.environment) {
-      return call.Error(Code::kInsufficientScope,
-                        "this key may only create keys in the " + call.who.environment + " environment");
+      return call.Error(Code::kInsufficientScope, "this key may only create keys in the " +
+                                                      call.who.environment + " environment");
     }
     workspace_id = call.who.workspace_id;
     environment = call.who.environment;
@@ -580,7 +598,8 @@ void Api::ListKeys(Call& call) {
   if (!Authenticate(call, true)) return;
   std::vector<std::pair<std::string, std::string>> q;
   PageRequest page;
-  if (!call.Query({"workspace_id", "environment", "status", "cursor", "limit"}, &q) || !call.Page(q, &page)) {
+  if (!call.Query({"workspace_id", "environment", "status", "cursor", "limit"}, &q) ||
+      !call.Page(q, &page)) {
     return;
   }
   KeyFilter filter;
@@ -590,7 +609,8 @@ void Api::ListKeys(Call& call) {
     if (k == "status" && !v.empty()) {
       filter.status = KeyStatusFromName(v);
       if (!filter.status) {
-        return call.Error(Code::kInvalidRequest, "status must be one of active, revoked, expired, disabled");
+        return call.Error(Code::kInvalidRequest,
+                          "status must be one of active, revoked, expired, disabled");
       }
     }
   }
@@ -607,8 +627,9 @@ void Api::ListKeys(Call& call) {
   const Timestamp now = service_->clock().Now();
   Json data = Json::array();
   for (const auto& k : list->items) data.push_back(KeyJson(k, now));
-  call.SendJson(200, {{"data", std::move(data)},
-                      {"next_cursor", list->next_cursor.empty() ? Json(nullptr) : Json(list->next_cursor)}});
+  call.SendJson(
+      200, {{"data", std::move(data)},
+            {"next_cursor", list->next_cursor.empty() ? Json(nullptr) : Json(list->next_cursor)}});
 }
 
 void Api::GetKey(Call& call) {
@@ -624,14 +645,16 @@ void Api::UpdateKey(Call& call) {
   if (!body) return;
   FieldReader f(*body);
   KeyUpdate u;
-  if (!call.Check(f.OnlyFields({"name", "scopes", "ip_allowlist", "referrer_allowlist", "endpoint_allowlist",
-                                "rate_limit", "meta", "enabled", "expires_at"})) ||
+  if (!call.Check(
+          f.OnlyFields({"name", "scopes", "ip_allowlist", "referrer_allowlist",
+                        "endpoint_allowlist", "rate_limit", "meta", "enabled", "expires_at"})) ||
       !call.Check(f.String("name", &u.name)) || !call.Check(f.StringList("scopes", &u.scopes)) ||
       !call.Check(f.StringList("ip_allowlist", &u.ip_allowlist)) ||
       !call.Check(f.StringList("referrer_allowlist", &u.referrer_allowlist)) ||
       !call.Check(f.StringList("endpoint_allowlist", &u.endpoint_allowlist)) ||
-      !call.Check(f.NullableRateLimit("rate_limit", &u.rate_limit)) || !call.Check(f.Object("meta", &u.meta_json)) ||
-      !call.Check(f.Bool("enabled", &u.enabled)) || !call.Check(f.NullableTime("expires_at", &u.expires_at))) {
+      !call.Check(f.NullableRateLimit("rate_limit", &u.rate_limit)) ||
+      !call.Check(f.Object("meta", &u.meta_json)) || !call.Check(f.Bool("enabled", &u.enabled)) ||
+      !call.Check(f.NullableTime("expires_at", &u.expires_at))) {
     return;
   }
   auto target = LoadVisibleKey(call, call.params[0]);
@@ -653,7 +676,8 @@ void Api::RevokeKey(Call& call) {
   if (!LoadVisibleKey(call, call.params[0])) return;
   auto key = service_->RevokeKey(call.params[0], reason.value_or(""), call.actor());
   if (!key.ok()) return call.Fail(key.status());
-  call.SendJson(200, {{"id", key->id}, {"status", "revoked"}, {"revoked_at", TimeOrNull(key->revoked_at)}});
+  call.SendJson(
+      200, {{"id", key->id}, {"status", "revoked"}, {"revoked_at", TimeOrNull(key->revoked_at)}});
 }
 
 void Api::RotateKey(Call& call) {
@@ -692,7 +716,8 @@ void Api::VerifyKey(Call& call) {
   FieldReader f(*body);
   std::optional<std::string> key, environment, ip, referrer, method, path;
   std::optional<std::vector<std::string>> scopes;
-  if (!call.Check(f.OnlyFields({"key", "environment", "ip", "referrer", "method", "path", "scopes"})) ||
+  if (!call.Check(
+          f.OnlyFields({"key", "environment", "ip", "referrer", "method", "path", "scopes"})) ||
       !call.Check(f.String("key", &key)) || !call.Check(f.String("environment", &environment)) ||
       !call.Check(f.String("ip", &ip)) || !call.Check(f.String("referrer", &referrer)) ||
       !call.Check(f.String("method", &method)) || !call.Check(f.String("path", &path)) ||
@@ -742,7 +767,8 @@ void Api::GatewayAuth(Call& call) {
 
   std::string_view method = Header(req, "X-Forwarded-Method");
   if (method.empty()) method = Header(req, "X-Original-Method");
-  if (method.empty()) method = std::string_view(req.method_string().data(), req.method_string().size());
+  if (method.empty())
+    method = std::string_view(req.method_string().data(), req.method_string().size());
   std::string uri_storage;
   std::string_view uri = Header(req, "X-Forwarded-Uri");
   if (uri.empty()) uri = Header(req, "X-Original-URI");
@@ -807,7 +833,8 @@ void Api::AuditLog(Call& call) {
   if (!RequireRoot(call)) return;
   std::vector<std::pair<std::string, std::string>> q;
   PageRequest page;
-  if (!call.Query({"workspace_id", "target", "cursor", "limit"}, &q) || !call.Page(q, &page)) return;
+  if (!call.Query({"workspace_id", "target", "cursor", "limit"}, &q) || !call.Page(q, &page))
+    return;
   AuditFilter filter;
   for (const auto& [k, v] : q) {
     if (k == "workspace_id") filter.workspace_id = v;
@@ -817,8 +844,9 @@ void Api::AuditLog(Call& call) {
   if (!list.ok()) return call.Fail(list.status());
   Json data = Json::array();
   for (const auto& e : list->items) data.push_back(AuditJson(e));
-  call.SendJson(200, {{"data", std::move(data)},
-                      {"next_cursor", list->next_cursor.empty() ? Json(nullptr) : Json(list->next_cursor)}});
+  call.SendJson(
+      200, {{"data", std::move(data)},
+            {"next_cursor", list->next_cursor.empty() ? Json(nullptr) : Json(list->next_cursor)}});
 }
 
 }  // namespace keyward

@@ -33,9 +33,9 @@ struct ApiOptions {
 
 struct ApiReply {
   HttpResponse response;
-  size_t route = 0;           // for metrics
-  std::string key_prefix;     // the short prefix of the key involved, for the log
-  std::optional<Code> code;   // the error or verification code answered
+  size_t route = 0;          // for metrics
+  std::string key_prefix;    // the short prefix of the key involved, for the log
+  std::optional<Code> code;  // the error or verification code answered
 };
 
 class Api {

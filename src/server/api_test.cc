@@ -87,7 +87,8 @@ TEST_F(ApiTest, ErrorsHaveTheJsonShape) {
   r = Call(http::verb::post, "/v1/workspaces", "{not json", {{"Content-Type", "application/json"}});
   EXPECT_EQ(r.response.result_int(), 400u);
   EXPECT_EQ(Body(r)["error"], "invalid_json");
-  r = Call(http::verb::post, "/v1/workspaces", "name=x", {{"Content-Type", "application/x-www-form-urlencoded"}});
+  r = Call(http::verb::post, "/v1/workspaces", "name=x",
+           {{"Content-Type", "application/x-www-form-urlencoded"}});
   EXPECT_EQ(r.response.result_int(), 415u);
   EXPECT_EQ(r.response[http::field::cache_control], "no-store");
 }

@@ -1,8 +1,8 @@
 #include "server/config.h"
 
+#include <toml++/toml.h>
 #include <charconv>
 #include <cstdlib>
-#include <toml++/toml.h>
 
 #include "core/key_format.h"
 #include "server/http_server.h"
@@ -14,13 +14,15 @@ Status Bad(const std::string& where, const std::string& key, const std::string& 
   return Status::InvalidRequest(where + ": " + key + " " + what);
 }
 
-Status ReadString(const toml::node& v, const std::string& where, const std::string& key, std::string* out) {
+Status ReadString(const toml::node& v, const std::string& where, const std::string& key,
+                  std::string* out) {
   if (!v.is_string()) return Bad(where, key, "must be a string");
   *out = *v.value<std::string>();
   return Status::Ok();
 }
 
-Status ReadInt(const toml::node& v, const std::string& where, const std::string& key, int64_t* out) {
+Status ReadInt(const toml::node& v, const std::string& where, const std::string& key,
+               int64_t* out) {
   if (!v.is_integer()) return Bad(where, key, "must be an integer");
   *out = *v.value<int64_t>();
   return Status::Ok();
@@ -38,7 +40,8 @@ Status ReadList(const toml::node& v, const std::string& where, const std::string
   return Status::Ok();
 }
 
-Status ParseInt(const std::string& text, const std::string& where, const std::string& key, int64_t* out) {
+Status ParseInt(const std::string& text, const std::string& where, const std::string& key,
+                int64_t* out) {
   int64_t v = 0;
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) {
@@ -54,8 +57,9 @@ Status LoadFile(const std::string& path, Config* c, bool* accept_set) {
     root = toml::parse_file(path);
   } catch (const toml::parse_error& e) {
     const auto& where = e.source().begin;
-    return Status::InvalidRequest(path + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) +
-                                  ": " + std::string(e.description()));
+    return Status::InvalidRequest(path + ":" + std::to_string(where.line) + ":" +
+                                  std::to_string(where.column) + ": " +
+                                  std::string(e.description()));
   } catch (const std::exception& e) {
     return Status::InvalidRequest(path + ": " + e.what());
   }
@@ -104,22 +108,28 @@ Status Validate(const Config& c) {
   if (Status s = ParseListenAddress(c.listen, &host, &port); !s.ok()) {
     return Status::InvalidRequest("listen: " + s.message());
   }
-  if (c.threads < 1 || c.threads > 1024) return Status::InvalidRequest("threads: must be between 1 and 1024");
-  if (c.database.empty() && c.data_dir.empty()) return Status::InvalidRequest("data_dir: must not be empty");
+  if (c.threads < 1 || c.threads > 1024)
+    return Status::InvalidRequest("threads: must be between 1 and 1024");
+  if (c.database.empty() && c.data_dir.empty())
+    return Status::InvalidRequest("data_dir: must not be empty");
   if (!c.database.empty()) {
     return Status::InvalidRequest(
-        "database: PostgreSQL is not available in this build yet; remove \"database\" to use SQLite in data_dir");
+        "database: PostgreSQL is not available in this build yet; remove \"database\" to use "
+        "SQLite in data_dir");
   }
   if (!KeyFormat::IsValidName(c.product_prefix)) {
-    return Status::InvalidRequest("keys.product_prefix: \"" + c.product_prefix +
-                                  "\" must be 1-16 characters of a-z and 0-9, starting with a letter");
+    return Status::InvalidRequest(
+        "keys.product_prefix: \"" + c.product_prefix +
+        "\" must be 1-16 characters of a-z and 0-9, starting with a letter");
   }
   auto format = KeyFormat::Create(c.product_prefix, c.environments);
-  if (!format.ok()) return Status::InvalidRequest("keys.environments: " + format.status().message());
+  if (!format.ok())
+    return Status::InvalidRequest("keys.environments: " + format.status().message());
   if (c.product_prefix == "kw") {
     for (const auto& e : c.environments) {
       if (e == "root") {
-        return Status::InvalidRequest("keys.environments: \"root\" is taken by root keys (kw_root_…)");
+        return Status::InvalidRequest(
+            "keys.environments: \"root\" is taken by root keys (kw_root_…)");
       }
     }
   }
@@ -128,7 +138,8 @@ Status Validate(const Config& c) {
   }
   for (const auto& e : c.accept_environments) {
     if (!format->HasEnvironment(e)) {
-      return Status::InvalidRequest("keys.accept_environments: \"" + e + "\" is not in keys.environments");
+      return Status::InvalidRequest("keys.accept_environments: \"" + e +
+                                    "\" is not in keys.environments");
     }
   }
   if (c.max_active_per_workspace < 1 || c.max_active_per_workspace > 100000) {
@@ -196,7 +207,8 @@ Result<Config> LoadConfig(const ConfigFlags& flags, const EnvLookup& env) {
     accept_set = true;
   }
   if (auto v = env("KEYWARD_KEYS_MAX_ACTIVE_PER_WORKSPACE")) {
-    KEYWARD_RETURN_IF_ERROR(ParseInt(*v, where, "KEYWARD_KEYS_MAX_ACTIVE_PER_WORKSPACE", &c.max_active_per_workspace));
+    KEYWARD_RETURN_IF_ERROR(
+        ParseInt(*v, where, "KEYWARD_KEYS_MAX_ACTIVE_PER_WORKSPACE", &c.max_active_per_workspace));
   }
   // A deployment accepts every environment it knows unless told otherwise.
   if (!accept_set) c.accept_environments = c.environments;

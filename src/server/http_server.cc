@@ -22,14 +22,16 @@ Status ParseListenAddress(std::string_view text, std::string* host, uint16_t* po
   if (!text.empty() && text[0] == '[') {
     const size_t close = text.find(']');
     if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return Status::InvalidRequest("listen address \"" + std::string(text) + "\" must look like [::1]:8080");
+      return Status::InvalidRequest("listen address \"" + std::string(text) +
+                                    "\" must look like [::1]:8080");
     }
     h = text.substr(1, close - 1);
     p = text.substr(close + 2);
   } else {
     const size_t colon = text.rfind(':');
     if (colon == std::string_view::npos) {
-      return Status::InvalidRequest("listen address \"" + std::string(text) + "\" must be host:port");
+      return Status::InvalidRequest("listen address \"" + std::string(text) +
+                                    "\" must be host:port");
     }
     h = text.substr(0, colon);
     p = text.substr(colon + 1);
@@ -42,7 +44,8 @@ Status ParseListenAddress(std::string_view text, std::string* host, uint16_t* po
   boost::system::error_code bec;
   asio::ip::make_address(std::string(h), bec);
   if (h.empty() || bec) {
-    return Status::InvalidRequest("listen address \"" + std::string(text) + "\" needs an IP address as host");
+    return Status::InvalidRequest("listen address \"" + std::string(text) +
+                                  "\" needs an IP address as host");
   }
   *host = std::string(h);
   *port = static_cast<uint16_t>(value);
@@ -102,10 +105,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void ReadHeader() {
     idle_ = false;
     stream_.expires_after(server_.options().request_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
-                              self->OnHeader(ec);
-                            });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
@@ -125,10 +127,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void ReadBody() {
     if (parser_->is_done()) return OnRequest();
-    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      if (ec) return self->OnReadError(ec);
-      self->OnRequest();
-    });
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return self->OnReadError(ec);
+                       self->OnRequest();
+                     });
   }
 
   void OnReadError(beast::error_code ec) {
@@ -173,12 +176,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void OnWrite(beast::error_code ec) {
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     const int status = static_cast<int>(res_->result_int());
     server_.api().metrics().RecordRequest(reply_meta_.route, status, seconds);
     if (server_.options().access_log) {
       LogLine line("info", "request");
-      line.Str("method", method_).Str("path", path_).Int("status", status).Num("duration_ms", seconds * 1000);
+      line.Str("method", method_)
+          .Str("path", path_)
+          .Int("status", status)
+          .Num("duration_ms", seconds * 1000);
       line.Str("ip", peer_ip_);
       if (!reply_meta_.key_prefix.empty()) line.Str("key_prefix", reply_meta_.key_prefix);
       if (reply_meta_.code) line.Str("code", CodeName(*reply_meta_.code));
@@ -217,11 +224,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void Drain() {
     drain_buf_.resize(16384);
-    stream_.async_read_some(asio::buffer(drain_buf_), [self = shared_from_this()](beast::error_code ec, size_t n) {
-      self->drained_ += n;
-      if (ec || self->drained_ > 64 * 1024 * 1024) return self->Close();
-      self->Drain();
-    });
+    stream_.async_read_some(asio::buffer(drain_buf_),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > 64 * 1024 * 1024) return self->Close();
+                              self->Drain();
+                            });
   }
 
   void Close() {
@@ -264,8 +272,8 @@ Status HttpServer::Listen() {
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return Status::Unavailable("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
-                               ": " + ec.message());
+    return Status::Unavailable("cannot listen on " + options_.host + ":" +
+                               std::to_string(options_.port) + ": " + ec.message());
   }
   port_ = acceptor_.local_endpoint().port();
   return Status::Ok();

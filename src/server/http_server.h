@@ -31,9 +31,9 @@ struct HttpServerOptions {
   int threads = 2;
   size_t header_limit = 16 * 1024;
   size_t body_limit = 64 * 1024;
-  std::chrono::milliseconds idle_timeout{75'000};    // waiting for a request's first byte
-  std::chrono::milliseconds request_timeout{15'000}; // the whole request, once begun
-  std::chrono::milliseconds stop_timeout{10'000};    // in-flight work at a stop
+  std::chrono::milliseconds idle_timeout{75'000};     // waiting for a request's first byte
+  std::chrono::milliseconds request_timeout{15'000};  // the whole request, once begun
+  std::chrono::milliseconds stop_timeout{10'000};     // in-flight work at a stop
   bool access_log = true;
 };
 

@@ -113,14 +113,16 @@ Status FieldReader::Int(const char* name, int64_t min, int64_t max,
   if (v->is_number_unsigned()) {
     const uint64_t u = v->get<uint64_t>();
     if (u > static_cast<uint64_t>(max)) {
-      return FieldError(name, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+      return FieldError(name,
+                        "must be between " + std::to_string(min) + " and " + std::to_string(max));
     }
     n = static_cast<int64_t>(u);
   } else {
     n = v->get<int64_t>();
   }
   if (n < min || n > max) {
-    return FieldError(name, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    return FieldError(name,
+                      "must be between " + std::to_string(min) + " and " + std::to_string(max));
   }
   *out = n;
   return Status::Ok();
@@ -148,7 +150,8 @@ Status FieldReader::NullableTime(const char* name,
     *out = std::optional<Timestamp>();
     return Status::Ok();
   }
-  if (!v->is_string()) return FieldError(name, "must be an RFC 3339 time like 2026-01-31T00:00:00Z");
+  if (!v->is_string())
+    return FieldError(name, "must be an RFC 3339 time like 2026-01-31T00:00:00Z");
   auto t = ParseRfc3339(v->get<std::string>());
   if (!t) return FieldError(name, "must be an RFC 3339 time like 2026-01-31T00:00:00Z");
   *out = t;
@@ -171,7 +174,8 @@ Status FieldReader::NullableRateLimit(const char* name,
     *out = std::optional<RateLimit>();
     return Status::Ok();
   }
-  if (!v->is_object()) return FieldError(name, "must be {\"limit\": n, \"period_seconds\": s} or null");
+  if (!v->is_object())
+    return FieldError(name, "must be {\"limit\": n, \"period_seconds\": s} or null");
   FieldReader inner(*v);
   KEYWARD_RETURN_IF_ERROR(inner.OnlyFields({"limit", "period_seconds"}));
   std::optional<int64_t> limit, period;
@@ -231,8 +235,7 @@ Json WorkspaceJson(const Workspace& ws, int64_t limit_in_force, int64_t active_k
       {"id", ws.id},
       {"name", ws.name},
       {"max_active_keys", limit_in_force},
-      {"max_active_keys_override",
-       ws.max_active_keys ? Json(*ws.max_active_keys) : Json(nullptr)},
+      {"max_active_keys_override", ws.max_active_keys ? Json(*ws.max_active_keys) : Json(nullptr)},
       {"active_keys", active_keys},
       {"created_at", FormatRfc3339(ws.created_at)},
   };

@@ -46,8 +46,7 @@ class FieldReader {
                      std::optional<std::optional<int64_t>>* out) const;
   Status NullableTime(const char* name, std::optional<std::optional<Timestamp>>* out) const;
   Status Bool(const char* name, std::optional<bool>* out) const;
-  Status NullableRateLimit(const char* name,
-                           std::optional<std::optional<RateLimit>>* out) const;
+  Status NullableRateLimit(const char* name, std::optional<std::optional<RateLimit>>* out) const;
   // A JSON object, returned serialised.
   Status Object(const char* name, std::optional<std::string>* out) const;
 

@@ -46,7 +46,8 @@ std::string Metrics::Render() const {
       const uint64_t v = routes_[r].by_status[s].load(std::memory_order_relaxed);
       if (v == 0) continue;
       const std::string status = s < kStatuses.size() ? std::to_string(kStatuses[s]) : "other";
-      std::snprintf(line, sizeof line, "keyward_http_requests_total{route=\"%s\",status=\"%s\"} %llu\n",
+      std::snprintf(line, sizeof line,
+                    "keyward_http_requests_total{route=\"%s\",status=\"%s\"} %llu\n",
                     route_names_[r].c_str(), status.c_str(), static_cast<unsigned long long>(v));
       out += line;
     }
@@ -56,12 +57,15 @@ std::string Metrics::Render() const {
   for (int c = 0; c < kCodeCount; ++c) {
     const Code code = static_cast<Code>(c);
     if (!IsVerifyCode(code) && code != Code::kUnavailable) continue;
-    std::snprintf(line, sizeof line, "keyward_verifications_total{code=\"%s\"} %llu\n",
-                  std::string(CodeName(code)).c_str(),
-                  static_cast<unsigned long long>(verifications_[c].load(std::memory_order_relaxed)));
+    std::snprintf(
+        line, sizeof line, "keyward_verifications_total{code=\"%s\"} %llu\n",
+        std::string(CodeName(code)).c_str(),
+        static_cast<unsigned long long>(verifications_[c].load(std::memory_order_relaxed)));
     out += line;
   }
-  out += "# HELP keyward_http_request_duration_seconds Time from a whole request read to its answer written.\n";
+  out +=
+      "# HELP keyward_http_request_duration_seconds Time from a whole request read to its answer "
+      "written.\n";
   out += "# TYPE keyward_http_request_duration_seconds histogram\n";
   for (size_t r = 0; r < route_names_.size(); ++r) {
     const RouteCounters& rc = routes_[r];

@@ -29,9 +29,8 @@ class Metrics {
 
   size_t unmatched_route() const { return route_names_.size() - 1; }
 
-  static constexpr std::array<double, 14> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                                      0.005,  0.01,    0.025,  0.05,  0.1,
-                                                      0.25,   0.5,     1.0,    2.5};
+  static constexpr std::array<double, 14> kBuckets = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5};
   static constexpr std::array<int, 17> kStatuses = {200, 201, 204, 400, 401, 403, 404, 405, 408,
                                                     409, 413, 415, 422, 429, 431, 500, 503};
 

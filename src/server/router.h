@@ -19,9 +19,9 @@ class Router {
   };
 
   struct Match {
-    int route = -1;          // index into routes(), -1 when none
-    bool path_known = false; // some route has this path (then 405, not 404)
-    std::string allow;       // methods for the Allow header
+    int route = -1;           // index into routes(), -1 when none
+    bool path_known = false;  // some route has this path (then 405, not 404)
+    std::string allow;        // methods for the Allow header
     std::vector<std::string_view> params;
   };
 

@@ -59,7 +59,9 @@ class LastUsedFlusher {
     if (batch.empty()) return;
     Status s = store_->TouchKeys(batch);
     if (!s.ok()) {
-      LogLine("warn", "could not write last-used times; will retry").Str("error", s.ToString()).Emit();
+      LogLine("warn", "could not write last-used times; will retry")
+          .Str("error", s.ToString())
+          .Emit();
       for (const auto& [id, at] : batch) tracker_->Record(id, at);
     }
   }
@@ -78,7 +80,8 @@ Result<std::unique_ptr<SqliteStore>> OpenDataDir(const std::string& data_dir) {
   std::error_code ec;
   if (!std::filesystem::exists(data_dir, ec)) {
     if (::mkdir(data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
-      return Status::Unavailable("cannot create data directory " + data_dir + ": " + std::strerror(errno));
+      return Status::Unavailable("cannot create data directory " + data_dir + ": " +
+                                 std::strerror(errno));
     }
   }
   return SqliteStore::Open((std::filesystem::path(data_dir) / "keyward.db").string());
@@ -105,7 +108,8 @@ int RunServe(const Config& config) {
 
   auto first = service.EnsureRootKey(Actor{"keyward", ""});
   if (!first.ok()) {
-    std::fprintf(stderr, "keyward: cannot create the first root key: %s\n", first.status().message().c_str());
+    std::fprintf(stderr, "keyward: cannot create the first root key: %s\n",
+                 first.status().message().c_str());
     return 1;
   }
   if (first->has_value()) {
@@ -154,7 +158,8 @@ int RunServe(const Config& config) {
   }
   LastUsedFlusher flusher(&last_used, store->get());
   const std::string address =
-      (ho.host.find(':') != std::string::npos ? "[" + ho.host + "]" : ho.host) + ":" + std::to_string(server.port());
+      (ho.host.find(':') != std::string::npos ? "[" + ho.host + "]" : ho.host) + ":" +
+      std::to_string(server.port());
   LogLine("info", "listening")
       .Str("address", address)
       .Int("threads", config.threads)

@@ -629,3 +629,13 @@ test('no secret handed out in this file appears in the audit log, lists or the s
   assertNoSecretIn(JSON.stringify(await srv.listAll('/v1/api-keys')), secrets, 'the key list');
   assertNoSecretIn(srv.allStdout + srv.allStderr, [...secrets, srv.rootKey], 'the server log');
 });
+
+test('rotation never extends the life of a key that expires sooner than the grace', async () => {
+  const ws = await srv.createWorkspace('rotation expiry');
+  const exp = isoIn(120);
+  const k = await srv.createKey(ws.id, { expires_at: exp });
+  const r = await srv.post(`/v1/api-keys/${k.id}/rotate`, { grace_seconds: 3600 });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(Date.parse(r.json.old_key.expires_at), Date.parse(exp), 'the old key keeps its earlier expiry');
+  assert.equal(Date.parse((await srv.get(`/v1/api-keys/${k.id}`)).json.expires_at), Date.parse(exp));
+});

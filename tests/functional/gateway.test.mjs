@@ -244,3 +244,37 @@ test('a root key is not an API key for the gateway', async () => {
   assert.equal(r.status, 401, r.text);
   assert.ok(['malformed', 'invalid'].includes(r.json?.error), r.text);
 });
+
+test('/v1/auth/{path}: the appended path and the method are the original request (Envoy ext_authz)', async () => {
+  const k = await srv.createKey(ws.id, { endpoint_allowlist: ['GET /v1/products/*', 'GET,POST /v1/orders/**'] });
+  const h = bearer(k.key);
+  assertAllowed(await srv.api('GET', '/v1/auth/v1/products/42', { token: null, headers: h }), k, 'GET appended path');
+  assertAllowed(await srv.api('GET', '/v1/auth/v1/products/42?currency=EUR', { token: null, headers: h }), k, 'with a query');
+  assertAllowed(await srv.api('POST', '/v1/auth/v1/orders/1/lines', { token: null, headers: h }), k, 'POST taken as the method');
+  assertRefused(await srv.api('DELETE', '/v1/auth/v1/orders/1', { token: null, headers: h }), 403, 'endpoint_not_allowed', 'DELETE');
+  assertRefused(await srv.api('POST', '/v1/auth/v1/products/42', { token: null, headers: h }), 403, 'endpoint_not_allowed', 'POST product');
+  assertRefused(await srv.api('GET', '/v1/auth/v1/admin', { token: null, headers: h }), 403, 'endpoint_not_allowed', 'other path');
+  // Traversal in the appended path, sent byte for byte.
+  for (const p of ['/v1/auth/v1/products/../admin', '/v1/auth/v1/products/%2e%2e/admin', '/v1/auth/v1/orders/../../admin']) {
+    assertRefused(await srv.raw('GET', p, h), 403, 'endpoint_not_allowed', `raw ${p}`);
+  }
+  // X-Forwarded-Uri names another request: it wins.
+  assertRefused(
+    await srv.api('GET', '/v1/auth/v1/products/42', { token: null, headers: { ...h, 'x-forwarded-uri': '/v1/admin' } }),
+    403,
+    'endpoint_not_allowed',
+    'X-Forwarded-Uri wins',
+  );
+  // Credential codes work the same way.
+  assertRefused(await srv.api('GET', '/v1/auth/v1/products/42', { token: null }), 401, 'missing', 'no key');
+  assertRefused(await srv.api('GET', '/v1/auth/v1/products/42', { token: null, headers: bearer(corruptKey(k.key)) }), 401, 'malformed', 'bad key');
+});
+
+test('/v1/auth with traversal sent byte for byte in X-Forwarded-Uri', async () => {
+  const k = await srv.createKey(ws.id, { endpoint_allowlist: ['GET /v1/public/**'] });
+  const h = { ...bearer(k.key), 'x-forwarded-method': 'GET' };
+  assertAllowed(await srv.raw('GET', '/v1/auth', { ...h, 'x-forwarded-uri': '/v1/public/a/b' }), k, 'inside');
+  for (const uri of ['/v1/public/../private', '/v1/public/./../private/x', '/v1/public/%2E%2E/private', '/v1/public/.%2e/private']) {
+    assertRefused(await srv.raw('GET', '/v1/auth', { ...h, 'x-forwarded-uri': uri }), 403, 'endpoint_not_allowed', uri);
+  }
+});

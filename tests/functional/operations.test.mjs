@@ -3,6 +3,7 @@
 // never hold a secret.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { startServer, assertError, assertNoStore, fabricateKey } from './lib/keyward.mjs';
 
 let srv;
@@ -248,4 +249,32 @@ test('the server logs JSON lines and never a secret', async (t) => {
     assert.equal(typeof obj.level, 'string', `a level: ${line}`);
     assert.equal(typeof obj.msg, 'string', `a msg: ${line}`);
   }
+});
+
+test('413 also for a chunked body over 64 KiB', async () => {
+  const snap = await srv.snapshot();
+  const r = await new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: srv.port,
+        method: 'POST',
+        path: '/v1/workspaces',
+        agent: false,
+        headers: { authorization: `Bearer ${srv.rootKey}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode, text }));
+      },
+    );
+    req.on('error', (e) => reject(new Error(`the server dropped the connection instead of answering 413: ${e.code}`)));
+    req.write('{"name":"');
+    for (let i = 0; i < 100; i++) req.write('x'.repeat(1024));
+    req.end('"}');
+  });
+  assert.equal(r.status, 413, r.text);
+  assert.equal(JSON.parse(r.text).error, 'payload_too_large');
+  assert.deepEqual(await srv.snapshot(), snap);
 });

@@ -182,7 +182,13 @@ test('rotating a key with scopes beyond its own is refused (no escalation throug
   const r = await srv.post(`/v1/api-keys/${powerful.id}/rotate`, { grace_seconds: 60 }, as(manager));
   assert.ok(!(r.json && typeof r.json.key === 'string'), `the manager got the secret of a key with scopes it does not hold: ${r.status}`);
   assertError(r, 403, 'insufficient_scope', 'rotate of a more powerful key');
+  assertError(await srv.patch(`/v1/api-keys/${powerful.id}`, { name: 'mine now' }, as(manager)), 403, 'insufficient_scope', 'PATCH of a more powerful key');
+  assertError(await srv.patch(`/v1/api-keys/${powerful.id}`, { ip_allowlist: [] }, as(manager)), 403, 'insufficient_scope', 'PATCH restrictions of a more powerful key');
   assert.deepEqual(await srv.snapshot(), snap);
+  // Revoking it is allowed.
+  const del = await srv.del(`/v1/api-keys/${powerful.id}`, as(manager));
+  assert.equal(del.status, 200, del.text);
+  assert.equal((await srv.verify({ key: powerful.key })).code, 'revoked');
 });
 
 test('a managing key within its referrer restriction may call; outside it answers 401', async () => {

@@ -348,3 +348,11 @@ test('changes take effect at once, even for a key verified a moment ago', async 
   await srv.patch(`/v1/api-keys/${k.id}`, { expires_at: isoIn(3600) });
   assert.notEqual((await srv.verify(req)).expires_at, null);
 });
+
+test('the rate limit holds under concurrency: 50 parallel checks, limit 10, exactly 10 valid', async () => {
+  const k = await srv.createKey(ws.id, { rate_limit: { limit: 10, period_seconds: 60 } });
+  const answers = await Promise.all(Array.from({ length: 50 }, () => srv.verify({ key: k.key })));
+  const codes = answers.map((v) => v.code);
+  assert.equal(codes.filter((c) => c === 'valid').length, 10, codes.join(','));
+  assert.equal(codes.filter((c) => c === 'rate_limited').length, 40);
+});

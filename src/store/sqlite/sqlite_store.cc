@@ -34,9 +34,7 @@ class Stmt {
   Stmt& operator=(const Stmt&) = delete;
 
   bool prepared() const { return rc_ == SQLITE_OK; }
-  Status PrepareStatus() const {
-    return prepared() ? Status::Ok() : SqliteError(db_, "prepare");
-  }
+  Status PrepareStatus() const { return prepared() ? Status::Ok() : SqliteError(db_, "prepare"); }
 
   Stmt& Bind(std::string_view v) {
     sqlite3_bind_text(stmt_, ++n_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
@@ -240,7 +238,8 @@ Result<int64_t> CursorSeq(sqlite3* db, const char* table, const std::string& cur
   s.Bind(cursor);
   const int rc = s.Step();
   if (rc == SQLITE_ROW) return s.Int(0);
-  if (rc == SQLITE_DONE) return Status::InvalidRequest("cursor \"" + cursor + "\" is not from this list");
+  if (rc == SQLITE_DONE)
+    return Status::InvalidRequest("cursor \"" + cursor + "\" is not from this list");
   return SqliteError(db, "read");
 }
 
@@ -248,9 +247,8 @@ Result<int64_t> CursorSeq(sqlite3* db, const char* table, const std::string& cur
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
@@ -494,10 +492,12 @@ Result<Page<ApiKey>> SqliteStore::ListKeys(const KeyFilter& f, const PageRequest
         sql += " AND revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ?";
         break;
       case KeyStatus::kDisabled:
-        sql += " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) AND disabled = 1";
+        sql +=
+            " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) AND disabled = 1";
         break;
       case KeyStatus::kActive:
-        sql += " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) AND disabled = 0";
+        sql +=
+            " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) AND disabled = 0";
         break;
     }
   }
@@ -539,7 +539,8 @@ Result<ApiKey> SqliteStore::RevokeKey(std::string_view id, Timestamp at, std::st
   KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
   auto current = GetKeyLocked(id);
   if (!current.ok() || current->revoked_at) return current;
-  Stmt s(db_, "UPDATE api_keys SET revoked_at = ?, revoked_by = ?, revoked_reason = ? WHERE id = ?");
+  Stmt s(db_,
+         "UPDATE api_keys SET revoked_at = ?, revoked_by = ?, revoked_reason = ? WHERE id = ?");
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   s.Bind(at).Bind(by).Bind(reason).Bind(id);
   KEYWARD_RETURN_IF_ERROR(s.Run());

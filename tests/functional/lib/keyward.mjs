@@ -3,6 +3,7 @@
 //
 // The binary is $KEYWARD_BIN, or build/keyward of this repository.
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -401,6 +402,36 @@ export class KeywardServer {
   }
   del(p, opts) {
     return this.api('DELETE', p, opts);
+  }
+
+  // A request with node:http, sending the path byte for byte (fetch would
+  // resolve dot segments such as /a/../b before sending). Resolves
+  // {status, headers (a Headers object), json, text}.
+  raw(method, rawPath, headers = {}, body = undefined) {
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        { host: '127.0.0.1', port: this.port, method, path: rawPath, headers, agent: false },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d) => (text += d));
+          res.on('end', () => {
+            let json;
+            try {
+              json = text.length ? JSON.parse(text) : undefined;
+            } catch {
+              json = undefined;
+            }
+            const h = new Headers();
+            for (const [k, v] of Object.entries(res.headers)) h.set(k, Array.isArray(v) ? v.join(', ') : String(v));
+            resolve({ status: res.statusCode, headers: h, json, text });
+          });
+        },
+      );
+      req.on('error', reject);
+      if (body !== undefined) req.write(body);
+      req.end();
+    });
   }
 
   // POST /v1/keys/verify with the root key.
