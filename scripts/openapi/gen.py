@@ -878,7 +878,9 @@ paths["/v1/api-keys/{id}/rotate"] = {
                "Creates a new key with the old one's name, scopes, restrictions, rate limit, "
                "meta and enabled state, and lets the old key expire after `grace_seconds`. "
                "Allowed at the workspace's limit, since it replaces a key. A revoked key answers "
-               "409 `key_revoked`. Writes a `key.rotate` audit entry. The body is optional." +
+               "409 `key_revoked`; a key rotated before answers 409 `conflict` naming its "
+               "replacement (a key has at most one; rotate the replacement instead). A managing "
+               "key must hold the old key's scopes. Writes a `key.rotate` audit entry. The body is optional." +
                SELF_SERVICE,
                [ok("The new key with its secret, this once, and the old key's expiry.",
                    "RotatedApiKey", "201", ROTATED_EXAMPLE)],

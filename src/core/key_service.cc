@@ -4,6 +4,7 @@
 
 #include "core/random.h"
 #include "core/sha256.h"
+#include "core/time_format.h"
 
 namespace keyward {
 namespace {
@@ -281,7 +282,7 @@ Result<ApiKey> KeyService::UpdateKey(std::string_view id, const KeyUpdate& u, co
     if (k.expires_at && *k.expires_at <= options_.clock->Now()) {
       return Status::InvalidRequest("expires_at must be in the future");
     }
-    changed["expires_at"] = k.expires_at ? json(*k.expires_at) : json(nullptr);
+    changed["expires_at"] = k.expires_at ? json(FormatRfc3339(*k.expires_at)) : json(nullptr);
   }
   KEYWARD_RETURN_IF_ERROR(ValidateKeyFields(k));
   KEYWARD_RETURN_IF_ERROR(

@@ -251,6 +251,20 @@ TEST_F(KeyServiceTest, RotateWithGracePeriod) {
             observer_.changed.end());
 }
 
+TEST_F(KeyServiceTest, AKeyIsRotatedAtMostOnce) {
+  const Workspace ws = MakeWorkspace();
+  const CreatedKey k = MakeKey(ws.id);
+  auto first = service_->RotateKey(k.record.id, 60, std::nullopt, actor_);
+  ASSERT_TRUE(first.ok());
+  auto second = service_->RotateKey(k.record.id, 60, std::nullopt, actor_);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Code::kConflict);
+  EXPECT_NE(second.status().message().find(first->record.id), std::string::npos);
+  // The replacement itself can be rotated.
+  EXPECT_TRUE(service_->RotateKey(first->record.id, 0, std::nullopt, actor_).ok());
+  EXPECT_EQ(service_->ListKeys({}, {})->items.size(), 3u);
+}
+
 TEST_F(KeyServiceTest, RotateNeverExtendsAnEarlierExpiry) {
   const Workspace ws = MakeWorkspace();
   NewKeyParams p;

@@ -49,7 +49,8 @@ class KeyStore {
   virtual Result<ApiKey> RevokeKey(std::string_view id, Timestamp at, std::string_view by,
                                    std::string_view reason, const AuditEntry& audit) = 0;
   // Inserts replacement and sets the old key's expires_at to old_expires_at,
-  // together. kKeyRevoked when the old key is revoked.
+  // together. kKeyRevoked when the old key is revoked; kConflict when it was
+  // rotated before (a key has at most one replacement).
   virtual Status RotateKey(const ApiKey& replacement, std::string_view old_id,
                            Timestamp old_expires_at, const AuditEntry& audit) = 0;
   // Raises last_used_at of each key to the given time (never lowers it).

@@ -39,6 +39,7 @@ CREATE TABLE api_keys (
   rotated_from TEXT
 );
 CREATE INDEX api_keys_by_workspace ON api_keys (workspace_id, seq);
+CREATE INDEX api_keys_by_rotated_from ON api_keys (rotated_from) WHERE rotated_from IS NOT NULL;
 CREATE TABLE root_keys (
   seq INTEGER PRIMARY KEY,
   id TEXT NOT NULL UNIQUE,

@@ -639,3 +639,19 @@ test('rotation never extends the life of a key that expires sooner than the grac
   assert.equal(Date.parse(r.json.old_key.expires_at), Date.parse(exp), 'the old key keeps its earlier expiry');
   assert.equal(Date.parse((await srv.get(`/v1/api-keys/${k.id}`)).json.expires_at), Date.parse(exp));
 });
+
+test('a key is rotated at most once: a second rotate answers 409 conflict naming the replacement', async () => {
+  const ws = await srv.createWorkspace('rotate once');
+  const old = await srv.createKey(ws.id, { name: 'once' });
+  const first = await srv.post(`/v1/api-keys/${old.id}/rotate`, { grace_seconds: 600 });
+  assert.equal(first.status, 201, first.text);
+  const before = (await srv.get(`/v1/api-keys?workspace_id=${ws.id}`)).json.data.length;
+  const second = await srv.post(`/v1/api-keys/${old.id}/rotate`, { grace_seconds: 600 });
+  assertError(second, 409, 'conflict');
+  assert.match(second.json.message, new RegExp(first.json.id));
+  assert.equal((await srv.get(`/v1/api-keys?workspace_id=${ws.id}`)).json.data.length, before,
+               'the refused rotation created no key');
+  // The replacement can itself be rotated.
+  const third = await srv.post(`/v1/api-keys/${first.json.id}/rotate`, {});
+  assert.equal(third.status, 201, third.text);
+});

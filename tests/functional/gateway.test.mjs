@@ -278,3 +278,11 @@ test('/v1/auth with traversal sent byte for byte in X-Forwarded-Uri', async () =
     assertRefused(await srv.raw('GET', '/v1/auth', { ...h, 'x-forwarded-uri': uri }), 403, 'endpoint_not_allowed', uri);
   }
 });
+
+test('/v1/auth accepts any method', async () => {
+  const k = await srv.createKey(ws.id);
+  for (const method of ['GET', 'POST', 'PUT', 'DELETE', 'PATCH']) {
+    assertAllowed(await srv.api(method, '/v1/auth', { token: null, headers: bearer(k.key) }), k, method);
+  }
+  assertRefused(await srv.api('POST', '/v1/auth', { token: null }), 401, 'missing', 'POST without a key');
+});

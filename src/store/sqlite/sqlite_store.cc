@@ -560,6 +560,16 @@ Status SqliteStore::RotateKey(const ApiKey& replacement, std::string_view old_id
   auto old = GetKeyLocked(old_id);
   if (!old.ok()) return old.status();
   if (old->revoked_at) return Status::KeyRevoked("API key " + std::string(old_id) + " is revoked");
+  {
+    // One replacement per key: a second rotation would leave two live heirs.
+    Stmt heir(db_, "SELECT id FROM api_keys WHERE rotated_from = ? LIMIT 1");
+    KEYWARD_RETURN_IF_ERROR(heir.PrepareStatus());
+    heir.Bind(old_id);
+    if (heir.Step() == SQLITE_ROW) {
+      return Status::Conflict("API key " + std::string(old_id) + " was already rotated; its replacement is " +
+                              heir.Text(0) + " (rotate that one instead)");
+    }
+  }
   Stmt s(db_, "UPDATE api_keys SET expires_at = ? WHERE id = ?");
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   s.Bind(old_expires_at).Bind(old_id);
