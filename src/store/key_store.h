@@ -20,6 +20,12 @@
 
 namespace keyward {
 
+// A change to a key, as the change log records it for other nodes.
+struct KeyChange {
+  int64_t seq = 0;
+  KeyHash hash{};
+};
+
 class KeyStore {
  public:
   virtual ~KeyStore() = default;
@@ -56,6 +62,13 @@ class KeyStore {
   // Raises last_used_at of each key to the given time (never lowers it).
   // Not audited: this is usage, not a change.
   virtual Status TouchKeys(const std::vector<std::pair<std::string, Timestamp>>& last_used) = 0;
+
+  // The change log: every insert, update, revocation and rotation of a key
+  // appends its hash, in the same transaction, so that other nodes on the
+  // same database can drop what they cache.
+  virtual Result<std::vector<KeyChange>> KeyChangesSince(int64_t seq, int limit) = 0;
+  virtual Result<int64_t> LatestKeyChange() = 0;
+  virtual Status PruneKeyChanges(Timestamp before) = 0;
 
   // Root keys.
   virtual Status InsertRootKey(const RootKey& key, const AuditEntry& audit) = 0;

@@ -64,6 +64,15 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_by_workspace ON audit_log (workspace_id, seq);
 CREATE INDEX audit_log_by_target ON audit_log (target, seq);
 )sql",
+      // 2: the key change log, read by other nodes to drop cached keys.
+      R"sql(
+CREATE TABLE key_changes (
+  seq INTEGER PRIMARY KEY,
+  key_hash BLOB NOT NULL,
+  at INTEGER NOT NULL
+);
+CREATE INDEX key_changes_by_time ON key_changes (at);
+)sql",
   };
   return kMigrations;
 }

@@ -406,6 +406,41 @@ Status SqliteStore::InsertKeyLocked(const ApiKey& k) {
   s.Bind(k.rate_limit ? std::optional<int64_t>(k.rate_limit->period_seconds) : std::nullopt);
   s.Bind(k.meta_json).Bind(k.created_at).Bind(k.created_by).Bind(k.expires_at);
   s.Bind(int64_t{k.disabled ? 1 : 0}).BindNullableText(k.rotated_from);
+  KEYWARD_RETURN_IF_ERROR(s.Run());
+  return LogKeyChangeLocked(k.hash, k.created_at);
+}
+
+Status SqliteStore::LogKeyChangeLocked(const KeyHash& hash, Timestamp at) {
+  Stmt s(db_, "INSERT INTO key_changes (key_hash, at) VALUES (?, ?)");
+  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  s.Bind(hash).Bind(at);
+  return s.Run();
+}
+
+Result<std::vector<KeyChange>> SqliteStore::KeyChangesSince(int64_t seq, int limit) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT seq, key_hash FROM key_changes WHERE seq > ? ORDER BY seq LIMIT ?");
+  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  s.Bind(seq).Bind(static_cast<int64_t>(limit));
+  std::vector<KeyChange> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back({s.Int(0), s.Hash(1)});
+  if (rc != SQLITE_DONE) return SqliteError(db_, "read key changes");
+  return out;
+}
+
+Result<int64_t> SqliteStore::LatestKeyChange() {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT COALESCE(MAX(seq), 0) FROM key_changes");
+  if (s.Step() != SQLITE_ROW) return SqliteError(db_, "read key changes");
+  return s.Int(0);
+}
+
+Status SqliteStore::PruneKeyChanges(Timestamp before) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "DELETE FROM key_changes WHERE at < ?");
+  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  s.Bind(before);
   return s.Run();
 }
 
@@ -528,6 +563,7 @@ Status SqliteStore::UpdateKey(const ApiKey& k, const AuditEntry& audit) {
   s.Bind(k.rate_limit ? std::optional<int64_t>(k.rate_limit->period_seconds) : std::nullopt);
   s.Bind(k.meta_json).Bind(int64_t{k.disabled ? 1 : 0}).Bind(k.expires_at).Bind(k.id);
   KEYWARD_RETURN_IF_ERROR(s.Run());
+  KEYWARD_RETURN_IF_ERROR(LogKeyChangeLocked(current->hash, audit.at));
   KEYWARD_RETURN_IF_ERROR(InsertAuditLocked(audit));
   return tx.Commit();
 }
@@ -544,6 +580,7 @@ Result<ApiKey> SqliteStore::RevokeKey(std::string_view id, Timestamp at, std::st
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   s.Bind(at).Bind(by).Bind(reason).Bind(id);
   KEYWARD_RETURN_IF_ERROR(s.Run());
+  KEYWARD_RETURN_IF_ERROR(LogKeyChangeLocked(current->hash, at));
   KEYWARD_RETURN_IF_ERROR(InsertAuditLocked(audit));
   KEYWARD_RETURN_IF_ERROR(tx.Commit());
   current->revoked_at = at;
@@ -574,6 +611,7 @@ Status SqliteStore::RotateKey(const ApiKey& replacement, std::string_view old_id
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   s.Bind(old_expires_at).Bind(old_id);
   KEYWARD_RETURN_IF_ERROR(s.Run());
+  KEYWARD_RETURN_IF_ERROR(LogKeyChangeLocked(old->hash, audit.at));
   KEYWARD_RETURN_IF_ERROR(InsertKeyLocked(replacement));
   KEYWARD_RETURN_IF_ERROR(InsertAuditLocked(audit));
   return tx.Commit();

@@ -55,6 +55,10 @@ class SqliteStore final : public KeyStore {
                    const AuditEntry& audit) override;
   Status TouchKeys(const std::vector<std::pair<std::string, Timestamp>>& last_used) override;
 
+  Result<std::vector<KeyChange>> KeyChangesSince(int64_t seq, int limit) override;
+  Result<int64_t> LatestKeyChange() override;
+  Status PruneKeyChanges(Timestamp before) override;
+
   Status InsertRootKey(const RootKey& key, const AuditEntry& audit) override;
   Result<RootKey> FindRootKeyByHash(const KeyHash& hash) override;
   Result<std::vector<RootKey>> ListRootKeys() override;
@@ -72,6 +76,7 @@ class SqliteStore final : public KeyStore {
   Status Exec(const char* sql);
   Status InsertAuditLocked(const AuditEntry& entry);
   Status InsertKeyLocked(const ApiKey& key);
+  Status LogKeyChangeLocked(const KeyHash& hash, Timestamp at);
   Result<ApiKey> GetKeyLocked(std::string_view id);
   Result<int64_t> CountActiveKeysLocked(std::string_view workspace_id, Timestamp now);
 

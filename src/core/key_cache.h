@@ -1,0 +1,103 @@
+// KeyCache: verification answers from memory. A concurrent cache from key
+// hash to the immutable, compiled key record, with negative entries for
+// hashes no key has, a bounded size, and exact invalidation.
+//
+// Sharded (64 shards, each a mutex and two hash maps): two threads contend
+// only when their keys fall in one shard, and a hit costs one lock, one
+// lookup and one reference-count increment. Eviction is random (the first
+// entry of the shard's map), which needs no bookkeeping on hits.
+//
+// Invalidation is exact and race-free: each shard has an epoch, bumped by
+// every invalidation; a miss notes the epoch before it reads storage and
+// stores its answer only if the epoch has not moved, so a record read
+// before a revocation can never be cached after it.
+//
+// Thread-safe.
+#ifndef KEYWARD_CORE_KEY_CACHE_H_
+#define KEYWARD_CORE_KEY_CACHE_H_
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "core/key_service.h"
+#include "core/verifier.h"
+#include "store/key_store.h"
+
+namespace keyward {
+
+struct KeyCacheStats {
+  uint64_t hits = 0;
+  uint64_t negative_hits = 0;
+  uint64_t misses = 0;
+  uint64_t evictions = 0;
+  uint64_t invalidations = 0;
+  size_t entries = 0;
+  size_t negative_entries = 0;
+};
+
+class KeyCache final : public KeyResolver, public KeyChangeObserver {
+ public:
+  // capacity: most keys held; negative entries get a quarter of it on top.
+  KeyCache(KeyResolver* backing, size_t capacity);
+
+  Result<std::shared_ptr<const VerifiableKey>> Resolve(const KeyHash& hash) override;
+
+  // Drops what the cache holds for hash, positive or negative.
+  void Invalidate(const KeyHash& hash);
+  void Clear();
+
+  // KeyChangeObserver: a change made through this node.
+  void OnKeyChanged(const ApiKey& key) override { Invalidate(key.hash); }
+
+  KeyCacheStats Stats() const;
+
+ private:
+  static constexpr size_t kShards = 64;
+  struct Shard {
+    mutable std::mutex mu;
+    std::unordered_map<KeyHash, std::shared_ptr<const VerifiableKey>, KeyHashHasher> keys;  // GUARDED_BY(mu)
+    std::unordered_map<KeyHash, char, KeyHashHasher> unknown;  // GUARDED_BY(mu)
+    uint64_t epoch = 0;                                          // GUARDED_BY(mu)
+  };
+  // A different part of the hash than the maps' hasher uses.
+  static size_t ShardOf(const KeyHash& h) { return h[8] % kShards; }
+
+  KeyResolver* backing_;
+  size_t per_shard_;
+  size_t per_shard_negative_;
+  std::array<Shard, kShards> shards_;
+  std::atomic<uint64_t> hits_{0}, negative_hits_{0}, misses_{0}, evictions_{0}, invalidations_{0};
+};
+
+}  // namespace keyward
+
+
+namespace keyward {
+
+// Follows the store's change log and invalidates what changed, so that a
+// change made by another keyward process on the same database reaches this
+// node's cache at the next Poll. Not thread-safe: one poller.
+class ChangeFollower {
+ public:
+  ChangeFollower(KeyStore* store, KeyCache* cache) : store_(store), cache_(cache) {}
+
+  // Starts from the newest change: what the cache holds now came after it.
+  Status Start();
+  // Invalidates every change since the last poll. Past kMaxBatch changes at
+  // once, clears the whole cache instead.
+  Status Poll();
+
+  static constexpr int kMaxBatch = 1000;
+
+ private:
+  KeyStore* store_;
+  KeyCache* cache_;
+  int64_t last_seq_ = 0;
+};
+
+}  // namespace keyward
+
+#endif  // KEYWARD_CORE_KEY_CACHE_H_

@@ -1,0 +1,244 @@
+#include "core/key_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "core/sha256.h"
+#include "store/sqlite/sqlite_store.h"
+#include "testing/temp_dir.h"
+
+namespace keyward {
+namespace {
+
+// A backing resolver that counts lookups and can run a hook mid-lookup.
+class CountingResolver : public KeyResolver {
+ public:
+  Result<std::shared_ptr<const VerifiableKey>> Resolve(const KeyHash& hash) override {
+    lookups++;
+    if (fail) return Status::Unavailable("down");
+    auto it = keys.find(hash);
+    if (it == keys.end()) return std::shared_ptr<const VerifiableKey>();
+    auto record = VerifiableKey::Compile(it->second);
+    if (during_lookup) during_lookup();  // after the read: the record is now stale
+    return record;
+  }
+  std::map<KeyHash, ApiKey> keys;
+  std::atomic<int> lookups{0};
+  std::function<void()> during_lookup;
+  bool fail = false;
+};
+
+ApiKey MakeRecord(const std::string& secret) {
+  ApiKey k;
+  k.id = "key_" + secret;
+  k.hash = Sha256(secret);
+  return k;
+}
+
+TEST(KeyCacheTest, CachesHitsAndUnknownHashes) {
+  CountingResolver backing;
+  backing.keys[Sha256("a")] = MakeRecord("a");
+  KeyCache cache(&backing, 1000);
+  for (int i = 0; i < 3; ++i) {
+    auto r = cache.Resolve(Sha256("a"));
+    ASSERT_TRUE(r.ok());
+    ASSERT_TRUE(*r);
+    EXPECT_EQ((*r)->record.id, "key_a");
+    auto unknown = cache.Resolve(Sha256("zz"));
+    ASSERT_TRUE(unknown.ok());
+    EXPECT_FALSE(*unknown);
+  }
+  EXPECT_EQ(backing.lookups.load(), 2);
+  const auto stats = cache.Stats();
+  EXPECT_EQ(stats.hits, 2u);
+  EXPECT_EQ(stats.negative_hits, 2u);
+  EXPECT_EQ(stats.misses, 2u);
+}
+
+TEST(KeyCacheTest, InvalidateDropsPositiveAndNegativeEntries) {
+  CountingResolver backing;
+  KeyCache cache(&backing, 1000);
+  EXPECT_FALSE(*cache.Resolve(Sha256("new")));
+  backing.keys[Sha256("new")] = MakeRecord("new");
+  EXPECT_FALSE(*cache.Resolve(Sha256("new")));  // still the negative entry
+  cache.Invalidate(Sha256("new"));
+  EXPECT_TRUE(*cache.Resolve(Sha256("new")));
+  backing.keys[Sha256("new")].revoked_at = 1;
+  cache.Invalidate(Sha256("new"));
+  EXPECT_TRUE((*cache.Resolve(Sha256("new")))->record.revoked_at);
+}
+
+TEST(KeyCacheTest, StorageErrorsAreNotCached) {
+  CountingResolver backing;
+  backing.keys[Sha256("a")] = MakeRecord("a");
+  KeyCache cache(&backing, 1000);
+  backing.fail = true;
+  EXPECT_FALSE(cache.Resolve(Sha256("a")).ok());
+  backing.fail = false;
+  EXPECT_TRUE(*cache.Resolve(Sha256("a")));
+}
+
+TEST(KeyCacheTest, ARecordReadBeforeAnInvalidationIsNotKept) {
+  CountingResolver backing;
+  backing.keys[Sha256("a")] = MakeRecord("a");
+  KeyCache cache(&backing, 1000);
+  // The revocation lands while the miss is reading storage.
+  backing.during_lookup = [&] {
+    backing.during_lookup = nullptr;
+    backing.keys[Sha256("a")].revoked_at = 5;
+    cache.Invalidate(Sha256("a"));
+  };
+  auto stale = cache.Resolve(Sha256("a"));
+  ASSERT_TRUE(*stale);
+  EXPECT_FALSE((*stale)->record.revoked_at);  // that one answer was already on its way
+  auto next = cache.Resolve(Sha256("a"));
+  EXPECT_TRUE((*next)->record.revoked_at) << "a stale record stayed in the cache";
+}
+
+TEST(KeyCacheTest, SizeIsBounded) {
+  CountingResolver backing;
+  for (int i = 0; i < 5000; ++i) backing.keys[Sha256(std::to_string(i))] = MakeRecord(std::to_string(i));
+  KeyCache cache(&backing, 640);
+  for (int i = 0; i < 5000; ++i) ASSERT_TRUE(*cache.Resolve(Sha256(std::to_string(i))));
+  for (int i = 0; i < 5000; ++i) ASSERT_FALSE(*cache.Resolve(Sha256("u" + std::to_string(i))));
+  const auto stats = cache.Stats();
+  EXPECT_LE(stats.entries, 640u);
+  EXPECT_LE(stats.negative_entries, 640u / 4);
+  EXPECT_GT(stats.evictions, 0u);
+}
+
+// The whole stack on a real database: KeyService revokes, the cache hears it.
+class KeyCacheStoreTest : public ::testing::Test {
+ protected:
+  KeyCacheStoreTest() : format_(std::move(KeyFormat::Create("sk", {"live"})).value()) {}
+
+  struct Node {
+    std::unique_ptr<SqliteStore> store;
+    std::unique_ptr<KeyService> service;
+    std::unique_ptr<StoreKeyResolver> backing;
+    std::unique_ptr<KeyCache> cache;
+    std::unique_ptr<Verifier> verifier;
+  };
+
+  Node OpenNode() {
+    Node n;
+    n.store = std::move(SqliteStore::Open(dir_.File("keyward.db"))).value();
+    KeyServiceOptions so;
+    so.store = n.store.get();
+    so.format = &format_;
+    so.clock = &SystemClock::Get();
+    so.default_max_active = 1000;
+    n.service = std::make_unique<KeyService>(so);
+    n.backing = std::make_unique<StoreKeyResolver>(n.store.get());
+    n.cache = std::make_unique<KeyCache>(n.backing.get(), 10000);
+    n.service->AddObserver(n.cache.get());
+    VerifierOptions vo;
+    vo.format = &format_;
+    vo.accept_environments = {"live"};
+    vo.clock = &SystemClock::Get();
+    vo.resolver = n.cache.get();
+    n.verifier = std::make_unique<Verifier>(vo);
+    return n;
+  }
+
+  Code Verify(Node& n, const std::string& secret) {
+    VerifyRequest req;
+    req.key = secret;
+    return n.verifier->Verify(req).code;
+  }
+
+  keyward::testing::TempDir dir_;
+  KeyFormat format_;
+  Actor actor_{"rk_test", ""};
+};
+
+TEST_F(KeyCacheStoreTest, NoValidAnswerAfterRevokeReturnsUnderLoad) {
+  Node node = OpenNode();
+  auto ws = node.service->CreateWorkspace("Acme", std::nullopt, actor_);
+  ASSERT_TRUE(ws.ok());
+  constexpr int kKeys = 40;
+  std::vector<CreatedKey> keys;
+  for (int i = 0; i < kKeys; ++i) {
+    NewKeyParams p;
+    p.workspace_id = ws->id;
+    p.environment = "live";
+    p.name = "k" + std::to_string(i);
+    keys.push_back(std::move(node.service->CreateKey(p, actor_)).value());
+  }
+  // revoked_upto: keys [0, n) have had RevokeKey return.
+  std::atomic<int> revoked_upto{0};
+  std::atomic<bool> done{false};
+  std::atomic<int> violations{0};
+  std::atomic<long> checks{0};
+  std::vector<std::thread> hammers;
+  for (int t = 0; t < 4; ++t) {
+    hammers.emplace_back([&, t] {
+      int i = t;
+      while (!done.load()) {
+        const int k = i++ % kKeys;
+        const int before = revoked_upto.load();
+        const Code code = Verify(node, keys[k].secret);
+        if (k < before && code == Code::kValid) violations++;
+        checks++;
+      }
+    });
+  }
+  for (int k = 0; k < kKeys; ++k) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    ASSERT_TRUE(node.service->RevokeKey(keys[k].record.id, "", actor_).ok());
+    revoked_upto.store(k + 1);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  done = true;
+  for (auto& h : hammers) h.join();
+  EXPECT_EQ(violations.load(), 0) << "verifications started after a revoke answered valid";
+  EXPECT_GT(checks.load(), kKeys * 10);
+  for (const auto& k : keys) EXPECT_EQ(Verify(node, k.secret), Code::kRevoked);
+}
+
+TEST_F(KeyCacheStoreTest, AnotherProcessesRevocationArrivesThroughTheChangeLog) {
+  Node a = OpenNode();
+  Node b = OpenNode();  // a second connection: another keyward on the same file
+  ChangeFollower follower(a.store.get(), a.cache.get());
+  ASSERT_TRUE(follower.Start().ok());
+  auto ws = b.service->CreateWorkspace("Acme", std::nullopt, actor_);
+  NewKeyParams p;
+  p.workspace_id = ws->id;
+  p.environment = "live";
+  p.name = "shared";
+  auto key = b.service->CreateKey(p, actor_);
+  ASSERT_TRUE(key.ok());
+  EXPECT_EQ(Verify(a, key->secret), Code::kValid);  // now cached on node a
+  ASSERT_TRUE(b.service->RevokeKey(key->record.id, "", actor_).ok());
+  EXPECT_EQ(Verify(a, key->secret), Code::kValid) << "node a should still hold its cached record";
+  ASSERT_TRUE(follower.Poll().ok());
+  EXPECT_EQ(Verify(a, key->secret), Code::kRevoked);
+}
+
+TEST_F(KeyCacheStoreTest, AFollowerFarBehindClearsTheCache) {
+  Node a = OpenNode();
+  Node b = OpenNode();
+  ChangeFollower follower(a.store.get(), a.cache.get());
+  ASSERT_TRUE(follower.Start().ok());
+  auto ws = b.service->CreateWorkspace("Acme", 100000, actor_);
+  NewKeyParams p;
+  p.workspace_id = ws->id;
+  p.environment = "live";
+  p.name = "first";
+  auto first = b.service->CreateKey(p, actor_);
+  EXPECT_EQ(Verify(a, first->secret), Code::kValid);
+  for (int i = 0; i < ChangeFollower::kMaxBatch; ++i) {
+    p.name = "n" + std::to_string(i);
+    ASSERT_TRUE(b.service->CreateKey(p, actor_).ok());
+  }
+  ASSERT_TRUE(b.service->RevokeKey(first->record.id, "", actor_).ok());
+  ASSERT_TRUE(follower.Poll().ok());
+  EXPECT_EQ(Verify(a, first->secret), Code::kRevoked);
+  ASSERT_TRUE(follower.Poll().ok());  // and it keeps following from there
+}
+
+}  // namespace
+}  // namespace keyward
