@@ -218,6 +218,7 @@ API_KEY_EXAMPLE = {
     "rate_limit": {"limit": 100, "period_seconds": 60}, "meta": {"customer": "acme"},
     "created_at": T0, "created_by": RK_ID, "expires_at": None, "last_used_at": None,
     "revoked_at": None, "revoked_reason": None, "rotated_from": None,
+    "requests_24h": 0, "requests_30d": 0,
 }
 schemas["ApiKey"] = {
     "type": "object",
@@ -226,7 +227,7 @@ schemas["ApiKey"] = {
     "required": ["id", "short_prefix", "workspace_id", "environment", "name", "status",
                  "enabled", "scopes", "ip_allowlist", "referrer_allowlist", "endpoint_allowlist",
                  "rate_limit", "meta", "created_at", "created_by", "expires_at", "last_used_at",
-                 "revoked_at", "revoked_reason", "rotated_from"],
+                 "revoked_at", "revoked_reason", "rotated_from", "requests_24h", "requests_30d"],
     "properties": {
         "id": S("ApiKeyId"),
         "short_prefix": {"type": "string",
@@ -270,6 +271,14 @@ schemas["ApiKey"] = {
                          "description": "The id of the key this one replaced by rotation, or "
                                         "null.",
                          "examples": [None, KEY_ID2]},
+        "requests_24h": {"type": "integer", "minimum": 0,
+                         "description": "Successful (`valid`, billable) verifications of this key "
+                                        "over the last 24 hours. Counted in memory and written "
+                                        "once a second, so up to a second behind.",
+                         "examples": [1520]},
+        "requests_30d": {"type": "integer", "minimum": 0,
+                         "description": "Successful verifications over the last 30 days.",
+                         "examples": [48210]},
     },
     "examples": [API_KEY_EXAMPLE],
 }
@@ -950,6 +959,72 @@ auth_with_path["parameters"] = [{
     "description": "The original request path, without its leading slash.",
     "schema": {"type": "string"}, "example": "v1/products/B09HN3Q81F"}] + auth_with_path["parameters"]
 paths["/v1/auth/{path}"] = {"get": auth_with_path}
+schemas["UsageBucket"] = {
+    "type": "object", "additionalProperties": False,
+    "required": ["start", "valid", "refused", "total", "by_code"],
+    "properties": {
+        "start": S("Timestamp"),
+        "valid": {"type": "integer", "minimum": 0,
+                  "description": "Successful verifications: the billable ones."},
+        "refused": {"type": "integer", "minimum": 0,
+                    "description": "Verifications of known keys that were refused (revoked, "
+                                   "expired, rate limited, ...). Never billable."},
+        "total": {"type": "integer", "minimum": 0},
+        "by_code": {"type": "object", "additionalProperties": {"type": "integer"},
+                    "description": "Counts per verification code."},
+    },
+}
+schemas["UsageReport"] = {
+    "type": "object", "additionalProperties": False,
+    "required": ["workspace_id", "key_id", "granularity", "from", "to", "retention_days",
+                 "valid", "total", "data"],
+    "properties": {
+        "workspace_id": S("WorkspaceId"),
+        "key_id": {"type": ["string", "null"]},
+        "granularity": {"type": "string", "enum": ["minute", "hour", "day"]},
+        "from": S("Timestamp"),
+        "to": S("Timestamp"),
+        "retention_days": {"type": "integer",
+                           "description": "How long usage is kept, revoked keys' included."},
+        "valid": {"type": "integer"},
+        "total": {"type": "integer"},
+        "data": {"type": "array", "items": S("UsageBucket"),
+                 "description": "Buckets in ascending order; buckets with no verification "
+                                "are left out."},
+    },
+    "examples": [{"workspace_id": WS_ID, "key_id": None, "granularity": "hour",
+                  "from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z",
+                  "retention_days": 90, "valid": 12, "total": 13,
+                  "data": [{"start": "2026-01-01T10:00:00Z", "valid": 12, "refused": 1,
+                            "total": 13, "by_code": {"valid": 12, "rate_limited": 1}}]}],
+}
+paths["/v1/usage"] = {
+    "get": op("getUsage", "audit", "Usage over time",
+              "Verification counts over time for a workspace's keys together, or for one key "
+              "(`key_id`): per minute, hour or day (UTC buckets), split into billable `valid` "
+              "answers and refusals, with counts per code. Usage of revoked keys stays "
+              "queryable for `usage_retention_days`. At most 1500 buckets per call. Defaults: "
+              "granularity hour, `to` now, `from` one bucket span back (an hour of minutes, a "
+              "day of hours, 30 days)." + SELF_SERVICE,
+              [ok("The usage report.", "UsageReport")],
+              ["400", "404"] + COMMON_AUTH,
+              params=[
+                  {"name": "workspace_id", "in": "query", "required": False,
+                   "description": "The workspace; required unless key_id is given.",
+                   "schema": {"type": "string"}},
+                  {"name": "key_id", "in": "query", "required": False,
+                   "description": "Only this key.", "schema": {"type": "string"}},
+                  {"name": "from", "in": "query", "required": False,
+                   "description": "RFC 3339; rounded down to a bucket.",
+                   "schema": {"type": "string", "format": "date-time"}},
+                  {"name": "to", "in": "query", "required": False,
+                   "description": "RFC 3339; rounded up to a bucket.",
+                   "schema": {"type": "string", "format": "date-time"}},
+                  {"name": "granularity", "in": "query", "required": False,
+                   "schema": {"type": "string", "enum": ["minute", "hour", "day"],
+                              "default": "hour"}},
+              ]),
+}
 paths["/v1/audit-log"] = {
     "get": op("listAuditLog", "audit", "List audit entries",
               "Lists audit entries, newest first, a page at a time: who did what, when and from "

@@ -9,9 +9,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/clock.h"
+#include "core/code.h"
 #include "core/sha256.h"
 
 namespace keyward {
@@ -108,6 +110,44 @@ struct KeyFilter {
   std::string environment;   // empty: every environment
   std::optional<KeyStatus> status;
   Timestamp now = 0;  // for the status filter
+};
+
+inline constexpr int64_t kMillisPerMinute = 60'000;
+
+// One usage counter row: verifications of a key in one minute with one code.
+struct UsageRow {
+  std::string key_id;
+  std::string workspace_id;
+  int64_t minute = 0;  // minutes since the Unix epoch
+  Code code = Code::kValid;
+  int64_t count = 0;
+};
+
+// What a node writes at once: counters and last successful uses.
+struct UsageBatch {
+  std::vector<UsageRow> rows;
+  std::vector<std::pair<std::string, Timestamp>> last_used;
+  bool empty() const { return rows.empty() && last_used.empty(); }
+};
+
+struct UsageQuery {
+  std::string workspace_id;
+  std::string key_id;  // empty: every key of the workspace
+  int64_t from_minute = 0;  // inclusive
+  int64_t to_minute = 0;    // exclusive
+  int64_t bucket_minutes = 60;
+};
+
+struct UsagePoint {
+  int64_t bucket_minute = 0;  // the bucket's first minute
+  Code code = Code::kValid;
+  int64_t count = 0;
+};
+
+// Valid verifications of one key over the last day and the last 30 days.
+struct RequestCounts {
+  int64_t last_24h = 0;
+  int64_t last_30d = 0;
 };
 
 struct AuditFilter {

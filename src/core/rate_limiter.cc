@@ -9,6 +9,22 @@ RateLimiter::Shard& RateLimiter::ShardFor(std::string_view key_id) {
   return shards_[std::hash<std::string_view>{}(key_id) % kShards];
 }
 
+const RateLimiter::Shard& RateLimiter::ShardFor(std::string_view key_id) const {
+  return shards_[std::hash<std::string_view>{}(key_id) % kShards];
+}
+
+bool RateLimiter::WouldAdmit(std::string_view key_id, const RateLimit& limit, Timestamp now_ms) const {
+  if (limit.limit <= 0 || limit.period_seconds <= 0) return false;
+  const int64_t now = now_ms * 1000;
+  const int64_t period = limit.period_seconds * 1'000'000;
+  const int64_t interval = std::max<int64_t>(period / limit.limit, 1);
+  const Shard& shard = ShardFor(key_id);
+  std::lock_guard lock(shard.mu);
+  auto it = shard.tat.find(key_id);
+  if (it == shard.tat.end()) return true;
+  return std::max(it->second, now) + interval - now <= period;
+}
+
 RateLimitDecision RateLimiter::Take(std::string_view key_id, const RateLimit& limit,
                                     Timestamp now_ms) {
   RateLimitDecision d;
@@ -23,7 +39,7 @@ RateLimitDecision RateLimiter::Take(std::string_view key_id, const RateLimit& li
   const int64_t interval = std::max<int64_t>(period / limit.limit, 1);
   Shard& shard = ShardFor(key_id);
   std::lock_guard lock(shard.mu);
-  auto it = shard.tat.find(std::string(key_id));
+  auto it = shard.tat.find(key_id);
   const int64_t tat = it == shard.tat.end() ? now : std::max(it->second, now);
   const int64_t new_tat = tat + interval;
   // Admit while the bucket's backlog stays within one period.

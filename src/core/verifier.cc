@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/sha256.h"
+#include "core/usage.h"
 
 namespace keyward {
 
@@ -39,14 +40,31 @@ bool Verifier::Accepts(std::string_view environment) const {
 }
 
 VerifyResult Verifier::Verify(const VerifyRequest& req) const {
+  VerifyResult result = Evaluate(req);
+  // Every answer about a known key counts, per code; only kValid is billable.
+  if (options_.usage != nullptr && result.key) {
+    options_.usage->Record(result.key, result.code, options_.clock->Now());
+  }
+  return result;
+}
+
+VerifyResult Verifier::Evaluate(const VerifyRequest& req) const {
   VerifyResult result;
   if (req.key.empty()) {
     result.code = Code::kMissing;
     return result;
   }
+  RateLimiter* failures = req.ip.empty() ? nullptr : options_.failure_limiter;
+  if (failures != nullptr && !failures->WouldAdmit(req.ip, options_.failure_limit, options_.clock->Now())) {
+    // This address has sent too many bad keys: refuse before spending a hash.
+    result.code = Code::kRateLimited;
+    result.ratelimit = failures->Take(req.ip, options_.failure_limit, options_.clock->Now());
+    return result;
+  }
   ParsedKey parsed;
   result.parse_error = options_.format->Parse(req.key, &parsed);
   if (result.parse_error != KeyParseError::kNone) {
+    if (failures != nullptr) failures->Take(req.ip, options_.failure_limit, options_.clock->Now());
     result.code = Code::kMalformed;
     return result;
   }
@@ -56,6 +74,7 @@ VerifyResult Verifier::Verify(const VerifyRequest& req) const {
     return result;
   }
   if (*resolved == nullptr) {
+    if (failures != nullptr) failures->Take(req.ip, options_.failure_limit, options_.clock->Now());
     result.code = Code::kInvalid;
     return result;
   }
@@ -128,7 +147,6 @@ VerifyResult Verifier::Verify(const VerifyRequest& req) const {
     }
   }
   result.code = Code::kValid;
-  if (options_.last_used != nullptr) options_.last_used->Record(rec.id, now);
   return result;
 }
 

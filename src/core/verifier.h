@@ -18,12 +18,13 @@
 #include "core/code.h"
 #include "core/endpoint_pattern.h"
 #include "core/key_format.h"
-#include "core/last_used.h"
 #include "core/model.h"
 #include "core/rate_limiter.h"
 #include "core/referrer_pattern.h"
 
 namespace keyward {
+
+class UsageRecorder;
 
 // A key record with its allow-lists parsed once, ready to check requests.
 struct VerifiableKey {
@@ -74,7 +75,11 @@ struct VerifierOptions {
   KeyResolver* resolver = nullptr;
   RateLimiter* rate_limiter = nullptr;          // null: no rate limits
   std::optional<RateLimit> default_rate_limit;  // for keys without their own
-  LastUsedTracker* last_used = nullptr;         // null: usage not noted
+  UsageRecorder* usage = nullptr;  // null: usage not counted
+  // Client addresses that present malformed or unknown keys are refused
+  // (rate_limited) past failure_limit, before any parsing or lookup.
+  RateLimiter* failure_limiter = nullptr;  // null: no such limit
+  RateLimit failure_limit{60, 60};
 };
 
 class Verifier {
@@ -86,6 +91,7 @@ class Verifier {
   const VerifierOptions& options() const { return options_; }
 
  private:
+  VerifyResult Evaluate(const VerifyRequest& request) const;
   bool Accepts(std::string_view environment) const;
   VerifierOptions options_;
 };

@@ -252,6 +252,7 @@ Router Api::BuildRouter() {
       {kAuth, "*", "/v1/auth"},
       {kAuthWithPath, "*", "/v1/auth/{path*}"},
       {kAuditLog, "GET", "/v1/audit-log"},
+      {kUsage, "GET", "/v1/usage"},
       {kHealthz, "GET", "/healthz"},
       {kReadyz, "GET", "/readyz"},
       {kMetrics, "GET", "/metrics"},
@@ -350,6 +351,8 @@ void Api::Dispatch(Call& call, int route) {
       return GatewayAuth(call);
     case kAuditLog:
       return AuditLog(call);
+    case kUsage:
+      return Usage(call);
     case kHealthz:
       return call.SendJson(200, {{"status", "ok"}});
     case kReadyz:
@@ -625,8 +628,12 @@ void Api::ListKeys(Call& call) {
   auto list = service_->ListKeys(filter, page);
   if (!list.ok()) return call.Fail(list.status());
   const Timestamp now = service_->clock().Now();
+  std::vector<std::string> ids;
+  for (const auto& k : list->items) ids.push_back(k.id);
+  auto counts = service_->CountRequests(ids);
+  if (!counts.ok()) return call.Fail(counts.status());
   Json data = Json::array();
-  for (const auto& k : list->items) data.push_back(KeyJson(k, now));
+  for (const auto& k : list->items) data.push_back(KeyJson(k, now, &(*counts)[k.id]));
   call.SendJson(
       200, {{"data", std::move(data)},
             {"next_cursor", list->next_cursor.empty() ? Json(nullptr) : Json(list->next_cursor)}});
@@ -636,7 +643,9 @@ void Api::GetKey(Call& call) {
   if (!Authenticate(call, true)) return;
   auto key = LoadVisibleKey(call, call.params[0]);
   if (!key) return;
-  call.SendJson(200, KeyJson(*key, service_->clock().Now()));
+  auto counts = service_->CountRequests({key->id});
+  if (!counts.ok()) return call.Fail(counts.status());
+  call.SendJson(200, KeyJson(*key, service_->clock().Now(), &(*counts)[key->id]));
 }
 
 void Api::UpdateKey(Call& call) {
@@ -847,6 +856,109 @@ void Api::AuditLog(Call& call) {
   call.SendJson(
       200, {{"data", std::move(data)},
             {"next_cursor", list->next_cursor.empty() ? Json(nullptr) : Json(list->next_cursor)}});
+}
+
+// ---- Usage ----
+
+void Api::Usage(Call& call) {
+  if (!Authenticate(call, true)) return;
+  std::vector<std::pair<std::string, std::string>> q;
+  if (!call.Query({"workspace_id", "key_id", "from", "to", "granularity"}, &q)) return;
+  std::string workspace_id, key_id, from_text, to_text, granularity = "hour";
+  for (const auto& [k, v] : q) {
+    if (k == "workspace_id") workspace_id = v;
+    if (k == "key_id") key_id = v;
+    if (k == "from") from_text = v;
+    if (k == "to") to_text = v;
+    if (k == "granularity") granularity = v;
+  }
+  int64_t bucket_minutes;
+  int64_t default_span_minutes;
+  if (granularity == "minute") {
+    bucket_minutes = 1;
+    default_span_minutes = 60;
+  } else if (granularity == "hour") {
+    bucket_minutes = 60;
+    default_span_minutes = 24 * 60;
+  } else if (granularity == "day") {
+    bucket_minutes = 24 * 60;
+    default_span_minutes = 30 * 24 * 60;
+  } else {
+    return call.Error(Code::kInvalidRequest, "granularity must be minute, hour or day");
+  }
+  if (!key_id.empty()) {
+    auto key = LoadVisibleKey(call, key_id);
+    if (!key) return;
+    if (!workspace_id.empty() && workspace_id != key->workspace_id) {
+      return call.Error(Code::kNotFound, "no API key " + key_id + " in workspace " + workspace_id);
+    }
+    workspace_id = key->workspace_id;
+  }
+  if (!call.who.root) {
+    if (!workspace_id.empty() && workspace_id != call.who.workspace_id) {
+      return call.Error(Code::kNotFound, "no workspace " + workspace_id);
+    }
+    workspace_id = call.who.workspace_id;
+  }
+  if (workspace_id.empty()) return call.Error(Code::kInvalidRequest, "workspace_id or key_id is required");
+  if (call.who.root) {
+    auto ws = service_->GetWorkspace(workspace_id);
+    if (!ws.ok()) return call.Fail(ws.status());
+  }
+  // Buckets are whole minutes, hours or days (UTC); "to" rounds up to a bucket edge.
+  const int64_t now_minute = service_->clock().Now() / kMillisPerMinute;
+  int64_t to_minute = now_minute + 1;
+  if (!to_text.empty()) {
+    auto t = ParseRfc3339(to_text);
+    if (!t) return call.Error(Code::kInvalidRequest, "to must be an RFC 3339 time like 2026-01-31T00:00:00Z");
+    to_minute = (*t + kMillisPerMinute - 1) / kMillisPerMinute;
+  }
+  to_minute = (to_minute + bucket_minutes - 1) / bucket_minutes * bucket_minutes;
+  int64_t from_minute = to_minute - default_span_minutes;
+  if (!from_text.empty()) {
+    auto f = ParseRfc3339(from_text);
+    if (!f) return call.Error(Code::kInvalidRequest, "from must be an RFC 3339 time like 2026-01-01T00:00:00Z");
+    from_minute = *f / kMillisPerMinute;
+  }
+  from_minute = from_minute / bucket_minutes * bucket_minutes;
+  if (from_minute >= to_minute) return call.Error(Code::kInvalidRequest, "from must be before to");
+  constexpr int64_t kMaxBuckets = 1500;
+  if ((to_minute - from_minute) / bucket_minutes > kMaxBuckets) {
+    return call.Error(Code::kInvalidRequest, "at most " + std::to_string(kMaxBuckets) + " " + granularity +
+                                                 " buckets at once; narrow from/to or pick a coarser granularity");
+  }
+  UsageQuery uq{workspace_id, key_id, from_minute, to_minute, bucket_minutes};
+  auto points = service_->QueryUsage(uq);
+  if (!points.ok()) return call.Fail(points.status());
+  Json data = Json::array();
+  int64_t total_valid = 0, total = 0;
+  for (size_t i = 0; i < points->size();) {
+    const int64_t bucket = (*points)[i].bucket_minute;
+    Json by_code = Json::object();
+    int64_t valid = 0, all = 0;
+    for (; i < points->size() && (*points)[i].bucket_minute == bucket; ++i) {
+      const UsagePoint& p = (*points)[i];
+      by_code[std::string(CodeName(p.code))] = p.count;
+      all += p.count;
+      if (p.code == Code::kValid) valid += p.count;
+    }
+    total_valid += valid;
+    total += all;
+    data.push_back({{"start", FormatRfc3339(bucket * kMillisPerMinute)},
+                    {"valid", valid},
+                    {"refused", all - valid},
+                    {"total", all},
+                    {"by_code", std::move(by_code)}});
+  }
+  call.SendJson(200, {{"workspace_id", workspace_id},
+                      {"key_id", key_id.empty() ? Json(nullptr) : Json(key_id)},
+                      {"granularity", granularity},
+                      {"from", FormatRfc3339(from_minute * kMillisPerMinute)},
+                      {"to", FormatRfc3339(to_minute * kMillisPerMinute)},
+                      {"retention_days", options_.usage_retention_days},
+                      {"valid", total_valid},
+                      {"total", total},
+                      {"data", std::move(data)}});
 }
 
 }  // namespace keyward

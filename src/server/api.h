@@ -29,6 +29,7 @@ struct ApiOptions {
   KeyService* service = nullptr;
   const Verifier* verifier = nullptr;
   std::function<bool()> ready;  // /readyz: can storage answer?
+  int64_t usage_retention_days = 90;
 };
 
 struct ApiReply {
@@ -76,6 +77,7 @@ class Api {
     kAuth,
     kAuthWithPath,
     kAuditLog,
+    kUsage,
     kHealthz,
     kReadyz,
     kMetrics,
@@ -104,6 +106,7 @@ class Api {
   void VerifyKey(Call& call);
   void GatewayAuth(Call& call);
   void AuditLog(Call& call);
+  void Usage(Call& call);
   void Ready(Call& call);
 
   std::string WorkspaceBody(const Workspace& ws);

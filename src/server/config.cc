@@ -76,6 +76,23 @@ Status LoadFile(const std::string& path, Config* c, bool* accept_set) {
       KEYWARD_RETURN_IF_ERROR(ReadString(v, path, key, &c->data_dir));
     } else if (key == "database") {
       KEYWARD_RETURN_IF_ERROR(ReadString(v, path, key, &c->database));
+    } else if (key == "usage_retention_days") {
+      KEYWARD_RETURN_IF_ERROR(ReadInt(v, path, key, &c->usage_retention_days));
+    } else if (key == "limits" || key == "cache") {
+      const toml::table* table = v.as_table();
+      if (!table) return Bad(path, key, "must be a table ([" + key + "])");
+      for (auto&& [kk, kv] : *table) {
+        const std::string name = key + "." + std::string(kk.str());
+        int64_t* target = name == "limits.rate_limit"                    ? &c->default_rate_limit
+                          : name == "limits.rate_period_seconds"         ? &c->default_rate_period_seconds
+                          : name == "limits.failed_verifications_per_ip" ? &c->failed_verifications_per_ip
+                          : name == "cache.max_keys"                     ? &c->cache_max_keys
+                                                                         : nullptr;
+        if (target == nullptr) {
+          return Status::InvalidRequest(path + ": unknown configuration key \"" + name + "\"");
+        }
+        KEYWARD_RETURN_IF_ERROR(ReadInt(kv, path, name, target));
+      }
     } else if (key == "keys") {
       const toml::table* keys = v.as_table();
       if (!keys) return Bad(path, key, "must be a table ([keys])");
@@ -145,6 +162,21 @@ Status Validate(const Config& c) {
   if (c.max_active_per_workspace < 1 || c.max_active_per_workspace > 100000) {
     return Status::InvalidRequest("keys.max_active_per_workspace: must be between 1 and 100000");
   }
+  if (c.usage_retention_days < 1 || c.usage_retention_days > 3650) {
+    return Status::InvalidRequest("usage_retention_days: must be between 1 and 3650");
+  }
+  if (c.default_rate_limit < 0 || c.default_rate_limit > 1'000'000'000) {
+    return Status::InvalidRequest("limits.rate_limit: must be between 0 (none) and 1000000000");
+  }
+  if (c.default_rate_period_seconds < 1 || c.default_rate_period_seconds > 31 * 86400) {
+    return Status::InvalidRequest("limits.rate_period_seconds: must be between 1 and 2678400");
+  }
+  if (c.failed_verifications_per_ip < 0 || c.failed_verifications_per_ip > 1'000'000'000) {
+    return Status::InvalidRequest("limits.failed_verifications_per_ip: must be between 0 (off) and 1000000000");
+  }
+  if (c.cache_max_keys < 64 || c.cache_max_keys > 1'000'000'000) {
+    return Status::InvalidRequest("cache.max_keys: must be between 64 and 1000000000");
+  }
   return Status::Ok();
 }
 
@@ -209,6 +241,16 @@ Result<Config> LoadConfig(const ConfigFlags& flags, const EnvLookup& env) {
   if (auto v = env("KEYWARD_KEYS_MAX_ACTIVE_PER_WORKSPACE")) {
     KEYWARD_RETURN_IF_ERROR(
         ParseInt(*v, where, "KEYWARD_KEYS_MAX_ACTIVE_PER_WORKSPACE", &c.max_active_per_workspace));
+  }
+  const std::pair<const char*, int64_t*> ints[] = {
+      {"KEYWARD_USAGE_RETENTION_DAYS", &c.usage_retention_days},
+      {"KEYWARD_LIMITS_RATE_LIMIT", &c.default_rate_limit},
+      {"KEYWARD_LIMITS_RATE_PERIOD_SECONDS", &c.default_rate_period_seconds},
+      {"KEYWARD_LIMITS_FAILED_VERIFICATIONS_PER_IP", &c.failed_verifications_per_ip},
+      {"KEYWARD_CACHE_MAX_KEYS", &c.cache_max_keys},
+  };
+  for (const auto& [name, target] : ints) {
+    if (auto v = env(name)) KEYWARD_RETURN_IF_ERROR(ParseInt(*v, where, name, target));
   }
   // A deployment accepts every environment it knows unless told otherwise.
   if (!accept_set) c.accept_environments = c.environments;

@@ -24,6 +24,13 @@ struct Config {
   std::vector<std::string> environments = {"live", "test"};
   std::vector<std::string> accept_environments = {"live", "test"};
   int64_t max_active_per_workspace = 20;
+  int64_t usage_retention_days = 90;
+  // [limits]
+  int64_t default_rate_limit = 0;  // requests per period for keys without their own; 0: none
+  int64_t default_rate_period_seconds = 60;
+  int64_t failed_verifications_per_ip = 100;  // per minute, then 429; 0: no limit
+  // [cache]
+  int64_t cache_max_keys = 1'000'000;
 };
 
 // Values given on the command line; unset ones leave the file's.

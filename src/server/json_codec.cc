@@ -203,7 +203,7 @@ Json RateLimitJson(const std::optional<RateLimit>& r) {
   return {{"limit", r->limit}, {"period_seconds", r->period_seconds}};
 }
 
-Json KeyJson(const ApiKey& k, Timestamp now) {
+Json KeyJson(const ApiKey& k, Timestamp now, const RequestCounts* counts) {
   Json meta = Json::parse(k.meta_json, nullptr, false);
   if (!meta.is_object()) meta = Json::object();
   return {
@@ -227,6 +227,8 @@ Json KeyJson(const ApiKey& k, Timestamp now) {
       {"revoked_at", TimeOrNull(k.revoked_at)},
       {"revoked_reason", k.revoked_at ? Json(k.revoked_reason) : Json(nullptr)},
       {"rotated_from", k.rotated_from.empty() ? Json(nullptr) : Json(k.rotated_from)},
+      {"requests_24h", counts ? counts->last_24h : 0},
+      {"requests_30d", counts ? counts->last_30d : 0},
   };
 }
 

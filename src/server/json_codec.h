@@ -58,7 +58,8 @@ class FieldReader {
 // Wire shapes.
 Json TimeOrNull(const std::optional<Timestamp>& t);
 Json RateLimitJson(const std::optional<RateLimit>& r);
-Json KeyJson(const ApiKey& key, Timestamp now);
+// counts: valid verifications over the last 24 h and 30 days (0 when null).
+Json KeyJson(const ApiKey& key, Timestamp now, const RequestCounts* counts = nullptr);
 Json WorkspaceJson(const Workspace& ws, int64_t limit_in_force, int64_t active_keys);
 Json AuditJson(const AuditEntry& e);
 Json RootKeyJson(const RootKey& k);

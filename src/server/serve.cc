@@ -13,8 +13,9 @@
 
 #include "core/key_format.h"
 #include "core/key_service.h"
-#include "core/last_used.h"
+#include "core/key_cache.h"
 #include "core/rate_limiter.h"
+#include "core/usage.h"
 #include "core/verifier.h"
 #include "server/api.h"
 #include "server/http_server.h"
@@ -23,13 +24,16 @@
 namespace keyward {
 namespace {
 
-// Writes batched last-used times once a second until stopped, then once more.
-class LastUsedFlusher {
+// The background work of a node: follows the change log (every 200 ms),
+// writes usage counters (every second), prunes old change-log entries and
+// usage past its retention (every hour). Stop() flushes usage once more.
+class Maintenance {
  public:
-  LastUsedFlusher(LastUsedTracker* tracker, KeyStore* store) : tracker_(tracker), store_(store) {
+  Maintenance(KeyStore* store, ChangeFollower* follower, UsageRecorder* usage, int64_t retention_days)
+      : store_(store), follower_(follower), usage_(usage), retention_days_(retention_days) {
     thread_ = std::thread([this] { Loop(); });
   }
-  ~LastUsedFlusher() { Stop(); }
+  ~Maintenance() { Stop(); }
 
   void Stop() {
     {
@@ -39,35 +43,58 @@ class LastUsedFlusher {
     }
     cv_.notify_all();
     thread_.join();
-    Flush();
+    FlushUsage();
   }
 
  private:
   void Loop() {
+    using Clock = std::chrono::steady_clock;
+    auto next_flush = Clock::now() + std::chrono::seconds(1);
+    auto next_prune = Clock::now();
     std::unique_lock lock(mu_);
     while (!stop_) {
-      cv_.wait_for(lock, std::chrono::seconds(1));
+      cv_.wait_for(lock, std::chrono::milliseconds(200));
       if (stop_) break;
       lock.unlock();
-      Flush();
+      if (Status s = follower_->Poll(); !s.ok()) {
+        LogLine("warn", "cannot read the key change log").Str("error", s.ToString()).Emit();
+      }
+      const auto now = Clock::now();
+      if (now >= next_flush) {
+        FlushUsage();
+        next_flush = now + std::chrono::seconds(1);
+      }
+      if (now >= next_prune) {
+        Prune();
+        next_prune = now + std::chrono::hours(1);
+      }
       lock.lock();
     }
   }
 
-  void Flush() {
-    auto batch = tracker_->Drain();
+  void FlushUsage() {
+    UsageBatch batch = usage_->Drain();
     if (batch.empty()) return;
-    Status s = store_->TouchKeys(batch);
-    if (!s.ok()) {
-      LogLine("warn", "could not write last-used times; will retry")
-          .Str("error", s.ToString())
-          .Emit();
-      for (const auto& [id, at] : batch) tracker_->Record(id, at);
+    if (Status s = store_->RecordUsage(batch); !s.ok()) {
+      LogLine("warn", "cannot write usage; will retry").Str("error", s.ToString()).Emit();
+      usage_->Restore(batch);
     }
   }
 
-  LastUsedTracker* tracker_;
+  void Prune() {
+    const Timestamp now = SystemClock::Get().Now();
+    // Followers poll every 200 ms; an hour of change log is plenty to catch up.
+    Status a = store_->PruneKeyChanges(now - 3600 * kMillisPerSecond);
+    Status b = store_->PruneUsage(now / kMillisPerMinute - retention_days_ * 24 * 60);
+    if (!a.ok() || !b.ok()) {
+      LogLine("warn", "pruning failed").Str("error", (a.ok() ? b : a).ToString()).Emit();
+    }
+  }
+
   KeyStore* store_;
+  ChangeFollower* follower_;
+  UsageRecorder* usage_;
+  int64_t retention_days_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;  // GUARDED_BY(mu_)
@@ -126,21 +153,37 @@ int RunServe(const Config& config) {
     std::fflush(stderr);
   }
 
-  StoreKeyResolver resolver(store->get());
+  StoreKeyResolver backing(store->get());
+  KeyCache cache(&backing, config.cache_max_keys);
+  service.AddObserver(&cache);
+  ChangeFollower follower(store->get(), &cache);
+  if (Status st = follower.Start(); !st.ok()) {
+    std::fprintf(stderr, "keyward: %s\n", st.message().c_str());
+    return 1;
+  }
   RateLimiter limiter;
-  LastUsedTracker last_used;
+  RateLimiter failure_limiter;
+  UsageRecorder usage;
   VerifierOptions vo;
   vo.format = &*format;
   vo.accept_environments = config.accept_environments;
   vo.clock = &clock;
-  vo.resolver = &resolver;
+  vo.resolver = &cache;
   vo.rate_limiter = &limiter;
-  vo.last_used = &last_used;
+  if (config.default_rate_limit > 0) {
+    vo.default_rate_limit = RateLimit{config.default_rate_limit, config.default_rate_period_seconds};
+  }
+  if (config.failed_verifications_per_ip > 0) {
+    vo.failure_limiter = &failure_limiter;
+    vo.failure_limit = RateLimit{config.failed_verifications_per_ip, 60};
+  }
+  vo.usage = &usage;
   Verifier verifier(vo);
 
   ApiOptions ao;
   ao.service = &service;
   ao.verifier = &verifier;
+  ao.usage_retention_days = config.usage_retention_days;
   SqliteStore* raw_store = store->get();
   ao.ready = [raw_store] { return raw_store->SchemaVersion().ok(); };
   Api api(ao);
@@ -156,7 +199,7 @@ int RunServe(const Config& config) {
     std::fprintf(stderr, "keyward: %s\n", s.message().c_str());
     return 1;
   }
-  LastUsedFlusher flusher(&last_used, store->get());
+  Maintenance maintenance(store->get(), &follower, &usage, config.usage_retention_days);
   const std::string address =
       (ho.host.find(':') != std::string::npos ? "[" + ho.host + "]" : ho.host) + ":" +
       std::to_string(server.port());
@@ -168,7 +211,7 @@ int RunServe(const Config& config) {
       .Str("product_prefix", config.product_prefix)
       .Emit();
   server.Run();
-  flusher.Stop();
+  maintenance.Stop();
   LogLine("info", "stopped").Emit();
   return 0;
 }

@@ -13,6 +13,7 @@
 #define KEYWARD_STORE_KEY_STORE_H_
 
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/model.h"
@@ -62,6 +63,18 @@ class KeyStore {
   // Raises last_used_at of each key to the given time (never lowers it).
   // Not audited: this is usage, not a change.
   virtual Status TouchKeys(const std::vector<std::pair<std::string, Timestamp>>& last_used) = 0;
+
+  // Usage: adds the batch's counts to what is stored and raises last_used_at,
+  // in one transaction.
+  virtual Status RecordUsage(const UsageBatch& batch) = 0;
+  // Counts per bucket and code, buckets in ascending order; empty buckets
+  // are left out.
+  virtual Result<std::vector<UsagePoint>> QueryUsage(const UsageQuery& query) = 0;
+  // Valid verifications of each key, for the keys given.
+  virtual Result<std::unordered_map<std::string, RequestCounts>> CountRequests(
+      const std::vector<std::string>& key_ids, int64_t now_minute) = 0;
+  // Drops counters of minutes before before_minute.
+  virtual Status PruneUsage(int64_t before_minute) = 0;
 
   // The change log: every insert, update, revocation and rotation of a key
   // appends its hash, in the same transaction, so that other nodes on the

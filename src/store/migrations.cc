@@ -73,6 +73,19 @@ CREATE TABLE key_changes (
 );
 CREATE INDEX key_changes_by_time ON key_changes (at);
 )sql",
+      // 3: usage counters per key, minute and answer code.
+      R"sql(
+CREATE TABLE usage (
+  key_id TEXT NOT NULL,
+  workspace_id TEXT NOT NULL,
+  minute INTEGER NOT NULL,
+  code TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (key_id, minute, code)
+) WITHOUT ROWID;
+CREATE INDEX usage_by_workspace ON usage (workspace_id, minute);
+CREATE INDEX usage_by_minute ON usage (minute);
+)sql",
   };
   return kMigrations;
 }

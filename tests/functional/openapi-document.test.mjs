@@ -27,6 +27,7 @@ const ROUTES = [
   ['get', '/v1/auth'],
   ['get', '/v1/auth/{path}'],
   ['get', '/v1/audit-log'],
+  ['get', '/v1/usage'],
   ['get', '/healthz'],
   ['get', '/readyz'],
   ['get', '/metrics'],

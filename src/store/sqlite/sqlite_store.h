@@ -54,6 +54,11 @@ class SqliteStore final : public KeyStore {
   Status RotateKey(const ApiKey& replacement, std::string_view old_id, Timestamp old_expires_at,
                    const AuditEntry& audit) override;
   Status TouchKeys(const std::vector<std::pair<std::string, Timestamp>>& last_used) override;
+  Status RecordUsage(const UsageBatch& batch) override;
+  Result<std::vector<UsagePoint>> QueryUsage(const UsageQuery& query) override;
+  Result<std::unordered_map<std::string, RequestCounts>> CountRequests(
+      const std::vector<std::string>& key_ids, int64_t now_minute) override;
+  Status PruneUsage(int64_t before_minute) override;
 
   Result<std::vector<KeyChange>> KeyChangesSince(int64_t seq, int limit) override;
   Result<int64_t> LatestKeyChange() override;
@@ -77,6 +82,7 @@ class SqliteStore final : public KeyStore {
   Status InsertAuditLocked(const AuditEntry& entry);
   Status InsertKeyLocked(const ApiKey& key);
   Status LogKeyChangeLocked(const KeyHash& hash, Timestamp at);
+  Status TouchKeysLocked(const std::vector<std::pair<std::string, Timestamp>>& last_used);
   Result<ApiKey> GetKeyLocked(std::string_view id);
   Result<int64_t> CountActiveKeysLocked(std::string_view workspace_id, Timestamp now);
 

@@ -1,0 +1,65 @@
+// UsageRecorder: verification counts per key, per minute and per answer
+// code, and each key's last successful use, gathered in memory on the
+// verification path and drained in batches to storage (at most once a
+// second and at a graceful stop). No request writes to storage.
+//
+// Entries are keyed by the cached record's address, minute and code, so
+// recording builds no string; the record is kept alive by the entry until
+// the next drain.
+// Thread-safe: sharded; recording takes one shard's mutex briefly.
+#ifndef KEYWARD_CORE_USAGE_H_
+#define KEYWARD_CORE_USAGE_H_
+
+#include <array>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/code.h"
+#include "core/verifier.h"
+
+namespace keyward {
+
+class UsageRecorder {
+ public:
+  void Record(const std::shared_ptr<const VerifiableKey>& key, Code code, Timestamp now);
+  // Everything recorded since the last drain, rows merged per key id.
+  UsageBatch Drain();
+  // Puts a batch back (after storage refused it), to try again later.
+  void Restore(const UsageBatch& batch);
+
+ private:
+  struct Slot {
+    const VerifiableKey* key;
+    int64_t minute;
+    Code code;
+    bool operator==(const Slot&) const = default;
+  };
+  struct SlotHash {
+    size_t operator()(const Slot& s) const noexcept {
+      return std::hash<const void*>{}(s.key) ^ (static_cast<size_t>(s.minute) * 1000003u) ^
+             (static_cast<size_t>(s.code) << 56);
+    }
+  };
+  struct Counter {
+    std::shared_ptr<const VerifiableKey> key;  // keeps the record alive until drained
+    int64_t count = 0;
+    Timestamp last_valid = 0;
+  };
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<Slot, Counter, SlotHash> counters;  // GUARDED_BY(mu)
+  };
+  static constexpr size_t kShards = 32;
+  std::array<Shard, kShards> shards_;
+  std::mutex restored_mu_;
+  UsageBatch restored_;  // GUARDED_BY(restored_mu_)
+};
+
+}  // namespace keyward
+
+#endif  // KEYWARD_CORE_USAGE_H_

@@ -1,0 +1,74 @@
+#include "core/usage.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace keyward {
+namespace {
+
+std::shared_ptr<const VerifiableKey> Key(const std::string& id, const std::string& ws) {
+  ApiKey k;
+  k.id = id;
+  k.workspace_id = ws;
+  return VerifiableKey::Compile(k);
+}
+
+TEST(UsageRecorderTest, CountsPerKeyMinuteAndCode) {
+  UsageRecorder u;
+  auto a = Key("key_a", "ws_1");
+  auto a_again = Key("key_a", "ws_1");  // the same key, recompiled after an invalidation
+  auto b = Key("key_b", "ws_2");
+  const Timestamp t = 1'700'000'000'000;
+  u.Record(a, Code::kValid, t);
+  u.Record(a_again, Code::kValid, t + 1000);
+  u.Record(a, Code::kRateLimited, t + 2000);
+  u.Record(a, Code::kValid, t + 60'000);
+  u.Record(b, Code::kRevoked, t);
+  UsageBatch batch = u.Drain();
+  ASSERT_EQ(batch.rows.size(), 4u);
+  int64_t valid_first_minute = 0;
+  for (const auto& r : batch.rows) {
+    if (r.key_id == "key_a" && r.code == Code::kValid && r.minute == t / kMillisPerMinute) {
+      valid_first_minute = r.count;
+      EXPECT_EQ(r.workspace_id, "ws_1");
+    }
+  }
+  EXPECT_EQ(valid_first_minute, 2);
+  // last_used only from valid answers.
+  ASSERT_EQ(batch.last_used.size(), 1u);
+  EXPECT_EQ(batch.last_used[0].first, "key_a");
+  EXPECT_EQ(batch.last_used[0].second, t + 60'000);
+  EXPECT_TRUE(u.Drain().empty());
+}
+
+TEST(UsageRecorderTest, RestoredBatchesComeBack) {
+  UsageRecorder u;
+  u.Record(Key("key_a", "ws"), Code::kValid, 60'000);
+  UsageBatch batch = u.Drain();
+  u.Restore(batch);
+  UsageBatch again = u.Drain();
+  ASSERT_EQ(again.rows.size(), 1u);
+  EXPECT_EQ(again.rows[0].count, 1);
+}
+
+TEST(UsageRecorderTest, NoCountIsLostAcrossThreads) {
+  UsageRecorder u;
+  auto a = Key("key_a", "ws");
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10000; ++i) u.Record(a, Code::kValid, 1'000'000);
+    });
+  }
+  int64_t drained = 0;
+  for (int i = 0; i < 5; ++i) {
+    for (const auto& r : u.Drain().rows) drained += r.count;
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& r : u.Drain().rows) drained += r.count;
+  EXPECT_EQ(drained, 40000);
+}
+
+}  // namespace
+}  // namespace keyward
