@@ -58,9 +58,10 @@ class KeyCache final : public KeyResolver, public KeyChangeObserver {
   static constexpr size_t kShards = 64;
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<KeyHash, std::shared_ptr<const VerifiableKey>, KeyHashHasher> keys;  // GUARDED_BY(mu)
+    std::unordered_map<KeyHash, std::shared_ptr<const VerifiableKey>, KeyHashHasher>
+        keys;                                                  // GUARDED_BY(mu)
     std::unordered_map<KeyHash, char, KeyHashHasher> unknown;  // GUARDED_BY(mu)
-    uint64_t epoch = 0;                                          // GUARDED_BY(mu)
+    uint64_t epoch = 0;                                        // GUARDED_BY(mu)
   };
   // A different part of the hash than the maps' hasher uses.
   static size_t ShardOf(const KeyHash& h) { return h[8] % kShards; }
@@ -73,7 +74,6 @@ class KeyCache final : public KeyResolver, public KeyChangeObserver {
 };
 
 }  // namespace keyward
-
 
 namespace keyward {
 

@@ -100,7 +100,8 @@ TEST(KeyCacheTest, ARecordReadBeforeAnInvalidationIsNotKept) {
 
 TEST(KeyCacheTest, SizeIsBounded) {
   CountingResolver backing;
-  for (int i = 0; i < 5000; ++i) backing.keys[Sha256(std::to_string(i))] = MakeRecord(std::to_string(i));
+  for (int i = 0; i < 5000; ++i)
+    backing.keys[Sha256(std::to_string(i))] = MakeRecord(std::to_string(i));
   KeyCache cache(&backing, 640);
   for (int i = 0; i < 5000; ++i) ASSERT_TRUE(*cache.Resolve(Sha256(std::to_string(i))));
   for (int i = 0; i < 5000; ++i) ASSERT_FALSE(*cache.Resolve(Sha256("u" + std::to_string(i))));

@@ -128,9 +128,12 @@ class KeyService {
   // Creates the first root key when there is none; nullopt otherwise.
   Result<std::optional<CreatedRootKey>> EnsureRootKey(const Actor& actor);
 
-  Result<std::vector<UsagePoint>> QueryUsage(const UsageQuery& query) { return store_->QueryUsage(query); }
+  Result<std::vector<UsagePoint>> QueryUsage(const UsageQuery& query) {
+    return store_->QueryUsage(query);
+  }
   // Valid verifications over the last 24 hours and 30 days, per key.
-  Result<std::unordered_map<std::string, RequestCounts>> CountRequests(const std::vector<std::string>& ids) {
+  Result<std::unordered_map<std::string, RequestCounts>> CountRequests(
+      const std::vector<std::string>& ids) {
     return store_->CountRequests(ids, options_.clock->Now() / kMillisPerMinute);
   }
 

@@ -13,7 +13,8 @@ const RateLimiter::Shard& RateLimiter::ShardFor(std::string_view key_id) const {
   return shards_[std::hash<std::string_view>{}(key_id) % kShards];
 }
 
-bool RateLimiter::WouldAdmit(std::string_view key_id, const RateLimit& limit, Timestamp now_ms) const {
+bool RateLimiter::WouldAdmit(std::string_view key_id, const RateLimit& limit,
+                             Timestamp now_ms) const {
   if (limit.limit <= 0 || limit.period_seconds <= 0) return false;
   const int64_t now = now_ms * 1000;
   const int64_t period = limit.period_seconds * 1'000'000;

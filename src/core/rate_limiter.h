@@ -47,7 +47,9 @@ class RateLimiter {
     // Heterogeneous lookup: finding a key builds no std::string.
     struct Hash {
       using is_transparent = void;
-      size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+      size_t operator()(std::string_view s) const noexcept {
+        return std::hash<std::string_view>{}(s);
+      }
     };
     std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> tat;  // GUARDED_BY(mu)
   };

@@ -5,7 +5,8 @@
 
 namespace keyward {
 
-void UsageRecorder::Record(const std::shared_ptr<const VerifiableKey>& key, Code code, Timestamp now) {
+void UsageRecorder::Record(const std::shared_ptr<const VerifiableKey>& key, Code code,
+                           Timestamp now) {
   if (!key) return;
   const Slot slot{key.get(), now / kMillisPerMinute, code};
   Shard& shard = shards_[SlotHash{}(slot) % kShards];
@@ -50,7 +51,8 @@ UsageBatch UsageRecorder::Drain() {
 void UsageRecorder::Restore(const UsageBatch& batch) {
   std::lock_guard lock(restored_mu_);
   restored_.rows.insert(restored_.rows.end(), batch.rows.begin(), batch.rows.end());
-  restored_.last_used.insert(restored_.last_used.end(), batch.last_used.begin(), batch.last_used.end());
+  restored_.last_used.insert(restored_.last_used.end(), batch.last_used.begin(),
+                             batch.last_used.end());
 }
 
 }  // namespace keyward

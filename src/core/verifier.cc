@@ -55,7 +55,8 @@ VerifyResult Verifier::Evaluate(const VerifyRequest& req) const {
     return result;
   }
   RateLimiter* failures = req.ip.empty() ? nullptr : options_.failure_limiter;
-  if (failures != nullptr && !failures->WouldAdmit(req.ip, options_.failure_limit, options_.clock->Now())) {
+  if (failures != nullptr &&
+      !failures->WouldAdmit(req.ip, options_.failure_limit, options_.clock->Now())) {
     // This address has sent too many bad keys: refuse before spending a hash.
     result.code = Code::kRateLimited;
     result.ratelimit = failures->Take(req.ip, options_.failure_limit, options_.clock->Now());

@@ -75,7 +75,7 @@ struct VerifierOptions {
   KeyResolver* resolver = nullptr;
   RateLimiter* rate_limiter = nullptr;          // null: no rate limits
   std::optional<RateLimit> default_rate_limit;  // for keys without their own
-  UsageRecorder* usage = nullptr;  // null: usage not counted
+  UsageRecorder* usage = nullptr;               // null: usage not counted
   // Client addresses that present malformed or unknown keys are refused
   // (rate_limited) past failure_limit, before any parsing or lookup.
   RateLimiter* failure_limiter = nullptr;  // null: no such limit

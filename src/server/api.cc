@@ -70,6 +70,30 @@ std::vector<std::string> SplitList(std::string_view s) {
   return out;
 }
 
+std::string RenderCacheMetrics(const KeyCacheStats& s) {
+  std::string out;
+  auto counter = [&out](const char* name, const char* help, uint64_t v) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
+           " " + std::to_string(v) + "\n";
+  };
+  auto gauge = [&out](const char* name, const char* help, uint64_t v) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n" + name +
+           " " + std::to_string(v) + "\n";
+  };
+  counter("keyward_key_cache_hits_total", "Verifications answered from the key cache.", s.hits);
+  counter("keyward_key_cache_negative_hits_total",
+          "Unknown keys answered from the cache's negative entries.", s.negative_hits);
+  counter("keyward_key_cache_misses_total", "Key lookups that went to storage.", s.misses);
+  counter("keyward_key_cache_evictions_total", "Entries evicted to stay within cache.max_keys.",
+          s.evictions);
+  counter("keyward_key_cache_invalidations_total", "Entries dropped because their key changed.",
+          s.invalidations);
+  gauge("keyward_key_cache_entries", "Keys held in the cache.", s.entries);
+  gauge("keyward_key_cache_negative_entries", "Unknown key hashes held in the cache.",
+        s.negative_entries);
+  return out;
+}
+
 std::string VerifyMessage(Code code, const VerifyResult& r) {
   switch (code) {
     case Code::kValid:
@@ -362,6 +386,8 @@ void Api::Dispatch(Call& call, int route) {
       call.reply.response.set(http::field::content_type,
                               "text/plain; version=0.0.4; charset=utf-8");
       call.reply.response.body() = metrics_.Render();
+      if (options_.cache != nullptr)
+        call.reply.response.body() += RenderCacheMetrics(options_.cache->Stats());
       return;
     case kOpenApi:
       return call.Send(200, std::string(OpenApiDocument()));
@@ -900,7 +926,8 @@ void Api::Usage(Call& call) {
     }
     workspace_id = call.who.workspace_id;
   }
-  if (workspace_id.empty()) return call.Error(Code::kInvalidRequest, "workspace_id or key_id is required");
+  if (workspace_id.empty())
+    return call.Error(Code::kInvalidRequest, "workspace_id or key_id is required");
   if (call.who.root) {
     auto ws = service_->GetWorkspace(workspace_id);
     if (!ws.ok()) return call.Fail(ws.status());
@@ -910,22 +937,27 @@ void Api::Usage(Call& call) {
   int64_t to_minute = now_minute + 1;
   if (!to_text.empty()) {
     auto t = ParseRfc3339(to_text);
-    if (!t) return call.Error(Code::kInvalidRequest, "to must be an RFC 3339 time like 2026-01-31T00:00:00Z");
+    if (!t)
+      return call.Error(Code::kInvalidRequest,
+                        "to must be an RFC 3339 time like 2026-01-31T00:00:00Z");
     to_minute = (*t + kMillisPerMinute - 1) / kMillisPerMinute;
   }
   to_minute = (to_minute + bucket_minutes - 1) / bucket_minutes * bucket_minutes;
   int64_t from_minute = to_minute - default_span_minutes;
   if (!from_text.empty()) {
     auto f = ParseRfc3339(from_text);
-    if (!f) return call.Error(Code::kInvalidRequest, "from must be an RFC 3339 time like 2026-01-01T00:00:00Z");
+    if (!f)
+      return call.Error(Code::kInvalidRequest,
+                        "from must be an RFC 3339 time like 2026-01-01T00:00:00Z");
     from_minute = *f / kMillisPerMinute;
   }
   from_minute = from_minute / bucket_minutes * bucket_minutes;
   if (from_minute >= to_minute) return call.Error(Code::kInvalidRequest, "from must be before to");
   constexpr int64_t kMaxBuckets = 1500;
   if ((to_minute - from_minute) / bucket_minutes > kMaxBuckets) {
-    return call.Error(Code::kInvalidRequest, "at most " + std::to_string(kMaxBuckets) + " " + granularity +
-                                                 " buckets at once; narrow from/to or pick a coarser granularity");
+    return call.Error(Code::kInvalidRequest,
+                      "at most " + std::to_string(kMaxBuckets) + " " + granularity +
+                          " buckets at once; narrow from/to or pick a coarser granularity");
   }
   UsageQuery uq{workspace_id, key_id, from_minute, to_minute, bucket_minutes};
   auto points = service_->QueryUsage(uq);

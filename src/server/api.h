@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/key_cache.h"
 #include "core/key_service.h"
 #include "core/verifier.h"
 #include "server/metrics.h"
@@ -30,6 +31,7 @@ struct ApiOptions {
   const Verifier* verifier = nullptr;
   std::function<bool()> ready;  // /readyz: can storage answer?
   int64_t usage_retention_days = 90;
+  const KeyCache* cache = nullptr;  // for /metrics; may be null
 };
 
 struct ApiReply {

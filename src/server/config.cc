@@ -83,11 +83,12 @@ Status LoadFile(const std::string& path, Config* c, bool* accept_set) {
       if (!table) return Bad(path, key, "must be a table ([" + key + "])");
       for (auto&& [kk, kv] : *table) {
         const std::string name = key + "." + std::string(kk.str());
-        int64_t* target = name == "limits.rate_limit"                    ? &c->default_rate_limit
-                          : name == "limits.rate_period_seconds"         ? &c->default_rate_period_seconds
-                          : name == "limits.failed_verifications_per_ip" ? &c->failed_verifications_per_ip
-                          : name == "cache.max_keys"                     ? &c->cache_max_keys
-                                                                         : nullptr;
+        int64_t* target = name == "limits.rate_limit"            ? &c->default_rate_limit
+                          : name == "limits.rate_period_seconds" ? &c->default_rate_period_seconds
+                          : name == "limits.failed_verifications_per_ip"
+                              ? &c->failed_verifications_per_ip
+                          : name == "cache.max_keys" ? &c->cache_max_keys
+                                                     : nullptr;
         if (target == nullptr) {
           return Status::InvalidRequest(path + ": unknown configuration key \"" + name + "\"");
         }
@@ -172,7 +173,8 @@ Status Validate(const Config& c) {
     return Status::InvalidRequest("limits.rate_period_seconds: must be between 1 and 2678400");
   }
   if (c.failed_verifications_per_ip < 0 || c.failed_verifications_per_ip > 1'000'000'000) {
-    return Status::InvalidRequest("limits.failed_verifications_per_ip: must be between 0 (off) and 1000000000");
+    return Status::InvalidRequest(
+        "limits.failed_verifications_per_ip: must be between 0 (off) and 1000000000");
   }
   if (c.cache_max_keys < 64 || c.cache_max_keys > 1'000'000'000) {
     return Status::InvalidRequest("cache.max_keys: must be between 64 and 1000000000");

@@ -11,9 +11,9 @@
 #include <mutex>
 #include <thread>
 
+#include "core/key_cache.h"
 #include "core/key_format.h"
 #include "core/key_service.h"
-#include "core/key_cache.h"
 #include "core/rate_limiter.h"
 #include "core/usage.h"
 #include "core/verifier.h"
@@ -29,7 +29,8 @@ namespace {
 // usage past its retention (every hour). Stop() flushes usage once more.
 class Maintenance {
  public:
-  Maintenance(KeyStore* store, ChangeFollower* follower, UsageRecorder* usage, int64_t retention_days)
+  Maintenance(KeyStore* store, ChangeFollower* follower, UsageRecorder* usage,
+              int64_t retention_days)
       : store_(store), follower_(follower), usage_(usage), retention_days_(retention_days) {
     thread_ = std::thread([this] { Loop(); });
   }
@@ -171,7 +172,8 @@ int RunServe(const Config& config) {
   vo.resolver = &cache;
   vo.rate_limiter = &limiter;
   if (config.default_rate_limit > 0) {
-    vo.default_rate_limit = RateLimit{config.default_rate_limit, config.default_rate_period_seconds};
+    vo.default_rate_limit =
+        RateLimit{config.default_rate_limit, config.default_rate_period_seconds};
   }
   if (config.failed_verifications_per_ip > 0) {
     vo.failure_limiter = &failure_limiter;
@@ -184,6 +186,7 @@ int RunServe(const Config& config) {
   ao.service = &service;
   ao.verifier = &verifier;
   ao.usage_retention_days = config.usage_retention_days;
+  ao.cache = &cache;
   SqliteStore* raw_store = store->get();
   ao.ready = [raw_store] { return raw_store->SchemaVersion().ok(); };
   Api api(ao);

@@ -603,8 +603,9 @@ Status SqliteStore::RotateKey(const ApiKey& replacement, std::string_view old_id
     KEYWARD_RETURN_IF_ERROR(heir.PrepareStatus());
     heir.Bind(old_id);
     if (heir.Step() == SQLITE_ROW) {
-      return Status::Conflict("API key " + std::string(old_id) + " was already rotated; its replacement is " +
-                              heir.Text(0) + " (rotate that one instead)");
+      return Status::Conflict("API key " + std::string(old_id) +
+                              " was already rotated; its replacement is " + heir.Text(0) +
+                              " (rotate that one instead)");
     }
   }
   Stmt s(db_, "UPDATE api_keys SET expires_at = ? WHERE id = ?");
@@ -617,7 +618,8 @@ Status SqliteStore::RotateKey(const ApiKey& replacement, std::string_view old_id
   return tx.Commit();
 }
 
-Status SqliteStore::TouchKeysLocked(const std::vector<std::pair<std::string, Timestamp>>& last_used) {
+Status SqliteStore::TouchKeysLocked(
+    const std::vector<std::pair<std::string, Timestamp>>& last_used) {
   Stmt s(db_,
          "UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2 "
          "AND (last_used_at IS NULL OR last_used_at < ?1)");
