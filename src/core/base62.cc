@@ -6,30 +6,23 @@
 namespace keyward {
 namespace {
 
-constexpr std::array<int8_t, 256> MakeValueTable() {
-  std::array<int8_t, 256> t{};
-  for (auto& v : t) v = -1;
-  for (size_t i = 0; i < kBase62Alphabet.size(); ++i) {
-    t[static_cast<unsigned char>(kBase62Alphabet[i])] = static_cast<int8_t>(i);
-  }
-  return t;
-}
-constexpr std::array<int8_t, 256> kValues = MakeValueTable();
-
-constexpr std::array<uint32_t, 256> MakeCrcTable() {
-  std::array<uint32_t, 256> t{};
+// Slicing-by-8: eight tables let the loop take 8 bytes per step.
+using CrcTables = std::array<std::array<uint32_t, 256>, 8>;
+constexpr CrcTables MakeCrcTables() {
+  CrcTables t{};
   for (uint32_t i = 0; i < 256; ++i) {
     uint32_t c = i;
     for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    t[i] = c;
+    t[0][i] = c;
+  }
+  for (uint32_t i = 0; i < 256; ++i) {
+    for (size_t s = 1; s < 8; ++s) t[s][i] = (t[s - 1][i] >> 8) ^ t[0][t[s - 1][i] & 0xFF];
   }
   return t;
 }
-constexpr std::array<uint32_t, 256> kCrcTable = MakeCrcTable();
+constexpr CrcTables kCrc = MakeCrcTables();
 
 }  // namespace
-
-int Base62Value(char c) { return kValues[static_cast<unsigned char>(c)]; }
 
 std::string EncodeBase62Fixed(uint64_t value, int n) {
   std::string out(static_cast<size_t>(n), '0');
@@ -55,7 +48,20 @@ std::optional<uint64_t> DecodeBase62(std::string_view text) {
 
 uint32_t Crc32(std::string_view data) {
   uint32_t c = 0xFFFFFFFFu;
-  for (unsigned char b : data) c = kCrcTable[(c ^ b) & 0xFF] ^ (c >> 8);
+  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+  size_t n = data.size();
+  while (n >= 8) {
+    const uint32_t lo =
+        c ^ (uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24);
+    const uint32_t hi =
+        uint32_t{p[4]} | uint32_t{p[5]} << 8 | uint32_t{p[6]} << 16 | uint32_t{p[7]} << 24;
+    c = kCrc[7][lo & 0xFF] ^ kCrc[6][(lo >> 8) & 0xFF] ^ kCrc[5][(lo >> 16) & 0xFF] ^
+        kCrc[4][lo >> 24] ^ kCrc[3][hi & 0xFF] ^ kCrc[2][(hi >> 8) & 0xFF] ^
+        kCrc[1][(hi >> 16) & 0xFF] ^ kCrc[0][hi >> 24];
+    p += 8;
+    n -= 8;
+  }
+  while (n-- > 0) c = kCrc[0][(c ^ *p++) & 0xFF] ^ (c >> 8);
   return c ^ 0xFFFFFFFFu;
 }
 

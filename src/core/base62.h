@@ -4,6 +4,7 @@
 #ifndef KEYWARD_CORE_BASE62_H_
 #define KEYWARD_CORE_BASE62_H_
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,8 +15,20 @@ namespace keyward {
 inline constexpr std::string_view kBase62Alphabet =
     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
+namespace internal {
+constexpr std::array<int8_t, 256> MakeBase62Values() {
+  std::array<int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (size_t i = 0; i < kBase62Alphabet.size(); ++i) {
+    t[static_cast<unsigned char>(kBase62Alphabet[i])] = static_cast<int8_t>(i);
+  }
+  return t;
+}
+inline constexpr std::array<int8_t, 256> kBase62Values = MakeBase62Values();
+}  // namespace internal
+
 // The digit value of c, or -1 when c is not a base62 character.
-int Base62Value(char c);
+inline int Base62Value(char c) { return internal::kBase62Values[static_cast<unsigned char>(c)]; }
 
 inline bool IsBase62(char c) { return Base62Value(c) >= 0; }
 

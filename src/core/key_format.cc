@@ -90,10 +90,11 @@ KeyParseError KeyFormat::Parse(std::string_view key, ParsedKey* out) const {
     if (!IsBase62(c)) return KeyParseError::kBadCharacter;
   }
   const size_t checksum_at = key.size() - kKeyChecksumChars;
-  const auto expected = DecodeBase62(key.substr(checksum_at));
-  if (!expected || *expected != Crc32(key.substr(0, checksum_at))) {
-    return KeyParseError::kBadChecksum;
-  }
+  // Six base62 digits (already checked above) stay below 2^36: no overflow.
+  uint64_t expected = 0;
+  for (size_t i = checksum_at; i < key.size(); ++i)
+    expected = expected * 62 + static_cast<uint64_t>(Base62Value(key[i]));
+  if (expected != Crc32(key.substr(0, checksum_at))) return KeyParseError::kBadChecksum;
   if (out != nullptr) {
     out->environment = env;
     out->short_prefix = key.substr(0, env_end + 1 + kShortPrefixBodyChars);

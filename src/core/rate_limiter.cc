@@ -5,16 +5,7 @@
 
 namespace keyward {
 
-RateLimiter::Shard& RateLimiter::ShardFor(std::string_view key_id) {
-  return shards_[std::hash<std::string_view>{}(key_id) % kShards];
-}
-
-const RateLimiter::Shard& RateLimiter::ShardFor(std::string_view key_id) const {
-  return shards_[std::hash<std::string_view>{}(key_id) % kShards];
-}
-
-bool RateLimiter::WouldAdmit(std::string_view key_id, const RateLimit& limit,
-                             Timestamp now_ms) const {
+bool RateLimiter::WouldAdmit(uint64_t key_id, const RateLimit& limit, Timestamp now_ms) const {
   if (limit.limit <= 0 || limit.period_seconds <= 0) return false;
   const int64_t now = now_ms * 1000;
   const int64_t period = limit.period_seconds * 1'000'000;
@@ -26,8 +17,7 @@ bool RateLimiter::WouldAdmit(std::string_view key_id, const RateLimit& limit,
   return std::max(it->second, now) + interval - now <= period;
 }
 
-RateLimitDecision RateLimiter::Take(std::string_view key_id, const RateLimit& limit,
-                                    Timestamp now_ms) {
+RateLimitDecision RateLimiter::Take(uint64_t key_id, const RateLimit& limit, Timestamp now_ms) {
   RateLimitDecision d;
   d.limit = limit.limit;
   if (limit.limit <= 0 || limit.period_seconds <= 0) {
@@ -53,7 +43,7 @@ RateLimitDecision RateLimiter::Take(std::string_view key_id, const RateLimit& li
     return d;
   }
   if (it == shard.tat.end()) {
-    shard.tat.emplace(std::string(key_id), new_tat);
+    shard.tat.emplace(key_id, new_tat);
   } else {
     it->second = new_tat;
   }

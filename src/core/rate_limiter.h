@@ -30,10 +30,12 @@ struct RateLimitDecision {
 class RateLimiter {
  public:
   // Takes one request from key_id's bucket when it has room.
-  RateLimitDecision Take(std::string_view key_id, const RateLimit& limit, Timestamp now);
+  // key: a 64-bit identity of what is limited (a key's hash prefix, an
+  // address's hash), so a lookup builds and hashes no string.
+  RateLimitDecision Take(uint64_t key, const RateLimit& limit, Timestamp now);
 
   // Whether a Take now would be admitted, without taking anything.
-  bool WouldAdmit(std::string_view key_id, const RateLimit& limit, Timestamp now) const;
+  bool WouldAdmit(uint64_t key, const RateLimit& limit, Timestamp now) const;
 
   // Drops state that has fully refilled by now, to bound memory.
   void Prune(Timestamp now);
@@ -44,18 +46,11 @@ class RateLimiter {
   struct Shard {
     mutable std::mutex mu;
     // Theoretical arrival time, in microseconds since the epoch.
-    // Heterogeneous lookup: finding a key builds no std::string.
-    struct Hash {
-      using is_transparent = void;
-      size_t operator()(std::string_view s) const noexcept {
-        return std::hash<std::string_view>{}(s);
-      }
-    };
-    std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> tat;  // GUARDED_BY(mu)
+    std::unordered_map<uint64_t, int64_t> tat;  // GUARDED_BY(mu)
   };
   static constexpr size_t kShards = 64;
-  Shard& ShardFor(std::string_view key_id);
-  const Shard& ShardFor(std::string_view key_id) const;
+  Shard& ShardFor(uint64_t key) { return shards_[(key >> 40) % kShards]; }
+  const Shard& ShardFor(uint64_t key) const { return shards_[(key >> 40) % kShards]; }
   std::array<Shard, kShards> shards_;
 };
 

@@ -10,12 +10,12 @@ TEST(RateLimiterTest, AdmitsABurstThenRefuses) {
   const RateLimit limit{5, 10};  // 5 per 10 s
   const Timestamp t0 = 1'700'000'000'000;
   for (int i = 0; i < 5; ++i) {
-    auto d = rl.Take("key_a", limit, t0);
+    auto d = rl.Take(1, limit, t0);
     ASSERT_TRUE(d.allowed) << i;
     EXPECT_EQ(d.remaining, 4 - i);
     EXPECT_EQ(d.limit, 5);
   }
-  auto refused = rl.Take("key_a", limit, t0);
+  auto refused = rl.Take(1, limit, t0);
   EXPECT_FALSE(refused.allowed);
   EXPECT_EQ(refused.remaining, 0);
   EXPECT_EQ(refused.retry_after_seconds, 2);  // one slot frees every 2 s
@@ -25,35 +25,35 @@ TEST(RateLimiterTest, RefillsAfterInterval) {
   RateLimiter rl;
   const RateLimit limit{5, 10};
   const Timestamp t0 = 1'700'000'000'000;
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(rl.Take("k", limit, t0).allowed);
-  EXPECT_FALSE(rl.Take("k", limit, t0 + 1999).allowed);
-  EXPECT_TRUE(rl.Take("k", limit, t0 + 2000).allowed);
-  EXPECT_FALSE(rl.Take("k", limit, t0 + 2000).allowed);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(rl.Take(2, limit, t0).allowed);
+  EXPECT_FALSE(rl.Take(2, limit, t0 + 1999).allowed);
+  EXPECT_TRUE(rl.Take(2, limit, t0 + 2000).allowed);
+  EXPECT_FALSE(rl.Take(2, limit, t0 + 2000).allowed);
   // After a whole period the full burst is back.
-  for (int i = 0; i < 5; ++i) EXPECT_TRUE(rl.Take("k", limit, t0 + 20000).allowed) << i;
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(rl.Take(2, limit, t0 + 20000).allowed) << i;
 }
 
 TEST(RateLimiterTest, RefusedRequestsDoNotConsume) {
   RateLimiter rl;
   const RateLimit limit{1, 1};
   const Timestamp t0 = 1'700'000'000'000;
-  ASSERT_TRUE(rl.Take("k", limit, t0).allowed);
-  for (int i = 0; i < 100; ++i) EXPECT_FALSE(rl.Take("k", limit, t0 + 500).allowed);
-  EXPECT_TRUE(rl.Take("k", limit, t0 + 1000).allowed);
+  ASSERT_TRUE(rl.Take(2, limit, t0).allowed);
+  for (int i = 0; i < 100; ++i) EXPECT_FALSE(rl.Take(2, limit, t0 + 500).allowed);
+  EXPECT_TRUE(rl.Take(2, limit, t0 + 1000).allowed);
 }
 
 TEST(RateLimiterTest, KeysAreIndependent) {
   RateLimiter rl;
   const RateLimit limit{1, 60};
-  EXPECT_TRUE(rl.Take("a", limit, 0).allowed);
-  EXPECT_FALSE(rl.Take("a", limit, 0).allowed);
-  EXPECT_TRUE(rl.Take("b", limit, 0).allowed);
+  EXPECT_TRUE(rl.Take(3, limit, 0).allowed);
+  EXPECT_FALSE(rl.Take(3, limit, 0).allowed);
+  EXPECT_TRUE(rl.Take(4, limit, 0).allowed);
 }
 
 TEST(RateLimiterTest, PruneForgetsRefilledKeys) {
   RateLimiter rl;
-  rl.Take("a", {10, 1}, 0);
-  rl.Take("b", {1, 3600}, 0);
+  rl.Take(3, {10, 1}, 0);
+  rl.Take(4, {1, 3600}, 0);
   EXPECT_EQ(rl.TrackedKeys(), 2u);
   rl.Prune(2000);
   EXPECT_EQ(rl.TrackedKeys(), 1u);

@@ -90,7 +90,7 @@ std::string FormatRfc3339(Timestamp t) {
 
 std::optional<Timestamp> ParseRfc3339(std::string_view text) {
   size_t pos = 0;
-  int year, month, day, hour, minute, second;
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   if (!Digits(text, &pos, 4, &year) || !Expect(text, &pos, '-') || !Digits(text, &pos, 2, &month) ||
       !Expect(text, &pos, '-') || !Digits(text, &pos, 2, &day)) {
     return std::nullopt;
@@ -127,7 +127,7 @@ std::optional<Timestamp> ParseRfc3339(std::string_view text) {
   } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
     const int sign = text[pos] == '+' ? 1 : -1;
     ++pos;
-    int oh, om;
+    int oh = 0, om = 0;
     if (!Digits(text, &pos, 2, &oh) || !Expect(text, &pos, ':') || !Digits(text, &pos, 2, &om) ||
         oh > 23 || om > 59) {
       return std::nullopt;

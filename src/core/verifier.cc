@@ -1,6 +1,8 @@
 #include "core/verifier.h"
 
 #include <algorithm>
+#include <cstring>
+#include <functional>
 
 #include "core/sha256.h"
 #include "core/usage.h"
@@ -21,6 +23,7 @@ std::shared_ptr<const VerifiableKey> VerifiableKey::Compile(ApiKey record) {
   key->ip_restricted = !record.ip_allowlist.empty();
   key->referrer_restricted = !record.referrer_allowlist.empty();
   key->endpoint_restricted = !record.endpoint_allowlist.empty();
+  std::memcpy(&key->limiter_key, record.hash.data(), sizeof key->limiter_key);
   key->record = std::move(record);
   return key;
 }
@@ -40,32 +43,31 @@ bool Verifier::Accepts(std::string_view environment) const {
 }
 
 VerifyResult Verifier::Verify(const VerifyRequest& req) const {
-  VerifyResult result = Evaluate(req);
+  const Timestamp now = options_.clock->Now();
+  VerifyResult result = Evaluate(req, now);
   // Every answer about a known key counts, per code; only kValid is billable.
-  if (options_.usage != nullptr && result.key) {
-    options_.usage->Record(result.key, result.code, options_.clock->Now());
-  }
+  if (options_.usage != nullptr && result.key) options_.usage->Record(result.key, result.code, now);
   return result;
 }
 
-VerifyResult Verifier::Evaluate(const VerifyRequest& req) const {
+VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now) const {
   VerifyResult result;
   if (req.key.empty()) {
     result.code = Code::kMissing;
     return result;
   }
   RateLimiter* failures = req.ip.empty() ? nullptr : options_.failure_limiter;
-  if (failures != nullptr &&
-      !failures->WouldAdmit(req.ip, options_.failure_limit, options_.clock->Now())) {
+  const uint64_t address = failures != nullptr ? std::hash<std::string_view>{}(req.ip) : 0;
+  if (failures != nullptr && !failures->WouldAdmit(address, options_.failure_limit, now)) {
     // This address has sent too many bad keys: refuse before spending a hash.
     result.code = Code::kRateLimited;
-    result.ratelimit = failures->Take(req.ip, options_.failure_limit, options_.clock->Now());
+    result.ratelimit = failures->Take(address, options_.failure_limit, now);
     return result;
   }
   ParsedKey parsed;
   result.parse_error = options_.format->Parse(req.key, &parsed);
   if (result.parse_error != KeyParseError::kNone) {
-    if (failures != nullptr) failures->Take(req.ip, options_.failure_limit, options_.clock->Now());
+    if (failures != nullptr) failures->Take(address, options_.failure_limit, now);
     result.code = Code::kMalformed;
     return result;
   }
@@ -75,15 +77,13 @@ VerifyResult Verifier::Evaluate(const VerifyRequest& req) const {
     return result;
   }
   if (*resolved == nullptr) {
-    if (failures != nullptr) failures->Take(req.ip, options_.failure_limit, options_.clock->Now());
+    if (failures != nullptr) failures->Take(address, options_.failure_limit, now);
     result.code = Code::kInvalid;
     return result;
   }
   result.key = std::move(*resolved);
   const VerifiableKey& key = *result.key;
   const ApiKey& rec = key.record;
-  const Timestamp now = options_.clock->Now();
-
   if (rec.revoked_at) {
     result.code = Code::kRevoked;
     return result;
@@ -140,7 +140,7 @@ VerifyResult Verifier::Evaluate(const VerifyRequest& req) const {
     const std::optional<RateLimit>& limit =
         rec.rate_limit ? rec.rate_limit : options_.default_rate_limit;
     if (limit) {
-      result.ratelimit = options_.rate_limiter->Take(rec.id, *limit, now);
+      result.ratelimit = options_.rate_limiter->Take(key.limiter_key, *limit, now);
       if (!result.ratelimit->allowed) {
         result.code = Code::kRateLimited;
         return result;

@@ -40,6 +40,7 @@ struct VerifiableKey {
   bool ip_restricted = false;
   bool referrer_restricted = false;
   bool endpoint_restricted = false;
+  uint64_t limiter_key = 0;  // the key's identity in the rate limiter
 };
 
 // Finds a key by its hash.
@@ -91,7 +92,7 @@ class Verifier {
   const VerifierOptions& options() const { return options_; }
 
  private:
-  VerifyResult Evaluate(const VerifyRequest& request) const;
+  VerifyResult Evaluate(const VerifyRequest& request, Timestamp now) const;
   bool Accepts(std::string_view environment) const;
   VerifierOptions options_;
 };

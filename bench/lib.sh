@@ -1,0 +1,66 @@
+# Shared helpers for the benchmark scripts. Source it; needs KEYWARD_BIN.
+set -euo pipefail
+KEYWARD_BIN=${KEYWARD_BIN:-build-bench/keyward}
+[ -x "$KEYWARD_BIN" ] || { echo "bench: $KEYWARD_BIN is missing; run make bench" >&2; exit 2; }
+BENCH_TMP=$(mktemp -d /tmp/keyward-bench-XXXXXX)
+BENCH_PIDS=()
+cleanup() {
+  for p in "${BENCH_PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$BENCH_TMP"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_keyward DATA_DIR PORT THREADS [CPU]: starts keyward, waits until it answers.
+start_keyward() {
+  local data=$1 port=$2 threads=$3 cpu=${4:-}
+  local pin=()
+  [ -n "$cpu" ] && pin=(taskset -c "$cpu")
+  "${pin[@]}" "$KEYWARD_BIN" serve --listen "127.0.0.1:$port" --data "$data" --threads "$threads" \
+    > "$BENCH_TMP/keyward-$port.log" 2> "$BENCH_TMP/keyward-$port.err" &
+  BENCH_PIDS+=($!)
+  KEYWARD_PID=$!
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "bench: keyward did not start" >&2
+  cat "$BENCH_TMP/keyward-$port.err" >&2
+  exit 1
+}
+
+# api METHOD URL ROOT [JSON]: one management call, prints the body.
+api() {
+  local method=$1 url=$2 root=$3 body=${4:-}
+  if [ -n "$body" ]; then
+    curl -sf -X "$method" "$url" -H "Authorization: Bearer $root" -H 'content-type: application/json' -d "$body"
+  else
+    curl -sf -X "$method" "$url" -H "Authorization: Bearer $root"
+  fi
+}
+
+json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+
+# wrk_run ARGS...: runs wrk, prints "req_per_s p50_ms p99_ms".
+wrk_run() {
+  local out
+  out=$(taskset -c "${WRK_CPU:-1}" wrk "$@")
+  echo "$out" >> "$BENCH_TMP/wrk.log"
+  python3 - "$out" <<'PY'
+import re, sys
+out = sys.argv[1]
+def ms(v):
+    m = re.match(r"([\d.]+)(us|ms|s)", v)
+    n, u = float(m.group(1)), m.group(2)
+    return n / 1000 if u == "us" else n * 1000 if u == "s" else n
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+p50 = ms(re.search(r"\s50%\s+(\S+)", out).group(1))
+p99 = ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+print(f"{rps:.0f} {p50:.3f} {p99:.3f} {non2xx.group(1) if non2xx else 0}")
+PY
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# A million keys: how long creating them takes, verification throughput with a
+# cold and with a warm cache, and resident memory per cached key.
+#
+#   KEYWARD_BIN=build-bench/keyward bench/scale.sh
+#   KEYS=1000000 DURATION=10s CONNECTIONS=64 (defaults)
+#
+# Keys are created by bench/seed_keys through KeyService, one durable
+# transaction each as POST /v1/api-keys does, on tmpfs when /dev/shm exists
+# (so the figure is keyward's cost, not the disk's); the creation rate through
+# the HTTP API on the real disk is measured separately for 5 s.
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+KEYS=${KEYS:-1000000}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+SEED=${SEED_BIN:-$(dirname "$KEYWARD_BIN")/seed_keys}
+[ -x "$SEED" ] || { echo "bench: $SEED is missing; run make bench" >&2; exit 2; }
+command -v wrk >/dev/null || { echo "bench: needs wrk: scripts/install-deps bench" >&2; exit 2; }
+WORK=$BENCH_TMP
+if [ -d /dev/shm ]; then WORK=$(mktemp -d /dev/shm/keyward-scale-XXXXXX); trap 'cleanup; rm -rf "$WORK"' EXIT; fi
+mkdir -p "$WORK/data"
+
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+metric() { curl -s "$1/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/ {print $2}') GiB"
+echo "== creating $KEYS keys through KeyService (one durable transaction each; data on $(df --output=fstype "$WORK" | tail -1))"
+read -r n secs < <("$SEED" "$WORK/data" "$KEYS" "$WORK/keys.txt" 2> "$BENCH_TMP/seed.log")
+echo "created $n keys in $secs s: $(python3 -c "print(round($n/$secs))") keys/s; database $(du -sh "$WORK/data" | cut -f1)"
+
+ROOT=$("$KEYWARD_BIN" root-keys create --data "$WORK/data" --name bench 2>/dev/null)
+PORT=$(free_port)
+KEYWARD_CACHE_MAX_KEYS=$((KEYS * 11 / 10)) start_keyward "$WORK/data" "$PORT" 2
+URL="http://127.0.0.1:$PORT"
+PID=$KEYWARD_PID
+rss_start=$(rss_kib "$PID")
+
+echo "== verification, random keys of $KEYS, wrk -t2 -c$CONNECTIONS -d$DURATION (shares the 2 cores with keyward)"
+printf '%-22s %10s %9s %9s %10s %10s\n' run req/s p50_ms p99_ms cache_hits misses
+run() {
+  local label=$1 mode=$2 dur=$3
+  local h0 m0
+  h0=$(metric "$URL" keyward_key_cache_hits_total); m0=$(metric "$URL" keyward_key_cache_misses_total)
+  read -r rps p50 p99 bad < <(MODE=$mode THREADS=2 KEYS_FILE="$WORK/keys.txt" WRK_CPU=0,1 \
+    wrk_run -t2 -c"$CONNECTIONS" -d"$dur" --latency -s bench/keys.lua "$URL" | tail -1)
+  [ "$bad" = 0 ] || { echo "bench: $bad requests were refused" >&2; exit 1; }
+  printf '%-22s %10s %9s %9s %10s %10s\n' "$label" "$rps" "$p50" "$p99" \
+    $(( $(metric "$URL" keyward_key_cache_hits_total) - h0 )) $(( $(metric "$URL" keyward_key_cache_misses_total) - m0 ))
+}
+run "cold cache" random "$DURATION"
+# Warm every key: sweep the file once at least (the sweep's own rate is not reported).
+entries=$(metric "$URL" keyward_key_cache_entries)
+while [ "$entries" -lt "$KEYS" ]; do
+  MODE=sweep THREADS=2 KEYS_FILE="$WORK/keys.txt" WRK_CPU=0,1 wrk_run -t2 -c"$CONNECTIONS" -d20s -s bench/keys.lua "$URL" > /dev/null
+  entries=$(metric "$URL" keyward_key_cache_entries)
+  echo "  warming: $entries keys cached" >&2
+done
+rss_warm=$(rss_kib "$PID")
+run "warm cache" random "$DURATION"
+echo "== memory: RSS $((rss_start / 1024)) MiB before, $((rss_warm / 1024)) MiB with $entries keys cached:" \
+     "$(( (rss_warm - rss_start) * 1024 / entries )) bytes per cached key (target <= 256)"
