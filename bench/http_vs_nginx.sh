@@ -42,6 +42,7 @@ http {
   uwsgi_temp_path $BENCH_TMP/nginx;
   scgi_temp_path $BENCH_TMP/nginx;
   keepalive_requests 1000000;
+  map_hash_bucket_size 256;
   map \$http_authorization \$key_id {
     default "";
     "Bearer $KEY" "$KEY_ID";

@@ -20,6 +20,16 @@ std::string ToHex(const KeyHash& hash);
 // Compares in time independent of where the hashes differ.
 bool HashEquals(const KeyHash& a, const KeyHash& b);
 
+// Inline equality for hash maps (std::array's == calls memcmp).
+struct KeyHashEq {
+  bool operator()(const KeyHash& a, const KeyHash& b) const noexcept {
+    uint64_t x[4], y[4];
+    __builtin_memcpy(x, a.data(), 32);
+    __builtin_memcpy(y, b.data(), 32);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3])) == 0;
+  }
+};
+
 struct KeyHashHasher {
   size_t operator()(const KeyHash& h) const noexcept {
     size_t v;
