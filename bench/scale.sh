@@ -45,19 +45,18 @@ run() {
   read -r rps p50 p99 bad < <(MODE=$mode THREADS=2 KEYS_FILE="$WORK/keys.txt" WRK_CPU=0,1 \
     wrk_run -t2 -c"$CONNECTIONS" -d"$dur" --latency -s bench/keys.lua "$URL" | tail -1)
   [ "$bad" = 0 ] || { echo "bench: $bad requests were refused" >&2; exit 1; }
+  cold_rps=${rps%.*}
   printf '%-22s %10s %9s %9s %10s %10s\n' "$label" "$rps" "$p50" "$p99" \
     $(( $(metric "$URL" keyward_key_cache_hits_total) - h0 )) $(( $(metric "$URL" keyward_key_cache_misses_total) - m0 ))
 }
 run "cold cache" random "$DURATION"
-# Warm every key: sweep the file once at least (the sweep's own rate is not reported).
+# Warm every key: one sweep through the file, long enough at the cold rate
+# (its own rate is not reported), then top up if some were missed.
+sweep_s=$(python3 -c "import math; print(max(5, math.ceil($KEYS / max($cold_rps, 1000) * 1.5)))")
+MODE=sweep THREADS=2 KEYS_FILE="$WORK/keys.txt" WRK_CPU=0,1 \
+  wrk_run -t2 -c"$CONNECTIONS" -d"${sweep_s}s" --latency -s bench/keys.lua "$URL" > /dev/null
 entries=$(metric "$URL" keyward_key_cache_entries)
-for _ in 1 2 3 4 5 6 7 8; do
-  [ "$entries" -ge "$KEYS" ] && break
-  MODE=sweep THREADS=2 KEYS_FILE="$WORK/keys.txt" WRK_CPU=0,1 \
-    wrk_run -t2 -c"$CONNECTIONS" -d20s --latency -s bench/keys.lua "$URL" > /dev/null
-  entries=$(metric "$URL" keyward_key_cache_entries)
-  echo "  warming: $entries keys cached" >&2
-done
+echo "  warmed: $entries keys cached after a ${sweep_s} s sweep" >&2
 rss_warm=$(rss_kib "$PID")
 run "warm cache" random "$DURATION"
 echo "== memory: RSS $((rss_start / 1024)) MiB before, $((rss_warm / 1024)) MiB with $entries keys cached:" \

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -29,7 +30,19 @@ class Stmt {
   Stmt(sqlite3* db, const char* sql) : db_(db) {
     rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
   }
-  ~Stmt() { sqlite3_finalize(stmt_); }
+  // Uses a statement prepared once and kept by its connection.
+  Stmt(sqlite3* db, sqlite3_stmt* borrowed)
+      : db_(db), stmt_(borrowed), rc_(SQLITE_OK), owned_(false) {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  ~Stmt() {
+    if (owned_) {
+      sqlite3_finalize(stmt_);
+    } else {
+      sqlite3_reset(stmt_);
+    }
+  }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
 
@@ -100,6 +113,7 @@ class Stmt {
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
   int rc_;
+  bool owned_ = true;
   int n_ = 0;
 };
 
@@ -262,10 +276,33 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
   KEYWARD_RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=FULL"));
   KEYWARD_RETURN_IF_ERROR(store->Exec("PRAGMA foreign_keys=ON"));
   KEYWARD_RETURN_IF_ERROR(store->Migrate());
+  KEYWARD_RETURN_IF_ERROR(store->OpenReaders(path));
   return store;
 }
 
-SqliteStore::~SqliteStore() { sqlite3_close_v2(db_); }
+Status SqliteStore::OpenReaders(const std::string& path) {
+  const std::string sql = std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE hash = ?";
+  for (Reader& r : readers_) {
+    if (sqlite3_open_v2(path.c_str(), &r.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) !=
+        SQLITE_OK) {
+      return Status::Unavailable("cannot open a reader on " + path + ": " + sqlite3_errmsg(r.db));
+    }
+    sqlite3_busy_timeout(r.db, 5000);
+    if (sqlite3_prepare_v3(r.db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &r.find_by_hash,
+                           nullptr) != SQLITE_OK) {
+      return SqliteError(r.db, "prepare");
+    }
+  }
+  return Status::Ok();
+}
+
+SqliteStore::~SqliteStore() {
+  for (Reader& r : readers_) {
+    sqlite3_finalize(r.find_by_hash);
+    sqlite3_close_v2(r.db);
+  }
+  sqlite3_close_v2(db_);
+}
 
 int SqliteStore::LatestSchemaVersion() { return static_cast<int>(SqliteMigrations().size()); }
 
@@ -499,15 +536,17 @@ Result<ApiKey> SqliteStore::GetKey(std::string_view id) {
 }
 
 Result<ApiKey> SqliteStore::FindKeyByHash(const KeyHash& hash) {
-  std::lock_guard lock(mu_);
-  const std::string sql = std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE hash = ?";
-  Stmt s(db_, sql.c_str());
-  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  // Each thread keeps to one reader; more threads than readers share them.
+  static std::atomic<size_t> next_reader{0};
+  thread_local const size_t mine = next_reader.fetch_add(1, std::memory_order_relaxed);
+  Reader& r = readers_[mine % kReaders];
+  std::lock_guard lock(r.mu);
+  Stmt s(r.db, r.find_by_hash);
   s.Bind(hash);
   const int rc = s.Step();
   if (rc == SQLITE_ROW) return RowToKey(s);
   if (rc == SQLITE_DONE) return Status::NotFound("no such key");
-  return SqliteError(db_, "read key");
+  return SqliteError(r.db, "read key");
 }
 
 Result<Page<ApiKey>> SqliteStore::ListKeys(const KeyFilter& f, const PageRequest& page) {

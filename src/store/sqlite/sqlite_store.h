@@ -7,6 +7,7 @@
 #ifndef KEYWARD_STORE_SQLITE_SQLITE_STORE_H_
 #define KEYWARD_STORE_SQLITE_SQLITE_STORE_H_
 
+#include <array>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -77,6 +78,7 @@ class SqliteStore final : public KeyStore {
   explicit SqliteStore(sqlite3* db) : db_(db) {}
 
   Status Migrate();
+  Status OpenReaders(const std::string& path);
   // The caller holds mu_.
   Status Exec(const char* sql);
   Status InsertAuditLocked(const AuditEntry& entry);
@@ -88,6 +90,16 @@ class SqliteStore final : public KeyStore {
 
   std::mutex mu_;
   sqlite3* db_;  // GUARDED_BY(mu_)
+
+  // Read-only connections for lookups by hash (the cache's misses), so that
+  // they run beside each other and beside writes (WAL readers do not block).
+  struct Reader {
+    std::mutex mu;
+    sqlite3* db = nullptr;                 // GUARDED_BY(mu)
+    sqlite3_stmt* find_by_hash = nullptr;  // GUARDED_BY(mu)
+  };
+  static constexpr size_t kReaders = 4;
+  std::array<Reader, kReaders> readers_;
 };
 
 }  // namespace keyward
