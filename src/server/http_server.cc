@@ -169,16 +169,38 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     const std::string_view target(req.target().data(), req.target().size());
     path_ = std::string(target.substr(0, target.find('?')));
     reply_meta_ = std::move(reply);
-    res_ = std::make_shared<HttpResponse>(std::move(reply_meta_.response));
-    http::async_write(stream_, *res_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      self->OnWrite(ec);
-    });
+    WriteResponse(reply_meta_.response);
+  }
+
+  // Serialises the response into one buffer and writes it with one call:
+  // cheaper than Beast's serializer, whose buffer sequences dominated the
+  // profile of small answers.
+  void WriteResponse(const HttpResponse& res) {
+    status_ = static_cast<int>(res.result_int());
+    keep_alive_ = res.keep_alive();
+    out_.clear();
+    out_ += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    out_ += std::to_string(status_);
+    out_ += ' ';
+    out_ += std::string_view(res.reason().data(), res.reason().size());
+    out_ += "\r\n";
+    for (const auto& field : res) {
+      out_ += std::string_view(field.name_string().data(), field.name_string().size());
+      out_ += ": ";
+      out_ += std::string_view(field.value().data(), field.value().size());
+      out_ += "\r\n";
+    }
+    out_ += "\r\n";
+    out_ += res.body();
+    asio::async_write(
+        stream_, asio::buffer(out_),
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
   }
 
   void OnWrite(beast::error_code ec) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    const int status = static_cast<int>(res_->result_int());
+    const int status = status_;
     server_.api().metrics().RecordRequest(reply_meta_.route, status, seconds);
     if (server_.options().access_log) {
       LogLine line("info", "request");
@@ -191,8 +213,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       if (reply_meta_.code) line.Str("code", CodeName(*reply_meta_.code));
       line.Emit();
     }
-    const bool keep_alive = res_->keep_alive();
-    res_.reset();
+    const bool keep_alive = keep_alive_;
     if (ec) return Close();
     if (!keep_alive) return CloseGracefully();
     WaitForRequest();
@@ -206,11 +227,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     reply_meta_ = ApiReply{};
     reply_meta_.route = server_.api().metrics().unmatched_route();
     reply_meta_.code = code;
-    res_ = std::make_shared<HttpResponse>(Api::ErrorResponse(status, code, message, 11, false));
     stream_.expires_after(std::chrono::seconds(5));
-    http::async_write(stream_, *res_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      self->OnWrite(ec);
-    });
+    WriteResponse(Api::ErrorResponse(status, code, message, 11, false));
   }
 
   // Half-closes, then drains what the client still sends for a moment, so
@@ -243,8 +261,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   HttpServer& server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<HttpResponse> res_;
   ApiReply reply_meta_;
+  std::string out_;  // the response on the wire, kept until written
+  int status_ = 0;
+  bool keep_alive_ = false;
   std::string peer_ip_;
   std::string method_, path_;
   std::vector<char> drain_buf_;
