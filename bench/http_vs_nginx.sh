@@ -35,7 +35,8 @@ pid $BENCH_TMP/nginx/nginx.pid;
 error_log $BENCH_TMP/nginx/error.log warn;
 events { worker_connections 4096; }
 http {
-  access_log $BENCH_TMP/nginx/access.log;
+  # Buffered like keyward's access log (64 KiB or 200 ms).
+  access_log $BENCH_TMP/nginx/access.log combined buffer=64k flush=200ms;
   client_body_temp_path $BENCH_TMP/nginx;
   proxy_temp_path $BENCH_TMP/nginx;
   fastcgi_temp_path $BENCH_TMP/nginx;

@@ -154,9 +154,9 @@ struct Api::Call {
   ApiReply& reply;
 
   void Send(int status, std::string body) {
-    reply.response.result(status);
-    reply.response.set(http::field::content_type, "application/json");
-    reply.response.body() = std::move(body);
+    reply.response.status = status;
+    reply.response.content_type = "application/json";
+    reply.response.body = std::move(body);
   }
   void SendJson(int status, const Json& j) { Send(status, Dump(j)); }
   void Error(Code code, std::string_view message) {
@@ -296,21 +296,71 @@ Api::Api(ApiOptions options)
       router_(BuildRouter()),
       metrics_(RouteNames(router_)) {}
 
-HttpResponse Api::ErrorResponse(int status, Code code, std::string_view message, unsigned version,
-                                bool keep_alive) {
-  HttpResponse res{static_cast<http::status>(status), version};
-  res.set(http::field::content_type, "application/json");
-  res.set(http::field::cache_control, "no-store");
-  res.body() = ErrorBody(code, message);
-  res.keep_alive(keep_alive);
-  res.prepare_payload();
+ApiResponse Api::ErrorResponse(int status, Code code, std::string_view message, unsigned version,
+                               bool keep_alive) {
+  ApiResponse res;
+  res.status = status;
+  res.version = version;
+  res.keep_alive = keep_alive;
+  res.content_type = "application/json";
+  res.Set("Cache-Control", "no-store");
+  res.body = ErrorBody(code, message);
   return res;
+}
+
+void ApiResponse::Set(std::string_view name, std::string_view value) {
+  headers += name;
+  headers += ": ";
+  for (char c : value) {
+    if (c != '\r' && c != '\n') headers += c;
+  }
+  headers += "\r\n";
+}
+
+std::string_view ApiResponse::Get(std::string_view name) const {
+  std::string_view rest = headers;
+  while (!rest.empty()) {
+    const size_t eol = rest.find("\r\n");
+    const std::string_view line = rest.substr(0, eol);
+    rest = eol == std::string_view::npos ? std::string_view() : rest.substr(eol + 2);
+    const size_t colon = line.find(": ");
+    if (colon != std::string_view::npos && IEquals(line.substr(0, colon), name))
+      return line.substr(colon + 2);
+  }
+  return {};
+}
+
+void ApiResponse::SerializeTo(std::string* out) const {
+  out->clear();
+  out->reserve(128 + headers.size() + body.size());
+  *out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  *out += std::to_string(status);
+  *out += ' ';
+  const auto reason = http::obsolete_reason(static_cast<http::status>(status));
+  *out += std::string_view(reason.data(), reason.size());
+  *out += "\r\n";
+  *out += headers;
+  if (!content_type.empty()) {
+    *out += "Content-Type: ";
+    *out += content_type;
+    *out += "\r\n";
+  }
+  *out += "Content-Length: ";
+  *out += std::to_string(body.size());
+  *out += "\r\n";
+  if (!keep_alive) {
+    *out += "Connection: close\r\n";
+  } else if (version == 10) {
+    *out += "Connection: keep-alive\r\n";
+  }
+  *out += "\r\n";
+  *out += body;
 }
 
 ApiReply Api::Handle(const HttpRequest& req, std::string_view peer_ip) {
   ApiReply reply;
-  reply.response.version(req.version());
-  reply.response.keep_alive(req.keep_alive());
+  reply.response.version = req.version();
+  reply.response.keep_alive = req.keep_alive();
   const std::string_view target(req.target().data(), req.target().size());
   const size_t qpos = target.find('?');
   Call call{req,
@@ -325,7 +375,7 @@ ApiReply Api::Handle(const HttpRequest& req, std::string_view peer_ip) {
   if (match.route < 0) {
     reply.route = metrics_.unmatched_route();
     if (match.path_known) {
-      reply.response.set(http::field::allow, match.allow);
+      reply.response.Set("Allow", match.allow);
       call.Error(Code::kMethodNotAllowed,
                  std::string(method) + " is not allowed here; use " + match.allow);
     } else {
@@ -341,8 +391,7 @@ ApiReply Api::Handle(const HttpRequest& req, std::string_view peer_ip) {
       call.Error(Code::kInternal, "internal error");
     }
   }
-  reply.response.set(http::field::cache_control, "no-store");
-  reply.response.prepare_payload();
+  reply.response.Set("Cache-Control", "no-store");
   return reply;
 }
 
@@ -382,12 +431,11 @@ void Api::Dispatch(Call& call, int route) {
     case kReadyz:
       return Ready(call);
     case kMetrics:
-      call.reply.response.result(200);
-      call.reply.response.set(http::field::content_type,
-                              "text/plain; version=0.0.4; charset=utf-8");
-      call.reply.response.body() = metrics_.Render();
+      call.reply.response.status = 200;
+      call.reply.response.content_type = ("text/plain; version=0.0.4; charset=utf-8");
+      call.reply.response.body = metrics_.Render();
       if (options_.cache != nullptr)
-        call.reply.response.body() += RenderCacheMetrics(options_.cache->Stats());
+        call.reply.response.body += RenderCacheMetrics(options_.cache->Stats());
       return;
     case kOpenApi:
       return call.Send(200, std::string(OpenApiDocument()));
@@ -411,7 +459,7 @@ bool Api::Authenticate(Call& call, bool allow_self_service) {
   std::string_view token;
   if (auth.size() > 7 && IEquals(auth.substr(0, 7), "Bearer ")) token = Trim(auth.substr(7));
   if (token.empty()) {
-    call.reply.response.set(http::field::www_authenticate, "Bearer realm=\"keyward\"");
+    call.reply.response.Set("WWW-Authenticate", "Bearer realm=\"keyward\"");
     call.Error(Code::kUnauthorized,
                "send a root key or a keys:manage API key as Authorization: Bearer <key>");
     return false;
@@ -423,7 +471,7 @@ bool Api::Authenticate(Call& call, bool allow_self_service) {
         call.Fail(root.status());
         return false;
       }
-      call.reply.response.set(http::field::www_authenticate,
+      call.reply.response.Set("WWW-Authenticate",
                               "Bearer realm=\"keyward\", error=\"invalid_token\"");
       call.Error(Code::kUnauthorized, "the root key is not valid");
       return false;
@@ -457,7 +505,7 @@ bool Api::Authenticate(Call& call, bool allow_self_service) {
     return false;
   }
   if (!r.valid()) {
-    call.reply.response.set(http::field::www_authenticate,
+    call.reply.response.Set("WWW-Authenticate",
                             "Bearer realm=\"keyward\", error=\"invalid_token\"");
     call.Error(Code::kUnauthorized,
                "the API key is not valid for management (" + std::string(CodeName(r.code)) + ")");
@@ -836,28 +884,28 @@ void Api::GatewayAuth(Call& call) {
   auto& res = call.reply.response;
   if (r.key) call.reply.key_prefix = r.key->record.short_prefix;
   if (r.ratelimit) {
-    res.set("RateLimit-Limit", std::to_string(r.ratelimit->limit));
-    res.set("RateLimit-Remaining", std::to_string(r.ratelimit->remaining));
-    res.set("RateLimit-Reset", std::to_string(r.ratelimit->reset_seconds));
+    res.Set("RateLimit-Limit", std::to_string(r.ratelimit->limit));
+    res.Set("RateLimit-Remaining", std::to_string(r.ratelimit->remaining));
+    res.Set("RateLimit-Reset", std::to_string(r.ratelimit->reset_seconds));
   }
   if (r.valid()) {
     const ApiKey& k = r.key->record;
-    res.result(200);
-    res.set("X-Keyward-Key-Id", k.id);
-    res.set("X-Keyward-Workspace-Id", k.workspace_id);
-    res.set("X-Keyward-Environment", k.environment);
+    res.status = 200;
+    res.Set("X-Keyward-Key-Id", k.id);
+    res.Set("X-Keyward-Workspace-Id", k.workspace_id);
+    res.Set("X-Keyward-Environment", k.environment);
     std::string joined;
     for (const auto& s : k.scopes) joined += (joined.empty() ? "" : ",") + s;
-    res.set("X-Keyward-Scopes", joined);
+    res.Set("X-Keyward-Scopes", joined);
     return;
   }
   if (r.code == Code::kRateLimited && r.ratelimit) {
-    res.set(http::field::retry_after, std::to_string(r.ratelimit->retry_after_seconds));
+    res.Set("Retry-After", std::to_string(r.ratelimit->retry_after_seconds));
   }
   if (HttpStatusFor(r.code) == 401) {
-    res.set(http::field::www_authenticate, r.code == Code::kMissing
-                                               ? "Bearer realm=\"api\""
-                                               : "Bearer realm=\"api\", error=\"invalid_token\"");
+    res.Set("WWW-Authenticate", r.code == Code::kMissing
+                                    ? "Bearer realm=\"api\""
+                                    : "Bearer realm=\"api\", error=\"invalid_token\"");
   }
   call.Send(HttpStatusFor(r.code), ErrorBody(r.code, VerifyMessage(r.code, r)));
 }

@@ -24,7 +24,6 @@ namespace keyward {
 
 namespace http = boost::beast::http;
 using HttpRequest = http::request<http::string_body>;
-using HttpResponse = http::response<http::string_body>;
 
 struct ApiOptions {
   KeyService* service = nullptr;
@@ -34,8 +33,27 @@ struct ApiOptions {
   const KeyCache* cache = nullptr;  // for /metrics; may be null
 };
 
+// One answer, ready for the wire: headers are kept as "Name: value" lines,
+// so setting one costs an append, not an allocation per field.
+struct ApiResponse {
+  int status = 200;
+  unsigned version = 11;  // of the request: 10 or 11
+  bool keep_alive = true;
+  std::string content_type;  // empty: no body type
+  std::string headers;       // "Name: value\r\n" lines
+  std::string body;
+
+  // Adds a header; CR and LF are dropped from the value, so no value can
+  // start a header of its own.
+  void Set(std::string_view name, std::string_view value);
+  // The first header called name (case-insensitive), or "".
+  std::string_view Get(std::string_view name) const;
+  // Status line, headers, Content-Type, Content-Length, Connection, body.
+  void SerializeTo(std::string* out) const;
+};
+
 struct ApiReply {
-  HttpResponse response;
+  ApiResponse response;
   size_t route = 0;          // for metrics
   std::string key_prefix;    // the short prefix of the key involved, for the log
   std::optional<Code> code;  // the error or verification code answered
@@ -49,8 +67,8 @@ class Api {
 
   // An answer for a request the HTTP layer refused before Handle (413, 431,
   // 400 on a broken request), shaped like every other error.
-  static HttpResponse ErrorResponse(int status, Code code, std::string_view message,
-                                    unsigned version, bool keep_alive);
+  static ApiResponse ErrorResponse(int status, Code code, std::string_view message,
+                                   unsigned version, bool keep_alive);
 
   const Router& router() const { return router_; }
   Metrics& metrics() { return metrics_; }

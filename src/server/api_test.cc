@@ -43,7 +43,7 @@ class ApiTest : public ::testing::Test {
     return api_->Handle(req, "127.0.0.1");
   }
 
-  static Json Body(const ApiReply& r) { return Json::parse(r.response.body()); }
+  static Json Body(const ApiReply& r) { return Json::parse(r.response.body); }
 
   keyward::testing::TempDir dir_;
   KeyFormat format_;
@@ -78,28 +78,28 @@ TEST_F(ApiTest, EveryRouteIsInTheOpenApiDocument) {
 
 TEST_F(ApiTest, ErrorsHaveTheJsonShape) {
   auto r = Call(http::verb::get, "/v1/nothing");
-  EXPECT_EQ(r.response.result_int(), 404u);
+  EXPECT_EQ(r.response.status, 404);
   EXPECT_EQ(Body(r)["error"], "not_found");
   r = Call(http::verb::put, "/v1/api-keys/key_x");
-  EXPECT_EQ(r.response.result_int(), 405u);
+  EXPECT_EQ(r.response.status, 405);
   EXPECT_EQ(Body(r)["error"], "method_not_allowed");
-  EXPECT_EQ(r.response[http::field::allow], "GET, PATCH, DELETE");
+  EXPECT_EQ(r.response.Get("Allow"), "GET, PATCH, DELETE");
   r = Call(http::verb::post, "/v1/workspaces", "{not json", {{"Content-Type", "application/json"}});
-  EXPECT_EQ(r.response.result_int(), 400u);
+  EXPECT_EQ(r.response.status, 400);
   EXPECT_EQ(Body(r)["error"], "invalid_json");
   r = Call(http::verb::post, "/v1/workspaces", "name=x",
            {{"Content-Type", "application/x-www-form-urlencoded"}});
-  EXPECT_EQ(r.response.result_int(), 415u);
-  EXPECT_EQ(r.response[http::field::cache_control], "no-store");
+  EXPECT_EQ(r.response.status, 415);
+  EXPECT_EQ(r.response.Get("Cache-Control"), "no-store");
 }
 
 TEST_F(ApiTest, CreateVerifyRevokeThroughTheApi) {
   auto ws = Call(http::verb::post, "/v1/workspaces", R"({"name":"Acme","max_active_keys":5})");
-  ASSERT_EQ(ws.response.result_int(), 201u) << ws.response.body();
+  ASSERT_EQ(ws.response.status, 201) << ws.response.body;
   const std::string ws_id = Body(ws)["id"];
   auto created = Call(http::verb::post, "/v1/api-keys",
                       R"({"workspace_id":")" + ws_id + R"(","environment":"live","name":"prod"})");
-  ASSERT_EQ(created.response.result_int(), 201u) << created.response.body();
+  ASSERT_EQ(created.response.status, 201) << created.response.body;
   const Json key = Body(created);
   const std::string secret = key["key"];
   EXPECT_EQ(secret.rfind("sk_live_", 0), 0u);
@@ -111,25 +111,44 @@ TEST_F(ApiTest, CreateVerifyRevokeThroughTheApi) {
   HttpRequest auth{http::verb::get, "/v1/auth", 11};
   auth.set("X-API-Key", secret);
   auto ok = api_->Handle(auth, "10.0.0.1");
-  EXPECT_EQ(ok.response.result_int(), 200u);
-  EXPECT_EQ(ok.response["X-Keyward-Workspace-Id"], ws_id);
+  EXPECT_EQ(ok.response.status, 200);
+  EXPECT_EQ(ok.response.Get("X-Keyward-Workspace-Id"), ws_id);
 
   auto revoked = Call(http::verb::delete_, "/v1/api-keys/" + key["id"].get<std::string>());
-  EXPECT_EQ(revoked.response.result_int(), 200u);
+  EXPECT_EQ(revoked.response.status, 200);
   auto refused = api_->Handle(auth, "10.0.0.1");
-  EXPECT_EQ(refused.response.result_int(), 401u);
+  EXPECT_EQ(refused.response.status, 401);
   EXPECT_EQ(Body(refused)["error"], "revoked");
-  EXPECT_EQ(refused.response.body().find(secret), std::string::npos);
+  EXPECT_EQ(refused.response.body.find(secret), std::string::npos);
+}
+
+TEST(ApiResponseTest, HeaderValuesCannotStartHeadersOfTheirOwn) {
+  ApiResponse r;
+  r.Set("X-Keyward-Key-Id", "key_1\r\nSet-Cookie: evil=1");
+  EXPECT_EQ(r.Get("X-Keyward-Key-Id"), "key_1Set-Cookie: evil=1");
+  EXPECT_EQ(r.Get("Set-Cookie"), "");
+  std::string wire;
+  r.body = "{}";
+  r.content_type = "application/json";
+  r.SerializeTo(&wire);
+  EXPECT_EQ(wire,
+            "HTTP/1.1 200 OK\r\nX-Keyward-Key-Id: key_1Set-Cookie: evil=1\r\n"
+            "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+  r.keep_alive = false;
+  r.status = 413;
+  r.SerializeTo(&wire);
+  EXPECT_EQ(wire.substr(0, 33), "HTTP/1.1 413 Payload Too Large\r\nX");
+  EXPECT_NE(wire.find("Connection: close\r\n"), std::string::npos);
 }
 
 TEST_F(ApiTest, ManagementNeedsACredential) {
   HttpRequest req{http::verb::get, "/v1/workspaces", 11};
   auto r = api_->Handle(req, "127.0.0.1");
-  EXPECT_EQ(r.response.result_int(), 401u);
+  EXPECT_EQ(r.response.status, 401);
   EXPECT_EQ(Body(r)["error"], "unauthorized");
-  EXPECT_FALSE(r.response[http::field::www_authenticate].empty());
+  EXPECT_FALSE(r.response.Get("WWW-Authenticate").empty());
   req.set(http::field::authorization, "Bearer kw_root_" + std::string(40, 'a'));
-  EXPECT_EQ(api_->Handle(req, "127.0.0.1").response.result_int(), 401u);
+  EXPECT_EQ(api_->Handle(req, "127.0.0.1").response.status, 401);
 }
 
 }  // namespace

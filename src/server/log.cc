@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <mutex>
 
 #include "core/clock.h"
 #include "core/time_format.h"
@@ -13,6 +14,27 @@ namespace {
 
 std::atomic<int> g_fd{1};
 std::atomic<int> g_min_level{1};
+
+constexpr size_t kBufferLimit = 64 * 1024;
+std::mutex g_buffer_mu;
+std::string g_buffer;  // GUARDED_BY(g_buffer_mu)
+
+void WriteAll(const char* p, size_t left) {
+  const int fd = g_fd.load(std::memory_order_relaxed);
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n <= 0) break;
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+// The caller holds g_buffer_mu.
+void FlushLocked() {
+  if (g_buffer.empty()) return;
+  WriteAll(g_buffer.data(), g_buffer.size());
+  g_buffer.clear();
+}
 
 int LevelRank(std::string_view level) {
   if (level == "debug") return 0;
@@ -104,16 +126,24 @@ LogLine& LogLine::Num(std::string_view key, double value) {
 void LogLine::Emit() {
   if (!enabled_) return;
   buf_ += "}\n";
-  const char* p = buf_.data();
-  size_t left = buf_.size();
-  const int fd = g_fd.load(std::memory_order_relaxed);
-  while (left > 0) {
-    const ssize_t n = ::write(fd, p, left);
-    if (n <= 0) break;
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
+  std::lock_guard lock(g_buffer_mu);
+  FlushLocked();  // keep the order lines were emitted in
+  WriteAll(buf_.data(), buf_.size());
   enabled_ = false;
+}
+
+void LogLine::EmitBuffered() {
+  if (!enabled_) return;
+  buf_ += "}\n";
+  std::lock_guard lock(g_buffer_mu);
+  g_buffer += buf_;
+  if (g_buffer.size() >= kBufferLimit) FlushLocked();
+  enabled_ = false;
+}
+
+void LogLine::Flush() {
+  std::lock_guard lock(g_buffer_mu);
+  FlushLocked();
 }
 
 void LogLine::SetFd(int fd) { g_fd.store(fd); }

@@ -57,6 +57,7 @@ class Maintenance {
       cv_.wait_for(lock, std::chrono::milliseconds(200));
       if (stop_) break;
       lock.unlock();
+      LogLine::Flush();
       if (Status s = follower_->Poll(); !s.ok()) {
         LogLine("warn", "cannot read the key change log").Str("error", s.ToString()).Emit();
       }
@@ -215,6 +216,7 @@ int RunServe(const Config& config) {
       .Emit();
   server.Run();
   maintenance.Stop();
+  LogLine::Flush();
   LogLine("info", "stopped").Emit();
   return 0;
 }
