@@ -59,9 +59,9 @@ class KeyCache final : public KeyResolver, public KeyChangeObserver {
   struct Shard {
     mutable std::mutex mu;
     std::unordered_map<KeyHash, std::shared_ptr<const VerifiableKey>, KeyHashHasher, KeyHashEq>
-        keys;                                                  // GUARDED_BY(mu)
+        keys;                                                             // GUARDED_BY(mu)
     std::unordered_map<KeyHash, char, KeyHashHasher, KeyHashEq> unknown;  // GUARDED_BY(mu)
-    uint64_t epoch = 0;                                        // GUARDED_BY(mu)
+    uint64_t epoch = 0;                                                   // GUARDED_BY(mu)
   };
   // A different part of the hash than the maps' hasher uses.
   static size_t ShardOf(const KeyHash& h) { return h[8] % kShards; }

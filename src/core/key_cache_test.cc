@@ -46,7 +46,7 @@ TEST(KeyCacheTest, CachesHitsAndUnknownHashes) {
     auto r = cache.Resolve(Sha256("a"));
     ASSERT_TRUE(r.ok());
     ASSERT_TRUE(*r);
-    EXPECT_EQ((*r)->record.id, "key_a");
+    EXPECT_EQ((*r)->id(), "key_a");
     auto unknown = cache.Resolve(Sha256("zz"));
     ASSERT_TRUE(unknown.ok());
     EXPECT_FALSE(*unknown);
@@ -68,7 +68,7 @@ TEST(KeyCacheTest, InvalidateDropsPositiveAndNegativeEntries) {
   EXPECT_TRUE(*cache.Resolve(Sha256("new")));
   backing.keys[Sha256("new")].revoked_at = 1;
   cache.Invalidate(Sha256("new"));
-  EXPECT_TRUE((*cache.Resolve(Sha256("new")))->record.revoked_at);
+  EXPECT_TRUE((*cache.Resolve(Sha256("new")))->revoked());
 }
 
 TEST(KeyCacheTest, StorageErrorsAreNotCached) {
@@ -93,9 +93,9 @@ TEST(KeyCacheTest, ARecordReadBeforeAnInvalidationIsNotKept) {
   };
   auto stale = cache.Resolve(Sha256("a"));
   ASSERT_TRUE(*stale);
-  EXPECT_FALSE((*stale)->record.revoked_at);  // that one answer was already on its way
+  EXPECT_FALSE((*stale)->revoked());  // that one answer was already on its way
   auto next = cache.Resolve(Sha256("a"));
-  EXPECT_TRUE((*next)->record.revoked_at) << "a stale record stayed in the cache";
+  EXPECT_TRUE((*next)->revoked()) << "a stale record stayed in the cache";
 }
 
 TEST(KeyCacheTest, SizeIsBounded) {

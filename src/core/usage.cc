@@ -27,12 +27,15 @@ UsageBatch UsageRecorder::Drain() {
       taken.swap(shard.counters);
     }
     for (const auto& [slot, c] : taken) {
-      const ApiKey& rec = c.key->record;
-      UsageRow& row = rows[{rec.id, slot.minute, slot.code}];
-      if (row.key_id.empty()) row = UsageRow{rec.id, rec.workspace_id, slot.minute, slot.code, 0};
+      const VerifiableKey& key = *c.key;
+      UsageRow& row = rows[{std::string(key.id()), slot.minute, slot.code}];
+      if (row.key_id.empty()) {
+        row = UsageRow{std::string(key.id()), std::string(key.workspace_id()), slot.minute,
+                       slot.code, 0};
+      }
       row.count += c.count;
       if (c.last_valid > 0) {
-        Timestamp& t = last_used[rec.id];
+        Timestamp& t = last_used[std::string(key.id())];
         if (c.last_valid > t) t = c.last_valid;
       }
     }

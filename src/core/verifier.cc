@@ -9,23 +9,78 @@
 
 namespace keyward {
 
-std::shared_ptr<const VerifiableKey> VerifiableKey::Compile(ApiKey record) {
+std::shared_ptr<const VerifiableKey> VerifiableKey::Compile(const ApiKey& record) {
   auto key = std::make_shared<VerifiableKey>();
-  for (const auto& text : record.ip_allowlist) {
-    if (auto block = CidrBlock::Parse(text); block.ok()) key->ip_blocks.push_back(*block);
+  std::string scopes;
+  for (const auto& scope : record.scopes) {
+    if (!scopes.empty()) scopes += ' ';
+    scopes += scope;  // scopes hold no spaces (ValidateScopes)
   }
-  for (const auto& text : record.referrer_allowlist) {
-    if (auto p = ReferrerPattern::Parse(text); p.ok()) key->referrers.push_back(*p);
+  const std::string_view fields[kFieldCount] = {
+      record.id,   record.workspace_id, record.environment,
+      record.name, record.short_prefix, record.meta_json,
+      scopes};
+  size_t total = 0;
+  for (const auto& f : fields) total += f.size();
+  if (total > UINT16_MAX) {
+    // Bounded well below this by validation (meta 8 KiB, 100 scopes); a
+    // record past it is not trusted with access.
+    key->revoked_ = true;
+    return key;
   }
-  for (const auto& text : record.endpoint_allowlist) {
-    if (auto p = EndpointPattern::Parse(text); p.ok()) key->endpoints.push_back(*p);
+  key->text_.reserve(total);
+  for (int f = 0; f < kFieldCount; ++f) {
+    key->text_ += fields[f];
+    key->ends_[f] = static_cast<uint16_t>(key->text_.size());
   }
-  key->ip_restricted = !record.ip_allowlist.empty();
-  key->referrer_restricted = !record.referrer_allowlist.empty();
-  key->endpoint_restricted = !record.endpoint_allowlist.empty();
-  std::memcpy(&key->limiter_key, record.hash.data(), sizeof key->limiter_key);
-  key->record = std::move(record);
+  key->revoked_ = record.revoked_at.has_value();
+  key->disabled_ = record.disabled;
+  key->has_expiry_ = record.expires_at.has_value();
+  key->expires_at_ = record.expires_at.value_or(0);
+  if (record.rate_limit) {
+    key->rate_limit_ = record.rate_limit->limit;
+    key->rate_period_ = record.rate_limit->period_seconds;
+  }
+  std::memcpy(&key->limiter_key_, record.hash.data(), sizeof key->limiter_key_);
+  if (!record.ip_allowlist.empty() || !record.referrer_allowlist.empty() ||
+      !record.endpoint_allowlist.empty()) {
+    auto r = std::make_unique<KeyRestrictions>();
+    for (const auto& text : record.ip_allowlist) {
+      if (auto block = CidrBlock::Parse(text); block.ok()) r->ip_blocks.push_back(*block);
+    }
+    for (const auto& text : record.referrer_allowlist) {
+      if (auto p = ReferrerPattern::Parse(text); p.ok()) r->referrers.push_back(*p);
+    }
+    for (const auto& text : record.endpoint_allowlist) {
+      if (auto p = EndpointPattern::Parse(text); p.ok()) r->endpoints.push_back(*p);
+    }
+    r->ip_restricted = !record.ip_allowlist.empty();
+    r->referrer_restricted = !record.referrer_allowlist.empty();
+    r->endpoint_restricted = !record.endpoint_allowlist.empty();
+    key->restrictions_ = std::move(r);
+  }
   return key;
+}
+
+std::vector<std::string> VerifiableKey::scopes() const {
+  std::vector<std::string> out;
+  std::string_view rest = Text(kScopes);
+  while (!rest.empty()) {
+    const size_t space = rest.find(' ');
+    out.emplace_back(rest.substr(0, space));
+    rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+  }
+  return out;
+}
+
+bool VerifiableKey::Grants(std::string_view required) const {
+  std::string_view rest = Text(kScopes);
+  while (!rest.empty()) {
+    const size_t space = rest.find(' ');
+    if (ScopeGrants(rest.substr(0, space), required)) return true;
+    rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+  }
+  return false;
 }
 
 bool ScopeGrants(std::string_view granted, std::string_view required) {
@@ -83,64 +138,63 @@ VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now) const {
   }
   result.key = std::move(*resolved);
   const VerifiableKey& key = *result.key;
-  const ApiKey& rec = key.record;
-  if (rec.revoked_at) {
+
+  if (key.revoked()) {
     result.code = Code::kRevoked;
     return result;
   }
-  if (rec.expires_at && *rec.expires_at <= now) {
+  if (const auto expires = key.expires_at(); expires && *expires <= now) {
     result.code = Code::kExpired;
     return result;
   }
-  if (rec.disabled) {
+  if (key.disabled()) {
     result.code = Code::kDisabled;
     return result;
   }
-  if (!Accepts(rec.environment) ||
-      (!req.environment.empty() && req.environment != rec.environment)) {
+  if (!Accepts(key.environment()) ||
+      (!req.environment.empty() && req.environment != key.environment())) {
     result.code = Code::kWrongEnvironment;
     return result;
   }
-  if (key.ip_restricted) {
-    const auto ip = ParseIpAddress(req.ip);
-    const bool allowed = ip && std::any_of(key.ip_blocks.begin(), key.ip_blocks.end(),
-                                           [&](const CidrBlock& b) { return b.Contains(*ip); });
-    if (!allowed) {
-      result.code = Code::kIpNotAllowed;
+  if (const KeyRestrictions* r = key.restrictions()) {
+    if (r->ip_restricted) {
+      const auto ip = ParseIpAddress(req.ip);
+      const bool allowed = ip && std::any_of(r->ip_blocks.begin(), r->ip_blocks.end(),
+                                             [&](const CidrBlock& b) { return b.Contains(*ip); });
+      if (!allowed) {
+        result.code = Code::kIpNotAllowed;
+        return result;
+      }
+    }
+    if (r->referrer_restricted &&
+        !std::any_of(r->referrers.begin(), r->referrers.end(),
+                     [&](const ReferrerPattern& p) { return p.Matches(req.referrer); })) {
+      result.code = Code::kReferrerNotAllowed;
       return result;
     }
-  }
-  if (key.referrer_restricted &&
-      !std::any_of(key.referrers.begin(), key.referrers.end(),
-                   [&](const ReferrerPattern& p) { return p.Matches(req.referrer); })) {
-    result.code = Code::kReferrerNotAllowed;
-    return result;
-  }
-  if (key.endpoint_restricted) {
-    const std::string path = NormalizeRequestPath(req.path);
-    const bool allowed =
-        !req.path.empty() &&
-        std::any_of(key.endpoints.begin(), key.endpoints.end(),
-                    [&](const EndpointPattern& p) { return p.Matches(req.method, path); });
-    if (!allowed) {
-      result.code = Code::kEndpointNotAllowed;
-      return result;
+    if (r->endpoint_restricted) {
+      const std::string path = NormalizeRequestPath(req.path);
+      const bool allowed =
+          !req.path.empty() &&
+          std::any_of(r->endpoints.begin(), r->endpoints.end(),
+                      [&](const EndpointPattern& p) { return p.Matches(req.method, path); });
+      if (!allowed) {
+        result.code = Code::kEndpointNotAllowed;
+        return result;
+      }
     }
   }
   for (const auto& required : req.scopes) {
-    const bool granted =
-        std::any_of(rec.scopes.begin(), rec.scopes.end(),
-                    [&](const std::string& g) { return ScopeGrants(g, required); });
-    if (!granted) {
+    if (!key.Grants(required)) {
       result.code = Code::kInsufficientScope;
       return result;
     }
   }
   if (options_.rate_limiter != nullptr) {
-    const std::optional<RateLimit>& limit =
-        rec.rate_limit ? rec.rate_limit : options_.default_rate_limit;
+    const std::optional<RateLimit> limit =
+        key.rate_limit() ? key.rate_limit() : options_.default_rate_limit;
     if (limit) {
-      result.ratelimit = options_.rate_limiter->Take(key.limiter_key, *limit, now);
+      result.ratelimit = options_.rate_limiter->Take(key.limiter_key(), *limit, now);
       if (!result.ratelimit->allowed) {
         result.code = Code::kRateLimited;
         return result;

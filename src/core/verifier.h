@@ -6,6 +6,7 @@
 #ifndef KEYWARD_CORE_VERIFIER_H_
 #define KEYWARD_CORE_VERIFIER_H_
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <span>
@@ -26,21 +27,66 @@ namespace keyward {
 
 class UsageRecorder;
 
-// A key record with its allow-lists parsed once, ready to check requests.
-struct VerifiableKey {
-  ApiKey record;
+// A key's allow-lists, parsed once; only keys that have any carry them.
+struct KeyRestrictions {
   std::vector<CidrBlock> ip_blocks;
   std::vector<ReferrerPattern> referrers;
   std::vector<EndpointPattern> endpoints;
-
-  // Entries that fail to parse (stored by an older or foreign writer) are
-  // dropped from their list; a list left empty that was not empty matches
-  // nothing, so a bad entry never widens access.
-  static std::shared_ptr<const VerifiableKey> Compile(ApiKey record);
   bool ip_restricted = false;
   bool referrer_restricted = false;
   bool endpoint_restricted = false;
-  uint64_t limiter_key = 0;  // the key's identity in the rate limiter
+};
+
+// A key record as verification needs it: immutable and compact (the text of
+// its id, workspace, environment, name, short prefix, meta and scopes in one
+// string), so that a million of them fit in memory. Shared between the cache,
+// requests in flight and usage counters.
+class VerifiableKey {
+ public:
+  // Allow-list entries that fail to parse (stored by an older or foreign
+  // writer) are dropped from their list; a list left empty that was not
+  // empty matches nothing, so a bad entry never widens access.
+  static std::shared_ptr<const VerifiableKey> Compile(const ApiKey& record);
+
+  std::string_view id() const { return Text(kId); }
+  std::string_view workspace_id() const { return Text(kWorkspace); }
+  std::string_view environment() const { return Text(kEnvironment); }
+  std::string_view name() const { return Text(kName); }
+  std::string_view short_prefix() const { return Text(kShortPrefix); }
+  std::string_view meta_json() const { return Text(kMeta); }
+  std::vector<std::string> scopes() const;
+  // Whether one of the key's scopes covers required (see ScopeGrants).
+  bool Grants(std::string_view required) const;
+
+  bool revoked() const { return revoked_; }
+  bool disabled() const { return disabled_; }
+  std::optional<Timestamp> expires_at() const {
+    return has_expiry_ ? std::optional<Timestamp>(expires_at_) : std::nullopt;
+  }
+  std::optional<RateLimit> rate_limit() const {
+    return rate_period_ > 0 ? std::optional<RateLimit>(RateLimit{rate_limit_, rate_period_})
+                            : std::nullopt;
+  }
+  uint64_t limiter_key() const { return limiter_key_; }  // its identity in the rate limiter
+  const KeyRestrictions* restrictions() const { return restrictions_.get(); }  // null: none
+
+ private:
+  enum Field { kId, kWorkspace, kEnvironment, kName, kShortPrefix, kMeta, kScopes, kFieldCount };
+  std::string_view Text(Field f) const {
+    const uint16_t begin = f == 0 ? 0 : ends_[f - 1];
+    return std::string_view(text_).substr(begin, ends_[f] - begin);
+  }
+
+  std::string text_;                          // the fields back to back; scopes space-separated
+  std::array<uint16_t, kFieldCount> ends_{};  // where each field ends in text_
+  bool revoked_ = false;
+  bool disabled_ = false;
+  bool has_expiry_ = false;
+  Timestamp expires_at_ = 0;
+  int64_t rate_limit_ = 0;
+  int64_t rate_period_ = 0;  // 0: no rate limit of its own
+  uint64_t limiter_key_ = 0;
+  std::unique_ptr<const KeyRestrictions> restrictions_;
 };
 
 // Finds a key by its hash.

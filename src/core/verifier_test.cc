@@ -67,7 +67,7 @@ TEST_F(VerifierTest, ValidKeyAnswersValidWithTheRecord) {
   auto r = MakeVerifier().Verify(req);
   EXPECT_EQ(r.code, Code::kValid);
   ASSERT_TRUE(r.key);
-  EXPECT_EQ(r.key->record.workspace_id, "ws_1");
+  EXPECT_EQ(r.key->workspace_id(), "ws_1");
 }
 
 TEST_F(VerifierTest, MissingMalformedInvalid) {
@@ -208,6 +208,61 @@ TEST_F(VerifierTest, FailedChecksDoNotConsumeRateLimit) {
   for (int i = 0; i < 5; ++i) EXPECT_EQ(v.Verify(req).code, Code::kIpNotAllowed);
   req.ip = "10.0.0.1";
   EXPECT_EQ(v.Verify(req).code, Code::kValid);
+}
+
+}  // namespace
+}  // namespace keyward
+
+namespace keyward {
+namespace {
+
+TEST(VerifiableKeyTest, KeepsWhatVerificationAnswersWith) {
+  ApiKey k;
+  k.id = "key_0123456789abcdefghij";
+  k.workspace_id = "ws_0123456789abcdefghij";
+  k.environment = "live";
+  k.name = "checkout service";
+  k.short_prefix = "asa_live_Tq0x4k9Pd8Mn";
+  k.meta_json = R"({"team":"payments"})";
+  k.scopes = {"orders:*", "products:read"};
+  k.expires_at = 1234;
+  k.rate_limit = RateLimit{10, 60};
+  k.hash = Sha256("x");
+  auto v = VerifiableKey::Compile(k);
+  EXPECT_EQ(v->id(), k.id);
+  EXPECT_EQ(v->workspace_id(), k.workspace_id);
+  EXPECT_EQ(v->environment(), "live");
+  EXPECT_EQ(v->name(), "checkout service");
+  EXPECT_EQ(v->short_prefix(), k.short_prefix);
+  EXPECT_EQ(v->meta_json(), k.meta_json);
+  EXPECT_EQ(v->scopes(), k.scopes);
+  EXPECT_TRUE(v->Grants("orders:write"));
+  EXPECT_TRUE(v->Grants("products:read"));
+  EXPECT_FALSE(v->Grants("products:write"));
+  EXPECT_EQ(v->expires_at(), 1234);
+  EXPECT_EQ(v->rate_limit(), (RateLimit{10, 60}));
+  EXPECT_FALSE(v->revoked());
+  EXPECT_EQ(v->restrictions(), nullptr);
+  k.scopes.clear();
+  k.expires_at.reset();
+  k.rate_limit.reset();
+  k.revoked_at = 5;
+  k.ip_allowlist = {"10.0.0.0/8"};
+  auto w = VerifiableKey::Compile(k);
+  EXPECT_TRUE(w->scopes().empty());
+  EXPECT_FALSE(w->Grants("anything"));
+  EXPECT_FALSE(w->expires_at());
+  EXPECT_FALSE(w->rate_limit());
+  EXPECT_TRUE(w->revoked());
+  ASSERT_NE(w->restrictions(), nullptr);
+  EXPECT_TRUE(w->restrictions()->ip_restricted);
+}
+
+TEST(VerifiableKeyTest, ARecordTooLargeToPackIsNotTrusted) {
+  ApiKey k;
+  k.id = "key_big";
+  k.meta_json = "{\"x\":\"" + std::string(70000, 'a') + "\"}";
+  EXPECT_TRUE(VerifiableKey::Compile(k)->revoked());
 }
 
 }  // namespace

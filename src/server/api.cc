@@ -112,7 +112,7 @@ std::string VerifyMessage(Code code, const VerifyResult& r) {
       return "the API key is disabled";
     case Code::kWrongEnvironment:
       return "the API key belongs to the " +
-             (r.key ? r.key->record.environment : std::string("other")) +
+             (r.key ? std::string(r.key->environment()) : std::string("other")) +
              " environment, which this endpoint does not accept";
     case Code::kIpNotAllowed:
       return "requests from this IP address are not allowed for this API key";
@@ -489,7 +489,7 @@ bool Api::Authenticate(Call& call, bool allow_self_service) {
   vr.referrer = Header(call.req, "Referer");
   vr.scopes = kManage;
   const VerifyResult r = options_.verifier->Verify(vr);
-  if (r.key) call.reply.key_prefix = r.key->record.short_prefix;
+  if (r.key) call.reply.key_prefix = r.key->short_prefix();
   if (r.code == Code::kUnavailable) {
     call.Error(Code::kUnavailable, "key storage is unavailable; try again");
     return false;
@@ -511,10 +511,10 @@ bool Api::Authenticate(Call& call, bool allow_self_service) {
                "the API key is not valid for management (" + std::string(CodeName(r.code)) + ")");
     return false;
   }
-  call.who.actor = r.key->record.id;
-  call.who.workspace_id = r.key->record.workspace_id;
-  call.who.environment = r.key->record.environment;
-  call.who.scopes = r.key->record.scopes;
+  call.who.actor = r.key->id();
+  call.who.workspace_id = r.key->workspace_id();
+  call.who.environment = r.key->environment();
+  call.who.scopes = r.key->scopes();
   return true;
 }
 
@@ -821,16 +821,16 @@ void Api::VerifyKey(Call& call) {
   Json j = {{"valid", r.valid()}, {"code", CodeName(r.code)}};
   if (!r.valid()) j["message"] = VerifyMessage(r.code, r);
   if (r.key) {
-    const ApiKey& k = r.key->record;
-    call.reply.key_prefix = k.short_prefix;
-    Json meta = Json::parse(k.meta_json, nullptr, false);
-    j["key_id"] = k.id;
-    j["workspace_id"] = k.workspace_id;
-    j["environment"] = k.environment;
-    j["name"] = k.name;
-    j["scopes"] = k.scopes;
+    const VerifiableKey& k = *r.key;
+    call.reply.key_prefix = k.short_prefix();
+    Json meta = Json::parse(k.meta_json(), nullptr, false);
+    j["key_id"] = k.id();
+    j["workspace_id"] = k.workspace_id();
+    j["environment"] = k.environment();
+    j["name"] = k.name();
+    j["scopes"] = k.scopes();
     j["meta"] = meta.is_object() ? meta : Json::object();
-    j["expires_at"] = TimeOrNull(k.expires_at);
+    j["expires_at"] = TimeOrNull(k.expires_at());
   }
   if (r.ratelimit) {
     j["ratelimit"] = {{"limit", r.ratelimit->limit},
@@ -882,20 +882,20 @@ void Api::GatewayAuth(Call& call) {
   metrics_.RecordVerification(r.code);
   call.reply.code = r.code;
   auto& res = call.reply.response;
-  if (r.key) call.reply.key_prefix = r.key->record.short_prefix;
+  if (r.key) call.reply.key_prefix = r.key->short_prefix();
   if (r.ratelimit) {
     res.Set("RateLimit-Limit", std::to_string(r.ratelimit->limit));
     res.Set("RateLimit-Remaining", std::to_string(r.ratelimit->remaining));
     res.Set("RateLimit-Reset", std::to_string(r.ratelimit->reset_seconds));
   }
   if (r.valid()) {
-    const ApiKey& k = r.key->record;
+    const VerifiableKey& k = *r.key;
     res.status = 200;
-    res.Set("X-Keyward-Key-Id", k.id);
-    res.Set("X-Keyward-Workspace-Id", k.workspace_id);
-    res.Set("X-Keyward-Environment", k.environment);
+    res.Set("X-Keyward-Key-Id", k.id());
+    res.Set("X-Keyward-Workspace-Id", k.workspace_id());
+    res.Set("X-Keyward-Environment", k.environment());
     std::string joined;
-    for (const auto& s : k.scopes) joined += (joined.empty() ? "" : ",") + s;
+    for (const auto& s : k.scopes()) joined += (joined.empty() ? "" : ",") + s;
     res.Set("X-Keyward-Scopes", joined);
     return;
   }
