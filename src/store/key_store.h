@@ -60,12 +60,9 @@ class KeyStore {
   // rotated before (a key has at most one replacement).
   virtual Status RotateKey(const ApiKey& replacement, std::string_view old_id,
                            Timestamp old_expires_at, const AuditEntry& audit) = 0;
-  // Raises last_used_at of each key to the given time (never lowers it).
-  // Not audited: this is usage, not a change.
-  virtual Status TouchKeys(const std::vector<std::pair<std::string, Timestamp>>& last_used) = 0;
-
-  // Usage: adds the batch's counts to what is stored and raises last_used_at,
-  // in one transaction.
+  // Usage: adds the batch's counts to what is stored and raises each key's
+  // last_used_at to its time in the batch (never lowers it), in one
+  // transaction. Not audited: this is usage, not a change.
   virtual Status RecordUsage(const UsageBatch& batch) = 0;
   // Counts per bucket and code, buckets in ascending order; empty buckets
   // are left out.

@@ -671,15 +671,6 @@ Status SqliteStore::TouchKeysLocked(
   return Status::Ok();
 }
 
-Status SqliteStore::TouchKeys(const std::vector<std::pair<std::string, Timestamp>>& last_used) {
-  if (last_used.empty()) return Status::Ok();
-  std::lock_guard lock(mu_);
-  Transaction tx(db_);
-  KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
-  KEYWARD_RETURN_IF_ERROR(TouchKeysLocked(last_used));
-  return tx.Commit();
-}
-
 // ---- Usage ----
 
 Status SqliteStore::RecordUsage(const UsageBatch& batch) {

@@ -54,7 +54,6 @@ class SqliteStore final : public KeyStore {
                            std::string_view reason, const AuditEntry& audit) override;
   Status RotateKey(const ApiKey& replacement, std::string_view old_id, Timestamp old_expires_at,
                    const AuditEntry& audit) override;
-  Status TouchKeys(const std::vector<std::pair<std::string, Timestamp>>& last_used) override;
   Status RecordUsage(const UsageBatch& batch) override;
   Result<std::vector<UsagePoint>> QueryUsage(const UsageQuery& query) override;
   Result<std::unordered_map<std::string, RequestCounts>> CountRequests(

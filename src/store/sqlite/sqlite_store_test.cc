@@ -87,13 +87,33 @@ TEST_F(SqliteStoreTest, KeysNeedAnExistingWorkspaceAndUniqueHash) {
   EXPECT_TRUE(s->FindKeyByHash(Sha256("b")).status().IsNotFound());
 }
 
-TEST_F(SqliteStoreTest, TouchNeverMovesLastUsedBack) {
+TEST_F(SqliteStoreTest, UsageAddsUpAndLastUsedNeverMovesBack) {
   auto s = Open();
   ASSERT_TRUE(s->CreateWorkspace({"ws_1", "Acme", std::nullopt, 1}, Audit("evt_1")).ok());
   ASSERT_TRUE(s->InsertKey(Key("key_1", "ws_1", "a"), 10, 0, Audit("evt_2")).ok());
-  ASSERT_TRUE(s->TouchKeys({{"key_1", 500}}).ok());
-  ASSERT_TRUE(s->TouchKeys({{"key_1", 300}, {"key_missing", 1}}).ok());
+  UsageBatch first;
+  first.last_used = {{"key_1", 500}};
+  first.rows = {UsageRow{"key_1", "ws_1", 7, Code::kValid, 3}};
+  ASSERT_TRUE(s->RecordUsage(first).ok());
+  UsageBatch second;
+  second.last_used = {{"key_1", 300}, {"key_missing", 1}};
+  second.rows = {UsageRow{"key_1", "ws_1", 7, Code::kValid, 2},
+                 UsageRow{"key_1", "ws_1", 7, Code::kRevoked, 1}};
+  ASSERT_TRUE(s->RecordUsage(second).ok());
   EXPECT_EQ(s->GetKey("key_1")->last_used_at, 500);
+  // Counts add up per key, minute and code.
+  auto points = s->QueryUsage(UsageQuery{"ws_1", "", 0, 60, 60});
+  ASSERT_TRUE(points.ok());
+  ASSERT_EQ(points->size(), 2u);
+  EXPECT_EQ((*points)[0].code, Code::kRevoked);
+  EXPECT_EQ((*points)[0].count, 1);
+  EXPECT_EQ((*points)[1].code, Code::kValid);
+  EXPECT_EQ((*points)[1].count, 5);
+  auto counts = s->CountRequests({"key_1"}, 100);
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ((*counts)["key_1"].last_24h, 5);
+  ASSERT_TRUE(s->PruneUsage(8).ok());
+  EXPECT_TRUE(s->QueryUsage(UsageQuery{"ws_1", "", 0, 60, 60})->empty());
 }
 
 TEST_F(SqliteStoreTest, DataVersionSeesOtherConnectionsCommits) {
