@@ -31,8 +31,4 @@ KeyStatus ApiKey::StatusAt(Timestamp now) const {
   return KeyStatus::kActive;
 }
 
-bool ApiKey::OccupiesSlotAt(Timestamp now) const {
-  return !revoked_at && !(expires_at && *expires_at <= now);
-}
-
 }  // namespace keyward

@@ -61,8 +61,6 @@ struct ApiKey {
   // Revoked wins over expired, expired over disabled: the order verification
   // checks them in.
   KeyStatus StatusAt(Timestamp now) const;
-  // Counts against the workspace's limit: neither revoked nor expired.
-  bool OccupiesSlotAt(Timestamp now) const;
 };
 
 struct RootKey {

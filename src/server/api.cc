@@ -817,6 +817,7 @@ void Api::VerifyKey(Call& call) {
   if (scopes) vr.scopes = *scopes;
   const VerifyResult r = options_.verifier->Verify(vr);
   metrics_.RecordVerification(r.code);
+  if (r.code == Code::kMalformed) call.reply.reason = KeyParseErrorName(r.parse_error);
   if (r.code == Code::kUnavailable) return call.Error(Code::kUnavailable, VerifyMessage(r.code, r));
   Json j = {{"valid", r.valid()}, {"code", CodeName(r.code)}};
   if (!r.valid()) j["message"] = VerifyMessage(r.code, r);
@@ -881,6 +882,7 @@ void Api::GatewayAuth(Call& call) {
   const VerifyResult r = options_.verifier->Verify(vr);
   metrics_.RecordVerification(r.code);
   call.reply.code = r.code;
+  if (r.code == Code::kMalformed) call.reply.reason = KeyParseErrorName(r.parse_error);
   auto& res = call.reply.response;
   if (r.key) call.reply.key_prefix = r.key->short_prefix();
   if (r.ratelimit) {

@@ -197,6 +197,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       line.Str("ip", peer_ip_);
       if (!reply_meta_.key_prefix.empty()) line.Str("key_prefix", reply_meta_.key_prefix);
       if (reply_meta_.code) line.Str("code", CodeName(*reply_meta_.code));
+      if (!reply_meta_.reason.empty()) line.Str("reason", reply_meta_.reason);
       line.EmitBuffered();
     }
     const bool keep_alive = keep_alive_;

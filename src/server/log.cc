@@ -13,7 +13,6 @@ namespace keyward {
 namespace {
 
 std::atomic<int> g_fd{1};
-std::atomic<int> g_min_level{1};
 
 constexpr size_t kBufferLimit = 64 * 1024;
 std::mutex g_buffer_mu;
@@ -34,13 +33,6 @@ void FlushLocked() {
   if (g_buffer.empty()) return;
   WriteAll(g_buffer.data(), g_buffer.size());
   g_buffer.clear();
-}
-
-int LevelRank(std::string_view level) {
-  if (level == "debug") return 0;
-  if (level == "info") return 1;
-  if (level == "warn") return 2;
-  return 3;
 }
 
 }  // namespace
@@ -79,9 +71,7 @@ void AppendJsonEscaped(std::string& out, std::string_view s) {
   }
 }
 
-LogLine::LogLine(std::string_view level, std::string_view msg)
-    : enabled_(LevelRank(level) >= g_min_level.load(std::memory_order_relaxed)) {
-  if (!enabled_) return;
+LogLine::LogLine(std::string_view level, std::string_view msg) : enabled_(true) {
   buf_.reserve(256);
   buf_ += "{\"ts\":\"";
   buf_ += FormatRfc3339(SystemClock::Get().Now());
@@ -147,6 +137,5 @@ void LogLine::Flush() {
 }
 
 void LogLine::SetFd(int fd) { g_fd.store(fd); }
-void LogLine::SetMinLevel(std::string_view level) { g_min_level.store(LevelRank(level)); }
 
 }  // namespace keyward

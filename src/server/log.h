@@ -29,8 +29,6 @@ class LogLine {
 
   // Where lines go (default: fd 1). For tests.
   static void SetFd(int fd);
-  // Lines below this level are dropped: "debug" < "info" < "warn" < "error".
-  static void SetMinLevel(std::string_view level);
 
  private:
   void Key(std::string_view key);

@@ -24,14 +24,20 @@
 namespace keyward {
 namespace {
 
-// The background work of a node: follows the change log (every 200 ms),
-// writes usage counters (every second), prunes old change-log entries and
-// usage past its retention (every hour). Stop() flushes usage once more.
+// The background work of a node: follows the change log and flushes the
+// access log (every 200 ms), writes usage counters (every second), forgets
+// rate-limit state that has refilled (every minute), prunes old change-log
+// entries and usage past its retention (every hour). Stop() flushes usage
+// once more.
 class Maintenance {
  public:
   Maintenance(KeyStore* store, ChangeFollower* follower, UsageRecorder* usage,
-              int64_t retention_days)
-      : store_(store), follower_(follower), usage_(usage), retention_days_(retention_days) {
+              std::vector<RateLimiter*> limiters, int64_t retention_days)
+      : store_(store),
+        follower_(follower),
+        usage_(usage),
+        limiters_(std::move(limiters)),
+        retention_days_(retention_days) {
     thread_ = std::thread([this] { Loop(); });
   }
   ~Maintenance() { Stop(); }
@@ -52,6 +58,7 @@ class Maintenance {
     using Clock = std::chrono::steady_clock;
     auto next_flush = Clock::now() + std::chrono::seconds(1);
     auto next_prune = Clock::now();
+    auto next_limiter_prune = Clock::now() + std::chrono::minutes(1);
     std::unique_lock lock(mu_);
     while (!stop_) {
       cv_.wait_for(lock, std::chrono::milliseconds(200));
@@ -65,6 +72,10 @@ class Maintenance {
       if (now >= next_flush) {
         FlushUsage();
         next_flush = now + std::chrono::seconds(1);
+      }
+      if (now >= next_limiter_prune) {
+        for (RateLimiter* l : limiters_) l->Prune(SystemClock::Get().Now());
+        next_limiter_prune = now + std::chrono::minutes(1);
       }
       if (now >= next_prune) {
         Prune();
@@ -96,6 +107,7 @@ class Maintenance {
   KeyStore* store_;
   ChangeFollower* follower_;
   UsageRecorder* usage_;
+  std::vector<RateLimiter*> limiters_;
   int64_t retention_days_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -203,7 +215,8 @@ int RunServe(const Config& config) {
     std::fprintf(stderr, "keyward: %s\n", s.message().c_str());
     return 1;
   }
-  Maintenance maintenance(store->get(), &follower, &usage, config.usage_retention_days);
+  Maintenance maintenance(store->get(), &follower, &usage, {&limiter, &failure_limiter},
+                          config.usage_retention_days);
   const std::string address =
       (ho.host.find(':') != std::string::npos ? "[" + ho.host + "]" : ho.host) + ":" +
       std::to_string(server.port());

@@ -343,13 +343,6 @@ Result<int> SqliteStore::SchemaVersion() {
   return static_cast<int>(s.Int(0));
 }
 
-Result<int64_t> SqliteStore::DataVersion() {
-  std::lock_guard lock(mu_);
-  Stmt s(db_, "PRAGMA data_version");
-  if (s.Step() != SQLITE_ROW) return SqliteError(db_, "read data version");
-  return s.Int(0);
-}
-
 Result<std::string> SqliteStore::IntegrityCheck() {
   std::lock_guard lock(mu_);
   Stmt s(db_, "PRAGMA integrity_check");

@@ -33,8 +33,6 @@ class SqliteStore final : public KeyStore {
   static int LatestSchemaVersion();
   // The schema version of the open file.
   Result<int> SchemaVersion();
-  // PRAGMA data_version: changes when another connection commits.
-  Result<int64_t> DataVersion();
   // "ok" when PRAGMA integrity_check passes, else its first complaint.
   Result<std::string> IntegrityCheck();
 

@@ -116,15 +116,6 @@ TEST_F(SqliteStoreTest, UsageAddsUpAndLastUsedNeverMovesBack) {
   EXPECT_TRUE(s->QueryUsage(UsageQuery{"ws_1", "", 0, 60, 60})->empty());
 }
 
-TEST_F(SqliteStoreTest, DataVersionSeesOtherConnectionsCommits) {
-  auto a = Open();
-  auto b = Open();
-  const int64_t before = *a->DataVersion();
-  ASSERT_TRUE(b->CreateWorkspace({"ws_1", "Acme", std::nullopt, 1}, Audit("evt_1")).ok());
-  EXPECT_NE(*a->DataVersion(), before);
-  EXPECT_TRUE(a->GetWorkspace("ws_1").ok());
-}
-
 TEST_F(SqliteStoreTest, RootKeyRevokeIsIdempotent) {
   auto s = Open();
   RootKey r{"rk_1", Sha256("root"), "kw_root_abc", "ops", 1, "cli", std::nullopt};
