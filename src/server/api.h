@@ -57,7 +57,7 @@ struct ApiReply {
   size_t route = 0;          // for metrics
   std::string key_prefix;    // the short prefix of the key involved, for the log
   std::optional<Code> code;  // the error or verification code answered
-  std::string_view reason;  // why a key was malformed, for the log
+  std::string_view reason;   // why a key was malformed, for the log
 };
 
 class Api {
