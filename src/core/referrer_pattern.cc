@@ -13,6 +13,15 @@ std::string ToLower(std::string_view s) {
   return out;
 }
 
+// A URL with its scheme and host lower-cased and its path kept as it is.
+// The caller has checked that url contains "://".
+std::string LowerSchemeAndHost(std::string_view url) {
+  const size_t host_end = url.find_first_of("/?#", url.find("://") + 3);
+  std::string out = ToLower(url.substr(0, host_end));
+  if (host_end != std::string_view::npos) out += url.substr(host_end);
+  return out;
+}
+
 }  // namespace
 
 std::string ReferrerHost(std::string_view url) {
@@ -41,14 +50,8 @@ Result<ReferrerPattern> ReferrerPattern::Parse(std::string_view text) {
   }
   ReferrerPattern p;
   p.url_pattern_ = text.find("://") != std::string_view::npos;
-  if (p.url_pattern_) {
-    // Scheme and host compare lower-cased; the path keeps its case.
-    const size_t host_end = text.find_first_of("/?#", text.find("://") + 3);
-    p.text_ = ToLower(text.substr(0, host_end));
-    if (host_end != std::string_view::npos) p.text_ += text.substr(host_end);
-  } else {
-    p.text_ = ToLower(text);
-  }
+  // Scheme and host compare lower-cased; a URL's path keeps its case.
+  p.text_ = p.url_pattern_ ? LowerSchemeAndHost(text) : ToLower(text);
   if (!p.url_pattern_ && p.text_.find('/') != std::string::npos) {
     return Status::InvalidRequest("referrer pattern \"" + std::string(text) +
                                   "\" is neither a host (example.com, *.example.com) nor a URL "
@@ -60,13 +63,8 @@ Result<ReferrerPattern> ReferrerPattern::Parse(std::string_view text) {
 bool ReferrerPattern::Matches(std::string_view referrer) const {
   if (referrer.empty()) return false;
   if (url_pattern_) {
-    // Scheme and host are case-insensitive; compare with them lower-cased.
-    const size_t scheme = referrer.find("://");
-    if (scheme == std::string_view::npos) return false;
-    const size_t host_end = referrer.find_first_of("/?#", scheme + 3);
-    std::string normalized = ToLower(referrer.substr(0, host_end));
-    if (host_end != std::string_view::npos) normalized += referrer.substr(host_end);
-    return GlobMatch(text_, normalized, '\0');
+    if (referrer.find("://") == std::string_view::npos) return false;
+    return GlobMatch(text_, LowerSchemeAndHost(referrer), '\0');
   }
   const std::string host = ReferrerHost(referrer);
   if (host.empty()) return false;

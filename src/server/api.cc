@@ -57,6 +57,19 @@ std::string_view Header(const HttpRequest& req, std::string_view name) {
   return std::string_view(it->value().data(), it->value().size());
 }
 
+// The token of "Authorization: Bearer <token>", or "" when there is none.
+std::string_view BearerToken(const HttpRequest& req) {
+  const std::string_view auth = Trim(Header(req, "Authorization"));
+  if (auth.size() > 7 && IEquals(auth.substr(0, 7), "Bearer ")) return Trim(auth.substr(7));
+  return {};
+}
+
+// {"data": [...], "next_cursor": "…" | null}
+Json ListBody(Json data, const std::string& next_cursor) {
+  return {{"data", std::move(data)},
+          {"next_cursor", next_cursor.empty() ? Json(nullptr) : Json(next_cursor)}};
+}
+
 std::vector<std::string> SplitList(std::string_view s) {
   std::vector<std::string> out;
   size_t i = 0;
@@ -455,9 +468,7 @@ void Api::Ready(Call& call) {
 // ---- Authentication ----
 
 bool Api::Authenticate(Call& call, bool allow_self_service) {
-  const std::string_view auth = Trim(Header(call.req, "Authorization"));
-  std::string_view token;
-  if (auth.size() > 7 && IEquals(auth.substr(0, 7), "Bearer ")) token = Trim(auth.substr(7));
+  const std::string_view token = BearerToken(call.req);
   if (token.empty()) {
     call.reply.response.Set("WWW-Authenticate", "Bearer realm=\"keyward\"");
     call.Error(Code::kUnauthorized,
@@ -551,9 +562,9 @@ bool Api::ScopesWithinCaller(Call& call, const std::vector<std::string>& scopes)
 
 // ---- Workspaces ----
 
-std::string Api::WorkspaceBody(const Workspace& ws) {
+Json Api::WorkspaceObject(const Workspace& ws) {
   auto active = service_->CountActiveKeys(ws.id);
-  return Dump(WorkspaceJson(ws, service_->MaxActiveKeys(ws), active.ok() ? *active : 0));
+  return WorkspaceJson(ws, service_->MaxActiveKeys(ws), active.ok() ? *active : 0);
 }
 
 void Api::CreateWorkspace(Call& call) {
@@ -570,7 +581,7 @@ void Api::CreateWorkspace(Call& call) {
   }
   auto ws = service_->CreateWorkspace(std::move(name), max, call.actor());
   if (!ws.ok()) return call.Fail(ws.status());
-  call.Send(201, WorkspaceBody(*ws));
+  call.SendJson(201, WorkspaceObject(*ws));
 }
 
 void Api::ListWorkspaces(Call& call) {
@@ -581,20 +592,15 @@ void Api::ListWorkspaces(Call& call) {
   auto list = service_->ListWorkspaces(page);
   if (!list.ok()) return call.Fail(list.status());
   Json data = Json::array();
-  for (const auto& ws : list->items) {
-    auto active = service_->CountActiveKeys(ws.id);
-    data.push_back(WorkspaceJson(ws, service_->MaxActiveKeys(ws), active.ok() ? *active : 0));
-  }
-  call.SendJson(
-      200, {{"data", std::move(data)},
-            {"next_cursor", list->next_cursor.empty() ? Json(nullptr) : Json(list->next_cursor)}});
+  for (const auto& ws : list->items) data.push_back(WorkspaceObject(ws));
+  call.SendJson(200, ListBody(std::move(data), list->next_cursor));
 }
 
 void Api::GetWorkspace(Call& call) {
   if (!RequireRoot(call)) return;
   auto ws = service_->GetWorkspace(call.params[0]);
   if (!ws.ok()) return call.Fail(ws.status());
-  call.Send(200, WorkspaceBody(*ws));
+  call.SendJson(200, WorkspaceObject(*ws));
 }
 
 void Api::UpdateWorkspace(Call& call) {
@@ -610,7 +616,7 @@ void Api::UpdateWorkspace(Call& call) {
   }
   auto ws = service_->UpdateWorkspace(call.params[0], u, call.actor());
   if (!ws.ok()) return call.Fail(ws.status());
-  call.Send(200, WorkspaceBody(*ws));
+  call.SendJson(200, WorkspaceObject(*ws));
 }
 
 // ---- API keys ----
@@ -708,9 +714,7 @@ void Api::ListKeys(Call& call) {
   if (!counts.ok()) return call.Fail(counts.status());
   Json data = Json::array();
   for (const auto& k : list->items) data.push_back(KeyJson(k, now, &(*counts)[k.id]));
-  call.SendJson(
-      200, {{"data", std::move(data)},
-            {"next_cursor", list->next_cursor.empty() ? Json(nullptr) : Json(list->next_cursor)}});
+  call.SendJson(200, ListBody(std::move(data), list->next_cursor));
 }
 
 void Api::GetKey(Call& call) {
@@ -844,9 +848,7 @@ void Api::VerifyKey(Call& call) {
 
 void Api::GatewayAuth(Call& call) {
   const HttpRequest& req = call.req;
-  std::string_view key;
-  const std::string_view auth = Trim(Header(req, "Authorization"));
-  if (auth.size() > 7 && IEquals(auth.substr(0, 7), "Bearer ")) key = Trim(auth.substr(7));
+  std::string_view key = BearerToken(req);
   if (key.empty()) key = Trim(Header(req, "X-API-Key"));
 
   std::string_view method = Header(req, "X-Forwarded-Method");
@@ -929,9 +931,7 @@ void Api::AuditLog(Call& call) {
   if (!list.ok()) return call.Fail(list.status());
   Json data = Json::array();
   for (const auto& e : list->items) data.push_back(AuditJson(e));
-  call.SendJson(
-      200, {{"data", std::move(data)},
-            {"next_cursor", list->next_cursor.empty() ? Json(nullptr) : Json(list->next_cursor)}});
+  call.SendJson(200, ListBody(std::move(data), list->next_cursor));
 }
 
 // ---- Usage ----

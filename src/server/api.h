@@ -9,6 +9,7 @@
 #include <atomic>
 #include <boost/beast/http.hpp>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -130,7 +131,8 @@ class Api {
   void Usage(Call& call);
   void Ready(Call& call);
 
-  std::string WorkspaceBody(const Workspace& ws);
+  // The workspace as the API shows it, with its limit in force and active keys.
+  nlohmann::json WorkspaceObject(const Workspace& ws);
 
   ApiOptions options_;
   KeyService* service_;
