@@ -98,6 +98,12 @@ TEST_F(ConfigTest, BadValuesAreNamed) {
       {"[keys]\nmax_active_per_workspace = 0", "max_active_per_workspace"},
       {"[keys]\nenvironments = [\"live\", \"root\"]", "root"},
       {"database = \"postgres://x\"", "database"},
+      {"usage_retention_days = 0", "usage_retention_days"},
+      {"[limits]\nrate_limit = -1", "limits.rate_limit"},
+      {"[limits]\nrate_period_seconds = 0", "limits.rate_period_seconds"},
+      {"[limits]\nfailed_verifications_per_ip = \"many\"", "limits.failed_verifications_per_ip"},
+      {"[limits]\nburst = 5", "limits.burst"},
+      {"[cache]\nmax_keys = 1", "cache.max_keys"},
       {"this is not toml", "keyward.toml"},
   };
   for (const auto& [text, needle] : cases) {
