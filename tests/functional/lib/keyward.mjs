@@ -476,11 +476,13 @@ export class KeywardServer {
   }
 
   // What a failing write must leave unchanged: every workspace, key and
-  // audit entry, without the fields that move on their own (last_used_at is
-  // flushed in batches; status and active_keys change when a key expires).
+  // audit entry, without the fields that move on their own (last_used_at and
+  // the request counts are usage, flushed in batches; status and active_keys
+  // change when a key expires).
   async snapshot() {
     const workspaces = (await this.listAll('/v1/workspaces')).map(({ active_keys: _a, ...w }) => w);
-    const keys = (await this.listAll('/v1/api-keys')).map(({ last_used_at: _l, status: _s, ...k }) => k);
+    const keys = (await this.listAll('/v1/api-keys')).map(
+      ({ last_used_at: _l, requests_24h: _d, requests_30d: _m, status: _s, ...k }) => k);
     return { workspaces, keys, audit: await this.listAll('/v1/audit-log') };
   }
 }
