@@ -49,7 +49,10 @@ test('usage: counted per key and code, queryable by workspace and key, last_used
   await poll(async () => {
     const list = await srv.get(`/v1/api-keys?workspace_id=${ws.id}`);
     const one = list.json.data.find((k) => k.id === k1.id);
-    return one.requests_24h === 3 && one.last_used_at !== null;
+    const two = list.json.data.find((k) => k.id === k2.id);
+    const usage = await srv.get(`/v1/usage?workspace_id=${ws.id}&granularity=minute`);
+    // Counters are written once a second: wait until every call above has landed.
+    return one.requests_24h === 3 && one.last_used_at !== null && two.requests_24h === 2 && usage.json.total === 8;
   }, { timeoutMs: 5000 });
   const list = await srv.get(`/v1/api-keys?workspace_id=${ws.id}`);
   const two = list.json.data.find((k) => k.id === k2.id);
