@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test test-tsan run bench clean format
+.PHONY: all deps configure build test test-asan test-tsan fuzz run bench clean format
 
 all: build
 
@@ -18,6 +18,50 @@ build: configure
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# The whole suite (unit, corpus replay, functional) against a build with
+# AddressSanitizer and UndefinedBehaviorSanitizer (clang). Every process a
+# test starts, servers included, writes its sanitizer report to
+# $(ASAN_DIR)/sanitizer-logs; any report there fails the run, even from a
+# server that a test killed or whose exit status it did not look at.
+ASAN_DIR ?= build-asan
+test-asan: deps
+	@scripts/install-deps fuzz
+	@cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEYWARD_SANITIZE=ON -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+	@cmake --build $(ASAN_DIR) -j $(JOBS)
+	@rm -rf $(CURDIR)/$(ASAN_DIR)/sanitizer-logs && mkdir -p $(CURDIR)/$(ASAN_DIR)/sanitizer-logs
+	cd $(ASAN_DIR) && \
+	  ASAN_OPTIONS="detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:log_path=$(CURDIR)/$(ASAN_DIR)/sanitizer-logs/asan" \
+	  UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/$(ASAN_DIR)/sanitizer-logs/ubsan" \
+	  ctest --output-on-failure -j $(JOBS)
+	@if [ -n "$$(ls -A $(ASAN_DIR)/sanitizer-logs)" ]; then \
+	  echo "test-asan: sanitizer reports:"; cat $(ASAN_DIR)/sanitizer-logs/*; exit 1; fi
+	@echo "test-asan: no sanitizer reports"
+
+# libFuzzer (clang): every target in fuzz/ for FUZZ_SECONDS each, starting
+# from its checked-in corpus. New inputs go to $(FUZZ_DIR)/corpus, findings
+# to $(FUZZ_DIR)/findings; a finding fails the run. Put a finding under
+# fuzz/corpus/<target>/ once fixed: `make test` replays it from then on.
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= key_parse json_body http_request config cidr endpoint_pattern
+fuzz: deps
+	@scripts/install-deps fuzz
+	@cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEYWARD_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target $(addsuffix _fuzz,$(FUZZ_TARGETS))
+	@mkdir -p $(FUZZ_DIR)/findings
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$t; \
+	  dict=""; [ -f fuzz/dict/$$t.dict ] && dict="-dict=fuzz/dict/$$t.dict"; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_DIR)/$${t}_fuzz $(FUZZ_DIR)/corpus/$$t fuzz/corpus/$$t $$dict \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 -max_len=100000 \
+	    -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/findings/$$t- \
+	    >$(FUZZ_DIR)/$$t.log 2>&1 \
+	  || { tail -50 $(FUZZ_DIR)/$$t.log; echo "fuzz: $$t found a problem; the input is in $(FUZZ_DIR)/findings/"; exit 1; }; \
+	  grep -E "stat::number_of_executed_units|cov:" $(FUZZ_DIR)/$$t.log | tail -2 | tr '\n' ' '; echo; \
+	done
+	@echo "fuzz: no findings"
 
 # The concurrency tests under ThreadSanitizer (clang or gcc, -fsanitize=thread).
 TSAN_DIR ?= build-tsan

@@ -1,8 +1,13 @@
 #include "server/config.h"
 
 #include <toml++/toml.h>
+
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 
 #include "core/key_format.h"
 #include "server/http_server.h"
@@ -51,10 +56,10 @@ Status ParseInt(const std::string& text, const std::string& where, const std::st
   return Status::Ok();
 }
 
-Status LoadFile(const std::string& path, Config* c, bool* accept_set) {
+Status ApplyToml(std::string_view text, const std::string& path, Config* c, bool* accept_set) {
   toml::table root;
   try {
-    root = toml::parse_file(path);
+    root = toml::parse(text, std::string_view(path));
   } catch (const toml::parse_error& e) {
     const auto& where = e.source().begin;
     return Status::InvalidRequest(path + ":" + std::to_string(where.line) + ":" +
@@ -118,6 +123,14 @@ Status LoadFile(const std::string& path, Config* c, bool* accept_set) {
     }
   }
   return Status::Ok();
+}
+
+Status LoadFile(const std::string& path, Config* c, bool* accept_set) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::InvalidRequest(path + ": cannot read the file: " + std::strerror(errno));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return Status::InvalidRequest(path + ": cannot read the file");
+  return ApplyToml(text, path, c, accept_set);
 }
 
 Status Validate(const Config& c) {
@@ -205,6 +218,19 @@ std::vector<std::string> SplitCommaList(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// What every source leaves to the end: defaults that follow other values,
+// then validation of the whole.
+Result<Config> Finish(Config c, bool accept_set) {
+  // A deployment accepts every environment it knows unless told otherwise.
+  if (!accept_set) c.accept_environments = c.environments;
+  KEYWARD_RETURN_IF_ERROR(Validate(c));
+  return c;
+}
+
+}  // namespace
+
 Result<Config> LoadConfig(const ConfigFlags& flags, const EnvLookup& env) {
   Config c;
   bool accept_set = false;
@@ -254,10 +280,14 @@ Result<Config> LoadConfig(const ConfigFlags& flags, const EnvLookup& env) {
   for (const auto& [name, target] : ints) {
     if (auto v = env(name)) KEYWARD_RETURN_IF_ERROR(ParseInt(*v, where, name, target));
   }
-  // A deployment accepts every environment it knows unless told otherwise.
-  if (!accept_set) c.accept_environments = c.environments;
-  KEYWARD_RETURN_IF_ERROR(Validate(c));
-  return c;
+  return Finish(std::move(c), accept_set);
+}
+
+Result<Config> ParseConfigText(std::string_view toml_text, const std::string& source) {
+  Config c;
+  bool accept_set = false;
+  KEYWARD_RETURN_IF_ERROR(ApplyToml(toml_text, source, &c, &accept_set));
+  return Finish(std::move(c), accept_set);
 }
 
 }  // namespace keyward

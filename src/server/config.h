@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -53,6 +54,10 @@ std::optional<std::string> ProcessEnv(const char* name);
 // The effective configuration, or InvalidRequest with a message that names
 // the offending key and where it came from.
 Result<Config> LoadConfig(const ConfigFlags& flags, const EnvLookup& env = ProcessEnv);
+
+// The configuration a TOML document alone gives, validated as LoadConfig
+// validates; source names the document in errors. For tests and the fuzzer.
+Result<Config> ParseConfigText(std::string_view toml_text, const std::string& source);
 
 // "a, b,c" -> {"a","b","c"}.
 std::vector<std::string> SplitCommaList(std::string_view text);

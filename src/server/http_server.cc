@@ -17,6 +17,11 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
+void ConfigureRequestParser(RequestParser& parser, const HttpServerOptions& options) {
+  parser.header_limit(static_cast<uint32_t>(options.header_limit));
+  parser.body_limit(options.body_limit);
+}
+
 Status ParseListenAddress(std::string_view text, std::string* host, uint16_t* port) {
   std::string_view h, p;
   if (!text.empty() && text[0] == '[') {
@@ -89,8 +94,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void WaitForRequest() {
     if (server_.stopping()) return Close();
     parser_.emplace();
-    parser_->header_limit(static_cast<uint32_t>(server_.options().header_limit));
-    parser_->body_limit(server_.options().body_limit);
+    ConfigureRequestParser(*parser_, server_.options());
     if (buffer_.size() > 0) return ReadHeader();  // a pipelined request is already here
     idle_ = true;
     stream_.expires_after(server_.options().idle_timeout);
@@ -247,7 +251,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   beast::tcp_stream stream_;
   HttpServer& server_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<RequestParser> parser_;
   ApiReply reply_meta_;
   std::string out_;  // the response on the wire, kept until written
   int status_ = 0;

@@ -37,6 +37,11 @@ struct HttpServerOptions {
   bool access_log = true;
 };
 
+// The parser a request is read with, limits set as the server sets them
+// (the fuzzer parses with the same).
+using RequestParser = http::request_parser<http::string_body>;
+void ConfigureRequestParser(RequestParser& parser, const HttpServerOptions& options);
+
 // "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:0"; InvalidRequest otherwise.
 Status ParseListenAddress(std::string_view text, std::string* host, uint16_t* port);
 

@@ -1,5 +1,6 @@
 #include "server/json_codec.h"
 
+#include "core/redact.h"
 #include "core/time_format.h"
 
 namespace keyward {
@@ -270,7 +271,9 @@ Json RootKeyJson(const RootKey& k) {
 }
 
 std::string ErrorBody(Code code, std::string_view message) {
-  return Dump(Json{{"error", CodeName(code)}, {"message", message}});
+  // Messages quote what the client sent; a secret in it is cut to its short
+  // prefix, so no error body carries one.
+  return Dump(Json{{"error", CodeName(code)}, {"message", RedactSecrets(message)}});
 }
 
 }  // namespace keyward

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "core/clock.h"
+#include "core/redact.h"
 #include "core/time_format.h"
 
 namespace keyward {
@@ -92,7 +93,13 @@ LogLine& LogLine::Str(std::string_view key, std::string_view value) {
   if (!enabled_) return *this;
   Key(key);
   buf_ += '"';
-  AppendJsonEscaped(buf_, value);
+  // Values can carry what a client sent (a path, an error); a secret in one
+  // is cut to its short prefix.
+  if (HasSecretShape(value)) {
+    AppendJsonEscaped(buf_, RedactSecrets(value));
+  } else {
+    AppendJsonEscaped(buf_, value);
+  }
   buf_ += '"';
   return *this;
 }

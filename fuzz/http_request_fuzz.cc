@@ -1,0 +1,48 @@
+// HTTP requests as the server reads them: the bytes arrive on a stream in
+// pieces of the size the first byte picks, are parsed with the server's
+// parser and limits (ConfigureRequestParser), and every complete request,
+// pipelined ones included, goes through the real Api (placeholders such as
+// @ROOT@ expanded, see harness.h). Answers are checked by the harness.
+#include <boost/beast/_experimental/test/stream.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <cstdint>
+#include <string>
+
+#include "fuzz/harness.h"
+#include "server/http_server.h"
+
+namespace beast = boost::beast;
+namespace http = keyward::http;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  auto& harness = keyward::fuzz::ApiHarness::Get();
+  static const keyward::HttpServerOptions options;
+  const size_t piece = 1 + data[0] % 64 * (data[0] >= 128 ? 128 : 1);
+  const std::string bytes =
+      harness.Expand(std::string(reinterpret_cast<const char*>(data) + 1, size - 1));
+
+  boost::asio::io_context ioc;
+  beast::test::stream stream(ioc, bytes);
+  stream.read_size(piece);
+  stream.close_remote();  // the client is done sending after these bytes
+  beast::flat_buffer buffer;
+  for (int requests = 0; requests < 64; ++requests) {
+    keyward::RequestParser parser;
+    keyward::ConfigureRequestParser(parser, options);
+    beast::error_code ec;
+    http::read_header(stream, buffer, parser, ec);
+    if (!ec && !parser.is_done()) http::read(stream, buffer, parser, ec);
+    if (ec && std::getenv("KEYWARD_FUZZ_VERBOSE"))
+      std::fprintf(stderr, "  read: %s\n", ec.message().c_str());
+    if (ec) break;  // the server answers 400/413/431 or closes; nothing reaches the Api
+    const keyward::ApiReply reply = harness.Handle(parser.get());
+    harness.RefreshVictim();
+    std::string wire;
+    reply.response.SerializeTo(&wire);
+    FUZZ_CHECK(wire.find("\r\n\r\n") != std::string::npos, "no end of headers");
+    if (!reply.response.keep_alive) break;
+  }
+  return 0;
+}
