@@ -73,13 +73,18 @@ ApiHarness::ApiHarness()
   auto ws = service_->CreateWorkspace("fuzz", 100000, actor);
   FUZZ_CHECK(ws.ok(), ws.status().ToString());
   workspace_id_ = ws->id;
-  key_id_ = NewKey(&key_secret_);
-  victim_id_ = NewKey(&victim_secret_);
+  key_id_ = NewKey(workspace_id_, &key_secret_);
+  // The victims live in a workspace no input can name, so that no input can
+  // lower its limit under them.
+  auto victims = service_->CreateWorkspace("fuzz-victims", 100000, actor);
+  FUZZ_CHECK(victims.ok(), victims.status().ToString());
+  victim_workspace_id_ = victims->id;
+  victim_id_ = NewKey(victim_workspace_id_, &victim_secret_);
 }
 
-std::string ApiHarness::NewKey(std::string* secret) {
+std::string ApiHarness::NewKey(const std::string& workspace_id, std::string* secret) {
   NewKeyParams p;
-  p.workspace_id = workspace_id_;
+  p.workspace_id = workspace_id;
   p.environment = "live";
   p.name = "fuzz";
   p.scopes = {"read", "write"};
@@ -103,7 +108,7 @@ void ApiHarness::RefreshVictim() {
   auto victim = service_->GetKey(victim_id_);
   FUZZ_CHECK(victim.ok(), victim.status().ToString());
   if (!victim->revoked_at && !victim->expires_at) return;
-  victim_id_ = NewKey(&victim_secret_);
+  victim_id_ = NewKey(victim_workspace_id_, &victim_secret_);
 }
 
 ApiReply ApiHarness::Handle(const HttpRequest& request) {

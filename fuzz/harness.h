@@ -55,7 +55,7 @@ class ApiHarness {
 
  private:
   ApiHarness();
-  std::string NewKey(std::string* secret);
+  std::string NewKey(const std::string& workspace_id, std::string* secret);
 
   std::string dir_;
   KeyFormat format_;
@@ -70,6 +70,7 @@ class ApiHarness {
   std::string workspace_id_;
   std::string key_id_;
   std::string key_secret_;
+  std::string victim_workspace_id_;
   std::string victim_id_;
   std::string victim_secret_;
 };

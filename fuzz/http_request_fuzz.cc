@@ -33,6 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     keyward::ConfigureRequestParser(parser, options);
     beast::error_code ec;
     http::read_header(stream, buffer, parser, ec);
+    if (!ec && !keyward::FramingError(parser.get().base()).empty()) break;  // 400, closed
     if (!ec && !parser.is_done()) http::read(stream, buffer, parser, ec);
     if (ec && std::getenv("KEYWARD_FUZZ_VERBOSE"))
       std::fprintf(stderr, "  read: %s\n", ec.message().c_str());

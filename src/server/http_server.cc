@@ -22,6 +22,18 @@ void ConfigureRequestParser(RequestParser& parser, const HttpServerOptions& opti
   parser.body_limit(options.body_limit);
 }
 
+std::string_view FramingError(const http::request_header<>& header) {
+  const auto te = header.find(http::field::transfer_encoding);
+  if (te == header.end()) return {};
+  std::string_view value(te->value().data(), te->value().size());
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  if (!beast::iequals(value, "chunked")) {
+    return "Transfer-Encoding must be \"chunked\" and nothing else";
+  }
+  return {};
+}
+
 Status ParseListenAddress(std::string_view text, std::string* host, uint16_t* port) {
   std::string_view h, p;
   if (!text.empty() && text[0] == '[') {
@@ -117,6 +129,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void OnHeader(beast::error_code ec) {
     if (ec) return OnReadError(ec);
     auto& req = parser_->get();
+    if (const std::string_view why = FramingError(req.base()); !why.empty()) {
+      return SendErrorAndClose(400, Code::kInvalidRequest, std::string(why));
+    }
+    // An HTTP/1.0 request with Transfer-Encoding has faulty framing: answer
+    // it, then close (RFC 9112 6.1).
+    close_after_ = req.version() < 11 && req.count(http::field::transfer_encoding) > 0;
     const auto expect = req[http::field::expect];
     if (beast::iequals(expect, "100-continue")) {
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -150,9 +168,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                                    std::to_string(server_.options().header_limit / 1024) + " KiB");
     }
     if (ec == beast::error::timeout) {
-      if (!idle_ && buffer_.size() > 0) {
-        return SendErrorAndClose(408, Code::kInvalidRequest, "the request took too long to arrive");
-      }
+      // The stream has closed the socket already: a request that took longer
+      // than request_timeout (a slowloris) or a connection idle for longer
+      // than idle_timeout ends without an answer, as nginx's do.
       return Close();
     }
     if (ec == http::error::end_of_stream || ec == asio::error::eof ||
@@ -168,7 +186,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     start_ = std::chrono::steady_clock::now();
     HttpRequest& req = parser_->get();
     ApiReply reply = server_.api().Handle(req, peer_ip_);
-    if (server_.stopping()) reply.response.keep_alive = false;
+    if (server_.stopping() || close_after_) reply.response.keep_alive = false;
     method_ = std::string(req.method_string());
     const std::string_view target(req.target().data(), req.target().size());
     path_ = std::string(target.substr(0, target.find('?')));
@@ -252,6 +270,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   HttpServer& server_;
   beast::flat_buffer buffer_;
   std::optional<RequestParser> parser_;
+  bool close_after_ = false;  // answer this request, then close
   ApiReply reply_meta_;
   std::string out_;  // the response on the wire, kept until written
   int status_ = 0;

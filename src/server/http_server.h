@@ -42,6 +42,11 @@ struct HttpServerOptions {
 using RequestParser = http::request_parser<http::string_body>;
 void ConfigureRequestParser(RequestParser& parser, const HttpServerOptions& options);
 
+// Why a request's framing cannot be trusted (RFC 9112 6.1), or empty: a
+// Transfer-Encoding other than "chunked" alone leaves the body's length
+// unknown, and what follows could be read as a smuggled request.
+std::string_view FramingError(const http::request_header<>& header);
+
 // "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:0"; InvalidRequest otherwise.
 Status ParseListenAddress(std::string_view text, std::string* host, uint16_t* port);
 

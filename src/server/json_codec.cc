@@ -36,6 +36,12 @@ Result<Json> ParseJsonObject(std::string_view body, bool allow_empty) {
       --depth;
     }
   }
+  // JSON text never holds a raw NUL (inside strings it must be escaped), and
+  // the parser would take one for the end of the input, accepting whatever
+  // follows it unread.
+  if (body.find('\0') != std::string_view::npos) {
+    return Status(Code::kInvalidJson, "the request body is not valid JSON: it contains a NUL byte");
+  }
   Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     return Status(Code::kInvalidJson, "the request body is not valid JSON (UTF-8)");

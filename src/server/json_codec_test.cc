@@ -23,6 +23,17 @@ TEST(JsonCodecTest, RefusesDeepNestingBeforeParsing) {
   EXPECT_TRUE(ParseJsonObject("{\"a\":\"" + std::string(100, '[') + "\"}", false).ok());
 }
 
+// Found by the hostile-client suite: the parser took a NUL for the end of
+// the input, so `{"name":"ab"}\0garbage` created a workspace.
+TEST(JsonCodecTest, RefusesNulBytesAnywhere) {
+  using namespace std::string_literals;
+  EXPECT_EQ(ParseJsonObject("{\"name\":\"ab\"}\0garbage{{{"s, false).status().code(),
+            Code::kInvalidJson);
+  EXPECT_EQ(ParseJsonObject("{\"name\":\"a\0b\"}"s, false).status().code(), Code::kInvalidJson);
+  EXPECT_EQ(ParseJsonObject("\0"s, true).status().code(), Code::kInvalidJson);
+  EXPECT_TRUE(ParseJsonObject(R"({"name":"a\u0000b"})", false).ok());  // escaped is fine
+}
+
 TEST(JsonCodecTest, FieldReaderIsStrict) {
   Json j = Json::parse(R"({"name":"x","limit":5,"big":1e3,"list":["a",1],"rl":{"limit":1}})");
   FieldReader f(j);
