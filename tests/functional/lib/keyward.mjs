@@ -29,6 +29,57 @@ process.on('exit', () => {
 });
 
 // ---------------------------------------------------------------------------
+// Evidence for the secrets sweep. With KEYWARD_EVIDENCE_DIR set (ctest sets
+// it), every secret a test sees or sends (keys handed out, credentials
+// presented, root keys printed by the CLI), every error body, and each
+// server's logs, final /metrics and audit log are written there; after the
+// whole functional run, sweep/secrets.mjs looks for any secret in any of
+// them.
+
+export const EVIDENCE_DIR = process.env.KEYWARD_EVIDENCE_DIR || null;
+const evidence = { secrets: new Set(), errorBodies: [], servers: [] };
+const SECRET_SHAPE = /[a-z][a-z0-9]{0,15}_[a-z][a-z0-9]{0,15}_[0-9A-Za-z]{40}(?![0-9A-Za-z])/g;
+
+// Remembers every key-shaped secret in text (prefix_env_ and 40 base62
+// characters: issued, presented, fabricated or corrupted) for the sweep.
+export function noteSecret(text) {
+  if (!EVIDENCE_DIR || typeof text !== 'string') return;
+  for (const m of text.matchAll(SECRET_SHAPE)) evidence.secrets.add(m[0]);
+}
+
+function noteExchange(sentHeaders, status, text) {
+  if (!EVIDENCE_DIR) return;
+  for (const [k, v] of Object.entries(sentHeaders)) {
+    const lk = k.toLowerCase();
+    if (typeof v !== 'string') continue;
+    if (lk === 'authorization' || lk === 'x-api-key') noteSecret(v);
+  }
+  noteSecret(text); // a key handed out by a create or a rotate
+  if (status >= 400 && text) evidence.errorBodies.push(text);
+}
+
+// The first-start banner prints the first root key on purpose: the operator
+// needs it and it exists nowhere else. It is the one place a secret may be.
+export function withoutRootKeyBanner(text) {
+  return text.replace(/(keyward created the first root key for this database:\s*\n\s*)\S+/g, '$1[banner]');
+}
+
+function writeEvidence() {
+  if (!EVIDENCE_DIR) return;
+  const dir = path.join(EVIDENCE_DIR, `${process.pid}-${path.basename(process.argv[1] ?? 'node')}`);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'secrets.txt'), [...evidence.secrets].join('\n') + '\n');
+  fs.writeFileSync(path.join(dir, 'error-bodies.txt'), evidence.errorBodies.join('\n') + '\n');
+  evidence.servers.forEach((srv, i) => {
+    fs.writeFileSync(path.join(dir, `server-${i}.stdout.log`), srv.allStdout);
+    fs.writeFileSync(path.join(dir, `server-${i}.stderr.log`), withoutRootKeyBanner(srv.allStderr));
+    if (srv.finalMetrics) fs.writeFileSync(path.join(dir, `server-${i}.metrics.txt`), srv.finalMetrics);
+    if (srv.finalAudit) fs.writeFileSync(path.join(dir, `server-${i}.audit.json`), srv.finalAudit);
+  });
+}
+process.on('exit', writeEvidence);
+
+// ---------------------------------------------------------------------------
 // Small utilities
 
 export const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
@@ -165,6 +216,7 @@ export function runCli(args, { env = {}, timeoutMs = 15_000 } = {}) {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       liveChildren.delete(child);
+      noteSecret(stdout);
       resolve({ code, signal, stdout, stderr });
     });
   });
@@ -213,6 +265,9 @@ export class KeywardServer {
     this.exitCode = null;
     this.exitSignal = null;
     this.generation = 0;
+    this.finalMetrics = null;
+    this.finalAudit = null;
+    if (EVIDENCE_DIR) evidence.servers.push(this);
   }
 
   static async start(options = {}) {
@@ -354,9 +409,37 @@ export class KeywardServer {
 
   // Stops the server if it runs and removes the temporary directory.
   async close() {
+    if (EVIDENCE_DIR && this.proc && this.running) await this.collectEvidence();
     if (this.proc && this.running) await this.stop('SIGTERM', 5000);
     fs.rmSync(this.baseDir, { recursive: true, force: true });
     if (this.options.dataDir === undefined) fs.rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  // The last /metrics and the whole audit log, for the secrets sweep.
+  async collectEvidence() {
+    try {
+      const m = await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(5000) });
+      this.finalMetrics = await m.text();
+      if (this.rootKey) {
+        const entries = [];
+        let cursor = null;
+        for (let i = 0; i < 200; i++) {
+          const q = `/v1/audit-log?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+          const r = await fetch(this.url + q, {
+            headers: { authorization: `Bearer ${this.rootKey}` },
+            signal: AbortSignal.timeout(5000),
+          });
+          if (r.status !== 200) break;
+          const page = await r.json();
+          entries.push(...page.data);
+          cursor = page.next_cursor;
+          if (!cursor) break;
+        }
+        this.finalAudit = JSON.stringify(entries);
+      }
+    } catch {
+      // a server a test left unable to answer: its logs still count
+    }
   }
 
   // One HTTP call. opts:
@@ -382,6 +465,8 @@ export class KeywardServer {
     }
     const res = await fetch(this.url + urlPath, { method, headers: h, body: payload });
     const text = await res.text();
+    if (payload) noteSecret(payload.toString('utf8')); // a key sent to /v1/keys/verify
+    noteExchange(h, res.status, text);
     let json;
     try {
       json = text.length ? JSON.parse(text) : undefined;
@@ -416,6 +501,7 @@ export class KeywardServer {
           res.setEncoding('utf8');
           res.on('data', (d) => (text += d));
           res.on('end', () => {
+            noteExchange(headers, res.statusCode, text);
             let json;
             try {
               json = text.length ? JSON.parse(text) : undefined;

@@ -1,0 +1,76 @@
+// The secrets sweep: runs after every functional suite (a ctest fixture
+// cleanup) over what they left in $KEYWARD_EVIDENCE_DIR (see lib/keyward.mjs):
+// every secret the tests saw or sent, and every server's stdout and stderr
+// logs, last /metrics, whole audit log, and every error body answered. No
+// secret may appear in any of them beyond its short prefix (the product,
+// the environment and 12 characters), which is all keyward ever shows.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const DIR = process.env.KEYWARD_EVIDENCE_DIR;
+const SHORT_PREFIX_BODY = 12;
+const WINDOW = 16;
+
+function readAll() {
+  const secrets = new Set();
+  const texts = []; // {where, text}
+  for (const run of fs.readdirSync(DIR)) {
+    const runDir = path.join(DIR, run);
+    if (!fs.statSync(runDir).isDirectory()) continue;
+    for (const file of fs.readdirSync(runDir)) {
+      const text = fs.readFileSync(path.join(runDir, file), 'utf8');
+      if (file === 'secrets.txt') {
+        for (const line of text.split('\n')) if (line) secrets.add(line);
+      } else {
+        texts.push({ where: `${run}/${file}`, text });
+      }
+    }
+  }
+  return { secrets, texts };
+}
+
+// Every 16-character window of the part of each secret that is never shown
+// (its body after the short prefix) -> the secret.
+function indexHiddenParts(secrets) {
+  const windows = new Map();
+  for (const s of secrets) {
+    const body = s.slice(s.lastIndexOf('_') + 1);
+    const hidden = body.slice(SHORT_PREFIX_BODY);
+    // A made-up credential such as kw_root_xxxx… is no secret, and its
+    // windows would match any long run of the same letter.
+    if (new Set(hidden).size < 8) continue;
+    for (let i = 0; i + WINDOW <= hidden.length; i++) windows.set(hidden.slice(i, i + WINDOW), s);
+  }
+  return windows;
+}
+
+test('no secret in any log, error body, metrics page or audit log of the functional run', () => {
+  assert.ok(DIR && fs.existsSync(DIR), 'KEYWARD_EVIDENCE_DIR is not set or does not exist');
+  const { secrets, texts } = readAll();
+  const kinds = new Set(texts.map((t) => t.where.split('.').slice(-2).join('.')));
+  console.log(`sweep: ${secrets.size} secrets against ${texts.length} files ` +
+              `(${(texts.reduce((n, t) => n + t.text.length, 0) / 1e6).toFixed(1)} MB; ${[...kinds].sort().join(', ')})`);
+  // The sweep must have had something to look at.
+  assert.ok(secrets.size > 0, 'no secrets were recorded: is lib/keyward.mjs writing evidence?');
+  assert.ok(texts.some((t) => t.where.endsWith('.stdout.log') && t.text.length > 0), 'no server logs were recorded');
+
+  const windows = indexHiddenParts(secrets);
+  const leaks = [];
+  for (const { where, text } of texts) {
+    for (const m of text.matchAll(/[0-9A-Za-z]{16,}/g)) {
+      const run = m[0];
+      for (let i = 0; i + WINDOW <= run.length; i++) {
+        const s = windows.get(run.slice(i, i + WINDOW));
+        if (s) {
+          const at = m.index + i;
+          leaks.push(`${where}: ${s.slice(0, s.lastIndexOf('_') + 1 + SHORT_PREFIX_BODY)}… at offset ${at}: ` +
+                     JSON.stringify(text.slice(Math.max(0, at - 60), at)));
+          break;
+        }
+      }
+    }
+  }
+  assert.deepEqual(leaks.slice(0, 20), [], `${leaks.length} secret(s) found where none may be`);
+});
