@@ -18,6 +18,7 @@
 #include "core/time_format.h"
 #include "server/config.h"
 #include "server/json_codec.h"
+#include "server/log.h"
 #include "server/serve.h"
 
 namespace keyward {
@@ -225,6 +226,7 @@ int Main(int argc, char** argv) {
   std::string rk_data = EnvOr("KEYWARD_DATA_DIR", "./data"), rk_name, rk_id;
   bool rk_json = false;
   auto open_service = [&](auto&& fn) {
+    LogLine::SetFd(2);  // stdout is the command's answer (a root key, a table)
     auto store = OpenDataDir(rk_data);
     if (!store.ok()) {
       std::cerr << "keyward: " << store.status().message() << "\n";

@@ -145,6 +145,10 @@ class KeyService {
 
   const KeyFormat& format() const { return *options_.format; }
   const KeyFormat& root_format() const { return root_format_; }
+
+  // The short prefix of the first key in text that has this deployment's
+  // format (an API key or a root key, checksum and all), or nullopt.
+  std::optional<std::string> FindKeyIn(std::string_view text) const;
   const Clock& clock() const { return *options_.clock; }
 
  private:

@@ -458,6 +458,20 @@ void Api::Dispatch(Call& call, int route) {
   call.Error(Code::kNotFound, "no such route");
 }
 
+std::optional<Json> Api::WriteBody(Call& call, bool allow_empty) {
+  auto body = call.Body(allow_empty);
+  if (!body) return body;
+  // A key pasted into a name, a meta value or a reason would be stored, listed
+  // and audited in full: refuse it before anything is written.
+  if (auto prefix = service_->FindKeyIn(Dump(*body))) {
+    call.Error(Code::kInvalidRequest,
+               "the request holds an API key (" + *prefix +
+                   "…); keys are secrets and are never stored in names, meta or reasons");
+    return std::nullopt;
+  }
+  return body;
+}
+
 void Api::Ready(Call& call) {
   if (stopping_.load()) return call.Error(Code::kUnavailable, "keyward is stopping");
   if (options_.ready && !options_.ready())
@@ -569,7 +583,7 @@ Json Api::WorkspaceObject(const Workspace& ws) {
 
 void Api::CreateWorkspace(Call& call) {
   if (!RequireRoot(call)) return;
-  auto body = call.Body(false);
+  auto body = WriteBody(call, false);
   if (!body) return;
   FieldReader f(*body);
   std::string name;
@@ -605,7 +619,7 @@ void Api::GetWorkspace(Call& call) {
 
 void Api::UpdateWorkspace(Call& call) {
   if (!RequireRoot(call)) return;
-  auto body = call.Body(false);
+  auto body = WriteBody(call, false);
   if (!body) return;
   FieldReader f(*body);
   WorkspaceUpdate u;
@@ -623,7 +637,7 @@ void Api::UpdateWorkspace(Call& call) {
 
 void Api::CreateKey(Call& call) {
   if (!Authenticate(call, true)) return;
-  auto body = call.Body(false);
+  auto body = WriteBody(call, false);
   if (!body) return;
   FieldReader f(*body);
   std::optional<std::string> workspace_id, environment, meta;
@@ -728,7 +742,7 @@ void Api::GetKey(Call& call) {
 
 void Api::UpdateKey(Call& call) {
   if (!Authenticate(call, true)) return;
-  auto body = call.Body(false);
+  auto body = WriteBody(call, false);
   if (!body) return;
   FieldReader f(*body);
   KeyUpdate u;
@@ -755,7 +769,7 @@ void Api::UpdateKey(Call& call) {
 
 void Api::RevokeKey(Call& call) {
   if (!Authenticate(call, true)) return;
-  auto body = call.Body(true);
+  auto body = WriteBody(call, true);
   if (!body) return;
   FieldReader f(*body);
   std::optional<std::string> reason;
@@ -769,7 +783,7 @@ void Api::RevokeKey(Call& call) {
 
 void Api::RotateKey(Call& call) {
   if (!Authenticate(call, true)) return;
-  auto body = call.Body(true);
+  auto body = WriteBody(call, true);
   if (!body) return;
   FieldReader f(*body);
   std::optional<int64_t> grace;

@@ -114,6 +114,8 @@ class Api {
   // Loads a key the caller may see; answers 404 otherwise.
   std::optional<ApiKey> LoadVisibleKey(Call& call, std::string_view id);
   bool ScopesWithinCaller(Call& call, const std::vector<std::string>& scopes);
+  // The JSON body of a write, refused when it holds an issued-format key.
+  std::optional<nlohmann::json> WriteBody(Call& call, bool allow_empty);
 
   void CreateWorkspace(Call& call);
   void ListWorkspaces(Call& call);

@@ -93,6 +93,46 @@ TEST_F(ApiTest, ErrorsHaveTheJsonShape) {
   EXPECT_EQ(r.response.Get("Cache-Control"), "no-store");
 }
 
+// Found by the JSON-body fuzzer: a workspace named with the root key was
+// stored and echoed, and would have been listed and audited in full.
+TEST_F(ApiTest, WritesHoldingAKeyAreRefusedAndStoreNothing) {
+  auto ws = Call(http::verb::post, "/v1/workspaces", R"({"name":"Acme"})");
+  ASSERT_EQ(ws.response.status, 201);
+  const std::string ws_id = Body(ws)["id"];
+  auto created = Call(http::verb::post, "/v1/api-keys",
+                      R"({"workspace_id":")" + ws_id + R"(","environment":"live","name":"k"})");
+  ASSERT_EQ(created.response.status, 201);
+  const std::string secret = Body(created)["key"];
+  const std::string audit_before = Call(http::verb::get, "/v1/audit-log").response.body;
+
+  const std::vector<std::pair<std::string, std::string>> writes = {
+      {"/v1/workspaces", R"({"name":"x )" + root_ + R"("})"},
+      {"/v1/api-keys", R"({"workspace_id":")" + ws_id +
+                           R"(","environment":"live","name":"my key )" + secret + R"("})"},
+      // Escaped characters are read as what they stand for.
+      {"/v1/api-keys", R"({"workspace_id":")" + ws_id +
+                           R"(","environment":"live","name":"n","meta":{"note":"s)" +
+                           secret.substr(1) + R"("}})"},
+  };
+  for (const auto& [target, body] : writes) {
+    auto r = Call(http::verb::post, target, body);
+    EXPECT_EQ(r.response.status, 400) << body;
+    EXPECT_EQ(Body(r)["error"], "invalid_request");
+    EXPECT_EQ(r.response.body.find(secret), std::string::npos);
+    EXPECT_EQ(r.response.body.find(root_), std::string::npos);
+  }
+  auto revoke = Call(http::verb::delete_, "/v1/api-keys/" + Body(created)["id"].get<std::string>(),
+                     R"({"reason":"leaked: )" + secret + R"("})");
+  EXPECT_EQ(revoke.response.status, 400);
+  EXPECT_EQ(Call(http::verb::get, "/v1/audit-log").response.body, audit_before);
+
+  // Something key-like that is not a key (a wrong checksum) is only a name.
+  std::string not_a_key = secret;
+  not_a_key[10] = not_a_key[10] == 'A' ? 'B' : 'A';
+  auto ok = Call(http::verb::post, "/v1/workspaces", R"({"name":")" + not_a_key + R"("})");
+  EXPECT_EQ(ok.response.status, 201) << ok.response.body;
+}
+
 TEST_F(ApiTest, CreateVerifyRevokeThroughTheApi) {
   auto ws = Call(http::verb::post, "/v1/workspaces", R"({"name":"Acme","max_active_keys":5})");
   ASSERT_EQ(ws.response.status, 201) << ws.response.body;
