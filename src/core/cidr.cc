@@ -40,6 +40,8 @@ std::optional<IpAddress> ParseIpAddress(std::string_view text) {
     text = text.substr(1, text.size() - 2);
   }
   if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+  // inet_pton reads up to a NUL: "10.0.0.1\0junk" must not pass as 10.0.0.1.
+  if (text.find('\0') != std::string_view::npos) return std::nullopt;
   char buf[INET6_ADDRSTRLEN];
   std::memcpy(buf, text.data(), text.size());
   buf[text.size()] = '\0';

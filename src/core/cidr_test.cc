@@ -65,5 +65,16 @@ TEST(CidrTest, ParseIpAddressRefusesJunk) {
   EXPECT_FALSE(ParseIpAddress(std::string(100, '1')));
 }
 
+// Found by the CIDR fuzzer: inet_pton stopped at an embedded NUL, so
+// "::\0\0…" was the address "::" and "10.0.0.1\0junk" was 10.0.0.1.
+TEST(CidrTest, EmbeddedNulIsNotAnAddress) {
+  using namespace std::string_literals;
+  EXPECT_FALSE(ParseIpAddress("::\0\0\0"s).has_value());
+  EXPECT_FALSE(ParseIpAddress("10.0.0.1\0junk"s).has_value());
+  EXPECT_FALSE(CidrBlock::Parse("10.0.0.0\0/8"s).ok());
+  EXPECT_FALSE(CidrBlock::Parse("10.0.0.0/8\0"s).ok());
+  EXPECT_TRUE(ParseIpAddress("10.0.0.1").has_value());
+}
+
 }  // namespace
 }  // namespace keyward

@@ -103,18 +103,26 @@ std::string NormalizeRequestPath(std::string_view target) {
   std::string decoded;
   decoded.reserve(target.size());
   for (size_t i = 0; i < target.size(); ++i) {
-    if (target[i] == '%' && i + 2 < target.size()) {
-      const int hi = HexValue(target[i + 1]), lo = HexValue(target[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        const char c = static_cast<char>(hi * 16 + lo);
-        if (IsUnreserved(c)) {
-          decoded.push_back(c);
-          i += 2;
-          continue;
-        }
-      }
+    if (target[i] != '%') {
+      decoded.push_back(target[i]);
+      continue;
     }
-    decoded.push_back(target[i]);
+    const int hi = i + 2 < target.size() ? HexValue(target[i + 1]) : -1;
+    const int lo = i + 2 < target.size() ? HexValue(target[i + 2]) : -1;
+    if (hi < 0 || lo < 0) {
+      // A stray "%" is written as the escape it stands for, so that what
+      // decoding puts after it ("%4%41" -> "%4A") can never read as an
+      // escape on a second pass: the result is already in its final form.
+      decoded.append("%25");
+      continue;
+    }
+    const char c = static_cast<char>(hi * 16 + lo);
+    if (IsUnreserved(c)) {
+      decoded.push_back(c);
+    } else {
+      decoded.append(target.substr(i, 3));
+    }
+    i += 2;
   }
   // RFC 3986 remove_dot_segments, on whole segments.
   std::vector<std::string_view> segments;

@@ -79,5 +79,19 @@ TEST(GlobTest, NoExponentialBlowUp) {
   EXPECT_FALSE(GlobMatch(pattern, text, '\0'));
 }
 
+// Found by the endpoint-pattern fuzzer: "%4%411" normalised to "/%4A1",
+// which a second pass read as "/J1". A normalised path is final.
+TEST(EndpointPatternTest, NormalisingIsFinal) {
+  EXPECT_EQ(NormalizeRequestPath("/%4%411"), "/%254A1");
+  EXPECT_EQ(NormalizeRequestPath(NormalizeRequestPath("/%4%411")), "/%254A1");
+  EXPECT_EQ(NormalizeRequestPath("/a%"), "/a%25");
+  EXPECT_EQ(NormalizeRequestPath("/a%2"), "/a%252");
+  EXPECT_EQ(NormalizeRequestPath("/%2%45%2%45/admin"), "/%252E%252E/admin");
+  EXPECT_EQ(NormalizeRequestPath("/a%2Fb/%41"), "/a%2Fb/A");  // reserved stays escaped
+  auto p = EndpointPattern::Parse("GET /v1/products/**");
+  ASSERT_TRUE(p.ok());
+  EXPECT_FALSE(p->Matches("GET", NormalizeRequestPath("/v1/products/%2%45%2%45/../../admin")));
+}
+
 }  // namespace
 }  // namespace keyward
