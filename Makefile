@@ -30,13 +30,13 @@ test-asan: deps
 	@cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEYWARD_SANITIZE=ON -DCMAKE_CXX_COMPILER=clang++ >/dev/null
 	@cmake --build $(ASAN_DIR) -j $(JOBS)
 	@rm -rf $(CURDIR)/$(ASAN_DIR)/sanitizer-logs && mkdir -p $(CURDIR)/$(ASAN_DIR)/sanitizer-logs
-	cd $(ASAN_DIR) && \
+	cd $(ASAN_DIR) && status=0; \
 	  ASAN_OPTIONS="detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:log_path=$(CURDIR)/$(ASAN_DIR)/sanitizer-logs/asan" \
 	  UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/$(ASAN_DIR)/sanitizer-logs/ubsan" \
-	  ctest --output-on-failure -j $(JOBS)
-	@if [ -n "$$(ls -A $(ASAN_DIR)/sanitizer-logs)" ]; then \
-	  echo "test-asan: sanitizer reports:"; cat $(ASAN_DIR)/sanitizer-logs/*; exit 1; fi
-	@echo "test-asan: no sanitizer reports"
+	  ctest --output-on-failure -j $(JOBS) || status=$$?; \
+	  if [ -n "$$(ls -A sanitizer-logs)" ]; then \
+	    echo "test-asan: sanitizer reports:"; cat sanitizer-logs/*; exit 1; fi; \
+	  [ $$status -eq 0 ] && echo "test-asan: no sanitizer reports" || exit $$status
 
 # libFuzzer (clang): every target in fuzz/ for FUZZ_SECONDS each, starting
 # from its checked-in corpus. New inputs go to $(FUZZ_DIR)/corpus, findings
@@ -63,15 +63,23 @@ fuzz: deps
 	done
 	@echo "fuzz: no findings"
 
-# The concurrency tests under ThreadSanitizer (clang or gcc, -fsanitize=thread).
+# The concurrency tests under ThreadSanitizer (clang): the shared caches and
+# counters, and the functional suites that load a multi-threaded server
+# (line rate, hostile clients, SIGKILLs and graceful stops). Reports from any
+# process land in $(TSAN_DIR)/sanitizer-logs and fail the run.
 TSAN_DIR ?= build-tsan
-CONCURRENCY_TESTS ?= KeyCache|Usage|RateLimiter|Sha256Test.SameAnswer|functional.line-rate|functional.verify
+CONCURRENCY_TESTS ?= KeyCache|Usage|RateLimiter|Sha256Test.SameAnswer|functional.line-rate|functional.verify|functional.hostile|functional.crash
 test-tsan: deps
 	@scripts/install-deps fuzz
 	@cmake -S . -B $(TSAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEYWARD_TSAN=ON -DCMAKE_CXX_COMPILER=clang++ >/dev/null
 	@cmake --build $(TSAN_DIR) -j $(JOBS)
-	cd $(TSAN_DIR) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-	  ctest --output-on-failure -j $(JOBS) -R "$(CONCURRENCY_TESTS)"
+	@rm -rf $(CURDIR)/$(TSAN_DIR)/sanitizer-logs && mkdir -p $(CURDIR)/$(TSAN_DIR)/sanitizer-logs
+	cd $(TSAN_DIR) && status=0; \
+	  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$(CURDIR)/$(TSAN_DIR)/sanitizer-logs/tsan" \
+	  ctest --output-on-failure -j $(JOBS) -R "$(CONCURRENCY_TESTS)" || status=$$?; \
+	  if [ -n "$$(ls -A sanitizer-logs)" ]; then \
+	    echo "test-tsan: sanitizer reports:"; cat sanitizer-logs/*; exit 1; fi; \
+	  [ $$status -eq 0 ] && echo "test-tsan: no sanitizer reports" || exit $$status
 
 # Benchmarks: in-process verification against bare SHA-256, HTTP against
 # nginx, and a million keys. Each prints what it compares with.

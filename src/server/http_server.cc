@@ -287,8 +287,9 @@ HttpServer::HttpServer(HttpServerOptions options, Api* api)
     : options_(std::move(options)),
       api_(api),
       ioc_(options_.threads),
-      acceptor_(ioc_),
-      stop_deadline_(ioc_) {}
+      control_(asio::make_strand(ioc_)),
+      acceptor_(control_),
+      stop_deadline_(control_) {}
 
 HttpServer::~HttpServer() = default;
 
@@ -320,7 +321,7 @@ void HttpServer::Accept() {
     if (!ec) std::make_shared<HttpSession>(std::move(socket), *this)->Start();
     if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
       // Out of file descriptors: back off briefly instead of spinning.
-      auto timer = std::make_shared<asio::steady_timer>(ioc_, std::chrono::milliseconds(50));
+      auto timer = std::make_shared<asio::steady_timer>(control_, std::chrono::milliseconds(50));
       timer->async_wait([this, timer](beast::error_code) { Accept(); });
       return;
     }
@@ -340,13 +341,13 @@ void HttpServer::Unregister(HttpSession* s) {
     sessions_.erase(s);
     last = sessions_.empty();
   }
-  if (last && stopping_.load() && !ioc_.stopped()) asio::post(ioc_, [this] { MaybeFinish(); });
+  if (last && stopping_.load() && !ioc_.stopped()) asio::post(control_, [this] { MaybeFinish(); });
 }
 
 void HttpServer::Stop() {
   if (stopping_.exchange(true)) return;
   api_->SetStopping();
-  asio::post(ioc_, [this] {
+  asio::post(control_, [this] {
     boost::system::error_code ec;
     acceptor_.close(ec);
     std::vector<std::shared_ptr<HttpSession>> live;
@@ -387,7 +388,7 @@ void HttpServer::MaybeFinish() {
 }
 
 void HttpServer::Run() {
-  signals_.emplace(ioc_, SIGINT, SIGTERM);
+  signals_.emplace(control_, SIGINT, SIGTERM);
   signals_->async_wait([this](beast::error_code ec, int sig) {
     if (ec) return;
     LogLine("info", "stopping").Str("signal", sig == SIGINT ? "SIGINT" : "SIGTERM").Emit();

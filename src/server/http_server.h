@@ -12,6 +12,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -88,6 +89,9 @@ class HttpServer {
   std::mutex sessions_mu_;
   std::unordered_set<HttpSession*> sessions_;  // GUARDED_BY(sessions_mu_)
   boost::asio::io_context ioc_;
+  // The accept loop, the stop deadline, the signal wait and the stop itself
+  // run here, one at a time, whatever thread serves them.
+  boost::asio::strand<boost::asio::io_context::executor_type> control_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer stop_deadline_;
   std::optional<boost::asio::signal_set> signals_;
