@@ -29,10 +29,10 @@ test-asan: deps
 	@scripts/install-deps fuzz
 	@cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEYWARD_SANITIZE=ON -DCMAKE_CXX_COMPILER=clang++ >/dev/null
 	@cmake --build $(ASAN_DIR) -j $(JOBS)
-	@rm -rf $(CURDIR)/$(ASAN_DIR)/sanitizer-logs && mkdir -p $(CURDIR)/$(ASAN_DIR)/sanitizer-logs
+	@rm -rf $(abspath $(ASAN_DIR))/sanitizer-logs && mkdir -p $(abspath $(ASAN_DIR))/sanitizer-logs
 	cd $(ASAN_DIR) && status=0; \
-	  ASAN_OPTIONS="detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:log_path=$(CURDIR)/$(ASAN_DIR)/sanitizer-logs/asan" \
-	  UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/$(ASAN_DIR)/sanitizer-logs/ubsan" \
+	  ASAN_OPTIONS="detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:log_path=$(abspath $(ASAN_DIR))/sanitizer-logs/asan" \
+	  UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$(abspath $(ASAN_DIR))/sanitizer-logs/ubsan" \
 	  ctest --output-on-failure -j $(JOBS) || status=$$?; \
 	  if [ -n "$$(ls -A sanitizer-logs)" ]; then \
 	    echo "test-asan: sanitizer reports:"; cat sanitizer-logs/*; exit 1; fi; \
@@ -73,9 +73,9 @@ test-tsan: deps
 	@scripts/install-deps fuzz
 	@cmake -S . -B $(TSAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEYWARD_TSAN=ON -DCMAKE_CXX_COMPILER=clang++ >/dev/null
 	@cmake --build $(TSAN_DIR) -j $(JOBS)
-	@rm -rf $(CURDIR)/$(TSAN_DIR)/sanitizer-logs && mkdir -p $(CURDIR)/$(TSAN_DIR)/sanitizer-logs
+	@rm -rf $(abspath $(TSAN_DIR))/sanitizer-logs && mkdir -p $(abspath $(TSAN_DIR))/sanitizer-logs
 	cd $(TSAN_DIR) && status=0; \
-	  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$(CURDIR)/$(TSAN_DIR)/sanitizer-logs/tsan" \
+	  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$(abspath $(TSAN_DIR))/sanitizer-logs/tsan" \
 	  ctest --output-on-failure -j $(JOBS) -R "$(CONCURRENCY_TESTS)" || status=$$?; \
 	  if [ -n "$$(ls -A sanitizer-logs)" ]; then \
 	    echo "test-tsan: sanitizer reports:"; cat sanitizer-logs/*; exit 1; fi; \

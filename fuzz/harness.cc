@@ -141,6 +141,8 @@ ApiReply ApiHarness::Handle(const HttpRequest& request) {
   FUZZ_CHECK(res.headers.find(root_key_) == std::string::npos, "the root key in a header");
   FUZZ_CHECK(res.body.find(key_secret_) == std::string::npos, "an API key in a body: " + what);
   FUZZ_CHECK(res.headers.find(key_secret_) == std::string::npos, "an API key in a header");
+  FUZZ_CHECK(res.body.find(victim_secret_) == std::string::npos, "an API key in a body: " + what);
+  FUZZ_CHECK(res.headers.find(victim_secret_) == std::string::npos, "an API key in a header");
   if (!IsCreatingRoute(request)) {
     FUZZ_CHECK(res.body.find("\"key\":\"sk_") == std::string::npos,
                "a secret outside create and rotate: " + what);

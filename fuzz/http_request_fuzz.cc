@@ -44,6 +44,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     reply.response.SerializeTo(&wire);
     FUZZ_CHECK(wire.find("\r\n\r\n") != std::string::npos, "no end of headers");
     if (!reply.response.keep_alive) break;
+    // HTTP/1.0 with Transfer-Encoding: answered, then closed (RFC 9112 6.1).
+    if (parser.get().version() < 11 && parser.get().count(http::field::transfer_encoding) > 0)
+      break;
   }
   return 0;
 }

@@ -19,6 +19,69 @@ bool IsUnreserved(char c) {
          c == '.' || c == '_' || c == '~';
 }
 
+// Decodes %-escapes of unreserved characters, reads an escaped or literal
+// slash or backslash as a segment separator (so "..%2F" cannot hide a dot
+// segment from here and show it to a back end that decodes first), writes a
+// stray "%" as "%25" (so what decoding puts after it never reads as an
+// escape on a second pass), then resolves "." and ".." segments (RFC 3986
+// remove_dot_segments). The result normalises to itself.
+std::string NormalizePath(std::string_view path) {
+  std::string decoded;
+  decoded.reserve(path.size());
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '\\') {
+      decoded.push_back('/');
+      continue;
+    }
+    if (path[i] != '%') {
+      decoded.push_back(path[i]);
+      continue;
+    }
+    const int hi = i + 2 < path.size() ? HexValue(path[i + 1]) : -1;
+    const int lo = i + 2 < path.size() ? HexValue(path[i + 2]) : -1;
+    if (hi < 0 || lo < 0) {
+      decoded.append("%25");
+      continue;
+    }
+    const char c = static_cast<char>(hi * 16 + lo);
+    if (c == '/' || c == '\\') {
+      decoded.push_back('/');
+    } else if (IsUnreserved(c)) {
+      decoded.push_back(c);
+    } else {
+      decoded.append(path.substr(i, 3));
+    }
+    i += 2;
+  }
+  std::vector<std::string_view> segments;
+  std::string_view rest = decoded;
+  if (!rest.empty() && rest[0] == '/') rest.remove_prefix(1);
+  bool trailing_slash = false;
+  while (true) {
+    const size_t slash = rest.find('/');
+    const std::string_view seg = rest.substr(0, slash);
+    const bool last = slash == std::string_view::npos;
+    if (seg == ".") {
+      trailing_slash = last;
+    } else if (seg == "..") {
+      if (!segments.empty()) segments.pop_back();
+      trailing_slash = last;
+    } else {
+      segments.push_back(seg);
+      trailing_slash = false;
+    }
+    if (last) break;
+    rest.remove_prefix(slash + 1);
+  }
+  std::string out;
+  for (const auto& seg : segments) {
+    out += '/';
+    out += seg;
+  }
+  if (out.empty() || trailing_slash) out += '/';
+  return out;
+}
+
 }  // namespace
 
 Result<EndpointPattern> EndpointPattern::Parse(std::string_view text) {
@@ -59,7 +122,9 @@ Result<EndpointPattern> EndpointPattern::Parse(std::string_view text) {
                                     "\" has a space, control character, ? or # in its path");
     }
   }
-  p.path_ = std::string(path);
+  // Written as requests are read, so "/promo/100%" and "/a/%41" match the
+  // requests they name.
+  p.path_ = NormalizePath(path);
   return p;
 }
 
@@ -99,59 +164,7 @@ std::string NormalizeRequestPath(std::string_view target) {
     const size_t slash = target.find('/', scheme + 3);
     target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
   }
-  target = target.substr(0, target.find_first_of("?#"));
-  std::string decoded;
-  decoded.reserve(target.size());
-  for (size_t i = 0; i < target.size(); ++i) {
-    if (target[i] != '%') {
-      decoded.push_back(target[i]);
-      continue;
-    }
-    const int hi = i + 2 < target.size() ? HexValue(target[i + 1]) : -1;
-    const int lo = i + 2 < target.size() ? HexValue(target[i + 2]) : -1;
-    if (hi < 0 || lo < 0) {
-      // A stray "%" is written as the escape it stands for, so that what
-      // decoding puts after it ("%4%41" -> "%4A") can never read as an
-      // escape on a second pass: the result is already in its final form.
-      decoded.append("%25");
-      continue;
-    }
-    const char c = static_cast<char>(hi * 16 + lo);
-    if (IsUnreserved(c)) {
-      decoded.push_back(c);
-    } else {
-      decoded.append(target.substr(i, 3));
-    }
-    i += 2;
-  }
-  // RFC 3986 remove_dot_segments, on whole segments.
-  std::vector<std::string_view> segments;
-  std::string_view rest = decoded;
-  if (!rest.empty() && rest[0] == '/') rest.remove_prefix(1);
-  bool trailing_slash = false;
-  while (true) {
-    const size_t slash = rest.find('/');
-    const std::string_view seg = rest.substr(0, slash);
-    const bool last = slash == std::string_view::npos;
-    if (seg == ".") {
-      trailing_slash = last;
-    } else if (seg == "..") {
-      if (!segments.empty()) segments.pop_back();
-      trailing_slash = last;
-    } else {
-      segments.push_back(seg);
-      trailing_slash = false;
-    }
-    if (last) break;
-    rest.remove_prefix(slash + 1);
-  }
-  std::string out;
-  for (const auto& seg : segments) {
-    out += '/';
-    out += seg;
-  }
-  if (out.empty() || trailing_slash) out += '/';
-  return out;
+  return NormalizePath(target.substr(0, target.find_first_of("?#")));
 }
 
 }  // namespace keyward

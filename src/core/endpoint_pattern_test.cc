@@ -45,7 +45,12 @@ TEST(EndpointPatternTest, NormalizeRequestPath) {
   EXPECT_EQ(NormalizeRequestPath("/../../x"), "/x");
   EXPECT_EQ(NormalizeRequestPath(""), "/");
   EXPECT_EQ(NormalizeRequestPath("/a/%7Euser"), "/a/~user");
-  EXPECT_EQ(NormalizeRequestPath("/a%2Fb"), "/a%2Fb");  // an encoded slash stays encoded
+  // An encoded slash or a backslash separates segments like "/": "..%2F"
+  // cannot hide a dot segment from keyward and show it to a back end that
+  // decodes before it resolves.
+  EXPECT_EQ(NormalizeRequestPath("/a%2Fb"), "/a/b");
+  EXPECT_EQ(NormalizeRequestPath("/v1/products/..%2F..%2Fadmin"), "/admin");
+  EXPECT_EQ(NormalizeRequestPath("/v1/products/..%5c..\\admin"), "/admin");
   EXPECT_EQ(NormalizeRequestPath("https://api.example.com/v1/x?q"), "/v1/x");
   EXPECT_EQ(NormalizeRequestPath("/a/b/.."), "/a/");
 }
@@ -87,10 +92,27 @@ TEST(EndpointPatternTest, NormalisingIsFinal) {
   EXPECT_EQ(NormalizeRequestPath("/a%"), "/a%25");
   EXPECT_EQ(NormalizeRequestPath("/a%2"), "/a%252");
   EXPECT_EQ(NormalizeRequestPath("/%2%45%2%45/admin"), "/%252E%252E/admin");
-  EXPECT_EQ(NormalizeRequestPath("/a%2Fb/%41"), "/a%2Fb/A");  // reserved stays escaped
+  EXPECT_EQ(NormalizeRequestPath("/a%3Fb/%41"), "/a%3Fb/A");  // reserved stays escaped
   auto p = EndpointPattern::Parse("GET /v1/products/**");
   ASSERT_TRUE(p.ok());
   EXPECT_FALSE(p->Matches("GET", NormalizeRequestPath("/v1/products/%2%45%2%45/../../admin")));
+}
+
+// Found in review: patterns were kept as written while requests were
+// normalised, so "/promo/100%" (now "/promo/100%25") and "/a/%41" (now
+// "/a/A") matched nothing. A pattern's path is normalised like a request's.
+TEST(EndpointPatternTest, PatternsAreNormalisedLikeRequests) {
+  auto percent = EndpointPattern::Parse("GET /promo/100%");
+  ASSERT_TRUE(percent.ok());
+  EXPECT_TRUE(percent->Matches("GET", NormalizeRequestPath("/promo/100%")));
+  auto escaped = EndpointPattern::Parse("/a/%41/*");
+  ASSERT_TRUE(escaped.ok());
+  EXPECT_EQ(escaped->ToString(), "* /a/A/*");
+  EXPECT_TRUE(escaped->Matches("GET", NormalizeRequestPath("/a/A/x")));
+  EXPECT_TRUE(escaped->Matches("GET", NormalizeRequestPath("/a/%41/x")));
+  auto products = EndpointPattern::Parse("GET /v1/products/**");
+  ASSERT_TRUE(products.ok());
+  EXPECT_FALSE(products->Matches("GET", NormalizeRequestPath("/v1/products/..%2F..%2Fadmin")));
 }
 
 }  // namespace

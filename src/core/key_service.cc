@@ -355,6 +355,10 @@ Result<CreatedKey> KeyService::RotateKey(std::string_view id, int64_t grace_seco
 
 Result<CreatedRootKey> KeyService::CreateRootKey(std::string name, const Actor& actor) {
   KEYWARD_RETURN_IF_ERROR(ValidateName(name));
+  if (auto prefix = FindKeyIn(name)) {
+    return Status::InvalidRequest("the name holds a key (" + *prefix +
+                                  "…); keys are secrets and are never stored in names");
+  }
   CreatedRootKey out;
   out.secret = root_format_.Generate("root");
   RootKey& r = out.record;

@@ -396,6 +396,13 @@ TEST_F(KeyServiceTest, RootKeys) {
             Code::kUnauthorized);
   ASSERT_TRUE(service_->RevokeRootKey(auth->id, actor_).ok());
   EXPECT_EQ(service_->AuthenticateRootKey(secret).status().code(), Code::kUnauthorized);
+
+  // A root key named with a key (`keyward root-keys create --name <key>`)
+  // would list and audit that key in full.
+  auto named = service_->CreateRootKey("ops " + secret, actor_);
+  EXPECT_EQ(named.status().code(), Code::kInvalidRequest);
+  EXPECT_EQ(named.status().message().find(secret), std::string::npos);
+  EXPECT_EQ(service_->ListRootKeys()->size(), 1u);
 }
 
 TEST_F(KeyServiceTest, LifecycleSurvivesCloseAndReopen) {

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -126,10 +127,18 @@ Status ApplyToml(std::string_view text, const std::string& path, Config* c, bool
 }
 
 Status LoadFile(const std::string& path, Config* c, bool* accept_set) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return Status::InvalidRequest(path + ": is a directory, not a configuration file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::InvalidRequest(path + ": cannot read the file: " + std::strerror(errno));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return Status::InvalidRequest(path + ": cannot read the file");
+  std::string text;
+  try {
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  } catch (const std::exception& e) {
+    return Status::InvalidRequest(path + ": cannot read the file: " + e.what());
+  }
   return ApplyToml(text, path, c, accept_set);
 }
 

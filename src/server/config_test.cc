@@ -122,7 +122,19 @@ TEST_F(ConfigTest, BadValuesAreNamed) {
 TEST_F(ConfigTest, MissingFileIsAnError) {
   ConfigFlags flags;
   flags.config_file = dir_.File("nope.toml");
-  EXPECT_FALSE(LoadConfig(flags, Env()).ok());
+  auto missing = LoadConfig(flags, Env());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("nope.toml"), std::string::npos);
+}
+
+// Found in review: reading a directory threw out of LoadConfig and aborted
+// `keyward serve --config /etc/keyward/`.
+TEST_F(ConfigTest, DirectoryIsAnErrorNotACrash) {
+  ConfigFlags flags;
+  flags.config_file = dir_.path().string();
+  auto r = LoadConfig(flags, Env());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("is a directory"), std::string::npos);
 }
 
 }  // namespace

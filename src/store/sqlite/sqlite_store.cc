@@ -268,7 +268,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
     sqlite3_close(db);
     return Status::Unavailable("cannot open database " + path + ": " + msg);
   }
-  ::chmod(path.c_str(), 0600);
+  // The owner's alone, even a database first made under a looser umask;
+  // SQLite gives new WAL and shared-memory files the database's mode.
+  for (const char* suffix : {"", "-wal", "-shm"}) ::chmod((path + suffix).c_str(), 0600);
   std::unique_ptr<SqliteStore> store(new SqliteStore(db));
   sqlite3_busy_timeout(db, 5000);
   std::lock_guard lock(store->mu_);

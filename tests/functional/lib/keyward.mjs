@@ -2,7 +2,7 @@
 // on a temporary data directory, talk to it over HTTP, stop it, restart it.
 //
 // The binary is $KEYWARD_BIN, or build/keyward of this repository.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -34,10 +34,11 @@ process.on('exit', () => {
 // presented, root keys printed by the CLI), every error body, and each
 // server's logs, final /metrics and audit log are written there; after the
 // whole functional run, sweep/secrets.mjs looks for any secret in any of
-// them.
+// them. A server's database (audit log included) is dumped when its test
+// closes it.
 
 export const EVIDENCE_DIR = process.env.KEYWARD_EVIDENCE_DIR || null;
-const evidence = { secrets: new Set(), errorBodies: [], servers: [] };
+const evidence = { secrets: new Set(), errorBodies: [], cliOutput: [], servers: [] };
 const SECRET_SHAPE = /[a-z][a-z0-9]{0,15}_[a-z][a-z0-9]{0,15}_[0-9A-Za-z]{40}(?![0-9A-Za-z])/g;
 
 // Remembers every key-shaped secret in text (prefix_env_ and 40 base62
@@ -70,11 +71,13 @@ function writeEvidence() {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'secrets.txt'), [...evidence.secrets].join('\n') + '\n');
   fs.writeFileSync(path.join(dir, 'error-bodies.txt'), evidence.errorBodies.join('\n') + '\n');
+  fs.writeFileSync(path.join(dir, 'cli-output.txt'), evidence.cliOutput.join('\n') + '\n');
   evidence.servers.forEach((srv, i) => {
     fs.writeFileSync(path.join(dir, `server-${i}.stdout.log`), srv.allStdout);
     fs.writeFileSync(path.join(dir, `server-${i}.stderr.log`), withoutRootKeyBanner(srv.allStderr));
     if (srv.finalMetrics) fs.writeFileSync(path.join(dir, `server-${i}.metrics.txt`), srv.finalMetrics);
-    if (srv.finalAudit) fs.writeFileSync(path.join(dir, `server-${i}.audit.json`), srv.finalAudit);
+    if (srv.databaseDump) fs.writeFileSync(path.join(dir, `server-${i}.database.sql`), srv.databaseDump);
+    if (srv.evidenceError) fs.writeFileSync(path.join(dir, `server-${i}.unreadable.txt`), srv.evidenceError);
   });
 }
 process.on('exit', writeEvidence);
@@ -217,6 +220,8 @@ export function runCli(args, { env = {}, timeoutMs = 15_000 } = {}) {
       clearTimeout(timer);
       liveChildren.delete(child);
       noteSecret(stdout);
+      // stdout may be a key the command hands out; stderr and messages may not.
+      if (EVIDENCE_DIR) evidence.cliOutput.push(withoutRootKeyBanner(stderr));
       resolve({ code, signal, stdout, stderr });
     });
   });
@@ -266,7 +271,8 @@ export class KeywardServer {
     this.exitSignal = null;
     this.generation = 0;
     this.finalMetrics = null;
-    this.finalAudit = null;
+    this.databaseDump = null;
+    this.evidenceError = null;
     if (EVIDENCE_DIR) evidence.servers.push(this);
   }
 
@@ -409,37 +415,32 @@ export class KeywardServer {
 
   // Stops the server if it runs and removes the temporary directory.
   async close() {
-    if (EVIDENCE_DIR && this.proc && this.running) await this.collectEvidence();
+    if (EVIDENCE_DIR && this.proc && this.running) await this.collectMetrics();
     if (this.proc && this.running) await this.stop('SIGTERM', 5000);
+    if (EVIDENCE_DIR) this.dumpDatabase();
     fs.rmSync(this.baseDir, { recursive: true, force: true });
     if (this.options.dataDir === undefined) fs.rmSync(this.dataDir, { recursive: true, force: true });
   }
 
-  // The last /metrics and the whole audit log, for the secrets sweep.
-  async collectEvidence() {
+  // For the secrets sweep, when the test is done with this server: its last
+  // /metrics page if it still runs, then a dump of everything its database
+  // holds (audit log, names, meta, reasons), read with the sqlite3 command
+  // line whatever state the test left the server in.
+  async collectMetrics() {
     try {
       const m = await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(5000) });
       this.finalMetrics = await m.text();
-      if (this.rootKey) {
-        const entries = [];
-        let cursor = null;
-        for (let i = 0; i < 200; i++) {
-          const q = `/v1/audit-log?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-          const r = await fetch(this.url + q, {
-            headers: { authorization: `Bearer ${this.rootKey}` },
-            signal: AbortSignal.timeout(5000),
-          });
-          if (r.status !== 200) break;
-          const page = await r.json();
-          entries.push(...page.data);
-          cursor = page.next_cursor;
-          if (!cursor) break;
-        }
-        this.finalAudit = JSON.stringify(entries);
-      }
-    } catch {
-      // a server a test left unable to answer: its logs still count
+    } catch (e) {
+      this.evidenceError = `${this.dataDir}: /metrics: ${e.message}`;
     }
+  }
+
+  dumpDatabase() {
+    const db = path.join(this.dataDir, 'keyward.db');
+    if (!fs.existsSync(db)) return;
+    const r = spawnSync('sqlite3', [db, '.dump'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    if (r.status === 0) this.databaseDump = r.stdout;
+    else this.evidenceError = `${db}: sqlite3 .dump exited ${r.status}: ${r.stderr ?? r.error}`;
   }
 
   // One HTTP call. opts:
@@ -625,6 +626,7 @@ export async function tryServe(args, { env = {}, timeoutMs = START_TIMEOUT_MS } 
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       liveChildren.delete(child);
+      if (EVIDENCE_DIR) evidence.cliOutput.push(stdout, withoutRootKeyBanner(stderr));
       resolve({ code, signal, stdout, stderr, listened });
     });
   });

@@ -1,7 +1,9 @@
 // The secrets sweep: runs after every functional suite (a ctest fixture
 // cleanup) over what they left in $KEYWARD_EVIDENCE_DIR (see lib/keyward.mjs):
 // every secret the tests saw or sent, and every server's stdout and stderr
-// logs, last /metrics, whole audit log, and every error body answered. No
+// logs, last /metrics, whole database (audit log, names, meta, reasons, as
+// `sqlite3 .dump` prints it), every error body answered and everything the
+// command line printed besides its answers. No
 // secret may appear in any of them beyond its short prefix (the product,
 // the environment and 12 characters), which is all keyward ever shows.
 import { test } from 'node:test';
@@ -52,9 +54,11 @@ test('no secret in any log, error body, metrics page or audit log of the functio
   const kinds = new Set(texts.map((t) => t.where.split('.').slice(-2).join('.')));
   console.log(`sweep: ${secrets.size} secrets against ${texts.length} files ` +
               `(${(texts.reduce((n, t) => n + t.text.length, 0) / 1e6).toFixed(1)} MB; ${[...kinds].sort().join(', ')})`);
+  for (const t of texts.filter((x) => x.where.endsWith('.unreadable.txt'))) console.log(`sweep: could not read ${t.text}`);
   // The sweep must have had something to look at.
   assert.ok(secrets.size > 0, 'no secrets were recorded: is lib/keyward.mjs writing evidence?');
   assert.ok(texts.some((t) => t.where.endsWith('.stdout.log') && t.text.length > 0), 'no server logs were recorded');
+  assert.ok(texts.some((t) => t.where.endsWith('.database.sql') && t.text.includes('INSERT INTO')), 'no database was dumped');
 
   const windows = indexHiddenParts(secrets);
   const leaks = [];
