@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test test-asan test-tsan fuzz run bench clean format
+.PHONY: all deps configure build test test-asan test-tsan fuzz fuzz-merge run bench clean format
 
 all: build
 
@@ -62,6 +62,18 @@ fuzz: deps
 	  grep -E "stat::number_of_executed_units|cov:" $(FUZZ_DIR)/$$t.log | tail -2 | tr '\n' ' '; echo; \
 	done
 	@echo "fuzz: no findings"
+
+# Folds what `make fuzz` found into the checked-in corpora: only inputs that
+# add coverage (-merge=1), and none that carries a key-shaped string (the
+# fuzzer copies the harness's throwaway keys out of comparisons).
+fuzz-merge:
+	@for t in $(FUZZ_TARGETS); do \
+	  [ -d $(FUZZ_DIR)/corpus/$$t ] || continue; \
+	  before=$$(ls fuzz/corpus/$$t | wc -l); \
+	  $(FUZZ_DIR)/$${t}_fuzz -merge=1 fuzz/corpus/$$t $(FUZZ_DIR)/corpus/$$t >$(FUZZ_DIR)/$$t.merge.log 2>&1 || exit 1; \
+	  grep -lEa '[a-z0-9]+_[a-z0-9]+_[0-9A-Za-z]{40}' fuzz/corpus/$$t/* | grep -v '/regression-' | xargs -r rm; \
+	  echo "fuzz-merge: $$t $$before -> $$(ls fuzz/corpus/$$t | wc -l) inputs"; \
+	done
 
 # The concurrency tests under ThreadSanitizer (clang): the shared caches and
 # counters, and the functional suites that load a multi-threaded server
