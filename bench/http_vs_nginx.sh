@@ -68,10 +68,13 @@ BENCH_PIDS+=($!)
 for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$NG_PORT/v1/auth" && break; sleep 0.1; done
 
 # Both must answer the key alike before they are timed.
+# A bad key: the last character changed (to one it is not).
+BAD_KEY="${KEY%?}x"
+[ "$BAD_KEY" != "$KEY" ] || BAD_KEY="${KEY%?}y"
 for url in "$KW/v1/auth" "http://127.0.0.1:$NG_PORT/v1/auth"; do
   code=$(curl -s -o /dev/null -w '%{http_code}' "$url" -H "Authorization: Bearer $KEY")
   [ "$code" = 200 ] || { echo "bench: $url answered $code for the key" >&2; exit 1; }
-  code=$(curl -s -o /dev/null -w '%{http_code}' "$url" -H "Authorization: Bearer ${KEY%?}x")
+  code=$(curl -s -o /dev/null -w '%{http_code}' "$url" -H "Authorization: Bearer $BAD_KEY")
   [ "$code" = 401 ] || { echo "bench: $url answered $code for a bad key" >&2; exit 1; }
 done
 

@@ -12,6 +12,7 @@ bool IsBase62(char c) {
 }  // namespace
 
 bool HasSecretShape(std::string_view text) {
+  if (text.size() < kRedactMinRun) return false;  // most log values: an IP, a code
   size_t run = 0;
   for (char c : text) {
     run = IsBase62(c) ? run + 1 : 0;
