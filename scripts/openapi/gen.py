@@ -155,8 +155,10 @@ schemas["EndpointAllowlist"] = {
     "items": {"type": "string", "minLength": 1,
               "description": "`METHODS PATH` or a bare path (any method): `GET /v1/products/*`, "
                              "`GET,POST /v1/orders/**`, `/v1/x`. In the path `*` matches within "
-                             "one segment and `**` across segments. Request paths are normalised "
-                             "before matching (query dropped, `.` and `..` segments resolved)."},
+                             "one segment and `**` across segments. Request paths and patterns are "
+                             "normalised alike before matching: query dropped, escapes of "
+                             "unreserved characters decoded, `%2F`, `%5C` and `\\` read as `/`, a "
+                             "stray `%` read as `%25`, `.` and `..` segments resolved."},
     "description": "Up to 100 endpoints the key may call; empty: any endpoint.",
     "examples": [["GET /v1/products/*", "GET,POST /v1/orders/**"]],
 }
@@ -645,9 +647,12 @@ def err_response(desc, codes, examples, extra_headers=None):
 
 responses = {
     "BadRequest": err_response(
-        "The request is not acceptable: `invalid_json` (the body is not JSON, or nested deeper "
-        "than 32) or `invalid_request` (a field or query parameter is missing, of the wrong "
-        "type, unknown, or out of range). Nothing was changed.",
+        "The request is not acceptable: `invalid_json` (the body is not JSON, holds a NUL "
+        "byte, or nests deeper than 32) or `invalid_request` (a field or query parameter is "
+        "missing, of the wrong type, unknown, or out of range; or the body of a write holds an "
+        "API key or root key of this deployment, which is never stored). Nothing was changed. "
+        "A message may quote the request; anything in it shaped like a secret (32 or more "
+        "base62 characters in a row) is cut to 12 characters and `…`.",
         ["invalid_json", "invalid_request"],
         [("invalid_json", "request body is not valid JSON"),
          ("invalid_request", "unknown field \"scope\"")]),

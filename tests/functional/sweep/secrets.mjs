@@ -48,9 +48,14 @@ function indexHiddenParts(secrets) {
   return windows;
 }
 
-test('no secret in any log, error body, metrics page or audit log of the functional run', () => {
+test('no secret in any log, error body, metrics page or audit log of the functional run', (t) => {
   assert.ok(DIR && fs.existsSync(DIR), 'KEYWARD_EVIDENCE_DIR is not set or does not exist');
   const { secrets, texts } = readAll();
+  if (!texts.some((x) => x.where.includes('/server-'))) {
+    // `ctest -R` picked suites that start no server (the OpenAPI document's).
+    t.skip('no functional suite of this run started a server');
+    return;
+  }
   const kinds = new Set(texts.map((t) => t.where.split('.').slice(-2).join('.')));
   console.log(`sweep: ${secrets.size} secrets against ${texts.length} files ` +
               `(${(texts.reduce((n, t) => n + t.text.length, 0) / 1e6).toFixed(1)} MB; ${[...kinds].sort().join(', ')})`);
