@@ -23,20 +23,16 @@ test: build
 # AddressSanitizer and UndefinedBehaviorSanitizer (clang). Every process a
 # test starts, servers included, writes its sanitizer report to
 # $(ASAN_DIR)/sanitizer-logs; any report there fails the run, even from a
-# server that a test killed or whose exit status it did not look at.
+# server that a test killed or whose exit status it did not look at
+# (scripts/ctest-sanitized).
 ASAN_DIR ?= build-asan
 test-asan: deps
 	@scripts/install-deps fuzz
 	@cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEYWARD_SANITIZE=ON -DCMAKE_CXX_COMPILER=clang++ >/dev/null
 	@cmake --build $(ASAN_DIR) -j $(JOBS)
-	@rm -rf $(abspath $(ASAN_DIR))/sanitizer-logs && mkdir -p $(abspath $(ASAN_DIR))/sanitizer-logs
-	cd $(ASAN_DIR) && status=0; \
-	  ASAN_OPTIONS="detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:log_path=$(abspath $(ASAN_DIR))/sanitizer-logs/asan" \
-	  UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$(abspath $(ASAN_DIR))/sanitizer-logs/ubsan" \
-	  ctest --output-on-failure -j $(JOBS) || status=$$?; \
-	  if [ -n "$$(ls -A sanitizer-logs)" ]; then \
-	    echo "test-asan: sanitizer reports:"; cat sanitizer-logs/*; exit 1; fi; \
-	  [ $$status -eq 0 ] && echo "test-asan: no sanitizer reports" || exit $$status
+	ASAN_OPTIONS="detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1" \
+	UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+	  scripts/ctest-sanitized $(ASAN_DIR) --output-on-failure -j $(JOBS)
 
 # libFuzzer (clang): every target in fuzz/ for FUZZ_SECONDS each, starting
 # from its checked-in corpus. New inputs go to $(FUZZ_DIR)/corpus, findings
@@ -85,13 +81,8 @@ test-tsan: deps
 	@scripts/install-deps fuzz
 	@cmake -S . -B $(TSAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEYWARD_TSAN=ON -DCMAKE_CXX_COMPILER=clang++ >/dev/null
 	@cmake --build $(TSAN_DIR) -j $(JOBS)
-	@rm -rf $(abspath $(TSAN_DIR))/sanitizer-logs && mkdir -p $(abspath $(TSAN_DIR))/sanitizer-logs
-	cd $(TSAN_DIR) && status=0; \
-	  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$(abspath $(TSAN_DIR))/sanitizer-logs/tsan" \
-	  ctest --output-on-failure -j $(JOBS) -R "$(CONCURRENCY_TESTS)" || status=$$?; \
-	  if [ -n "$$(ls -A sanitizer-logs)" ]; then \
-	    echo "test-tsan: sanitizer reports:"; cat sanitizer-logs/*; exit 1; fi; \
-	  [ $$status -eq 0 ] && echo "test-tsan: no sanitizer reports" || exit $$status
+	TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
+	  scripts/ctest-sanitized $(TSAN_DIR) --output-on-failure -j $(JOBS) -R "$(CONCURRENCY_TESTS)"
 
 # Benchmarks: in-process verification against bare SHA-256, HTTP against
 # nginx, and a million keys. Each prints what it compares with.

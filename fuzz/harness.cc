@@ -38,45 +38,25 @@ ApiHarness& ApiHarness::Get() {
 }
 
 ApiHarness::ApiHarness()
-    : dir_(MakeTempDir()), format_(std::move(KeyFormat::Create("sk", {"live", "test"})).value()) {
+    : dir_(MakeTempDir()), stack_(dir_ + "/keyward.db", &clock_, {"live", "test"}) {
   static std::string dir_to_remove;
   dir_to_remove = dir_;
   std::atexit([] {
     std::error_code ec;
     std::filesystem::remove_all(dir_to_remove, ec);
   });
-  auto store = SqliteStore::Open(dir_ + "/keyward.db");
-  FUZZ_CHECK(store.ok(), store.status().ToString());
-  store_ = std::move(store).value();
-  KeyServiceOptions so;
-  so.store = store_.get();
-  so.format = &format_;
-  so.clock = &clock_;
-  service_ = std::make_unique<KeyService>(so);
-  resolver_ = std::make_unique<StoreKeyResolver>(store_.get());
-  VerifierOptions vo;
-  vo.format = &format_;
-  vo.accept_environments = {"live", "test"};
-  vo.clock = &clock_;
-  vo.resolver = resolver_.get();
-  vo.rate_limiter = &limiter_;
-  verifier_ = std::make_unique<Verifier>(vo);
-  ApiOptions ao;
-  ao.service = service_.get();
-  ao.verifier = verifier_.get();
-  api_ = std::make_unique<Api>(ao);
 
   const Actor actor{"fuzz", ""};
-  auto root = service_->EnsureRootKey(actor);
+  auto root = stack_.service->EnsureRootKey(actor);
   FUZZ_CHECK(root.ok() && root->has_value(), "no root key");
   root_key_ = (*root)->secret;
-  auto ws = service_->CreateWorkspace("fuzz", 100000, actor);
+  auto ws = stack_.service->CreateWorkspace("fuzz", 100000, actor);
   FUZZ_CHECK(ws.ok(), ws.status().ToString());
   workspace_id_ = ws->id;
   key_id_ = NewKey(workspace_id_, &key_secret_);
   // The victims live in a workspace no input can name, so that no input can
   // lower its limit under them.
-  auto victims = service_->CreateWorkspace("fuzz-victims", 100000, actor);
+  auto victims = stack_.service->CreateWorkspace("fuzz-victims", 100000, actor);
   FUZZ_CHECK(victims.ok(), victims.status().ToString());
   victim_workspace_id_ = victims->id;
   victim_id_ = NewKey(victim_workspace_id_, &victim_secret_);
@@ -88,7 +68,7 @@ std::string ApiHarness::NewKey(const std::string& workspace_id, std::string* sec
   p.environment = "live";
   p.name = "fuzz";
   p.scopes = {"read", "write"};
-  auto key = service_->CreateKey(std::move(p), Actor{"fuzz", ""});
+  auto key = stack_.service->CreateKey(std::move(p), Actor{"fuzz", ""});
   FUZZ_CHECK(key.ok(), key.status().ToString());
   *secret = key->secret;
   return key->record.id;
@@ -105,14 +85,14 @@ std::string ApiHarness::Expand(std::string_view input) {
 }
 
 void ApiHarness::RefreshVictim() {
-  auto victim = service_->GetKey(victim_id_);
+  auto victim = stack_.service->GetKey(victim_id_);
   FUZZ_CHECK(victim.ok(), victim.status().ToString());
   if (!victim->revoked_at && !victim->expires_at) return;
   victim_id_ = NewKey(victim_workspace_id_, &victim_secret_);
 }
 
 ApiReply ApiHarness::Handle(const HttpRequest& request) {
-  ApiReply reply = api_->Handle(request, "127.0.0.1");
+  ApiReply reply = stack_.api->Handle(request, "127.0.0.1");
   const ApiResponse& res = reply.response;
   const std::string what = std::string(request.method_string()) + " " +
                            std::string(request.target()) + " -> " + std::to_string(res.status) +

@@ -13,12 +13,7 @@
 #include <string_view>
 
 #include "core/clock.h"
-#include "core/key_format.h"
-#include "core/key_service.h"
-#include "core/rate_limiter.h"
-#include "core/verifier.h"
-#include "server/api.h"
-#include "store/sqlite/sqlite_store.h"
+#include "testing/api_stack.h"
 
 // A finding: prints what broke and aborts, so libFuzzer keeps the input and
 // the corpus replay test fails.
@@ -58,14 +53,8 @@ class ApiHarness {
   std::string NewKey(const std::string& workspace_id, std::string* secret);
 
   std::string dir_;
-  KeyFormat format_;
   SystemClock clock_;
-  RateLimiter limiter_;
-  std::unique_ptr<SqliteStore> store_;
-  std::unique_ptr<KeyService> service_;
-  std::unique_ptr<StoreKeyResolver> resolver_;
-  std::unique_ptr<Verifier> verifier_;
-  std::unique_ptr<Api> api_;
+  keyward::testing::ApiStack stack_;
   std::string root_key_;
   std::string workspace_id_;
   std::string key_id_;

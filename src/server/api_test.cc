@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "server/json_codec.h"
-#include "store/sqlite/sqlite_store.h"
+#include "testing/api_stack.h"
 #include "testing/temp_dir.h"
 
 namespace keyward {
@@ -11,27 +11,7 @@ namespace {
 
 class ApiTest : public ::testing::Test {
  protected:
-  ApiTest() : format_(std::move(KeyFormat::Create("sk", {"live", "test"})).value()) {
-    store_ = std::move(SqliteStore::Open(dir_.File("keyward.db"))).value();
-    KeyServiceOptions so;
-    so.store = store_.get();
-    so.format = &format_;
-    so.clock = &clock_;
-    service_ = std::make_unique<KeyService>(so);
-    resolver_ = std::make_unique<StoreKeyResolver>(store_.get());
-    VerifierOptions vo;
-    vo.format = &format_;
-    vo.accept_environments = {"live"};
-    vo.clock = &clock_;
-    vo.resolver = resolver_.get();
-    vo.rate_limiter = &limiter_;
-    verifier_ = std::make_unique<Verifier>(vo);
-    ApiOptions ao;
-    ao.service = service_.get();
-    ao.verifier = verifier_.get();
-    api_ = std::make_unique<Api>(ao);
-    root_ = (*service_->EnsureRootKey(Actor{"test", ""}))->secret;
-  }
+  ApiTest() { root_ = (*stack_.service->EnsureRootKey(Actor{"test", ""}))->secret; }
 
   ApiReply Call(http::verb method, const std::string& target, const std::string& body = "",
                 std::vector<std::pair<std::string, std::string>> headers = {}) {
@@ -40,27 +20,21 @@ class ApiTest : public ::testing::Test {
     for (const auto& [k, v] : headers) req.set(k, v);
     req.body() = body;
     req.prepare_payload();
-    return api_->Handle(req, "127.0.0.1");
+    return stack_.api->Handle(req, "127.0.0.1");
   }
 
   static Json Body(const ApiReply& r) { return Json::parse(r.response.body); }
 
   keyward::testing::TempDir dir_;
-  KeyFormat format_;
   ManualClock clock_;
-  RateLimiter limiter_;
-  std::unique_ptr<SqliteStore> store_;
-  std::unique_ptr<KeyService> service_;
-  std::unique_ptr<StoreKeyResolver> resolver_;
-  std::unique_ptr<Verifier> verifier_;
-  std::unique_ptr<Api> api_;
+  keyward::testing::ApiStack stack_{dir_.File("keyward.db"), &clock_, {"live"}};
   std::string root_;
 };
 
 TEST_F(ApiTest, EveryRouteIsInTheOpenApiDocument) {
   const Json doc = Json::parse(Api::OpenApiDocument());
   ASSERT_EQ(doc["openapi"].get<std::string>().substr(0, 3), "3.1");
-  for (const auto& route : api_->router().routes()) {
+  for (const auto& route : stack_.api->router().routes()) {
     std::string path = route.pattern;
     const size_t star = path.find("*}");
     if (star != std::string::npos) path.erase(star, 1);  // {path*} is {path} in OpenAPI
@@ -150,13 +124,13 @@ TEST_F(ApiTest, CreateVerifyRevokeThroughTheApi) {
 
   HttpRequest auth{http::verb::get, "/v1/auth", 11};
   auth.set("X-API-Key", secret);
-  auto ok = api_->Handle(auth, "10.0.0.1");
+  auto ok = stack_.api->Handle(auth, "10.0.0.1");
   EXPECT_EQ(ok.response.status, 200);
   EXPECT_EQ(ok.response.Get("X-Keyward-Workspace-Id"), ws_id);
 
   auto revoked = Call(http::verb::delete_, "/v1/api-keys/" + key["id"].get<std::string>());
   EXPECT_EQ(revoked.response.status, 200);
-  auto refused = api_->Handle(auth, "10.0.0.1");
+  auto refused = stack_.api->Handle(auth, "10.0.0.1");
   EXPECT_EQ(refused.response.status, 401);
   EXPECT_EQ(Body(refused)["error"], "revoked");
   EXPECT_EQ(refused.response.body.find(secret), std::string::npos);
@@ -183,12 +157,12 @@ TEST(ApiResponseTest, HeaderValuesCannotStartHeadersOfTheirOwn) {
 
 TEST_F(ApiTest, ManagementNeedsACredential) {
   HttpRequest req{http::verb::get, "/v1/workspaces", 11};
-  auto r = api_->Handle(req, "127.0.0.1");
+  auto r = stack_.api->Handle(req, "127.0.0.1");
   EXPECT_EQ(r.response.status, 401);
   EXPECT_EQ(Body(r)["error"], "unauthorized");
   EXPECT_FALSE(r.response.Get("WWW-Authenticate").empty());
   req.set(http::field::authorization, "Bearer kw_root_" + std::string(40, 'a'));
-  EXPECT_EQ(api_->Handle(req, "127.0.0.1").response.status, 401);
+  EXPECT_EQ(stack_.api->Handle(req, "127.0.0.1").response.status, 401);
 }
 
 }  // namespace

@@ -14,7 +14,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startServer, makeTempDir, isoIn, noteSecret } from './lib/keyward.mjs';
+import { startServer, makeTempDir, isoIn, noteSecret, KEY_FIELDS } from './lib/keyward.mjs';
 
 const ROUNDS = Math.max(50, Number(process.env.KEYWARD_CRASH_ROUNDS ?? 60));
 const SEED = Number(process.env.KEYWARD_CRASH_SEED ?? 0x6b657977) >>> 0;
@@ -84,26 +84,7 @@ function call(port, token, method, p, body, timeoutMs = 15_000) {
 // The expected state of a key: the fields a write decides (no usage fields;
 // `status` is derived from them, see expectedStatus). Times as epoch ms.
 
-const FIELDS = [
-  'id',
-  'short_prefix',
-  'workspace_id',
-  'environment',
-  'name',
-  'enabled',
-  'scopes',
-  'ip_allowlist',
-  'referrer_allowlist',
-  'endpoint_allowlist',
-  'rate_limit',
-  'meta',
-  'created_at',
-  'created_by',
-  'expires_at',
-  'revoked_at',
-  'revoked_reason',
-  'rotated_from',
-];
+const FIELDS = KEY_FIELDS.filter((f) => f !== 'status' && f !== 'last_used_at');
 const TIME_FIELDS = new Set(['created_at', 'expires_at', 'revoked_at']);
 
 function proj(k) {
