@@ -35,6 +35,8 @@ IpAddress Masked(const IpAddress& ip, int bits) {
 
 }  // namespace
 
+std::string FormatIpAddress(const IpAddress& ip) { return Format(ip); }
+
 std::optional<IpAddress> ParseIpAddress(std::string_view text) {
   if (text.size() >= 2 && text.front() == '[' && text.back() == ']') {
     text = text.substr(1, text.size() - 2);
@@ -89,6 +91,10 @@ Result<CidrBlock> CidrBlock::Parse(std::string_view text) {
 }
 
 bool CidrBlock::Contains(const IpAddress& ip) const { return Masked(ip, prefix_bits_) == network_; }
+
+bool CidrBlock::Contains(const CidrBlock& other) const {
+  return other.prefix_bits_ >= prefix_bits_ && Contains(other.network_);
+}
 
 std::string CidrBlock::ToString() const {
   const bool v4 = IsMappedV4(network_) && prefix_bits_ >= 96;

@@ -21,7 +21,12 @@ struct IpAddress {
 };
 
 // "203.0.113.7", "2001:db8::1", "::ffff:10.0.0.1"; also "[2001:db8::1]".
+// Strict: no leading zeros ("010.1.2.3"), no zone ("fe80::1%eth0"), no
+// short forms ("10.1"), no spaces; such text is not an address.
 std::optional<IpAddress> ParseIpAddress(std::string_view text);
+
+// The canonical text of an address: "10.1.2.3" for ::ffff:10.1.2.3.
+std::string FormatIpAddress(const IpAddress& ip);
 
 class CidrBlock {
  public:
@@ -31,6 +36,8 @@ class CidrBlock {
   static Result<CidrBlock> Parse(std::string_view text);
 
   bool Contains(const IpAddress& ip) const;
+  // Whether every address of other is in this block.
+  bool Contains(const CidrBlock& other) const;
 
   // Canonical text: "10.0.0.0/8", "2001:db8::/32".
   std::string ToString() const;

@@ -32,6 +32,7 @@ constexpr std::array<std::string_view, kCodeCount> kNames = {
     "payload_too_large",
     "unsupported_media_type",
     "unprocessable",
+    "forbidden",
     "internal",
     "unavailable",
 };

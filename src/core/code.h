@@ -41,6 +41,9 @@ enum class Code : uint8_t {
   kPayloadTooLarge,
   kUnsupportedMediaType,
   kUnprocessable,
+  // A managing key asked for more than it holds itself (a wider allow-list,
+  // a later expiry, a higher rate limit, its own restrictions changed).
+  kForbidden,
   kInternal,
   kUnavailable,
 };

@@ -1,90 +1,25 @@
 #include "core/endpoint_pattern.h"
 
-#include "core/glob.h"
+#include <algorithm>
+
+#include "core/request_path.h"
 
 namespace keyward {
 namespace {
 
 bool IsMethodChar(char c) { return c >= 'A' && c <= 'Z'; }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool IsUnreserved(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
-}
-
-// Decodes %-escapes of unreserved characters, reads an escaped or literal
-// slash or backslash as a segment separator (so "..%2F" cannot hide a dot
-// segment from here and show it to a back end that decodes first), writes a
-// stray "%" as "%25" (so what decoding puts after it never reads as an
-// escape on a second pass), then resolves "." and ".." segments (RFC 3986
-// remove_dot_segments). The result normalises to itself.
-std::string NormalizePath(std::string_view path) {
-  std::string decoded;
-  decoded.reserve(path.size());
-  for (size_t i = 0; i < path.size(); ++i) {
-    if (path[i] == '\\') {
-      decoded.push_back('/');
-      continue;
-    }
-    if (path[i] != '%') {
-      decoded.push_back(path[i]);
-      continue;
-    }
-    const int hi = i + 2 < path.size() ? HexValue(path[i + 1]) : -1;
-    const int lo = i + 2 < path.size() ? HexValue(path[i + 2]) : -1;
-    if (hi < 0 || lo < 0) {
-      decoded.append("%25");
-      continue;
-    }
-    const char c = static_cast<char>(hi * 16 + lo);
-    if (c == '/' || c == '\\') {
-      decoded.push_back('/');
-    } else if (IsUnreserved(c)) {
-      decoded.push_back(c);
-    } else {
-      decoded.append(path.substr(i, 3));
-    }
-    i += 2;
-  }
-  std::vector<std::string_view> segments;
-  std::string_view rest = decoded;
-  if (!rest.empty() && rest[0] == '/') rest.remove_prefix(1);
-  bool trailing_slash = false;
-  while (true) {
-    const size_t slash = rest.find('/');
-    const std::string_view seg = rest.substr(0, slash);
-    const bool last = slash == std::string_view::npos;
-    if (seg == ".") {
-      trailing_slash = last;
-    } else if (seg == "..") {
-      if (!segments.empty()) segments.pop_back();
-      trailing_slash = last;
-    } else {
-      segments.push_back(seg);
-      trailing_slash = false;
-    }
-    if (last) break;
-    rest.remove_prefix(slash + 1);
-  }
-  std::string out;
-  for (const auto& seg : segments) {
-    out += '/';
-    out += seg;
-  }
-  if (out.empty() || trailing_slash) out += '/';
-  return out;
+Status Refuse(std::string_view text, const std::string& why) {
+  return Status::InvalidRequest("endpoint \"" + std::string(text) + "\" " + why);
 }
 
 }  // namespace
 
 Result<EndpointPattern> EndpointPattern::Parse(std::string_view text) {
+  if (text.size() > kMaxPatternBytes) {
+    return Status::InvalidRequest("an endpoint pattern is at most " +
+                                  std::to_string(kMaxPatternBytes) + " bytes");
+  }
   EndpointPattern p;
   const size_t space = text.find(' ');
   std::string_view path = text;
@@ -97,15 +32,9 @@ Result<EndpointPattern> EndpointPattern::Parse(std::string_view text) {
         size_t comma = methods.find(',', start);
         if (comma == std::string_view::npos) comma = methods.size();
         const std::string_view m = methods.substr(start, comma - start);
-        if (m.empty() || m.size() > 16) {
-          return Status::InvalidRequest("endpoint \"" + std::string(text) +
-                                        "\" has an empty or overlong method");
-        }
+        if (m.empty() || m.size() > 16) return Refuse(text, "has an empty or overlong method");
         for (char c : m) {
-          if (!IsMethodChar(c)) {
-            return Status::InvalidRequest("endpoint \"" + std::string(text) +
-                                          "\": methods are upper-case, like GET or POST");
-          }
+          if (!IsMethodChar(c)) return Refuse(text, ": methods are upper-case, like GET or POST");
         }
         p.methods_.emplace_back(m);
         start = comma + 1;
@@ -113,33 +42,60 @@ Result<EndpointPattern> EndpointPattern::Parse(std::string_view text) {
     }
   }
   if (path.empty() || path[0] != '/') {
-    return Status::InvalidRequest("endpoint \"" + std::string(text) +
-                                  "\" needs a path starting with /, like \"GET /v1/products/*\"");
+    return Refuse(text, "needs a path starting with /, like \"GET /v1/products/*\"");
   }
   for (char c : path) {
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '?' || c == '#') {
-      return Status::InvalidRequest("endpoint \"" + std::string(text) +
-                                    "\" has a space, control character, ? or # in its path");
+    if (c == '?' || c == '#' || c == ' ') return Refuse(text, "has a space, ? or # in its path");
+  }
+  std::string_view checked;
+  if (const PathProblem problem = CheckCanonicalPath(path, &checked);
+      problem != PathProblem::kNone) {
+    // Requests are matched only in canonical form, so a pattern in any
+    // other form would match nothing.
+    return Refuse(text, "is not a canonical path (" + std::string(PathProblemName(problem)) +
+                            "): write it as requests arrive, with no empty, \".\" or \"..\" "
+                            "segments and no escaped letters, digits, slashes or dots");
+  }
+  std::vector<std::string_view> segments;
+  SplitPathSegments(path, &segments);
+  for (auto s : segments) {
+    if (!IsValidGlobSegment(s)) {
+      return Refuse(text, "uses ** inside a segment; ** stands for whole segments, like /v1/**");
     }
   }
-  // Written as requests are read, so "/promo/100%" and "/a/%41" match the
-  // requests they name.
-  p.path_ = NormalizePath(path);
+  p.path_ = std::string(path);
+  p.glob_ = PathGlob(p.path_);
   return p;
 }
 
-bool EndpointPattern::Matches(std::string_view method, std::string_view path) const {
-  if (!methods_.empty()) {
-    bool found = false;
+bool EndpointPattern::MethodAllowed(std::string_view method) const {
+  return methods_.empty() || std::find(methods_.begin(), methods_.end(), method) != methods_.end();
+}
+
+bool EndpointPattern::Matches(std::string_view method, std::span<const std::string_view> segments,
+                              size_t* steps) const {
+  return MethodAllowed(method) && glob_.Matches(segments, steps);
+}
+
+bool EndpointPattern::MatchesTarget(std::string_view method, std::string_view target) const {
+  std::string_view path;
+  if (CheckCanonicalPath(target, &path) != PathProblem::kNone) return false;
+  std::vector<std::string_view> segments;
+  SplitPathSegments(path, &segments);
+  return Matches(method, segments);
+}
+
+bool EndpointPattern::IsWithin(const EndpointPattern& other) const {
+  if (!other.methods_.empty()) {
+    if (methods_.empty()) return false;
     for (const auto& m : methods_) {
-      if (m == method) {
-        found = true;
-        break;
-      }
+      if (!other.MethodAllowed(m)) return false;
     }
-    if (!found) return false;
   }
-  return GlobMatch(path_, path, '/');
+  if (path_ == other.path_) return true;
+  if (glob_.has_wildcard()) return false;
+  // A literal path is within a wildcard pattern that matches it.
+  return other.glob_.Matches(std::string_view(path_));
 }
 
 std::string EndpointPattern::ToString() const {
@@ -155,16 +111,6 @@ std::string EndpointPattern::ToString() const {
   out += ' ';
   out += path_;
   return out;
-}
-
-std::string NormalizeRequestPath(std::string_view target) {
-  // An absolute-form target ("http://host/path") keeps only its path.
-  if (const size_t scheme = target.find("://");
-      scheme != std::string_view::npos && target.find('/') > scheme) {
-    const size_t slash = target.find('/', scheme + 3);
-    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
-  }
-  return NormalizePath(target.substr(0, target.find_first_of("?#")));
 }
 
 }  // namespace keyward

@@ -4,6 +4,8 @@
 
 #include "core/random.h"
 #include "core/sha256.h"
+#include "core/glob.h"
+#include "core/self_service.h"
 #include "core/time_format.h"
 
 namespace keyward {
@@ -68,8 +70,16 @@ Status ValidateIpAllowlist(std::vector<std::string>* entries) {
   return Status::Ok();
 }
 
+Status CheckPatternCount(const std::vector<std::string>& v, const char* field) {
+  if (v.size() > kMaxPatternsPerKey) {
+    return Status::InvalidRequest(std::string(field) + " has more than " +
+                                  std::to_string(kMaxPatternsPerKey) + " entries");
+  }
+  return Status::Ok();
+}
+
 Status ValidateReferrerAllowlist(const std::vector<std::string>& entries) {
-  KEYWARD_RETURN_IF_ERROR(CheckListSize(entries, "referrer_allowlist"));
+  KEYWARD_RETURN_IF_ERROR(CheckPatternCount(entries, "referrer_allowlist"));
   for (const auto& e : entries) {
     auto p = ReferrerPattern::Parse(e);
     if (!p.ok()) return Status::InvalidRequest("referrer_allowlist: " + p.status().message());
@@ -78,7 +88,7 @@ Status ValidateReferrerAllowlist(const std::vector<std::string>& entries) {
 }
 
 Status ValidateEndpointAllowlist(const std::vector<std::string>& entries) {
-  KEYWARD_RETURN_IF_ERROR(CheckListSize(entries, "endpoint_allowlist"));
+  KEYWARD_RETURN_IF_ERROR(CheckPatternCount(entries, "endpoint_allowlist"));
   for (const auto& e : entries) {
     auto p = EndpointPattern::Parse(e);
     if (!p.ok()) return Status::InvalidRequest("endpoint_allowlist: " + p.status().message());
@@ -220,6 +230,15 @@ Result<CreatedKey> KeyService::CreateKey(NewKeyParams p, const Actor& actor) {
   k.created_by = actor.id;
   k.expires_at = p.expires_at;
   KEYWARD_RETURN_IF_ERROR(ValidateKeyFields(k));
+  if (const ApiKey* caller = actor.managing_key) {
+    // Left out means "as the caller", never "unrestricted".
+    if (k.ip_allowlist.empty()) k.ip_allowlist = caller->ip_allowlist;
+    if (k.referrer_allowlist.empty()) k.referrer_allowlist = caller->referrer_allowlist;
+    if (k.endpoint_allowlist.empty()) k.endpoint_allowlist = caller->endpoint_allowlist;
+    if (!k.expires_at) k.expires_at = caller->expires_at;
+    if (!k.rate_limit) k.rate_limit = caller->rate_limit;
+    KEYWARD_RETURN_IF_ERROR(CheckWithinCaller(*caller, k, options_.default_rate_limit));
+  }
 
   const json details = {{"name", k.name},
                         {"environment", k.environment},
@@ -243,6 +262,19 @@ Result<ApiKey> KeyService::UpdateKey(std::string_view id, const KeyUpdate& u, co
   if (key->revoked_at)
     return Status::KeyRevoked("API key " + key->id + " is revoked; it cannot change");
   ApiKey& k = *key;
+  const ApiKey* caller = actor.managing_key;
+  if (caller != nullptr && caller->id == k.id &&
+      (u.scopes || u.ip_allowlist || u.referrer_allowlist || u.endpoint_allowlist || u.rate_limit ||
+       u.expires_at || u.enabled)) {
+    return Status::Forbidden(
+        "a managing key cannot change its own scopes, allow-lists, rate limit, expiry or "
+        "enabled state; use a root key");
+  }
+  if (caller != nullptr && u.enabled && *u.enabled && k.disabled && k.disabled_by != caller->id) {
+    return Status::Forbidden("API key " + k.id + " was disabled by " +
+                             (k.disabled_by.empty() ? std::string("the operator") : k.disabled_by) +
+                             "; a managing key can enable only a key it disabled itself");
+  }
   json changed = json::object();
   if (u.name) {
     k.name = *u.name;
@@ -274,6 +306,11 @@ Result<ApiKey> KeyService::UpdateKey(std::string_view id, const KeyUpdate& u, co
     changed["meta"] = true;  // which fields changed, not their values: meta may be sensitive
   }
   if (u.enabled) {
+    if (*u.enabled) {
+      k.disabled_by.clear();
+    } else if (!k.disabled) {
+      k.disabled_by = actor.id;
+    }
     k.disabled = !*u.enabled;
     changed["enabled"] = *u.enabled;
   }
@@ -285,8 +322,14 @@ Result<ApiKey> KeyService::UpdateKey(std::string_view id, const KeyUpdate& u, co
     changed["expires_at"] = k.expires_at ? json(FormatRfc3339(*k.expires_at)) : json(nullptr);
   }
   KEYWARD_RETURN_IF_ERROR(ValidateKeyFields(k));
+  if (caller != nullptr) {
+    KEYWARD_RETURN_IF_ERROR(CheckWithinCaller(*caller, k, options_.default_rate_limit));
+  }
+  auto ws = store_->GetWorkspace(k.workspace_id);
+  if (!ws.ok()) return ws.status();
   KEYWARD_RETURN_IF_ERROR(
-      store_->UpdateKey(k, MakeAudit(actor, "key.update", k.id, k.workspace_id, changed.dump())));
+      store_->UpdateKey(k, MaxActiveKeys(*ws), options_.clock->Now(),
+                        MakeAudit(actor, "key.update", k.id, k.workspace_id, changed.dump())));
   Notify(k);
   return key;
 }
@@ -307,24 +350,30 @@ Result<ApiKey> KeyService::RevokeKey(std::string_view id, std::string reason, co
 }
 
 Result<CreatedKey> KeyService::RotateKey(std::string_view id, int64_t grace_seconds,
-                                         std::optional<Timestamp> new_expires_at,
+                                         std::optional<std::optional<Timestamp>> new_expires_at,
                                          const Actor& actor) {
   if (grace_seconds < 0 || grace_seconds > 30 * 86400) {
     return Status::InvalidRequest("grace_seconds must be between 0 and 2592000 (30 days)");
   }
   const Timestamp now = options_.clock->Now();
-  if (new_expires_at && *new_expires_at <= now) {
+  if (new_expires_at && *new_expires_at && **new_expires_at <= now) {
     return Status::InvalidRequest("expires_at must be in the future");
   }
   auto old = store_->GetKey(id);
   if (!old.ok()) return old.status();
   if (old->revoked_at)
     return Status::KeyRevoked("API key " + old->id + " is revoked; create a new key instead");
+  if (old->expires_at && *old->expires_at <= now) {
+    return Status::Conflict("API key " + old->id +
+                            " has expired; an expired key cannot be rotated, create a new key");
+  }
+  auto ws = store_->GetWorkspace(old->workspace_id);
+  if (!ws.ok()) return ws.status();
 
   CreatedKey out;
   out.secret = options_.format->Generate(old->environment);
   ApiKey& k = out.record;
-  k = *old;  // name, scopes, restrictions, rate limit, meta, disabled
+  k = *old;  // name, scopes, restrictions, rate limit, meta, disabled, expiry
   k.id = NewId("key");
   k.hash = Sha256(out.secret);
   ParsedKey parsed;
@@ -332,9 +381,24 @@ Result<CreatedKey> KeyService::RotateKey(std::string_view id, int64_t grace_seco
   k.short_prefix = std::string(parsed.short_prefix);
   k.created_at = now;
   k.created_by = actor.id;
-  k.expires_at = new_expires_at;
+  // Expiry is inherited, never escaped: the successor keeps its
+  // predecessor's unless the caller sets another.
+  if (new_expires_at) {
+    if (actor.managing_key != nullptr && old->expires_at &&
+        (!*new_expires_at || **new_expires_at > *old->expires_at)) {
+      return Status::Forbidden("expires_at must be no later than " +
+                               FormatRfc3339(*old->expires_at) + ", when API key " + old->id +
+                               " expires: only a root key extends a key's life by rotating it");
+    }
+    k.expires_at = *new_expires_at;
+  }
+  if (actor.managing_key != nullptr) {
+    KEYWARD_RETURN_IF_ERROR(
+        CheckWithinCaller(*actor.managing_key, k, options_.default_rate_limit));
+  }
   k.last_used_at.reset();
   k.rotated_from = old->id;
+  k.lineage_id = old->lineage_id.empty() ? old->id : old->lineage_id;
 
   Timestamp old_expires = now + grace_seconds * kMillisPerSecond;
   if (old->expires_at && *old->expires_at < old_expires) old_expires = *old->expires_at;
@@ -343,7 +407,7 @@ Result<CreatedKey> KeyService::RotateKey(std::string_view id, int64_t grace_seco
                         {"new_short_prefix", k.short_prefix},
                         {"grace_seconds", grace_seconds}};
   KEYWARD_RETURN_IF_ERROR(store_->RotateKey(
-      k, old->id, old_expires,
+      k, old->id, old_expires, MaxActiveKeys(*ws), now,
       MakeAudit(actor, "key.rotate", old->id, old->workspace_id, details.dump())));
   old->expires_at = old_expires;
   Notify(*old);
@@ -403,12 +467,13 @@ std::optional<std::string> KeyService::FindKeyIn(std::string_view text) const {
 
 Result<RootKey> KeyService::AuthenticateRootKey(std::string_view secret) {
   if (root_format_.Parse(secret, nullptr) != KeyParseError::kNone) {
-    return Status(Code::kUnauthorized, "the root key is malformed");
+    return Status(Code::kUnauthorized, "the root key is malformed; check it for a typo");
   }
+  // Unknown and revoked answer alike: a guess learns nothing.
   auto key = store_->FindRootKeyByHash(Sha256(secret));
-  if (key.status().IsNotFound()) return Status(Code::kUnauthorized, "unknown root key");
+  if (key.status().IsNotFound()) return Status(Code::kUnauthorized, "the root key is not valid");
   if (!key.ok()) return key;
-  if (key->revoked_at) return Status(Code::kUnauthorized, "the root key is revoked");
+  if (key->revoked_at) return Status(Code::kUnauthorized, "the root key is not valid");
   return key;
 }
 

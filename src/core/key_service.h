@@ -34,6 +34,8 @@ struct KeyServiceOptions {
   const KeyFormat* format = nullptr;
   const Clock* clock = nullptr;
   int64_t default_max_active = kDefaultMaxActiveKeys;
+  // What a key without a rate limit of its own gets; bounds self-service.
+  std::optional<RateLimit> default_rate_limit;
 };
 
 struct NewKeyParams {
@@ -58,7 +60,7 @@ struct KeyUpdate {
   std::optional<std::vector<std::string>> endpoint_allowlist;
   std::optional<std::optional<RateLimit>> rate_limit;  // set to nullopt: clear it
   std::optional<std::string> meta_json;
-  std::optional<bool> enabled;
+  std::optional<bool> enabled;  // enabling or disabling records who did it
   std::optional<std::optional<Timestamp>> expires_at;
 };
 
@@ -103,20 +105,31 @@ class KeyService {
   }
 
   // API keys.
+  // A managing actor's key is bounded (core/self_service.h): restrictions
+  // it leaves out are its own, and wider ones are kForbidden.
   Result<CreatedKey> CreateKey(NewKeyParams params, const Actor& actor);
   Result<ApiKey> GetKey(std::string_view id) { return store_->GetKey(id); }
   Result<int64_t> CountActiveKeys(std::string_view workspace_id) {
     return store_->CountActiveKeys(workspace_id, options_.clock->Now());
   }
   Result<Page<ApiKey>> ListKeys(KeyFilter filter, const PageRequest& page);
+  // A managing actor may not change its own scopes, restrictions, rate
+  // limit, expiry or enabled state, may enable only a key it disabled, and
+  // leaves the key within its bounds (kForbidden otherwise). A change that
+  // brings an expired or disabled key back needs a free slot.
   Result<ApiKey> UpdateKey(std::string_view id, const KeyUpdate& update, const Actor& actor);
   // Immediate and permanent; a second call answers the first revocation.
   Result<ApiKey> RevokeKey(std::string_view id, std::string reason, const Actor& actor);
-  // A new key with the old one's name, scopes, restrictions, rate limit and
-  // meta; the old key stays valid for grace_seconds, then expires.
-  // Rotation replaces a key, so it is allowed at the workspace's limit.
+  // A new key with the old one's name, scopes, restrictions, rate limit,
+  // meta and expiry (new_expires_at, when set, replaces the expiry; set to
+  // nullopt: none); the old key stays valid for grace_seconds (never past
+  // its own expiry), then expires. Both share one rate-limit budget.
+  // Refused for a revoked or expired key, and by the slot rule (see
+  // KeyStore::RotateKey): a grace may take the workspace one over its limit,
+  // once per slot.
   Result<CreatedKey> RotateKey(std::string_view id, int64_t grace_seconds,
-                               std::optional<Timestamp> new_expires_at, const Actor& actor);
+                               std::optional<std::optional<Timestamp>> new_expires_at,
+                               const Actor& actor);
 
   // Root keys ("kw_root_…").
   Result<CreatedRootKey> CreateRootKey(std::string name, const Actor& actor);

@@ -56,6 +56,14 @@ class KeyServiceTest : public ::testing::Test {
     return *ws;
   }
 
+  static NewKeyParams Params(const std::string& ws, const std::string& name) {
+    NewKeyParams p;
+    p.workspace_id = ws;
+    p.environment = "live";
+    p.name = name;
+    return p;
+  }
+
   CreatedKey MakeKey(const std::string& ws, const std::string& env = "live") {
     NewKeyParams p;
     p.workspace_id = ws;
@@ -260,9 +268,205 @@ TEST_F(KeyServiceTest, AKeyIsRotatedAtMostOnce) {
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), Code::kConflict);
   EXPECT_NE(second.status().message().find(first->record.id), std::string::npos);
-  // The replacement itself can be rotated.
+  // The replacement can be rotated once its predecessor's grace is over.
+  clock_.Advance(60'001);
   EXPECT_TRUE(service_->RotateKey(first->record.id, 0, std::nullopt, actor_).ok());
   EXPECT_EQ(service_->ListKeys({}, {})->items.size(), 3u);
+}
+
+// Issue 9, finding 5: rotating each new key again (with a long grace) took
+// a workspace with a limit of 5 to 11 working keys.
+TEST_F(KeyServiceTest, TheSlotRule) {
+  const Workspace ws = MakeWorkspace(5);
+  std::vector<CreatedKey> keys;
+  for (int i = 0; i < 5; ++i) keys.push_back(MakeKey(ws.id));
+  // A grace may take the workspace one over its limit...
+  auto a = service_->RotateKey(keys[0].record.id, 3600, std::nullopt, actor_);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(*service_->CountActiveKeys(ws.id), 6);
+  // ...only once per slot: its successor cannot be rotated while it works,
+  auto chained = service_->RotateKey(a->record.id, 3600, std::nullopt, actor_);
+  EXPECT_EQ(chained.status().code(), Code::kConflict) << chained.status().ToString();
+  EXPECT_NE(chained.status().message().find(keys[0].record.id), std::string::npos);
+  // ...and never two over: another slot's rotation needs a grace of 0.
+  auto b = service_->RotateKey(keys[1].record.id, 3600, std::nullopt, actor_);
+  EXPECT_EQ(b.status().code(), Code::kKeyLimitReached) << b.status().ToString();
+  auto b0 = service_->RotateKey(keys[1].record.id, 0, std::nullopt, actor_);
+  ASSERT_TRUE(b0.ok()) << b0.status().ToString();
+  EXPECT_EQ(*service_->CountActiveKeys(ws.id), 6);
+  // Creating is refused while the grace lasts; after it, a slot is back.
+  EXPECT_EQ(service_->CreateKey(Params(ws.id, "x"), actor_).status().code(),
+            Code::kKeyLimitReached);
+  clock_.Advance(3600'001);
+  EXPECT_EQ(*service_->CountActiveKeys(ws.id), 5);
+  EXPECT_TRUE(service_->RotateKey(a->record.id, 60, std::nullopt, actor_).ok());
+}
+
+TEST_F(KeyServiceTest, BringingAKeyBackNeedsASlot) {
+  const Workspace ws = MakeWorkspace(2);
+  NewKeyParams p = Params(ws.id, "short-lived");
+  p.expires_at = clock_.Now() + 1000;
+  auto expiring = service_->CreateKey(p, actor_);
+  ASSERT_TRUE(expiring.ok());
+  clock_.Advance(1001);
+  MakeKey(ws.id);
+  MakeKey(ws.id);
+  // Issue 9, finding 5: PATCH expires_at null revived an expired key past
+  // the limit.
+  KeyUpdate revive;
+  revive.expires_at = std::optional<Timestamp>();
+  EXPECT_EQ(service_->UpdateKey(expiring->record.id, revive, actor_).status().code(),
+            Code::kKeyLimitReached);
+  EXPECT_EQ(Verify(expiring->secret), Code::kExpired);
+  // A disabled key keeps its slot; enabling it is fine at the limit, but
+  // not past it (when the limit was lowered meanwhile).
+  KeyFilter mine;
+  mine.workspace_id = ws.id;
+  auto third = service_->ListKeys(mine, {})->items[0];
+  KeyUpdate off;
+  off.enabled = false;
+  ASSERT_TRUE(service_->UpdateKey(third.id, off, actor_).ok());
+  KeyUpdate on;
+  on.enabled = true;
+  EXPECT_TRUE(service_->UpdateKey(third.id, on, actor_).ok());
+  ASSERT_TRUE(service_->UpdateKey(third.id, off, actor_).ok());
+  WorkspaceUpdate lower;
+  lower.max_active_keys = std::optional<int64_t>(1);
+  ASSERT_TRUE(service_->UpdateWorkspace(ws.id, lower, actor_).ok());
+  EXPECT_EQ(service_->UpdateKey(third.id, on, actor_).status().code(), Code::kKeyLimitReached);
+}
+
+// Issue 9, finding 6: rotation gave the successor no expiry, and an expired
+// key could be rotated into a working one.
+TEST_F(KeyServiceTest, ExpiryIsInheritedNeverEscaped) {
+  const Workspace ws = MakeWorkspace();
+  NewKeyParams p = Params(ws.id, "expiring");
+  p.expires_at = clock_.Now() + 86'400'000;
+  auto old = service_->CreateKey(p, actor_);
+  ASSERT_TRUE(old.ok());
+  auto rotated = service_->RotateKey(old->record.id, 60, std::nullopt, actor_);
+  ASSERT_TRUE(rotated.ok());
+  EXPECT_EQ(rotated->record.expires_at, p.expires_at);
+  // A root key may set another, or none.
+  clock_.Advance(60'001);
+  auto extended = service_->RotateKey(rotated->record.id, 0,
+                                      std::make_optional(std::optional<Timestamp>()), actor_);
+  ASSERT_TRUE(extended.ok());
+  EXPECT_FALSE(extended->record.expires_at);
+  // Expired and revoked keys are not rotated.
+  NewKeyParams q = Params(ws.id, "soon");
+  q.expires_at = clock_.Now() + 1000;
+  auto soon = service_->CreateKey(q, actor_);
+  ASSERT_TRUE(soon.ok());
+  clock_.Advance(1000);
+  auto refused = service_->RotateKey(soon->record.id, 0, std::nullopt, actor_);
+  EXPECT_EQ(refused.status().code(), Code::kConflict);
+  EXPECT_EQ(Verify(soon->secret), Code::kExpired);
+}
+
+TEST_F(KeyServiceTest, ARotationSharesOneRateLimitBudget) {
+  const Workspace ws = MakeWorkspace();
+  NewKeyParams p = Params(ws.id, "limited");
+  p.rate_limit = RateLimit{3, 60};
+  auto old = service_->CreateKey(p, actor_);
+  ASSERT_TRUE(old.ok());
+  auto rotated = service_->RotateKey(old->record.id, 600, std::nullopt, actor_);
+  ASSERT_TRUE(rotated.ok());
+  EXPECT_EQ(rotated->record.lineage_id, old->record.id);
+  RateLimiter limiter;
+  VerifierOptions o;
+  o.format = &format_;
+  o.accept_environments = {"live"};
+  o.clock = &clock_;
+  o.resolver = resolver_.get();
+  o.rate_limiter = &limiter;
+  Verifier verifier(o);
+  int valid = 0;
+  for (int i = 0; i < 4; ++i) {
+    for (const std::string* secret : {&old->secret, &rotated->secret}) {
+      VerifyRequest req;
+      req.key = *secret;
+      if (verifier.Verify(req).valid()) ++valid;
+    }
+  }
+  // Issue 9, finding 9: each got a full budget during the grace (6).
+  EXPECT_EQ(valid, 3);
+}
+
+// Issue 9, finding 4: a managing key that is IP-restricted, expiring and
+// rate-limited created an unrestricted, never-expiring managing key, patched
+// its own restrictions away and re-enabled a key the operator disabled.
+TEST_F(KeyServiceTest, AManagingKeyNeverExceedsItself) {
+  const Workspace ws = MakeWorkspace();
+  NewKeyParams mp = Params(ws.id, "manager");
+  mp.scopes = {"keys:manage"};
+  mp.ip_allowlist = {"10.0.0.0/8"};
+  mp.expires_at = clock_.Now() + 86'400'000;
+  mp.rate_limit = RateLimit{10, 60};
+  auto manager = service_->CreateKey(mp, actor_);
+  ASSERT_TRUE(manager.ok());
+  const Actor self{manager->record.id, "10.1.2.3", &manager->record};
+
+  // Left out means "as the caller".
+  auto child = service_->CreateKey(Params(ws.id, "child"), self);
+  ASSERT_TRUE(child.ok()) << child.status().ToString();
+  EXPECT_EQ(child->record.ip_allowlist, mp.ip_allowlist);
+  EXPECT_EQ(child->record.expires_at, mp.expires_at);
+  EXPECT_EQ(child->record.rate_limit, mp.rate_limit);
+  // Wider is forbidden, naming the bound.
+  NewKeyParams wide = Params(ws.id, "wide");
+  wide.ip_allowlist = {"0.0.0.0/0"};
+  auto refused = service_->CreateKey(wide, self);
+  EXPECT_EQ(refused.status().code(), Code::kForbidden);
+  EXPECT_NE(refused.status().message().find("ip_allowlist"), std::string::npos);
+  wide.ip_allowlist = {};
+  wide.expires_at = clock_.Now() + 2 * 86'400'000LL;
+  EXPECT_EQ(service_->CreateKey(wide, self).status().code(), Code::kForbidden);
+  wide.expires_at.reset();
+  wide.rate_limit = RateLimit{1000, 60};
+  EXPECT_EQ(service_->CreateKey(wide, self).status().code(), Code::kForbidden);
+
+  // Its own restrictions are not its to change.
+  KeyUpdate own;
+  own.ip_allowlist = std::vector<std::string>{};
+  EXPECT_EQ(service_->UpdateKey(manager->record.id, own, self).status().code(),
+            Code::kForbidden);
+  own = {};
+  own.expires_at = std::optional<Timestamp>();
+  EXPECT_EQ(service_->UpdateKey(manager->record.id, own, self).status().code(),
+            Code::kForbidden);
+  own = {};
+  own.rate_limit = std::optional<RateLimit>();
+  EXPECT_EQ(service_->UpdateKey(manager->record.id, own, self).status().code(),
+            Code::kForbidden);
+  own = {};
+  own.name = "renamed";
+  EXPECT_TRUE(service_->UpdateKey(manager->record.id, own, self).ok());
+
+  // Patching a key past the bounds is forbidden too.
+  KeyUpdate widen;
+  widen.ip_allowlist = std::vector<std::string>{"0.0.0.0/0"};
+  EXPECT_EQ(service_->UpdateKey(child->record.id, widen, self).status().code(),
+            Code::kForbidden);
+
+  // It may enable only what it disabled.
+  KeyUpdate off, on;
+  off.enabled = false;
+  on.enabled = true;
+  ASSERT_TRUE(service_->UpdateKey(child->record.id, off, actor_).ok());  // the operator
+  EXPECT_EQ(service_->UpdateKey(child->record.id, on, self).status().code(), Code::kForbidden);
+  EXPECT_EQ(Verify(child->secret), Code::kDisabled);
+  ASSERT_TRUE(service_->UpdateKey(child->record.id, on, actor_).ok());
+  ASSERT_TRUE(service_->UpdateKey(child->record.id, off, self).ok());
+  EXPECT_TRUE(service_->UpdateKey(child->record.id, on, self).ok());
+
+  // Rotation keeps the expiry; a managing key cannot extend it.
+  auto later = service_->RotateKey(child->record.id, 0,
+                                   std::make_optional(std::optional<Timestamp>()), self);
+  EXPECT_EQ(later.status().code(), Code::kForbidden);
+  auto same = service_->RotateKey(child->record.id, 0, std::nullopt, self);
+  ASSERT_TRUE(same.ok()) << same.status().ToString();
+  EXPECT_EQ(same->record.expires_at, mp.expires_at);
 }
 
 TEST_F(KeyServiceTest, RotateNeverExtendsAnEarlierExpiry) {

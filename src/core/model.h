@@ -56,7 +56,11 @@ struct ApiKey {
   std::string revoked_by;
   std::string revoked_reason;
   bool disabled = false;
+  std::string disabled_by;   // who disabled it, while it is disabled
   std::string rotated_from;  // id of the key this one replaced, if any
+  // The first key of its rotation lineage (empty: this key). Keys of one
+  // lineage share one rate-limit budget.
+  std::string lineage_id;
 
   // Revoked wins over expired, expired over disabled: the order verification
   // checks them in.
@@ -88,6 +92,10 @@ struct AuditEntry {
 struct Actor {
   std::string id;
   std::string ip;
+  // Set when a managing (keys:manage) API key asks: what it may hand out
+  // is bounded by what it holds (core/self_service.h). Null for root keys
+  // and the command line.
+  const ApiKey* managing_key = nullptr;
 };
 
 // Cursor pagination: the cursor is the id of the last object of the previous

@@ -1,6 +1,6 @@
 #include "core/referrer_pattern.h"
 
-#include "core/glob.h"
+#include "core/request_path.h"
 
 namespace keyward {
 namespace {
@@ -13,67 +13,203 @@ std::string ToLower(std::string_view s) {
   return out;
 }
 
-// A URL with its scheme and host lower-cased and its path kept as it is.
-// The caller has checked that url contains "://".
-std::string LowerSchemeAndHost(std::string_view url) {
-  const size_t host_end = url.find_first_of("/?#", url.find("://") + 3);
-  std::string out = ToLower(url.substr(0, host_end));
-  if (host_end != std::string_view::npos) out += url.substr(host_end);
-  return out;
+bool IsSchemeChar(char c, bool first) {
+  const char l = Lower(c);
+  if (l >= 'a' && l <= 'z') return true;
+  return !first && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.');
+}
+
+bool IsLabelChar(char c) {
+  const char l = Lower(c);
+  return (l >= 'a' && l <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+// A host of DNS labels ("app.example.com"), or "[v6]"; lower-cased.
+bool ParseHost(std::string_view text, std::string* host) {
+  if (text.empty() || text.size() > 255) return false;
+  if (text.front() == '[') {
+    if (text.back() != ']' || text.size() < 3) return false;
+    for (char c : text.substr(1, text.size() - 2)) {
+      const char l = Lower(c);
+      if (!((l >= 'a' && l <= 'f') || (c >= '0' && c <= '9') || c == ':' || c == '.')) return false;
+    }
+    *host = ToLower(text);
+    return true;
+  }
+  size_t label = 0;
+  for (size_t i = 0; i <= text.size(); ++i) {
+    if (i == text.size() || text[i] == '.') {
+      if (label == 0 || label > 63) return false;  // empty label, trailing dot
+      label = 0;
+      continue;
+    }
+    if (!IsLabelChar(text[i])) return false;
+    ++label;
+  }
+  *host = ToLower(text);
+  return true;
+}
+
+bool IsPort(std::string_view s) {
+  if (s.empty() || s.size() > 5) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+bool HasSpaceOrControl(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c <= 0x20 || c == 0x7f) return true;
+  }
+  return false;
 }
 
 }  // namespace
 
-std::string ReferrerHost(std::string_view url) {
-  const size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) return "";
-  std::string_view rest = url.substr(scheme + 3);
-  rest = rest.substr(0, rest.find_first_of("/?#"));
-  if (const size_t at = rest.rfind('@'); at != std::string_view::npos) rest.remove_prefix(at + 1);
-  if (!rest.empty() && rest[0] == '[') {
-    rest = rest.substr(0, rest.find(']') + 1);
-  } else {
-    rest = rest.substr(0, rest.find(':'));
+std::optional<ReferrerUrl> ParseReferrer(std::string_view url) {
+  if (url.empty() || url.size() > 4096 || HasSpaceOrControl(url)) return std::nullopt;
+  if (url.find('\\') != std::string_view::npos) return std::nullopt;
+  const size_t sep = url.find("://");
+  if (sep == std::string_view::npos || sep == 0) return std::nullopt;
+  ReferrerUrl out;
+  for (size_t i = 0; i < sep; ++i) {
+    if (!IsSchemeChar(url[i], i == 0)) return std::nullopt;
   }
-  return ToLower(rest);
+  out.scheme = ToLower(url.substr(0, sep));
+  std::string_view rest = url.substr(sep + 3);
+  const size_t authority_end = rest.find_first_of("/?#");
+  std::string_view authority = rest.substr(0, authority_end);
+  rest = authority_end == std::string_view::npos ? std::string_view() : rest.substr(authority_end);
+  // User info ("https://example.com@evil.net/") reads differently across
+  // parsers and has no place in a referrer.
+  if (authority.find('@') != std::string_view::npos) return std::nullopt;
+  std::string_view host = authority;
+  const size_t colon = authority.rfind(':');
+  if (colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos) {
+    host = authority.substr(0, colon);
+    const std::string_view port = authority.substr(colon + 1);
+    if (!IsPort(port)) return std::nullopt;
+    out.port = std::string(port);
+  }
+  if (!ParseHost(host, &out.host)) return std::nullopt;
+  const std::string_view target = rest.empty() || rest[0] != '/' ? std::string_view("/") : rest;
+  std::string_view path;
+  out.path_ok = CheckCanonicalPath(target, &path) == PathProblem::kNone;
+  if (out.path_ok) out.path = path;
+  return out;
+}
+
+std::string ReferrerHost(std::string_view url) {
+  auto parsed = ParseReferrer(url);
+  return parsed ? parsed->host : std::string();
 }
 
 Result<ReferrerPattern> ReferrerPattern::Parse(std::string_view text) {
-  if (text.empty() || text.size() > 512) {
-    return Status::InvalidRequest("a referrer pattern must be 1-512 characters");
+  if (text.empty() || text.size() > kMaxPatternBytes) {
+    return Status::InvalidRequest("a referrer pattern must be 1-256 characters");
   }
-  for (char c : text) {
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
-      return Status::InvalidRequest("referrer pattern \"" + std::string(text) +
-                                    "\" has a space or control character");
-    }
-  }
+  auto refuse = [&](const std::string& why) {
+    return Status::InvalidRequest("referrer pattern \"" + std::string(text) + "\" " + why);
+  };
+  if (HasSpaceOrControl(text)) return refuse("has a space or control character");
   ReferrerPattern p;
-  p.url_pattern_ = text.find("://") != std::string_view::npos;
-  // Scheme and host compare lower-cased; a URL's path keeps its case.
-  p.text_ = p.url_pattern_ ? LowerSchemeAndHost(text) : ToLower(text);
-  if (!p.url_pattern_ && p.text_.find('/') != std::string::npos) {
-    return Status::InvalidRequest("referrer pattern \"" + std::string(text) +
-                                  "\" is neither a host (example.com, *.example.com) nor a URL "
-                                  "pattern (https://example.com/*)");
+  std::string_view host = text;
+  std::string_view path;
+  const size_t sep = text.find("://");
+  p.url_pattern_ = sep != std::string_view::npos;
+  if (p.url_pattern_) {
+    if (sep == 0) return refuse("has no scheme");
+    for (size_t i = 0; i < sep; ++i) {
+      if (!IsSchemeChar(text[i], i == 0)) return refuse("has a bad scheme");
+    }
+    p.scheme_ = ToLower(text.substr(0, sep));
+    std::string_view rest = text.substr(sep + 3);
+    const size_t slash = rest.find('/');
+    host = rest.substr(0, slash);
+    path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+    if (rest.find_first_of("?#") != std::string_view::npos) {
+      return refuse("has a ? or #: query and fragment never take part");
+    }
+    const size_t colon = host.rfind(':');
+    if (colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos) {
+      const std::string_view port = host.substr(colon + 1);
+      if (port != "*" && !IsPort(port)) return refuse("has a bad port");
+      p.port_ = std::string(port);
+      host = host.substr(0, colon);
+    }
+  } else if (text.find_first_of("/:?#@") != std::string_view::npos) {
+    return refuse(
+        "is neither a host (example.com, *.example.com) nor a URL pattern "
+        "(https://example.com/**)");
+  }
+  if (host.size() > 2 && host.substr(0, 2) == "*.") {
+    p.any_subdomain_ = true;
+    host.remove_prefix(2);
+  }
+  if (!ParseHost(host, &p.host_)) {
+    return refuse(
+        "has a bad host: labels of letters, digits and -, and only a whole first label may "
+        "be *");
+  }
+  if (!path.empty()) {
+    if (!IsCanonicalPath(path)) return refuse("has a path that is not in canonical form");
+    std::vector<std::string_view> segments;
+    SplitPathSegments(path, &segments);
+    for (auto s : segments) {
+      if (!IsValidGlobSegment(s)) return refuse("uses ** inside a segment; write /**");
+    }
+    p.any_path_ = false;
+    p.path_text_ = std::string(path);
+    p.path_ = PathGlob(path);
+  }
+  // Canonical text: scheme and host lower-cased, the path as written.
+  if (p.url_pattern_) {
+    p.text_ = p.scheme_ + "://" + (p.any_subdomain_ ? "*." : "") + p.host_ +
+              (p.port_.empty() ? "" : ":" + p.port_) + std::string(path);
+  } else {
+    p.text_ = (p.any_subdomain_ ? "*." : "") + p.host_;
   }
   return p;
 }
 
+bool ReferrerPattern::HostMatches(std::string_view host) const {
+  if (!any_subdomain_) return host == host_;
+  // One or more whole labels before ".host_".
+  return host.size() > host_.size() + 1 && host.substr(host.size() - host_.size()) == host_ &&
+         host[host.size() - host_.size() - 1] == '.' && host[0] != '[';
+}
+
 bool ReferrerPattern::Matches(std::string_view referrer) const {
-  if (referrer.empty()) return false;
-  if (url_pattern_) {
-    if (referrer.find("://") == std::string_view::npos) return false;
-    return GlobMatch(text_, LowerSchemeAndHost(referrer), '\0');
-  }
-  const std::string host = ReferrerHost(referrer);
-  if (host.empty()) return false;
-  if (text_.size() > 2 && text_[0] == '*' && text_[1] == '.') {
-    const std::string_view suffix = std::string_view(text_).substr(1);  // ".example.com"
-    return host.size() > suffix.size() &&
-           host.compare(host.size() - suffix.size(), suffix.size(), suffix) == 0;
-  }
-  return host == text_;
+  auto url = ParseReferrer(referrer);
+  return url && Matches(*url);
+}
+
+bool ReferrerPattern::Matches(const ReferrerUrl& url) const {
+  if (!HostMatches(url.host)) return false;
+  if (!url_pattern_) return true;
+  if (url.scheme != scheme_) return false;
+  if (port_ != "*" && url.port != port_) return false;
+  if (any_path_) return true;
+  return url.path_ok && path_.Matches(url.path);
+}
+
+bool ReferrerPattern::HostWithin(const ReferrerPattern& other) const {
+  if (!any_subdomain_) return other.HostMatches(host_);
+  return other.any_subdomain_ && (host_ == other.host_ || other.HostMatches(host_));
+}
+
+bool ReferrerPattern::IsWithin(const ReferrerPattern& other) const {
+  if (text_ == other.text_) return true;
+  if (!HostWithin(other)) return false;
+  // A host entry allows any scheme, port and path of its hosts.
+  if (!other.url_pattern_) return true;
+  if (!url_pattern_ || scheme_ != other.scheme_) return false;
+  if (other.port_ != "*" && (port_ == "*" || port_ != other.port_)) return false;
+  if (other.any_path_) return true;
+  if (any_path_) return false;
+  if (path_text_ == other.path_text_) return true;
+  return !path_.has_wildcard() && other.path_.Matches(std::string_view(path_text_));
 }
 
 }  // namespace keyward

@@ -27,6 +27,7 @@ class [[nodiscard]] Status {
     return {Code::kKeyLimitReached, std::move(msg)};
   }
   static Status KeyRevoked(std::string msg) { return {Code::kKeyRevoked, std::move(msg)}; }
+  static Status Forbidden(std::string msg) { return {Code::kForbidden, std::move(msg)}; }
   static Status Internal(std::string msg) { return {Code::kInternal, std::move(msg)}; }
   static Status Unavailable(std::string msg) { return {Code::kUnavailable, std::move(msg)}; }
 

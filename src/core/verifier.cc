@@ -4,6 +4,8 @@
 #include <cstring>
 #include <functional>
 
+#include "core/glob.h"
+#include "core/request_path.h"
 #include "core/sha256.h"
 #include "core/usage.h"
 
@@ -41,7 +43,9 @@ std::shared_ptr<const VerifiableKey> VerifiableKey::Compile(const ApiKey& record
     key->rate_limit_ = record.rate_limit->limit;
     key->rate_period_ = record.rate_limit->period_seconds;
   }
-  std::memcpy(&key->limiter_key_, record.hash.data(), sizeof key->limiter_key_);
+  // One budget per rotation lineage: the id of its first key.
+  const KeyHash lineage = Sha256(record.lineage_id.empty() ? record.id : record.lineage_id);
+  std::memcpy(&key->limiter_key_, lineage.data(), sizeof key->limiter_key_);
   if (!record.ip_allowlist.empty() || !record.referrer_allowlist.empty() ||
       !record.endpoint_allowlist.empty()) {
     auto r = std::make_unique<KeyRestrictions>();
@@ -97,12 +101,68 @@ bool Verifier::Accepts(std::string_view environment) const {
   return std::find(envs.begin(), envs.end(), environment) != envs.end();
 }
 
+uint64_t AddressLimiterKey(std::string_view ip) {
+  const auto parsed = ParseIpAddress(ip);
+  if (!parsed) return 0x6e6f742d69700000ULL;  // "not-ip": one shared budget
+  uint64_t hi, lo;
+  std::memcpy(&hi, parsed->bytes.data(), 8);
+  std::memcpy(&lo, parsed->bytes.data() + 8, 8);
+  // Mixed so that the shard (high bits) depends on the whole address.
+  uint64_t h = hi * 0x9E3779B97F4A7C15ULL ^ lo;
+  h ^= h >> 29;
+  h *= 0xBF58476D1CE4E5B9ULL;
+  return h ^ (h >> 32);
+}
+
+bool Verifier::FailureLimited(std::string_view ip, Timestamp now) const {
+  return options_.failure_limiter != nullptr && !ip.empty() &&
+         !options_.failure_limiter->WouldAdmit(AddressLimiterKey(ip), options_.failure_limit, now);
+}
+
+void Verifier::RecordFailure(std::string_view ip, Timestamp now) const {
+  if (options_.failure_limiter == nullptr || ip.empty()) return;
+  (void)options_.failure_limiter->Take(AddressLimiterKey(ip), options_.failure_limit, now);
+}
+
 VerifyResult Verifier::Verify(const VerifyRequest& req) const {
   const Timestamp now = options_.clock->Now();
   VerifyResult result = Evaluate(req, now);
   // Every answer about a known key counts, per code; only kValid is billable.
-  if (options_.usage != nullptr && result.key) options_.usage->Record(result.key, result.code, now);
+  if (options_.usage != nullptr && req.count_usage && result.key) {
+    options_.usage->Record(result.key, result.code, now);
+  }
   return result;
+}
+
+Code Verifier::CheckRestrictions(const KeyRestrictions& r, const VerifyRequest& req) const {
+  if (r.ip_restricted) {
+    const auto ip = ParseIpAddress(req.ip);
+    const bool allowed = ip && std::any_of(r.ip_blocks.begin(), r.ip_blocks.end(),
+                                           [&](const CidrBlock& b) { return b.Contains(*ip); });
+    if (!allowed) return Code::kIpNotAllowed;
+  }
+  if (r.referrer_restricted) {
+    const auto url = ParseReferrer(req.referrer);
+    const bool allowed =
+        url && std::any_of(r.referrers.begin(), r.referrers.end(),
+                           [&](const ReferrerPattern& p) { return p.Matches(*url); });
+    if (!allowed) return Code::kReferrerNotAllowed;
+  }
+  if (r.endpoint_restricted) {
+    // Only a path already in canonical form can match: nothing is rewritten
+    // into something that might.
+    std::string_view path;
+    if (CheckCanonicalPath(req.path, &path) != PathProblem::kNone) {
+      return Code::kEndpointNotAllowed;
+    }
+    std::vector<std::string_view> segments;
+    SplitPathSegments(path, &segments);
+    const bool allowed =
+        std::any_of(r.endpoints.begin(), r.endpoints.end(),
+                    [&](const EndpointPattern& p) { return p.Matches(req.method, segments); });
+    if (!allowed) return Code::kEndpointNotAllowed;
+  }
+  return Code::kValid;
 }
 
 VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now) const {
@@ -112,7 +172,7 @@ VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now) const {
     return result;
   }
   RateLimiter* failures = req.ip.empty() ? nullptr : options_.failure_limiter;
-  const uint64_t address = failures != nullptr ? std::hash<std::string_view>{}(req.ip) : 0;
+  const uint64_t address = failures != nullptr ? AddressLimiterKey(req.ip) : 0;
   if (failures != nullptr && !failures->WouldAdmit(address, options_.failure_limit, now)) {
     // This address has sent too many bad keys: refuse before spending a hash.
     result.code = Code::kRateLimited;
@@ -157,32 +217,8 @@ VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now) const {
     return result;
   }
   if (const KeyRestrictions* r = key.restrictions()) {
-    if (r->ip_restricted) {
-      const auto ip = ParseIpAddress(req.ip);
-      const bool allowed = ip && std::any_of(r->ip_blocks.begin(), r->ip_blocks.end(),
-                                             [&](const CidrBlock& b) { return b.Contains(*ip); });
-      if (!allowed) {
-        result.code = Code::kIpNotAllowed;
-        return result;
-      }
-    }
-    if (r->referrer_restricted &&
-        !std::any_of(r->referrers.begin(), r->referrers.end(),
-                     [&](const ReferrerPattern& p) { return p.Matches(req.referrer); })) {
-      result.code = Code::kReferrerNotAllowed;
-      return result;
-    }
-    if (r->endpoint_restricted) {
-      const std::string path = NormalizeRequestPath(req.path);
-      const bool allowed =
-          !req.path.empty() &&
-          std::any_of(r->endpoints.begin(), r->endpoints.end(),
-                      [&](const EndpointPattern& p) { return p.Matches(req.method, path); });
-      if (!allowed) {
-        result.code = Code::kEndpointNotAllowed;
-        return result;
-      }
-    }
+    result.code = CheckRestrictions(*r, req);
+    if (result.code != Code::kValid) return result;
   }
   for (const auto& required : req.scopes) {
     if (!key.Grants(required)) {

@@ -67,7 +67,9 @@ class VerifiableKey {
     return rate_period_ > 0 ? std::optional<RateLimit>(RateLimit{rate_limit_, rate_period_})
                             : std::nullopt;
   }
-  uint64_t limiter_key() const { return limiter_key_; }  // its identity in the rate limiter
+  // Its identity in the rate limiter: the same for every key of one rotation
+  // lineage, so a key and its successor share one budget.
+  uint64_t limiter_key() const { return limiter_key_; }
   const KeyRestrictions* restrictions() const { return restrictions_.get(); }  // null: none
 
  private:
@@ -100,11 +102,19 @@ class KeyResolver {
 struct VerifyRequest {
   std::string_view key;          // the credential as presented; empty: missing
   std::string_view environment;  // when set, the key must be of this environment
-  std::string_view ip;           // client address; checked against ip_allowlist
+  // Client address, checked against ip_allowlist and keyed (canonical form)
+  // in the failed-verification limit. Not an address: allowed by no
+  // allow-list, and all such values share one failure budget.
+  std::string_view ip;
   std::string_view referrer;
-  std::string_view method;              // with path: checked against endpoint_allowlist
-  std::string_view path;                // request target; normalised before matching
+  std::string_view method;  // with path: checked against endpoint_allowlist
+  // Request target; matches an endpoint allow-list only when its path is
+  // already canonical (core/request_path.h).
+  std::string_view path;
   std::span<const std::string> scopes;  // required scopes, all of them
+  // Whether the answer is usage (billing). False for a managing key's own
+  // management calls, which are authentication, not verifications.
+  bool count_usage = true;
 };
 
 struct VerifyResult {
@@ -137,11 +147,23 @@ class Verifier {
 
   const VerifierOptions& options() const { return options_; }
 
+  // The failed-verification limit, for credentials checked outside Verify
+  // (root keys on the management API): whether ip is over its budget, and
+  // counting one more failure from it.
+  bool FailureLimited(std::string_view ip, Timestamp now) const;
+  void RecordFailure(std::string_view ip, Timestamp now) const;
+
  private:
   VerifyResult Evaluate(const VerifyRequest& request, Timestamp now) const;
+  Code CheckRestrictions(const KeyRestrictions& r, const VerifyRequest& request) const;
   bool Accepts(std::string_view environment) const;
   VerifierOptions options_;
 };
+
+// The identity of an address in the failed-verification limit: its
+// canonical bytes, so "::ffff:10.1.2.3" and "10.1.2.3" share one budget;
+// every value that is not an address shares one other.
+uint64_t AddressLimiterKey(std::string_view ip);
 
 // Whether granted covers required: equal, "*", or "prefix:*" over
 // "prefix:anything".

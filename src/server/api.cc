@@ -1,6 +1,7 @@
 #include "server/api.h"
 
 #include "core/time_format.h"
+#include "server/forwarded.h"
 #include "server/http_status.h"
 #include "server/json_codec.h"
 
@@ -155,6 +156,7 @@ struct Api::Principal {
   std::string workspace_id;  // self-service: its own
   std::string environment;   // self-service: its own
   std::vector<std::string> scopes;
+  std::optional<ApiKey> key;  // self-service: the managing key, as stored
 };
 
 struct Api::Call {
@@ -162,7 +164,8 @@ struct Api::Call {
   std::string_view path;
   std::string_view query;
   std::vector<std::string_view> params;
-  std::string peer_ip;
+  std::string peer_ip;    // the TCP peer
+  std::string client_ip;  // the client: the peer, or what a trusted proxy says
   Principal who;
   ApiReply& reply;
 
@@ -184,7 +187,7 @@ struct Api::Call {
     }
     Error(st.code(), st.message());
   }
-  Actor actor() const { return Actor{who.actor, peer_ip}; }
+  Actor actor() const { return Actor{who.actor, client_ip, who.key ? &*who.key : nullptr}; }
 
   // Query parameters, refusing any not in allowed.
   bool Query(std::initializer_list<std::string_view> allowed,
@@ -381,6 +384,7 @@ ApiReply Api::Handle(const HttpRequest& req, std::string_view peer_ip) {
             qpos == std::string_view::npos ? std::string_view() : target.substr(qpos + 1),
             {},
             std::string(peer_ip),
+            std::string(peer_ip),
             {},
             reply};
   const std::string_view method(req.method_string().data(), req.method_string().size());
@@ -482,6 +486,12 @@ void Api::Ready(Call& call) {
 // ---- Authentication ----
 
 bool Api::Authenticate(Call& call, bool allow_self_service) {
+  auto client = ClientAddress(call.req, call.peer_ip, options_.trusted_proxies);
+  if (!client.ok()) {
+    call.Fail(client.status());
+    return false;
+  }
+  call.client_ip = std::move(*client);
   const std::string_view token = BearerToken(call.req);
   if (token.empty()) {
     call.reply.response.Set("WWW-Authenticate", "Bearer realm=\"keyward\"");
@@ -489,16 +499,25 @@ bool Api::Authenticate(Call& call, bool allow_self_service) {
                "send a root key or a keys:manage API key as Authorization: Bearer <key>");
     return false;
   }
+  const Verifier& verifier = *options_.verifier;
+  const Timestamp now = service_->clock().Now();
   if (token.starts_with("kw_root_")) {
+    // Guessing root keys is limited like guessing API keys: per address.
+    if (verifier.FailureLimited(call.client_ip, now)) {
+      call.Error(Code::kRateLimited,
+                 "too many failed authentications from this address; retry in a minute");
+      return false;
+    }
     auto root = service_->AuthenticateRootKey(token);
     if (!root.ok()) {
       if (root.status().code() != Code::kUnauthorized) {
         call.Fail(root.status());
         return false;
       }
+      verifier.RecordFailure(call.client_ip, now);
       call.reply.response.Set("WWW-Authenticate",
                               "Bearer realm=\"keyward\", error=\"invalid_token\"");
-      call.Error(Code::kUnauthorized, "the root key is not valid");
+      call.Error(Code::kUnauthorized, root.status().message());
       return false;
     }
     call.who.root = true;
@@ -506,14 +525,16 @@ bool Api::Authenticate(Call& call, bool allow_self_service) {
     call.reply.key_prefix = root->short_prefix;
     return true;
   }
-  // A self-service API key: it must verify, from this caller, with keys:manage.
+  // A self-service API key: it must verify, from this caller, with
+  // keys:manage. Authentication, not a verification: no usage is counted.
   static const std::vector<std::string> kManage = {"keys:manage"};
   VerifyRequest vr;
   vr.key = token;
-  vr.ip = call.peer_ip;
+  vr.ip = call.client_ip;
   vr.referrer = Header(call.req, "Referer");
   vr.scopes = kManage;
-  const VerifyResult r = options_.verifier->Verify(vr);
+  vr.count_usage = false;
+  const VerifyResult r = verifier.Verify(vr);
   if (r.key) call.reply.key_prefix = r.key->short_prefix();
   if (r.code == Code::kUnavailable) {
     call.Error(Code::kUnavailable, "key storage is unavailable; try again");
@@ -532,14 +553,32 @@ bool Api::Authenticate(Call& call, bool allow_self_service) {
   if (!r.valid()) {
     call.reply.response.Set("WWW-Authenticate",
                             "Bearer realm=\"keyward\", error=\"invalid_token\"");
-    call.Error(Code::kUnauthorized,
-               "the API key is not valid for management (" + std::string(CodeName(r.code)) + ")");
+    if (r.code == Code::kMalformed) {
+      call.Error(Code::kUnauthorized,
+                 "the credential is malformed: it is neither a root key (kw_root_…) nor an API "
+                 "key of this deployment (" +
+                     service_->format().product() + "_<environment>_…); check it for a typo");
+    } else {
+      call.Error(Code::kUnauthorized, "the API key is not valid for management (" +
+                                          std::string(CodeName(r.code)) + ")");
+    }
+    return false;
+  }
+  // The managing key as stored: what it may hand out is bounded by it.
+  auto record = service_->GetKey(r.key->id());
+  if (!record.ok()) {
+    if (record.status().IsNotFound()) {
+      call.Error(Code::kUnauthorized, "the API key is not valid for management (invalid)");
+    } else {
+      call.Fail(record.status());
+    }
     return false;
   }
   call.who.actor = r.key->id();
   call.who.workspace_id = r.key->workspace_id();
   call.who.environment = r.key->environment();
   call.who.scopes = r.key->scopes();
+  call.who.key = std::move(*record);
   return true;
 }
 
@@ -796,8 +835,7 @@ void Api::RotateKey(Call& call) {
   auto target = LoadVisibleKey(call, call.params[0]);
   // Rotation hands out a secret with the old key's scopes: the caller must hold them.
   if (!target || !ScopesWithinCaller(call, target->scopes)) return;
-  auto rotated = service_->RotateKey(call.params[0], grace.value_or(0),
-                                     expires ? *expires : std::optional<Timestamp>(), call.actor());
+  auto rotated = service_->RotateKey(call.params[0], grace.value_or(0), expires, call.actor());
   if (!rotated.ok()) return call.Fail(rotated.status());
   auto old = service_->GetKey(call.params[0]);
   Json j = KeyJson(rotated->record, service_->clock().Now());
@@ -824,6 +862,10 @@ void Api::VerifyKey(Call& call) {
       !call.Check(f.String("method", &method)) || !call.Check(f.String("path", &path)) ||
       !call.Check(f.StringList("scopes", &scopes))) {
     return;
+  }
+  if (ip && !ip->empty() && !ParseIpAddress(*ip)) {
+    return call.Error(Code::kInvalidRequest,
+                      "ip must be an IPv4 or IPv6 address, like 203.0.113.7 or 2001:db8::1");
   }
   VerifyRequest vr;
   vr.key = key ? std::string_view(*key) : std::string_view();
@@ -865,35 +907,23 @@ void Api::GatewayAuth(Call& call) {
   std::string_view key = BearerToken(req);
   if (key.empty()) key = Trim(Header(req, "X-API-Key"));
 
-  std::string_view method = Header(req, "X-Forwarded-Method");
-  if (method.empty()) method = Header(req, "X-Original-Method");
-  if (method.empty())
-    method = std::string_view(req.method_string().data(), req.method_string().size());
-  std::string uri_storage;
-  std::string_view uri = Header(req, "X-Forwarded-Uri");
-  if (uri.empty()) uri = Header(req, "X-Original-URI");
-  if (uri.empty() && !call.params.empty()) {
+  std::string envoy_path;
+  if (!call.params.empty()) {
     // Envoy ext_authz style: /v1/auth/<original path>?<original query>.
-    uri_storage = "/" + std::string(call.params[0]);
-    if (!call.query.empty()) uri_storage += "?" + std::string(call.query);
-    uri = uri_storage;
+    envoy_path = "/" + std::string(call.params[0]);
+    if (!call.query.empty()) envoy_path += "?" + std::string(call.query);
   }
-  std::string_view ip = Trim(Header(req, "X-Real-IP"));
-  if (ip.empty()) {
-    const std::string_view xff = Header(req, "X-Forwarded-For");
-    const size_t comma = xff.rfind(',');
-    ip = Trim(comma == std::string_view::npos ? xff : xff.substr(comma + 1));
-  }
-  if (ip.empty()) ip = call.peer_ip;
+  auto facts = GatewayFacts(req, call.peer_ip, envoy_path, options_.trusted_proxies);
+  if (!facts.ok()) return call.Fail(facts.status());
   const std::vector<std::string> scopes = SplitList(Header(req, "X-Keyward-Required-Scopes"));
 
   VerifyRequest vr;
   vr.key = key;
   vr.environment = Trim(Header(req, "X-Keyward-Required-Environment"));
-  vr.ip = ip;
+  vr.ip = facts->client_ip;
   vr.referrer = Header(req, "Referer");
-  vr.method = method;
-  vr.path = uri;
+  vr.method = facts->method;
+  vr.path = facts->uri;
   vr.scopes = scopes;
   const VerifyResult r = options_.verifier->Verify(vr);
   metrics_.RecordVerification(r.code);

@@ -18,6 +18,7 @@
 #include "core/key_cache.h"
 #include "core/key_service.h"
 #include "core/verifier.h"
+#include "server/forwarded.h"
 #include "server/metrics.h"
 #include "server/router.h"
 
@@ -32,6 +33,8 @@ struct ApiOptions {
   std::function<bool()> ready;  // /readyz: can storage answer?
   int64_t usage_retention_days = 90;
   const KeyCache* cache = nullptr;  // for /metrics; may be null
+  // Whose forwarded headers count (server/forwarded.h).
+  TrustedProxies trusted_proxies = TrustedProxies::Loopback();
 };
 
 // One answer, ready for the wire: headers are kept as "Name: value" lines,

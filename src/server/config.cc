@@ -1,5 +1,7 @@
 #include "server/config.h"
 
+#include "core/cidr.h"
+
 #include <toml++/toml.h>
 
 #include <cerrno>
@@ -10,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "core/cidr.h"
 #include "core/key_format.h"
 #include "server/http_server.h"
 
@@ -82,6 +85,8 @@ Status ApplyToml(std::string_view text, const std::string& path, Config* c, bool
       KEYWARD_RETURN_IF_ERROR(ReadString(v, path, key, &c->data_dir));
     } else if (key == "database") {
       KEYWARD_RETURN_IF_ERROR(ReadString(v, path, key, &c->database));
+    } else if (key == "trusted_proxies") {
+      KEYWARD_RETURN_IF_ERROR(ReadList(v, path, key, &c->trusted_proxies));
     } else if (key == "usage_retention_days") {
       KEYWARD_RETURN_IF_ERROR(ReadInt(v, path, key, &c->usage_retention_days));
     } else if (key == "limits" || key == "cache") {
@@ -198,6 +203,11 @@ Status Validate(const Config& c) {
     return Status::InvalidRequest(
         "limits.failed_verifications_per_ip: must be between 0 (off) and 1000000000");
   }
+  for (const auto& t : c.trusted_proxies) {
+    if (auto block = CidrBlock::Parse(t); !block.ok()) {
+      return Status::InvalidRequest("trusted_proxies: " + block.status().message());
+    }
+  }
   if (c.cache_max_keys < 64 || c.cache_max_keys > 1'000'000'000) {
     return Status::InvalidRequest("cache.max_keys: must be between 64 and 1000000000");
   }
@@ -269,6 +279,7 @@ Result<Config> LoadConfig(const ConfigFlags& flags, const EnvLookup& env) {
   }
   if (auto v = env("KEYWARD_DATA_DIR")) c.data_dir = *v;
   if (auto v = env("KEYWARD_DATABASE")) c.database = *v;
+  if (auto v = env("KEYWARD_TRUSTED_PROXIES")) c.trusted_proxies = SplitCommaList(*v);
   if (auto v = env("KEYWARD_KEYS_PRODUCT_PREFIX")) c.product_prefix = *v;
   if (auto v = env("KEYWARD_KEYS_ENVIRONMENTS")) c.environments = SplitCommaList(*v);
   if (auto v = env("KEYWARD_KEYS_ACCEPT_ENVIRONMENTS")) {

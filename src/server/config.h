@@ -21,6 +21,9 @@ struct Config {
   int threads = 2;
   std::string data_dir = "./data";
   std::string database;  // postgres://… instead of SQLite (not in this build)
+  // Peers whose forwarded headers (X-Forwarded-For, X-Real-IP,
+  // X-Original-URI, …) count: CIDR blocks, loopback by default.
+  std::vector<std::string> trusted_proxies = {"127.0.0.0/8", "::1/128"};
   std::string product_prefix = "kw";
   std::vector<std::string> environments = {"live", "test"};
   std::vector<std::string> accept_environments = {"live", "test"};

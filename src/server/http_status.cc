@@ -20,6 +20,7 @@ int HttpStatusFor(Code code) {
     case Code::kReferrerNotAllowed:
     case Code::kEndpointNotAllowed:
     case Code::kInsufficientScope:
+    case Code::kForbidden:
       return 403;
     case Code::kRateLimited:
     case Code::kQuotaExceeded:

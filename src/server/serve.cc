@@ -155,6 +155,10 @@ int RunServe(const Config& config) {
   so.format = &*format;
   so.clock = &clock;
   so.default_max_active = config.max_active_per_workspace;
+  if (config.default_rate_limit > 0) {
+    so.default_rate_limit =
+        RateLimit{config.default_rate_limit, config.default_rate_period_seconds};
+  }
   KeyService service(so);
 
   auto first = service.EnsureRootKey(Actor{"keyward", ""});
@@ -210,6 +214,9 @@ int RunServe(const Config& config) {
   ao.verifier = &verifier;
   ao.usage_retention_days = config.usage_retention_days;
   ao.cache = &cache;
+  std::vector<CidrBlock> trusted;
+  for (const auto& t : config.trusted_proxies) trusted.push_back(*CidrBlock::Parse(t));
+  ao.trusted_proxies = TrustedProxies(std::move(trusted));
   SqliteStore* raw_store = store->get();
   ao.ready = [raw_store] { return raw_store->SchemaVersion().ok(); };
   Api api(ao);

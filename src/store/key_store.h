@@ -49,17 +49,28 @@ class KeyStore {
   virtual Result<ApiKey> FindKeyByHash(const KeyHash& hash) = 0;
   virtual Result<Page<ApiKey>> ListKeys(const KeyFilter& filter, const PageRequest& page) = 0;
   // Writes the mutable fields (name, scopes, allow-lists, rate limit, meta,
-  // disabled, expires_at) of key. kKeyRevoked when the key is revoked.
-  virtual Status UpdateKey(const ApiKey& key, const AuditEntry& audit) = 0;
+  // disabled, disabled_by, expires_at) of key. kKeyRevoked when the key is
+  // revoked. A change that brings an expired or disabled key back to work
+  // needs a slot: kKeyLimitReached when the workspace's other keys
+  // occupying a slot at now are max_active or more.
+  virtual Status UpdateKey(const ApiKey& key, int64_t max_active, Timestamp now,
+                           const AuditEntry& audit) = 0;
   // Revokes the key now and for good; on a revoked key, changes nothing and
   // answers the first revocation. Returns the key as stored after the call.
   virtual Result<ApiKey> RevokeKey(std::string_view id, Timestamp at, std::string_view by,
                                    std::string_view reason, const AuditEntry& audit) = 0;
   // Inserts replacement and sets the old key's expires_at to old_expires_at,
-  // together. kKeyRevoked when the old key is revoked; kConflict when it was
-  // rotated before (a key has at most one replacement).
+  // together. The slot rule, checked in the same transaction:
+  //  - kKeyRevoked when the old key is revoked; kConflict when it has
+  //    expired at now, when it was rotated before (a key has at most one
+  //    replacement), or when its own predecessor still works (one grace per
+  //    slot);
+  //  - with a grace (old_expires_at > now), kKeyLimitReached when the
+  //    workspace already has more than max_active keys occupying a slot:
+  //    a grace may take it one over its limit, never further.
   virtual Status RotateKey(const ApiKey& replacement, std::string_view old_id,
-                           Timestamp old_expires_at, const AuditEntry& audit) = 0;
+                           Timestamp old_expires_at, int64_t max_active, Timestamp now,
+                           const AuditEntry& audit) = 0;
   // Usage: adds the batch's counts to what is stored and raises each key's
   // last_used_at to its time in the batch (never lowers it), in one
   // transaction. Not audited: this is usage, not a change.

@@ -86,6 +86,12 @@ CREATE TABLE usage (
 CREATE INDEX usage_by_workspace ON usage (workspace_id, minute);
 CREATE INDEX usage_by_minute ON usage (minute);
 )sql",
+      // 4: who disabled a key (a managing key may enable only what it
+      // disabled) and the rotation lineage that shares one rate limit.
+      R"sql(
+ALTER TABLE api_keys ADD COLUMN disabled_by TEXT;
+ALTER TABLE api_keys ADD COLUMN lineage_id TEXT;
+)sql",
   };
   return kMigrations;
 }

@@ -157,7 +157,7 @@ constexpr const char* kKeyColumns =
     "id, hash, short_prefix, workspace_id, environment, name, scopes, ip_allowlist, "
     "referrer_allowlist, endpoint_allowlist, rate_limit_limit, rate_limit_period, meta, "
     "created_at, created_by, expires_at, last_used_at, revoked_at, revoked_by, revoked_reason, "
-    "disabled, rotated_from";
+    "disabled, rotated_from, disabled_by, lineage_id";
 
 ApiKey RowToKey(const Stmt& s) {
   ApiKey k;
@@ -184,6 +184,8 @@ ApiKey RowToKey(const Stmt& s) {
   k.revoked_reason = s.Text(19);
   k.disabled = s.Int(20) != 0;
   k.rotated_from = s.Text(21);
+  k.disabled_by = s.Text(22);
+  k.lineage_id = s.Text(23);
   return k;
 }
 
@@ -244,12 +246,27 @@ Result<Page<T>> ReadPage(sqlite3* db, Stmt& s, int limit, ReadRow read, IdOf id_
 }
 
 // Resolves a cursor (an object id) to its seq in table; 0 when empty.
-Result<int64_t> CursorSeq(sqlite3* db, const char* table, const std::string& cursor) {
+// The position of a cursor in a list. A cursor outside the list's scope
+// (another workspace, another environment) answers exactly as an unknown
+// one, so a cursor never tells whether an id exists elsewhere.
+struct CursorScope {
+  const char* column;
+  std::string_view value;  // empty: no constraint
+};
+
+Result<int64_t> CursorSeq(sqlite3* db, const char* table, const std::string& cursor,
+                          std::initializer_list<CursorScope> scope = {}) {
   if (cursor.empty()) return int64_t{0};
-  const std::string sql = std::string("SELECT seq FROM ") + table + " WHERE id = ?";
+  std::string sql = std::string("SELECT seq FROM ") + table + " WHERE id = ?";
+  for (const auto& c : scope) {
+    if (!c.value.empty()) sql += std::string(" AND ") + c.column + " = ?";
+  }
   Stmt s(db, sql.c_str());
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   s.Bind(cursor);
+  for (const auto& c : scope) {
+    if (!c.value.empty()) s.Bind(c.value);
+  }
   const int rc = s.Step();
   if (rc == SQLITE_ROW) return s.Int(0);
   if (rc == SQLITE_DONE)
@@ -428,8 +445,9 @@ Status SqliteStore::InsertKeyLocked(const ApiKey& k) {
   Stmt s(db_,
          "INSERT INTO api_keys (id, hash, short_prefix, workspace_id, environment, name, scopes, "
          "ip_allowlist, referrer_allowlist, endpoint_allowlist, rate_limit_limit, "
-         "rate_limit_period, meta, created_at, created_by, expires_at, disabled, rotated_from) "
-         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+         "rate_limit_period, meta, created_at, created_by, expires_at, disabled, rotated_from, "
+         "disabled_by, lineage_id) "
+         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   s.Bind(k.id).Bind(k.hash).Bind(k.short_prefix).Bind(k.workspace_id).Bind(k.environment);
   s.Bind(k.name).Bind(ToJsonArray(k.scopes)).Bind(ToJsonArray(k.ip_allowlist));
@@ -438,6 +456,7 @@ Status SqliteStore::InsertKeyLocked(const ApiKey& k) {
   s.Bind(k.rate_limit ? std::optional<int64_t>(k.rate_limit->period_seconds) : std::nullopt);
   s.Bind(k.meta_json).Bind(k.created_at).Bind(k.created_by).Bind(k.expires_at);
   s.Bind(int64_t{k.disabled ? 1 : 0}).BindNullableText(k.rotated_from);
+  s.BindNullableText(k.disabled_by).BindNullableText(k.lineage_id);
   KEYWARD_RETURN_IF_ERROR(s.Run());
   return LogKeyChangeLocked(k.hash, k.created_at);
 }
@@ -547,7 +566,8 @@ Result<ApiKey> SqliteStore::FindKeyByHash(const KeyHash& hash) {
 Result<Page<ApiKey>> SqliteStore::ListKeys(const KeyFilter& f, const PageRequest& page) {
   KEYWARD_RETURN_IF_ERROR(CheckLimit(page.limit));
   std::lock_guard lock(mu_);
-  auto seq = CursorSeq(db_, "api_keys", page.cursor);
+  auto seq = CursorSeq(db_, "api_keys", page.cursor,
+                       {{"workspace_id", f.workspace_id}, {"environment", f.environment}});
   if (!seq.ok()) return seq.status();
   std::string sql = std::string("SELECT ") + kKeyColumns +
                     " FROM api_keys WHERE (? = 0 OR seq < ?) AND (? = '' OR workspace_id = ?) "
@@ -579,23 +599,41 @@ Result<Page<ApiKey>> SqliteStore::ListKeys(const KeyFilter& f, const PageRequest
   return ReadPage<ApiKey>(db_, s, page.limit, RowToKey, [](const ApiKey& k) { return k.id; });
 }
 
-Status SqliteStore::UpdateKey(const ApiKey& k, const AuditEntry& audit) {
+Status SqliteStore::UpdateKey(const ApiKey& k, int64_t max_active, Timestamp now,
+                              const AuditEntry& audit) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
   KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
   auto current = GetKeyLocked(k.id);
   if (!current.ok()) return current.status();
   if (current->revoked_at) return Status::KeyRevoked("API key " + k.id + " is revoked");
+  const auto expired = [now](const ApiKey& key) { return key.expires_at && *key.expires_at <= now; };
+  const bool was_working = !expired(*current) && !current->disabled;
+  const bool will_work = !expired(k) && !k.disabled;
+  if (!was_working && will_work) {
+    // Bringing a key back takes a slot like creating one: the workspace's
+    // other keys must leave room for it.
+    auto active = CountActiveKeysLocked(k.workspace_id, now);
+    if (!active.ok()) return active.status();
+    const int64_t others = *active - (expired(*current) ? 0 : 1);
+    if (others >= max_active) {
+      return Status::KeyLimitReached("workspace " + k.workspace_id + " already has " +
+                                     std::to_string(others) +
+                                     " other active keys, its limit; revoke an unused key "
+                                     "before bringing this one back");
+    }
+  }
   Stmt s(db_,
          "UPDATE api_keys SET name = ?, scopes = ?, ip_allowlist = ?, referrer_allowlist = ?, "
          "endpoint_allowlist = ?, rate_limit_limit = ?, rate_limit_period = ?, meta = ?, "
-         "disabled = ?, expires_at = ? WHERE id = ? AND revoked_at IS NULL");
+         "disabled = ?, disabled_by = ?, expires_at = ? WHERE id = ? AND revoked_at IS NULL");
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   s.Bind(k.name).Bind(ToJsonArray(k.scopes)).Bind(ToJsonArray(k.ip_allowlist));
   s.Bind(ToJsonArray(k.referrer_allowlist)).Bind(ToJsonArray(k.endpoint_allowlist));
   s.Bind(k.rate_limit ? std::optional<int64_t>(k.rate_limit->limit) : std::nullopt);
   s.Bind(k.rate_limit ? std::optional<int64_t>(k.rate_limit->period_seconds) : std::nullopt);
-  s.Bind(k.meta_json).Bind(int64_t{k.disabled ? 1 : 0}).Bind(k.expires_at).Bind(k.id);
+  s.Bind(k.meta_json).Bind(int64_t{k.disabled ? 1 : 0}).BindNullableText(k.disabled_by);
+  s.Bind(k.expires_at).Bind(k.id);
   KEYWARD_RETURN_IF_ERROR(s.Run());
   KEYWARD_RETURN_IF_ERROR(LogKeyChangeLocked(current->hash, audit.at));
   KEYWARD_RETURN_IF_ERROR(InsertAuditLocked(audit));
@@ -624,22 +662,50 @@ Result<ApiKey> SqliteStore::RevokeKey(std::string_view id, Timestamp at, std::st
 }
 
 Status SqliteStore::RotateKey(const ApiKey& replacement, std::string_view old_id,
-                              Timestamp old_expires_at, const AuditEntry& audit) {
+                              Timestamp old_expires_at, int64_t max_active, Timestamp now,
+                              const AuditEntry& audit) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
   KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
   auto old = GetKeyLocked(old_id);
   if (!old.ok()) return old.status();
-  if (old->revoked_at) return Status::KeyRevoked("API key " + std::string(old_id) + " is revoked");
+  const std::string id(old_id);
+  if (old->revoked_at) return Status::KeyRevoked("API key " + id + " is revoked");
+  if (old->expires_at && *old->expires_at <= now) {
+    return Status::Conflict("API key " + id +
+                            " has expired; an expired key cannot be rotated, create a new key");
+  }
   {
     // One replacement per key: a second rotation would leave two live heirs.
     Stmt heir(db_, "SELECT id FROM api_keys WHERE rotated_from = ? LIMIT 1");
     KEYWARD_RETURN_IF_ERROR(heir.PrepareStatus());
     heir.Bind(old_id);
     if (heir.Step() == SQLITE_ROW) {
-      return Status::Conflict("API key " + std::string(old_id) +
-                              " was already rotated; its replacement is " + heir.Text(0) +
-                              " (rotate that one instead)");
+      return Status::Conflict("API key " + id + " was already rotated; its replacement is " +
+                              heir.Text(0) + " (rotate that one instead)");
+    }
+  }
+  if (!old->rotated_from.empty()) {
+    // One grace per slot: while this key's predecessor still works, a second
+    // rotation would put a third key in the slot.
+    auto predecessor = GetKeyLocked(old->rotated_from);
+    if (predecessor.ok() && !predecessor->revoked_at &&
+        (!predecessor->expires_at || *predecessor->expires_at > now)) {
+      return Status::Conflict("API key " + id + " replaced " + predecessor->id +
+                              ", which still works until its rotation grace ends; revoke " +
+                              predecessor->id + " (or wait) before rotating again");
+    }
+  }
+  if (old_expires_at > now) {
+    // The grace lets the workspace go one over its limit, never more.
+    auto active = CountActiveKeysLocked(old->workspace_id, now);
+    if (!active.ok()) return active.status();
+    if (*active > max_active) {
+      return Status::KeyLimitReached(
+          "workspace " + old->workspace_id + " has " + std::to_string(*active) +
+          " active keys, over its limit of " + std::to_string(max_active) +
+          " while another rotation's grace lasts; rotate with grace_seconds 0 or revoke an "
+          "unused key first");
     }
   }
   Stmt s(db_, "UPDATE api_keys SET expires_at = ? WHERE id = ?");
@@ -804,7 +870,8 @@ Result<RootKey> SqliteStore::RevokeRootKey(std::string_view id, Timestamp at,
 Result<Page<AuditEntry>> SqliteStore::ListAudit(const AuditFilter& f, const PageRequest& page) {
   KEYWARD_RETURN_IF_ERROR(CheckLimit(page.limit));
   std::lock_guard lock(mu_);
-  auto seq = CursorSeq(db_, "audit_log", page.cursor);
+  auto seq = CursorSeq(db_, "audit_log", page.cursor,
+                       {{"workspace_id", f.workspace_id}, {"target", f.target}});
   if (!seq.ok()) return seq.status();
   Stmt s(db_,
          "SELECT id, at, actor, action, target, workspace_id, ip, details FROM audit_log "
