@@ -710,6 +710,24 @@ void Api::CreateKey(Call& call) {
     workspace_id = call.who.workspace_id;
     environment = call.who.environment;
   }
+  if (call.who.key) {
+    // Left out means "as the caller"; asking outright for no restriction the
+    // caller has is refused rather than quietly narrowed.
+    const ApiKey& caller = *call.who.key;
+    const char* widened = nullptr;
+    if (ips && ips->empty() && !caller.ip_allowlist.empty()) widened = "ip_allowlist";
+    if (referrers && referrers->empty() && !caller.referrer_allowlist.empty())
+      widened = "referrer_allowlist";
+    if (endpoints && endpoints->empty() && !caller.endpoint_allowlist.empty())
+      widened = "endpoint_allowlist";
+    if (expires && !*expires && caller.expires_at) widened = "expires_at";
+    if (rate && !*rate && caller.rate_limit) widened = "rate_limit";
+    if (widened != nullptr) {
+      return call.Error(Code::kForbidden, std::string(widened) +
+                                              " cannot be left unrestricted: the calling key " +
+                                              caller.id + " has one, and bounds what it creates");
+    }
+  }
   if (!workspace_id) return call.Error(Code::kInvalidRequest, "workspace_id is required");
   if (!environment) return call.Error(Code::kInvalidRequest, "environment is required");
   p.workspace_id = std::move(*workspace_id);

@@ -651,7 +651,12 @@ test('a key is rotated at most once: a second rotate answers 409 conflict naming
   assert.match(second.json.message, new RegExp(first.json.id));
   assert.equal((await srv.get(`/v1/api-keys?workspace_id=${ws.id}`)).json.data.length, before,
                'the refused rotation created no key');
-  // The replacement can itself be rotated.
+  // One grace per slot: the replacement cannot be rotated while the key it
+  // replaced still works; once that one is gone, it can.
+  const early = await srv.post(`/v1/api-keys/${first.json.id}/rotate`, {});
+  assertError(early, 409, 'conflict');
+  assert.match(early.json.message, new RegExp(old.id));
+  assert.equal((await srv.del(`/v1/api-keys/${old.id}`)).status, 200);
   const third = await srv.post(`/v1/api-keys/${first.json.id}/rotate`, {});
   assert.equal(third.status, 201, third.text);
 });

@@ -193,7 +193,15 @@ test(`SIGKILL at random moments during creates and revokes loses no answered wri
         const now = Date.now();
         const mine = owned(s);
         const live = mine.filter((k) => k.p.revoked_at === null);
-        const rotatable = live.filter((k) => k.replacedBy === null && expectedStatus(k.p, now) !== 'expired');
+        // One grace per slot: a key whose predecessor still works is not
+        // rotated (keyward answers 409).
+        const predecessorWorks = (k) => {
+          const pre = k.p.rotated_from === null ? undefined : model.get(k.p.rotated_from);
+          return pre !== undefined && pre.p.revoked_at === null && expectedStatus(pre.p, now) !== 'expired';
+        };
+        const rotatable = live.filter(
+          (k) => k.replacedBy === null && expectedStatus(k.p, now) !== 'expired' && !predecessorWorks(k),
+        );
         const x = rng.next();
         let kind = x < 0.4 ? 'create' : x < 0.7 ? 'revoke' : x < 0.85 ? 'patch' : 'rotate';
         if (live.length > 60) kind = 'revoke';
@@ -375,8 +383,9 @@ test(`SIGKILL at random moments during creates and revokes loses no answered wri
           k.enabled === old.enabled &&
           canon(k.meta) === canon(old.meta) &&
           canon(k.scopes) === canon(old.scopes) &&
+          // The replacement keeps the old key's expiry unless one was given.
           (rec.body.expires_at === undefined
-            ? k.expires_at === null
+            ? (k.expires_at === null ? old.expires_at === null : Date.parse(k.expires_at) === Date.parse(old.expires_at))
             : Date.parse(k.expires_at) === Date.parse(rec.body.expires_at)) &&
           k.revoked_at === null &&
           inWindow(Date.parse(k.created_at), rec.startedAt, killedAt);

@@ -144,14 +144,18 @@ test('ip_not_allowed: X-Real-IP, right-most X-Forwarded-For, IPv4 and IPv6', asy
   assertAllowed(await srv.auth({ ...h, 'x-forwarded-for': '203.0.113.77' }), k, 'XFF single');
   assertAllowed(await srv.auth({ ...h, 'x-forwarded-for': '1.1.1.1,2001:db8::9' }), k, 'XFF v6 right-most');
   assertRefused(await srv.auth({ ...h, 'x-forwarded-for': '203.0.113.77, 10.9.9.9' }), 403, 'ip_not_allowed', 'spoofed left-most XFF');
-  // X-Real-IP wins over X-Forwarded-For.
-  assertAllowed(await srv.auth({ ...h, 'x-real-ip': '203.0.113.5', 'x-forwarded-for': '10.0.0.1' }), k, 'X-Real-IP first');
-  assertRefused(
-    await srv.auth({ ...h, 'x-real-ip': '10.0.0.1', 'x-forwarded-for': '203.0.113.5' }),
-    403,
-    'ip_not_allowed',
-    'X-Real-IP first (refused)',
-  );
+  // X-Real-IP alone counts; with X-Forwarded-For the two must agree, so a
+  // header a client slipped past its gateway cannot win (issue 9, finding 1).
+  assertAllowed(await srv.auth({ ...h, 'x-real-ip': '203.0.113.5' }), k, 'X-Real-IP alone');
+  assertAllowed(await srv.auth({ ...h, 'x-real-ip': '203.0.113.5', 'x-forwarded-for': '10.0.0.1, 203.0.113.5' }), k, 'X-Real-IP and XFF agree');
+  for (const [real, xff] of [['203.0.113.5', '10.0.0.1'], ['10.0.0.1', '203.0.113.5']]) {
+    assertRefused(await srv.auth({ ...h, 'x-real-ip': real, 'x-forwarded-for': xff }), 400, 'invalid_request', `X-Real-IP ${real} against XFF ${xff}`);
+  }
+  for (const bad of ['010.0.0.1', 'garbage', '203.0.113.5:80', '203.0.113.5 x']) {
+    assertRefused(await srv.auth({ ...h, 'x-real-ip': bad }), 400, 'invalid_request', `X-Real-IP ${bad}`);
+    assertRefused(await srv.auth({ ...h, 'x-forwarded-for': bad }), 400, 'invalid_request', `XFF ${bad}`);
+  }
+  assertAllowed(await srv.auth({ ...h, 'x-real-ip': '::ffff:203.0.113.5' }), k, 'IPv4-mapped IPv6 is the same address');
   // Without either header the client is the peer, 127.0.0.1: not allowed.
   assertRefused(await srv.auth(h), 403, 'ip_not_allowed', 'peer address');
   const local = await srv.createKey(ws.id, { ip_allowlist: ['127.0.0.0/8'] });
@@ -258,12 +262,12 @@ test('/v1/auth/{path}: the appended path and the method are the original request
   for (const p of ['/v1/auth/v1/products/../admin', '/v1/auth/v1/products/%2e%2e/admin', '/v1/auth/v1/orders/../../admin']) {
     assertRefused(await srv.raw('GET', p, h), 403, 'endpoint_not_allowed', `raw ${p}`);
   }
-  // X-Forwarded-Uri names another request: it wins.
+  // X-Forwarded-Uri naming another request conflicts with the path: refused.
   assertRefused(
     await srv.api('GET', '/v1/auth/v1/products/42', { token: null, headers: { ...h, 'x-forwarded-uri': '/v1/admin' } }),
-    403,
-    'endpoint_not_allowed',
-    'X-Forwarded-Uri wins',
+    400,
+    'invalid_request',
+    'X-Forwarded-Uri against the path',
   );
   // Credential codes work the same way.
   assertRefused(await srv.api('GET', '/v1/auth/v1/products/42', { token: null }), 401, 'missing', 'no key');
