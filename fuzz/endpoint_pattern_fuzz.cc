@@ -42,8 +42,7 @@ int Hex(char c) {
 std::string Decode(std::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && Hex(s[i + 1]) >= 0 &&
-        Hex(s[i + 2]) >= 0) {
+    if (s[i] == '%' && i + 2 < s.size() && Hex(s[i + 1]) >= 0 && Hex(s[i + 2]) >= 0) {
       out += static_cast<char>(Hex(s[i + 1]) * 16 + Hex(s[i + 2]));
       i += 2;
     } else {
@@ -81,9 +80,7 @@ std::string RemoveDotSegments(std::string_view path, bool merge_slashes) {
 }
 
 std::string NginxReading(std::string_view path) { return RemoveDotSegments(Decode(path), true); }
-std::string Rfc3986Reading(std::string_view path) {
-  return Decode(RemoveDotSegments(path, false));
-}
+std::string Rfc3986Reading(std::string_view path) { return Decode(RemoveDotSegments(path, false)); }
 std::string DecodeFirstReading(std::string_view path) {
   std::string d = Decode(path);
   for (char& c : d) {
@@ -135,9 +132,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         FUZZ_CHECK(steps <= bound, canonical + " took " + std::to_string(steps) +
                                        " steps on a path of " + std::to_string(path.size()) +
                                        " bytes (bound " + std::to_string(bound) + ")");
-        FUZZ_CHECK(a == again->Matches(method, segments),
-                   canonical + " and " + std::string(pattern_text) + " disagree on " +
-                       std::string(path));
+        FUZZ_CHECK(
+            a == again->Matches(method, segments),
+            canonical + " and " + std::string(pattern_text) + " disagree on " + std::string(path));
       }
     }
     FUZZ_CHECK(pattern->MatchesTarget("GET", target) ==

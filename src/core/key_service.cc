@@ -2,10 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/random.h"
-#include "core/sha256.h"
 #include "core/glob.h"
+#include "core/random.h"
 #include "core/self_service.h"
+#include "core/sha256.h"
 #include "core/time_format.h"
 
 namespace keyward {
@@ -393,8 +393,7 @@ Result<CreatedKey> KeyService::RotateKey(std::string_view id, int64_t grace_seco
     k.expires_at = *new_expires_at;
   }
   if (actor.managing_key != nullptr) {
-    KEYWARD_RETURN_IF_ERROR(
-        CheckWithinCaller(*actor.managing_key, k, options_.default_rate_limit));
+    KEYWARD_RETURN_IF_ERROR(CheckWithinCaller(*actor.managing_key, k, options_.default_rate_limit));
   }
   k.last_used_at.reset();
   k.rotated_from = old->id;

@@ -429,16 +429,13 @@ TEST_F(KeyServiceTest, AManagingKeyNeverExceedsItself) {
   // Its own restrictions are not its to change.
   KeyUpdate own;
   own.ip_allowlist = std::vector<std::string>{};
-  EXPECT_EQ(service_->UpdateKey(manager->record.id, own, self).status().code(),
-            Code::kForbidden);
+  EXPECT_EQ(service_->UpdateKey(manager->record.id, own, self).status().code(), Code::kForbidden);
   own = {};
   own.expires_at = std::optional<Timestamp>();
-  EXPECT_EQ(service_->UpdateKey(manager->record.id, own, self).status().code(),
-            Code::kForbidden);
+  EXPECT_EQ(service_->UpdateKey(manager->record.id, own, self).status().code(), Code::kForbidden);
   own = {};
   own.rate_limit = std::optional<RateLimit>();
-  EXPECT_EQ(service_->UpdateKey(manager->record.id, own, self).status().code(),
-            Code::kForbidden);
+  EXPECT_EQ(service_->UpdateKey(manager->record.id, own, self).status().code(), Code::kForbidden);
   own = {};
   own.name = "renamed";
   EXPECT_TRUE(service_->UpdateKey(manager->record.id, own, self).ok());
@@ -446,8 +443,7 @@ TEST_F(KeyServiceTest, AManagingKeyNeverExceedsItself) {
   // Patching a key past the bounds is forbidden too.
   KeyUpdate widen;
   widen.ip_allowlist = std::vector<std::string>{"0.0.0.0/0"};
-  EXPECT_EQ(service_->UpdateKey(child->record.id, widen, self).status().code(),
-            Code::kForbidden);
+  EXPECT_EQ(service_->UpdateKey(child->record.id, widen, self).status().code(), Code::kForbidden);
 
   // It may enable only what it disabled.
   KeyUpdate off, on;

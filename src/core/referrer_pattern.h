@@ -23,11 +23,11 @@ namespace keyward {
 
 // A referrer URL as patterns read it; see ParseReferrer.
 struct ReferrerUrl {
-  std::string scheme;      // lower-cased
-  std::string host;        // lower-cased; IPv6 in brackets
-  std::string port;        // digits; empty when none was given
-  std::string_view path;   // canonical, or empty when it is not (see path_ok)
-  bool path_ok = false;    // whether the path is canonical
+  std::string scheme;     // lower-cased
+  std::string host;       // lower-cased; IPv6 in brackets
+  std::string port;       // digits; empty when none was given
+  std::string_view path;  // canonical, or empty when it is not (see path_ok)
+  bool path_ok = false;   // whether the path is canonical
 };
 
 // nullopt when url is not an absolute http(s)-style URL with a plain host.
@@ -48,10 +48,10 @@ class ReferrerPattern {
   bool HostWithin(const ReferrerPattern& other) const;
   std::string text_;  // canonical text
   bool url_pattern_ = false;
-  std::string scheme_;     // URL patterns
-  std::string host_;       // without a leading "*."
+  std::string scheme_;  // URL patterns
+  std::string host_;    // without a leading "*."
   bool any_subdomain_ = false;
-  std::string port_;       // "", digits or "*"
+  std::string port_;  // "", digits or "*"
   bool any_path_ = true;
   std::string path_text_;
   PathGlob path_{"/"};

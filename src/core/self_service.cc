@@ -25,8 +25,7 @@ bool ListWithin(const std::vector<std::string>& inner, const std::vector<std::st
   for (const auto& i : inner) {
     auto p = parse(i);
     if (!p.ok()) return false;
-    if (std::none_of(bounds.begin(), bounds.end(),
-                     [&](const T& b) { return within(*p, b); })) {
+    if (std::none_of(bounds.begin(), bounds.end(), [&](const T& b) { return within(*p, b); })) {
       return false;
     }
   }
@@ -45,8 +44,9 @@ bool RateLimitWithin(const RateLimit& limit, const RateLimit& bound) {
 Status CheckWithinCaller(const ApiKey& caller, const ApiKey& key,
                          const std::optional<RateLimit>& default_rate_limit) {
   const std::string who = "the calling key " + caller.id;
-  if (!ListWithin<CidrBlock>(key.ip_allowlist, caller.ip_allowlist, &CidrBlock::Parse,
-                             [](const CidrBlock& a, const CidrBlock& b) { return b.Contains(a); })) {
+  if (!ListWithin<CidrBlock>(
+          key.ip_allowlist, caller.ip_allowlist, &CidrBlock::Parse,
+          [](const CidrBlock& a, const CidrBlock& b) { return b.Contains(a); })) {
     return Status::Forbidden("ip_allowlist must stay within the ip_allowlist of " + who +
                              " (every block inside one of its blocks)");
   }
@@ -63,8 +63,8 @@ Status CheckWithinCaller(const ApiKey& caller, const ApiKey& key,
                              who + " (each entry one of its entries or a path one of them allows)");
   }
   if (caller.expires_at && (!key.expires_at || *key.expires_at > *caller.expires_at)) {
-    return Status::Forbidden("expires_at must be no later than " + FormatRfc3339(*caller.expires_at) +
-                             ", when " + who + " expires");
+    return Status::Forbidden("expires_at must be no later than " +
+                             FormatRfc3339(*caller.expires_at) + ", when " + who + " expires");
   }
   const std::optional<RateLimit> bound = caller.rate_limit ? caller.rate_limit : default_rate_limit;
   const std::optional<RateLimit> own = key.rate_limit ? key.rate_limit : default_rate_limit;

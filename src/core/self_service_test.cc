@@ -42,14 +42,12 @@ TEST(SelfServiceTest, EachWiderBoundIsForbidden) {
   EXPECT_EQ(with([](ApiKey& k) { k.ip_allowlist.clear(); }), Code::kForbidden);
   EXPECT_EQ(with([](ApiKey& k) { k.ip_allowlist = {"0.0.0.0/0"}; }), Code::kForbidden);
   EXPECT_EQ(with([](ApiKey& k) { k.ip_allowlist = {"10.0.0.0/7"}; }), Code::kForbidden);
-  EXPECT_EQ(with([](ApiKey& k) { k.ip_allowlist = {"10.0.0.0/8", "11.0.0.1"}; }),
-            Code::kForbidden);
+  EXPECT_EQ(with([](ApiKey& k) { k.ip_allowlist = {"10.0.0.0/8", "11.0.0.1"}; }), Code::kForbidden);
   EXPECT_EQ(with([](ApiKey& k) { k.referrer_allowlist.clear(); }), Code::kForbidden);
   EXPECT_EQ(with([](ApiKey& k) { k.referrer_allowlist = {"evil.com"}; }), Code::kForbidden);
   EXPECT_EQ(with([](ApiKey& k) { k.endpoint_allowlist.clear(); }), Code::kForbidden);
   EXPECT_EQ(with([](ApiKey& k) { k.endpoint_allowlist = {"GET /v1/**"}; }), Code::kForbidden);
-  EXPECT_EQ(with([](ApiKey& k) { k.endpoint_allowlist = {"* /v1/products/1"}; }),
-            Code::kForbidden);
+  EXPECT_EQ(with([](ApiKey& k) { k.endpoint_allowlist = {"* /v1/products/1"}; }), Code::kForbidden);
   EXPECT_EQ(with([](ApiKey& k) { k.expires_at.reset(); }), Code::kForbidden);
   EXPECT_EQ(with([](ApiKey& k) { k.expires_at = 1'000'001; }), Code::kForbidden);
   EXPECT_EQ(with([](ApiKey& k) { k.rate_limit.reset(); }), Code::kForbidden);

@@ -559,8 +559,8 @@ bool Api::Authenticate(Call& call, bool allow_self_service) {
                  "key of this deployment (" +
                      service_->format().product() + "_<environment>_…); check it for a typo");
     } else {
-      call.Error(Code::kUnauthorized, "the API key is not valid for management (" +
-                                          std::string(CodeName(r.code)) + ")");
+      call.Error(Code::kUnauthorized,
+                 "the API key is not valid for management (" + std::string(CodeName(r.code)) + ")");
     }
     return false;
   }

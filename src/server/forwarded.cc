@@ -18,8 +18,8 @@ Result<std::optional<std::string_view>> SingleValue(const ForwardedRequest& req,
   for (auto it = range.first; it != range.second; ++it) {
     const std::string_view v = Trim(std::string_view(it->value().data(), it->value().size()));
     if (value && *value != v) {
-      return Status::InvalidRequest(std::string(name) +
-                                    " is sent twice with different values; a gateway sends it once");
+      return Status::InvalidRequest(
+          std::string(name) + " is sent twice with different values; a gateway sends it once");
     }
     value = v;
   }
@@ -29,8 +29,7 @@ Result<std::optional<std::string_view>> SingleValue(const ForwardedRequest& req,
 Result<IpAddress> ParseAddress(std::string_view text, std::string_view header) {
   auto ip = ParseIpAddress(text);
   if (!ip) {
-    return Status::InvalidRequest(std::string(header) +
-                                  " holds a value that is not an IP address");
+    return Status::InvalidRequest(std::string(header) + " holds a value that is not an IP address");
   }
   return *ip;
 }
@@ -38,7 +37,7 @@ Result<IpAddress> ParseAddress(std::string_view text, std::string_view header) {
 // The right-most X-Forwarded-For entry that is not a trusted proxy (all
 // trusted: the left-most); nullopt without the header.
 Result<std::optional<IpAddress>> FromForwardedFor(const ForwardedRequest& req,
-                                                   const TrustedProxies& trusted) {
+                                                  const TrustedProxies& trusted) {
   // Repeated lines form one list (RFC 9110 §5.3), in order.
   std::vector<std::string_view> entries;
   auto range = req.equal_range("X-Forwarded-For");
@@ -116,8 +115,7 @@ Result<ForwardedFacts> GatewayFacts(const ForwardedRequest& req, std::string_vie
     return facts;
   }
   auto agree = [&req](std::initializer_list<const char*> headers, std::string_view extra,
-                      const char* extra_name,
-                      std::optional<std::string_view>* out) -> Status {
+                      const char* extra_name, std::optional<std::string_view>* out) -> Status {
     const char* first = nullptr;
     for (const char* h : headers) {
       auto v = SingleValue(req, h);
@@ -142,8 +140,8 @@ Result<ForwardedFacts> GatewayFacts(const ForwardedRequest& req, std::string_vie
   };
   std::optional<std::string_view> method, uri;
   KEYWARD_RETURN_IF_ERROR(agree({"X-Original-Method", "X-Forwarded-Method"}, {}, "", &method));
-  KEYWARD_RETURN_IF_ERROR(agree({"X-Original-URI", "X-Forwarded-Uri"}, envoy_path,
-                                "the path after /v1/auth", &uri));
+  KEYWARD_RETURN_IF_ERROR(
+      agree({"X-Original-URI", "X-Forwarded-Uri"}, envoy_path, "the path after /v1/auth", &uri));
   facts.method = std::string(method.value_or(own_method));
   facts.uri = std::string(uri.value_or(std::string_view()));
   return facts;

@@ -45,9 +45,9 @@ class TrustedProxies {
 };
 
 struct ForwardedFacts {
-  std::string client_ip;  // canonical text
-  std::string method;     // of the original request
-  std::string uri;        // of the original request; empty when none was said
+  std::string client_ip;   // canonical text
+  std::string method;      // of the original request
+  std::string uri;         // of the original request; empty when none was said
   bool forwarded = false;  // whether the peer is a trusted proxy
 };
 

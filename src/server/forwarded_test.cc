@@ -54,17 +54,17 @@ TEST(ForwardedTest, AddressesAreCanonicalAndGarbageIsRefused) {
 
 // A client adding the header its gateway does not set must not win.
 TEST(ForwardedTest, ConflictingAddressesAreRefused) {
-  EXPECT_EQ(Client(Request({{"X-Real-IP", "10.1.2.3"}, {"X-Forwarded-For", "203.0.113.7"}}),
-                   "127.0.0.1")
-                .substr(0, 6),
-            "error:");
+  EXPECT_EQ(
+      Client(Request({{"X-Real-IP", "10.1.2.3"}, {"X-Forwarded-For", "203.0.113.7"}}), "127.0.0.1")
+          .substr(0, 6),
+      "error:");
   EXPECT_EQ(Client(Request({{"X-Real-IP", "10.1.2.3"}, {"X-Real-IP", "10.1.2.4"}}), "127.0.0.1")
                 .substr(0, 6),
             "error:");
-  EXPECT_EQ(Client(Request({{"X-Real-IP", "203.0.113.7"},
-                            {"X-Forwarded-For", "10.1.2.3, 203.0.113.7"}}),
-                   "127.0.0.1"),
-            "203.0.113.7");
+  EXPECT_EQ(
+      Client(Request({{"X-Real-IP", "203.0.113.7"}, {"X-Forwarded-For", "10.1.2.3, 203.0.113.7"}}),
+             "127.0.0.1"),
+      "203.0.113.7");
 }
 
 // Issue 9, finding 2: X-Forwarded-Uri/-Method won over the X-Original-*
@@ -84,9 +84,8 @@ TEST(ForwardedTest, ConflictingMethodsOrUrisAreRefused) {
             Code::kInvalidRequest);
   EXPECT_EQ(facts(Request({{"X-Original-URI", "/a"}, {"X-Original-URI", "/b"}})).status().code(),
             Code::kInvalidRequest);
-  auto agreed = facts(Request({{"X-Original-URI", "/a?x"},
-                               {"X-Forwarded-Uri", "/a?x"},
-                               {"X-Original-Method", "POST"}}));
+  auto agreed = facts(Request(
+      {{"X-Original-URI", "/a?x"}, {"X-Forwarded-Uri", "/a?x"}, {"X-Original-Method", "POST"}}));
   ASSERT_TRUE(agreed.ok());
   EXPECT_EQ(agreed->uri, "/a?x");
   EXPECT_EQ(agreed->method, "POST");

@@ -607,7 +607,9 @@ Status SqliteStore::UpdateKey(const ApiKey& k, int64_t max_active, Timestamp now
   auto current = GetKeyLocked(k.id);
   if (!current.ok()) return current.status();
   if (current->revoked_at) return Status::KeyRevoked("API key " + k.id + " is revoked");
-  const auto expired = [now](const ApiKey& key) { return key.expires_at && *key.expires_at <= now; };
+  const auto expired = [now](const ApiKey& key) {
+    return key.expires_at && *key.expires_at <= now;
+  };
   const bool was_working = !expired(*current) && !current->disabled;
   const bool will_work = !expired(k) && !k.disabled;
   if (!was_working && will_work) {
