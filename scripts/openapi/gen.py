@@ -12,7 +12,7 @@ VERIFY_CODES = ["valid", "missing", "malformed", "invalid", "revoked", "expired"
                 "endpoint_not_allowed", "insufficient_scope", "rate_limited", "quota_exceeded"]
 API_CODES = ["unauthorized", "invalid_json", "invalid_request", "not_found", "method_not_allowed",
              "conflict", "key_limit_reached", "key_revoked", "payload_too_large",
-             "unsupported_media_type", "unprocessable", "internal", "unavailable",
+             "unsupported_media_type", "unprocessable", "forbidden", "internal", "unavailable",
              "insufficient_scope"]
 ERROR_CODES = API_CODES + [c for c in VERIFY_CODES if c not in API_CODES and c != "valid"]
 GW_401 = ["missing", "malformed", "invalid", "revoked", "expired", "disabled", "wrong_environment"]
@@ -63,7 +63,9 @@ schemas["ErrorCode"] = {
         "`invalid_request` 400 (or 431 for headers over 16 KiB), `not_found` 404, "
         "`method_not_allowed` 405, `conflict` / `key_limit_reached` / `key_revoked` 409, "
         "`payload_too_large` 413, `unsupported_media_type` 415, `unprocessable` 422, `internal` "
-        "500, `unavailable` 503, `insufficient_scope` 403. Gateway mode (`GET /v1/auth`) also "
+        "500, `unavailable` 503, `insufficient_scope` 403, `forbidden` 403 (a managing key asked "
+        "for more than it holds: a wider allow-list, a later expiry, a higher rate limit, or its "
+        "own restrictions changed). Gateway mode (`GET /v1/auth`) also "
         "answers the refusing verification codes as errors: `missing malformed invalid revoked "
         "expired disabled wrong_environment` 401, `ip_not_allowed referrer_not_allowed "
         "endpoint_not_allowed insufficient_scope` 403, `rate_limited quota_exceeded` 429."),
@@ -498,8 +500,10 @@ schemas["RotateApiKeyRequest"] = {
                                          "earlier expiry of the old key stays.",
                           "examples": [86400]},
         "expires_at": {"type": ["string", "null"], "format": "date-time",
-                       "description": "The new key's expiry; must be in the future. Omitted "
-                                      "or null: the new key never expires.",
+                       "description": "The new key's expiry; must be in the future. Omitted: "
+                                      "the old key's expiry (expiry is inherited, never "
+                                      "escaped); null: none. A managing key may only set an "
+                                      "earlier one than the old key's.",
                        "examples": ["2026-01-01T00:00:00Z"]},
     },
     "examples": [{"grace_seconds": 86400}],
@@ -664,8 +668,15 @@ responses = {
     "Forbidden": err_response(
         "A good credential without the right: `insufficient_scope`. A self-service key (scope "
         "`keys:manage`) gets this on workspace, audit-log and verify routes, and when it grants "
-        "scopes it does not hold itself.",
-        ["insufficient_scope"], [("insufficient_scope", "this key may not grant scope \"*\"")]),
+        "scopes it does not hold itself. `forbidden`: a self-service key asked for a key less "
+        "restricted than itself (an IP, referrer or endpoint allow-list outside its own, a later "
+        "expiry or none, a higher rate limit), tried to change its own scopes, restrictions, "
+        "rate limit, expiry or enabled state, or to enable a key it did not disable; the "
+        "message names the bound.",
+        ["insufficient_scope", "forbidden"],
+        [("insufficient_scope", "this key may not grant scope \"*\""),
+         ("forbidden", "ip_allowlist must stay within the ip_allowlist of the calling key " +
+          KEY_ID)]),
     "NotFound": err_response(
         "No such object, or one in another workspace or environment than a self-service "
         "caller's: `not_found`.",
@@ -677,8 +688,11 @@ responses = {
         {"Allow": H("Allow")}),
     "Conflict": err_response(
         "The change conflicts with the state: `key_limit_reached` (the workspace is at its "
-        "limit of active keys), `key_revoked` (a revoked key cannot be changed or rotated), or "
-        "`conflict`.",
+        "limit of active keys; also bringing an expired or disabled key back without a free slot, "
+        "or a rotation grace that would take the workspace more than one over its limit), "
+        "`key_revoked` (a revoked key cannot be changed or rotated), or `conflict` (a key already "
+        "rotated, an expired key rotated, or a key rotated while its predecessor is still in "
+        "its rotation grace).",
         ["key_limit_reached", "key_revoked", "conflict"],
         [("key_limit_reached", "workspace " + WS_ID + " has 20 of 20 active keys; revoke an "
           "unused key first"),
@@ -702,6 +716,13 @@ responses = {
     "Unavailable": err_response(
         "Storage is unreachable or the server is stopping: `unavailable`. Retry later.",
         ["unavailable"], [("unavailable", "storage is unavailable")]),
+    "GatewayBadRequest": err_response(
+        "Forwarded headers from a trusted proxy that disagree (two methods, two URIs, "
+        "`X-Real-IP` against `X-Forwarded-For`, a header repeated with different values) or "
+        "that are not addresses: `invalid_request`. The request must not reach the back end.",
+        ["invalid_request"],
+        [("invalid_request", "X-Original-URI and X-Forwarded-Uri disagree; a gateway sends one "
+          "of them, and a client must not be able to add the other")]),
     "GatewayUnauthorized": err_response(
         "The credential does not authenticate: one of `" + " ".join(GW_401) + "`.",
         GW_401, [("missing", "no API key in Authorization or X-API-Key"),
@@ -890,11 +911,13 @@ paths["/v1/api-keys/{id}/rotate"] = {
     "parameters": [P("ApiKeyIdPath")],
     "post": op("rotateApiKey", "api-keys", "Rotate an API key",
                "Creates a new key with the old one's name, scopes, restrictions, rate limit, "
-               "meta and enabled state, and lets the old key expire after `grace_seconds`. "
-               "Allowed at the workspace's limit, since it replaces a key. A revoked key answers "
-               "409 `key_revoked`; a key rotated before answers 409 `conflict` naming its "
-               "replacement (a key has at most one; rotate the replacement instead). A managing "
-               "key must hold the old key's scopes. Writes a `key.rotate` audit entry. The body is optional." +
+               "meta, enabled state and expiry, and lets the old key expire after "
+               "`grace_seconds`; both share one rate-limit budget. A grace may take the "
+               "workspace one over its limit, never further (409 `key_limit_reached`; a grace of "
+               "0 replaces the key in its slot). A revoked key answers 409 `key_revoked`; an "
+               "expired key, a key rotated before (naming its replacement) and a key whose own "
+               "predecessor is still in its grace (naming it) answer 409 `conflict`. A managing "
+               "key must hold the old key's scopes, and the new key stays within its bounds. Writes a `key.rotate` audit entry. The body is optional." +
                SELF_SERVICE,
                [ok("The new key with its secret, this once, and the old key's expiry.",
                    "RotatedApiKey", "201", ROTATED_EXAMPLE)],
@@ -922,10 +945,16 @@ paths["/v1/auth"] = {
         "description": (
             "Gateway mode, for nginx `auth_request`, Caddy `forward_auth`, Traefik ForwardAuth "
             "and Envoy `ext_authz` (HTTP). The gateway forwards the client's headers; keyward "
-            "reads the API key from `Authorization: Bearer` or `X-API-Key`, the original "
-            "request from `X-Forwarded-Method`/`X-Original-Method` and "
-            "`X-Forwarded-Uri`/`X-Original-URI`, the client from `X-Real-IP` or else the "
-            "right-most `X-Forwarded-For` entry, the referrer from `Referer`, and the gateway's "
+            "reads the API key from `Authorization: Bearer` or `X-API-Key`; from a peer in "
+            "`trusted_proxies` (default loopback) only, the original request from "
+            "`X-Original-Method`/`X-Forwarded-Method` and `X-Original-URI`/`X-Forwarded-Uri` "
+            "(which must agree when both are sent: 400 otherwise) and the client from the "
+            "right-most `X-Forwarded-For` entry that is not a trusted proxy and/or `X-Real-IP` "
+            "(which must agree, and be addresses: 400 otherwise); from any other peer the "
+            "request's own method, target and address. A key with an endpoint allow-list "
+            "matches only a canonical path (no dot or empty segments, no encoded slashes, dots "
+            "or unreserved characters, no backslash or `;`). The referrer comes from "
+            "`Referer`, and the gateway's "
             "demands from `X-Keyward-Required-Scopes` and `X-Keyward-Required-Environment`. "
             "The checks run as for `POST /v1/keys/verify`. 200 lets the request through with "
             "the key's identity in `X-Keyward-*` headers (and `RateLimit-*` when a limit "
@@ -941,6 +970,7 @@ paths["/v1/auth"] = {
                                    "carry its identity; `RateLimit-*` only when a rate limit "
                                    "applies. The body carries nothing a gateway needs.",
                     "headers": gw_200_headers},
+            "400": R("GatewayBadRequest"),
             "401": R("GatewayUnauthorized"),
             "403": R("GatewayForbidden"),
             "429": R("GatewayTooManyRequests"),
