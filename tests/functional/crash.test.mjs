@@ -385,7 +385,7 @@ test(`SIGKILL at random moments during creates and revokes loses no answered wri
           canon(k.scopes) === canon(old.scopes) &&
           // The replacement keeps the old key's expiry unless one was given.
           (rec.body.expires_at === undefined
-            ? (k.expires_at === null ? old.expires_at === null : Date.parse(k.expires_at) === Date.parse(old.expires_at))
+            ? (k.expires_at === null ? old.expires_at === null : Date.parse(k.expires_at) === old.expires_at) // proj() holds times as numbers
             : Date.parse(k.expires_at) === Date.parse(rec.body.expires_at)) &&
           k.revoked_at === null &&
           inWindow(Date.parse(k.created_at), rec.startedAt, killedAt);
