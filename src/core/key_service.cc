@@ -257,6 +257,22 @@ Result<Page<ApiKey>> KeyService::ListKeys(KeyFilter filter, const PageRequest& p
 }
 
 Result<ApiKey> KeyService::UpdateKey(std::string_view id, const KeyUpdate& u, const Actor& actor) {
+  // Optimistic: read, change, write if nothing changed meanwhile, else redo
+  // the change on what is stored now. Racing changes all land, in some order.
+  constexpr int kAttempts = 16;
+  for (int attempt = 1;; ++attempt) {
+    bool stale = false;
+    auto updated = UpdateKeyOnce(id, u, actor, &stale);
+    if (!stale) return updated;
+    if (attempt == kAttempts) {
+      return Status::Conflict("API key " + std::string(id) +
+                              " keeps changing under this update; try again");
+    }
+  }
+}
+
+Result<ApiKey> KeyService::UpdateKeyOnce(std::string_view id, const KeyUpdate& u,
+                                         const Actor& actor, bool* stale) {
   auto key = store_->GetKey(id);
   if (!key.ok()) return key;
   if (key->revoked_at)
@@ -327,9 +343,10 @@ Result<ApiKey> KeyService::UpdateKey(std::string_view id, const KeyUpdate& u, co
   }
   auto ws = store_->GetWorkspace(k.workspace_id);
   if (!ws.ok()) return ws.status();
-  KEYWARD_RETURN_IF_ERROR(
-      store_->UpdateKey(k, MaxActiveKeys(*ws), options_.clock->Now(),
-                        MakeAudit(actor, "key.update", k.id, k.workspace_id, changed.dump())));
+  KEYWARD_RETURN_IF_ERROR(store_->UpdateKey(
+      k, MaxActiveKeys(*ws), options_.clock->Now(),
+      MakeAudit(actor, "key.update", k.id, k.workspace_id, changed.dump()), stale));
+  ++k.version;
   Notify(k);
   return key;
 }

@@ -166,6 +166,9 @@ class KeyService {
 
  private:
   Status ValidateKeyFields(const ApiKey& key) const;
+  // One attempt of UpdateKey; *stale when the key changed meanwhile.
+  Result<ApiKey> UpdateKeyOnce(std::string_view id, const KeyUpdate& update, const Actor& actor,
+                               bool* stale);
   AuditEntry MakeAudit(const Actor& actor, std::string action, std::string target,
                        std::string workspace_id, std::string details_json) const;
   void Notify(const ApiKey& key);

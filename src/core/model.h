@@ -61,6 +61,9 @@ struct ApiKey {
   // The first key of its rotation lineage (empty: this key). Keys of one
   // lineage share one rate-limit budget.
   std::string lineage_id;
+  // Bumped by every change; an update must name the version it was made
+  // from (KeyStore::UpdateKey), so no answered change is lost to a race.
+  int64_t version = 0;
 
   // Revoked wins over expired, expired over disabled: the order verification
   // checks them in.

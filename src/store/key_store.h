@@ -49,13 +49,17 @@ class KeyStore {
   virtual Result<ApiKey> FindKeyByHash(const KeyHash& hash) = 0;
   virtual Result<Page<ApiKey>> ListKeys(const KeyFilter& filter, const PageRequest& page) = 0;
   // Writes the mutable fields (name, scopes, allow-lists, rate limit, meta,
-  // disabled, disabled_by, expires_at) of key. kKeyRevoked when the key is
-  // revoked. A change that brings an expired or disabled key back to work
-  // needs a slot: kKeyLimitReached when the workspace's other keys
-  // occupying a slot at now are max_active or more.
+  // disabled, disabled_by, expires_at) of key, and bumps its version, if
+  // the stored version is still key.version: otherwise kConflict with
+  // *stale set, and nothing written (read the key again and redo the
+  // change). kKeyRevoked when the key is revoked. kConflict when the key has
+  // a replacement and the change would move its expiry later or away. A
+  // change that brings an expired or disabled key back to work needs a
+  // slot: kKeyLimitReached when the workspace's other keys occupying a slot
+  // at now are max_active or more.
   virtual Status UpdateKey(const ApiKey& key, int64_t max_active, Timestamp now,
-                           const AuditEntry& audit) = 0;
-  // Revokes the key now and for good; on a revoked key, changes nothing and
+                           const AuditEntry& audit, bool* stale) = 0;
+  // Revokes the key now and for good (bumping its version); on a revoked key, changes nothing and
   // answers the first revocation. Returns the key as stored after the call.
   virtual Result<ApiKey> RevokeKey(std::string_view id, Timestamp at, std::string_view by,
                                    std::string_view reason, const AuditEntry& audit) = 0;

@@ -92,6 +92,14 @@ CREATE INDEX usage_by_minute ON usage (minute);
 ALTER TABLE api_keys ADD COLUMN disabled_by TEXT;
 ALTER TABLE api_keys ADD COLUMN lineage_id TEXT;
 )sql",
+      // 5: a version per key that every change bumps and an update must
+      // match (no lost updates), and at most one replacement per key.
+      R"sql(
+ALTER TABLE api_keys ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+DROP INDEX api_keys_by_rotated_from;
+CREATE UNIQUE INDEX api_keys_one_replacement ON api_keys (rotated_from)
+  WHERE rotated_from IS NOT NULL;
+)sql",
   };
   return kMigrations;
 }

@@ -157,7 +157,7 @@ constexpr const char* kKeyColumns =
     "id, hash, short_prefix, workspace_id, environment, name, scopes, ip_allowlist, "
     "referrer_allowlist, endpoint_allowlist, rate_limit_limit, rate_limit_period, meta, "
     "created_at, created_by, expires_at, last_used_at, revoked_at, revoked_by, revoked_reason, "
-    "disabled, rotated_from, disabled_by, lineage_id";
+    "disabled, rotated_from, disabled_by, lineage_id, version";
 
 ApiKey RowToKey(const Stmt& s) {
   ApiKey k;
@@ -186,6 +186,7 @@ ApiKey RowToKey(const Stmt& s) {
   k.rotated_from = s.Text(21);
   k.disabled_by = s.Text(22);
   k.lineage_id = s.Text(23);
+  k.version = s.Int(24);
   return k;
 }
 
@@ -338,9 +339,13 @@ Status SqliteStore::Exec(const char* sql) {
 Status SqliteStore::Migrate() {
   Transaction tx(db_);
   KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
-  Stmt v(db_, "PRAGMA user_version");
-  if (v.Step() != SQLITE_ROW) return SqliteError(db_, "read schema version");
-  const int64_t current = v.Int(0);
+  int64_t current = 0;
+  {
+    // Finished before any migration runs: DROP fails while a statement is open.
+    Stmt v(db_, "PRAGMA user_version");
+    if (v.Step() != SQLITE_ROW) return SqliteError(db_, "read schema version");
+    current = v.Int(0);
+  }
   const auto& migrations = SqliteMigrations();
   if (current > static_cast<int64_t>(migrations.size())) {
     return Status::Unavailable("the database has schema version " + std::to_string(current) +
@@ -600,13 +605,29 @@ Result<Page<ApiKey>> SqliteStore::ListKeys(const KeyFilter& f, const PageRequest
 }
 
 Status SqliteStore::UpdateKey(const ApiKey& k, int64_t max_active, Timestamp now,
-                              const AuditEntry& audit) {
+                              const AuditEntry& audit, bool* stale) {
+  *stale = false;
   std::lock_guard lock(mu_);
   Transaction tx(db_);
   KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
   auto current = GetKeyLocked(k.id);
   if (!current.ok()) return current.status();
   if (current->revoked_at) return Status::KeyRevoked("API key " + k.id + " is revoked");
+  if (current->version != k.version) {
+    *stale = true;
+    return Status::Conflict("API key " + k.id + " changed while this update was prepared");
+  }
+  if (k.expires_at != current->expires_at &&
+      (!k.expires_at || (current->expires_at && *k.expires_at > *current->expires_at))) {
+    // A replaced key's expiry is its rotation's: it may end sooner, never later.
+    Stmt heir(db_, "SELECT id FROM api_keys WHERE rotated_from = ? LIMIT 1");
+    KEYWARD_RETURN_IF_ERROR(heir.PrepareStatus());
+    heir.Bind(k.id);
+    if (heir.Step() == SQLITE_ROW) {
+      return Status::Conflict("API key " + k.id + " was rotated (its replacement is " +
+                              heir.Text(0) + "); its expiry can move earlier, never later or away");
+    }
+  }
   const auto expired = [now](const ApiKey& key) {
     return key.expires_at && *key.expires_at <= now;
   };
@@ -628,7 +649,8 @@ Status SqliteStore::UpdateKey(const ApiKey& k, int64_t max_active, Timestamp now
   Stmt s(db_,
          "UPDATE api_keys SET name = ?, scopes = ?, ip_allowlist = ?, referrer_allowlist = ?, "
          "endpoint_allowlist = ?, rate_limit_limit = ?, rate_limit_period = ?, meta = ?, "
-         "disabled = ?, disabled_by = ?, expires_at = ? WHERE id = ? AND revoked_at IS NULL");
+         "disabled = ?, disabled_by = ?, expires_at = ?, version = version + 1 "
+         "WHERE id = ? AND revoked_at IS NULL");
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   s.Bind(k.name).Bind(ToJsonArray(k.scopes)).Bind(ToJsonArray(k.ip_allowlist));
   s.Bind(ToJsonArray(k.referrer_allowlist)).Bind(ToJsonArray(k.endpoint_allowlist));
@@ -650,7 +672,8 @@ Result<ApiKey> SqliteStore::RevokeKey(std::string_view id, Timestamp at, std::st
   auto current = GetKeyLocked(id);
   if (!current.ok() || current->revoked_at) return current;
   Stmt s(db_,
-         "UPDATE api_keys SET revoked_at = ?, revoked_by = ?, revoked_reason = ? WHERE id = ?");
+         "UPDATE api_keys SET revoked_at = ?, revoked_by = ?, revoked_reason = ?, "
+         "version = version + 1 WHERE id = ?");
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   s.Bind(at).Bind(by).Bind(reason).Bind(id);
   KEYWARD_RETURN_IF_ERROR(s.Run());
@@ -710,7 +733,7 @@ Status SqliteStore::RotateKey(const ApiKey& replacement, std::string_view old_id
           "unused key first");
     }
   }
-  Stmt s(db_, "UPDATE api_keys SET expires_at = ? WHERE id = ?");
+  Stmt s(db_, "UPDATE api_keys SET expires_at = ?, version = version + 1 WHERE id = ?");
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   s.Bind(old_expires_at).Bind(old_id);
   KEYWARD_RETURN_IF_ERROR(s.Run());

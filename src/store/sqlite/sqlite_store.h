@@ -47,8 +47,8 @@ class SqliteStore final : public KeyStore {
   Result<int64_t> CountActiveKeys(std::string_view workspace_id, Timestamp now) override;
   Result<ApiKey> FindKeyByHash(const KeyHash& hash) override;
   Result<Page<ApiKey>> ListKeys(const KeyFilter& filter, const PageRequest& page) override;
-  Status UpdateKey(const ApiKey& key, int64_t max_active, Timestamp now,
-                   const AuditEntry& audit) override;
+  Status UpdateKey(const ApiKey& key, int64_t max_active, Timestamp now, const AuditEntry& audit,
+                   bool* stale) override;
   Result<ApiKey> RevokeKey(std::string_view id, Timestamp at, std::string_view by,
                            std::string_view reason, const AuditEntry& audit) override;
   Status RotateKey(const ApiKey& replacement, std::string_view old_id, Timestamp old_expires_at,
