@@ -38,7 +38,11 @@ ApiHarness& ApiHarness::Get() {
 }
 
 ApiHarness::ApiHarness()
-    : dir_(MakeTempDir()), stack_(dir_ + "/keyward.db", &clock_, {"live", "test"}) {
+    : dir_(MakeTempDir()), stack_(dir_, &clock_, {"live", "test"}, [](Config* c) {
+        // Inputs send bad keys from one address all day; a 429 would hide
+        // the code behind it.
+        c->failed_verifications_per_ip = 0;
+      }) {
   static std::string dir_to_remove;
   dir_to_remove = dir_;
   std::atexit([] {

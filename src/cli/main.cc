@@ -19,7 +19,8 @@
 #include "server/config.h"
 #include "server/json_codec.h"
 #include "server/log.h"
-#include "server/serve.h"
+#include "app/open_store.h"
+#include "app/serve.h"
 
 namespace keyward {
 namespace {
@@ -227,7 +228,7 @@ int Main(int argc, char** argv) {
   bool rk_json = false;
   auto open_service = [&](auto&& fn) {
     LogLine::SetFd(2);  // stdout is the command's answer (a root key, a table)
-    auto store = OpenDataDir(rk_data);
+    auto store = OpenStore("", rk_data);
     if (!store.ok()) {
       std::cerr << "keyward: " << store.status().message() << "\n";
       exit_code = kExitUnavailable;

@@ -24,7 +24,7 @@
 
 #include "core/key_service.h"
 #include "core/verifier.h"
-#include "store/key_store.h"
+#include "core/key_store.h"
 
 namespace keyward {
 

@@ -324,7 +324,9 @@ Result<ApiKey> KeyService::UpdateKeyOnce(std::string_view id, const KeyUpdate& u
   if (u.enabled) {
     if (*u.enabled) {
       k.disabled_by.clear();
-    } else if (!k.disabled) {
+    } else if (!k.disabled || actor.managing_key == nullptr) {
+      // The operator disabling a key makes it the operator's to enable,
+      // even when a managing key had disabled it first.
       k.disabled_by = actor.id;
     }
     k.disabled = !*u.enabled;

@@ -20,7 +20,7 @@
 #include "core/model.h"
 #include "core/status.h"
 #include "core/verifier.h"
-#include "store/key_store.h"
+#include "core/key_store.h"
 
 namespace keyward {
 

@@ -142,6 +142,7 @@ struct UsageBatch {
 struct UsageQuery {
   std::string workspace_id;
   std::string key_id;       // empty: every key of the workspace
+  std::string environment;  // empty: every environment; else only its keys
   int64_t from_minute = 0;  // inclusive
   int64_t to_minute = 0;    // exclusive
   int64_t bucket_minutes = 60;

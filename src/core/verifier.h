@@ -112,9 +112,11 @@ struct VerifyRequest {
   // already canonical (core/request_path.h).
   std::string_view path;
   std::span<const std::string> scopes;  // required scopes, all of them
-  // Whether the answer is usage (billing). False for a managing key's own
-  // management calls, which are authentication, not verifications.
-  bool count_usage = true;
+  // A managing key's own management call: authentication, not a
+  // verification. It is not usage, its endpoint allow-list (which is about
+  // the operator's API) does not apply, and it takes from a rate-limit
+  // budget of its own, apart from the key's verifications.
+  bool management = false;
 };
 
 struct VerifyResult {

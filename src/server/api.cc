@@ -388,6 +388,25 @@ ApiReply Api::Handle(const HttpRequest& req, std::string_view peer_ip) {
             {},
             reply};
   const std::string_view method(req.method_string().data(), req.method_string().size());
+  // A header that says one thing, sent twice saying two, is refused: a
+  // gateway passes its client's headers on, and the client's copy must not
+  // be able to win (credentials, the referrer, a gateway's demands).
+  for (const char* name : {"Authorization", "X-API-Key", "Referer", "X-Keyward-Required-Scopes",
+                           "X-Keyward-Required-Environment", "Content-Type"}) {
+    std::optional<std::string_view> first;
+    for (auto [it, end] = req.equal_range(name); it != end; ++it) {
+      const std::string_view v(it->value().data(), it->value().size());
+      if (first && Trim(*first) != Trim(v)) {
+        reply.route = metrics_.unmatched_route();
+        call.Error(Code::kInvalidRequest, std::string(name) +
+                                              " is sent twice with different values; send it "
+                                              "once");
+        reply.response.Set("Cache-Control", "no-store");
+        return reply;
+      }
+      first = v;
+    }
+  }
   Router::Match match = router_.Find(method, call.path);
   if (match.route < 0) {
     reply.route = metrics_.unmatched_route();
@@ -533,7 +552,7 @@ bool Api::Authenticate(Call& call, bool allow_self_service) {
   vr.ip = call.client_ip;
   vr.referrer = Header(call.req, "Referer");
   vr.scopes = kManage;
-  vr.count_usage = false;
+  vr.management = true;
   const VerifyResult r = verifier.Verify(vr);
   if (r.key) call.reply.key_prefix = r.key->short_prefix();
   if (r.code == Code::kUnavailable) {
@@ -923,7 +942,12 @@ void Api::VerifyKey(Call& call) {
 void Api::GatewayAuth(Call& call) {
   const HttpRequest& req = call.req;
   std::string_view key = BearerToken(req);
-  if (key.empty()) key = Trim(Header(req, "X-API-Key"));
+  const std::string_view api_key_header = Trim(Header(req, "X-API-Key"));
+  if (!key.empty() && !api_key_header.empty() && key != api_key_header) {
+    return call.Error(Code::kInvalidRequest,
+                      "Authorization and X-API-Key carry different keys; send one key");
+  }
+  if (key.empty()) key = api_key_header;
 
   std::string envoy_path;
   if (!call.params.empty()) {
@@ -1071,7 +1095,9 @@ void Api::Usage(Call& call) {
                       "at most " + std::to_string(kMaxBuckets) + " " + granularity +
                           " buckets at once; narrow from/to or pick a coarser granularity");
   }
-  UsageQuery uq{workspace_id, key_id, from_minute, to_minute, bucket_minutes};
+  // A managing key sees its own environment's usage only.
+  UsageQuery uq{workspace_id, key_id,    call.who.root ? std::string() : call.who.environment,
+                from_minute,  to_minute, bucket_minutes};
   auto points = service_->QueryUsage(uq);
   if (!points.ok()) return call.Fail(points.status());
   Json data = Json::array();

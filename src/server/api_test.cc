@@ -27,7 +27,7 @@ class ApiTest : public ::testing::Test {
 
   keyward::testing::TempDir dir_;
   ManualClock clock_;
-  keyward::testing::ApiStack stack_{dir_.File("keyward.db"), &clock_, {"live"}};
+  keyward::testing::ApiStack stack_{dir_.path().string(), &clock_, {"live"}};
   std::string root_;
 };
 

@@ -139,7 +139,10 @@ Result<ForwardedFacts> GatewayFacts(const ForwardedRequest& req, std::string_vie
     return Status::Ok();
   };
   std::optional<std::string_view> method, uri;
-  KEYWARD_RETURN_IF_ERROR(agree({"X-Original-Method", "X-Forwarded-Method"}, {}, "", &method));
+  // Envoy asks with the original method itself: a method header must agree.
+  KEYWARD_RETURN_IF_ERROR(agree({"X-Original-Method", "X-Forwarded-Method"},
+                                envoy_path.empty() ? std::string_view() : own_method,
+                                "the method of the request to /v1/auth/…", &method));
   KEYWARD_RETURN_IF_ERROR(
       agree({"X-Original-URI", "X-Forwarded-Uri"}, envoy_path, "the path after /v1/auth", &uri));
   facts.method = std::string(method.value_or(own_method));

@@ -58,7 +58,9 @@ Result<std::string> ClientAddress(const ForwardedRequest& req, std::string_view 
                                   const TrustedProxies& trusted);
 
 // Address, method and URI of the request a gateway asks about.
-// envoy_path: the target after /v1/auth ("/v1/products/1?x=2"), or empty.
+// envoy_path: the target after /v1/auth ("/v1/products/1?x=2"), or empty;
+// with it, the request's own method is the original method, and a method
+// header must agree with it.
 Result<ForwardedFacts> GatewayFacts(const ForwardedRequest& req, std::string_view peer_ip,
                                     std::string_view envoy_path, const TrustedProxies& trusted);
 

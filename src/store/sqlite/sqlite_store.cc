@@ -7,7 +7,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "store/migrations.h"
+#include "store/sqlite/migrations.h"
 
 namespace keyward {
 namespace {
@@ -360,6 +360,11 @@ Status SqliteStore::Migrate() {
   return tx.Commit();
 }
 
+Status SqliteStore::Ping() {
+  auto version = SchemaVersion();
+  return version.ok() ? Status::Ok() : Status::Unavailable(version.status().message());
+}
+
 Result<int> SqliteStore::SchemaVersion() {
   std::lock_guard lock(mu_);
   Stmt s(db_, "PRAGMA user_version");
@@ -640,10 +645,10 @@ Status SqliteStore::UpdateKey(const ApiKey& k, int64_t max_active, Timestamp now
     if (!active.ok()) return active.status();
     const int64_t others = *active - (expired(*current) ? 0 : 1);
     if (others >= max_active) {
-      return Status::KeyLimitReached("workspace " + k.workspace_id + " already has " +
-                                     std::to_string(others) +
-                                     " other active keys, its limit; revoke an unused key "
-                                     "before bringing this one back");
+      return Status::KeyLimitReached("workspace " + k.workspace_id + " has " +
+                                     std::to_string(others) + " other active keys and a limit of " +
+                                     std::to_string(max_active) +
+                                     "; revoke an unused key before bringing this one back");
     }
   }
   Stmt s(db_,
@@ -728,9 +733,9 @@ Status SqliteStore::RotateKey(const ApiKey& replacement, std::string_view old_id
     if (*active > max_active) {
       return Status::KeyLimitReached(
           "workspace " + old->workspace_id + " has " + std::to_string(*active) +
-          " active keys, over its limit of " + std::to_string(max_active) +
-          " while another rotation's grace lasts; rotate with grace_seconds 0 or revoke an "
-          "unused key first");
+          " active keys, more than its limit of " + std::to_string(max_active) +
+          ", and a grace would add one more; rotate with grace_seconds 0 or revoke an unused "
+          "key first");
     }
   }
   Stmt s(db_, "UPDATE api_keys SET expires_at = ?, version = version + 1 WHERE id = ?");
@@ -782,10 +787,12 @@ Result<std::vector<UsagePoint>> SqliteStore::QueryUsage(const UsageQuery& q) {
   Stmt s(db_,
          "SELECT (minute / ?1) * ?1 AS bucket, code, SUM(count) FROM usage "
          "WHERE workspace_id = ?2 AND (?3 = '' OR key_id = ?3) AND minute >= ?4 AND minute < ?5 "
+         "AND (?6 = '' OR key_id IN (SELECT id FROM api_keys WHERE workspace_id = ?2 "
+         "AND environment = ?6)) "
          "GROUP BY bucket, code ORDER BY bucket, code");
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   s.Bind(std::max<int64_t>(q.bucket_minutes, 1)).Bind(q.workspace_id).Bind(q.key_id);
-  s.Bind(q.from_minute).Bind(q.to_minute);
+  s.Bind(q.from_minute).Bind(q.to_minute).Bind(q.environment);
   std::vector<UsagePoint> out;
   int rc;
   while ((rc = s.Step()) == SQLITE_ROW) {

@@ -12,7 +12,7 @@
 #include <mutex>
 #include <string>
 
-#include "store/key_store.h"
+#include "core/key_store.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -33,6 +33,7 @@ class SqliteStore final : public KeyStore {
   static int LatestSchemaVersion();
   // The schema version of the open file.
   Result<int> SchemaVersion();
+  Status Ping() override;
   // "ok" when PRAGMA integrity_check passes, else its first complaint.
   Result<std::string> IntegrityCheck();
 

@@ -102,7 +102,7 @@ TEST_F(SqliteStoreTest, UsageAddsUpAndLastUsedNeverMovesBack) {
   ASSERT_TRUE(s->RecordUsage(second).ok());
   EXPECT_EQ(s->GetKey("key_1")->last_used_at, 500);
   // Counts add up per key, minute and code.
-  auto points = s->QueryUsage(UsageQuery{"ws_1", "", 0, 60, 60});
+  auto points = s->QueryUsage(UsageQuery{"ws_1", "", "", 0, 60, 60});
   ASSERT_TRUE(points.ok());
   ASSERT_EQ(points->size(), 2u);
   EXPECT_EQ((*points)[0].code, Code::kRevoked);
@@ -113,7 +113,7 @@ TEST_F(SqliteStoreTest, UsageAddsUpAndLastUsedNeverMovesBack) {
   ASSERT_TRUE(counts.ok());
   EXPECT_EQ((*counts)["key_1"].last_24h, 5);
   ASSERT_TRUE(s->PruneUsage(8).ok());
-  EXPECT_TRUE(s->QueryUsage(UsageQuery{"ws_1", "", 0, 60, 60})->empty());
+  EXPECT_TRUE(s->QueryUsage(UsageQuery{"ws_1", "", "", 0, 60, 60})->empty());
 }
 
 TEST_F(SqliteStoreTest, RootKeyRevokeIsIdempotent) {

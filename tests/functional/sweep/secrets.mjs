@@ -43,7 +43,15 @@ function indexHiddenParts(secrets) {
     // A made-up credential such as kw_root_xxxx… is no secret, and its
     // windows would match any long run of the same letter.
     if (new Set(hidden).size < 8) continue;
-    for (let i = 0; i + WINDOW <= hidden.length; i++) windows.set(hidden.slice(i, i + WINDOW), s);
+    for (let i = 0; i + WINDOW <= hidden.length; i++) {
+      const w = hidden.slice(i, i + WINDOW);
+      // A window of a made-up key such as …AAAAAAAAAAAAAAAAAB0jZUS5 (built to
+      // share a real key's prefix) would match any id padded with one
+      // letter; 16 random base62 characters have fewer than 6 distinct ones
+      // with a probability below 1e-9.
+      if (new Set(w).size < 6) continue;
+      windows.set(w, s);
+    }
   }
   return windows;
 }

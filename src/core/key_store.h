@@ -1,16 +1,32 @@
-// KeyStore: where keyward keeps workspaces, keys, root keys and the audit
-// log. One interface, several engines (sqlite/ now, postgres/ next).
+// KeyStore: where keyward keeps workspaces, keys, root keys, usage and the
+// audit log. The contract belongs to core, which uses it; each engine is a
+// folder of its own that implements it (store/sqlite/, store/postgres/
+// next), and one suite (store/store_contract_test.cc) proves every engine
+// keeps it.
 //
 // Contract for every engine:
 //  - A mutation and its audit entry commit in one transaction, durably,
-//    before the call returns.
-//  - A failed call changes nothing.
+//    before the call returns. A failed call changes nothing.
+//  - Calls may run at once, on any number of threads or nodes. Correctness
+//    rests on each call's own transaction, never on the engine running
+//    calls one at a time: limits are checked and changes made in one
+//    transaction; a key update names the version it was made from.
 //  - Only hashes of keys are stored; the interface never sees a full key.
-//  - Lists run newest first; a page's next_cursor is empty on the last page.
+//  - Lists run newest first; a page's next_cursor is empty on the last page,
+//    and pages have no gaps or repeats.
+//  - The change log is ordered: a reader that has seen sequence N never
+//    later sees a change with a sequence below N (a change with a smaller
+//    sequence that commits after a larger one would leave a revoked key in
+//    some node's cache). SQLite gives this by writing one transaction at a
+//    time; an engine whose sequences can commit out of order must hand out
+//    only sequences below every transaction still in flight.
+//  - Engine errors map to Status in one place per engine: a unique
+//    violation to kConflict, a serialization failure retried inside the
+//    engine, a lost connection to kUnavailable.
 //
-// Thread-safe: engines serialise internally; callers share one instance.
-#ifndef KEYWARD_STORE_KEY_STORE_H_
-#define KEYWARD_STORE_KEY_STORE_H_
+// Thread-safe: every method, from any thread.
+#ifndef KEYWARD_CORE_KEY_STORE_H_
+#define KEYWARD_CORE_KEY_STORE_H_
 
 #include <string_view>
 #include <unordered_map>
@@ -30,6 +46,9 @@ struct KeyChange {
 class KeyStore {
  public:
   virtual ~KeyStore() = default;
+
+  // Whether the store can answer now (for /readyz): Ok, or Unavailable.
+  virtual Status Ping() = 0;
 
   // Workspaces.
   virtual Status CreateWorkspace(const Workspace& ws, const AuditEntry& audit) = 0;
@@ -110,4 +129,4 @@ class KeyStore {
 
 }  // namespace keyward
 
-#endif  // KEYWARD_STORE_KEY_STORE_H_
+#endif  // KEYWARD_CORE_KEY_STORE_H_

@@ -1,8 +1,8 @@
 // The numbered schema migrations. Migration i (1-based) takes the schema
 // from version i-1 to i; a migration, once released, never changes.
 // Thread-safe: constant data.
-#ifndef KEYWARD_STORE_MIGRATIONS_H_
-#define KEYWARD_STORE_MIGRATIONS_H_
+#ifndef KEYWARD_STORE_SQLITE_MIGRATIONS_H_
+#define KEYWARD_STORE_SQLITE_MIGRATIONS_H_
 
 #include <vector>
 
@@ -12,4 +12,4 @@ const std::vector<const char*>& SqliteMigrations();
 
 }  // namespace keyward
 
-#endif  // KEYWARD_STORE_MIGRATIONS_H_
+#endif  // KEYWARD_STORE_SQLITE_MIGRATIONS_H_

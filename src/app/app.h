@@ -1,0 +1,78 @@
+// keyward's composition root. Builds, once, from the configuration, the
+// program that `keyward serve` runs and that the API tests and the fuzz
+// harness drive: the store (chosen by `database`), the key service, the key
+// cache with its change-log follower, the rate limiters, usage counting,
+// the verifier and the API, wired one way (store -> service -> cache ->
+// verifier -> usage -> API). It owns all of them and the background jobs
+// (Maintenance), which run only once StartBackground is called.
+// Not thread-safe to open, start or stop; what it holds is as thread-safe
+// as each part says.
+#ifndef KEYWARD_APP_APP_H_
+#define KEYWARD_APP_APP_H_
+
+#include <memory>
+#include <optional>
+
+#include "app/maintenance.h"
+#include "core/clock.h"
+#include "core/key_cache.h"
+#include "core/key_format.h"
+#include "core/key_service.h"
+#include "core/key_store.h"
+#include "core/rate_limiter.h"
+#include "core/usage.h"
+#include "core/verifier.h"
+#include "server/api.h"
+#include "server/config.h"
+
+namespace keyward {
+
+struct AppOptions {
+  const Clock* clock = nullptr;  // null: the system clock
+};
+
+class App {
+ public:
+  // Opens the store and builds everything on it. InvalidRequest for a
+  // configuration that cannot run (bad key format); Unavailable when the
+  // store cannot be opened.
+  static Result<std::unique_ptr<App>> Open(const Config& config, AppOptions options = {});
+  ~App();
+
+  // Starts following the change log from now on and the background jobs.
+  Status StartBackground();
+  // Stops the background jobs and writes the usage still in memory.
+  void Stop();
+
+  const Config& config() const { return config_; }
+  const Clock& clock() const { return *clock_; }
+  const KeyFormat& format() const { return *format_; }
+  KeyStore& store() { return *store_; }
+  KeyService& service() { return *service_; }
+  KeyCache& cache() { return *cache_; }
+  const Verifier& verifier() const { return *verifier_; }
+  UsageRecorder& usage() { return usage_; }
+  Api& api() { return *api_; }
+
+ private:
+  explicit App(const Config& config, const Clock* clock) : config_(config), clock_(clock) {}
+
+  Config config_;
+  const Clock* clock_;
+  std::optional<KeyFormat> format_;
+  std::unique_ptr<KeyStore> store_;
+  std::unique_ptr<KeyService> service_;
+  std::unique_ptr<StoreKeyResolver> backing_;
+  std::unique_ptr<KeyCache> cache_;
+  std::unique_ptr<ChangeFollower> follower_;
+  RateLimiter limiter_;
+  RateLimiter failure_limiter_;
+  UsageRecorder usage_;
+  std::unique_ptr<Verifier> verifier_;
+  std::unique_ptr<Api> api_;
+  std::unique_ptr<Maintenance> maintenance_;
+};
+
+}  // namespace keyward
+
+#endif  // KEYWARD_APP_APP_H_

@@ -1,0 +1,80 @@
+#include "app/maintenance.h"
+
+#include "server/log.h"
+
+namespace keyward {
+
+Maintenance::Maintenance(KeyStore* store, ChangeFollower* follower, UsageRecorder* usage,
+                         std::vector<RateLimiter*> limiters, int64_t retention_days,
+                         const Clock* clock)
+    : store_(store),
+      follower_(follower),
+      usage_(usage),
+      limiters_(std::move(limiters)),
+      retention_days_(retention_days),
+      clock_(clock) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Maintenance::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) return;
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+  FlushUsage();
+}
+
+void Maintenance::Loop() {
+  using Steady = std::chrono::steady_clock;
+  auto next_flush = Steady::now() + std::chrono::seconds(1);
+  auto next_prune = Steady::now();
+  auto next_limiter_prune = Steady::now() + std::chrono::minutes(1);
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    cv_.wait_for(lock, std::chrono::milliseconds(200));
+    if (stop_) break;
+    lock.unlock();
+    LogLine::Flush();
+    if (Status s = follower_->Poll(); !s.ok()) {
+      LogLine("warn", "cannot read the key change log").Str("error", s.ToString()).Emit();
+    }
+    const auto now = Steady::now();
+    if (now >= next_flush) {
+      FlushUsage();
+      next_flush = now + std::chrono::seconds(1);
+    }
+    if (now >= next_limiter_prune) {
+      for (RateLimiter* l : limiters_) l->Prune(clock_->Now());
+      next_limiter_prune = now + std::chrono::minutes(1);
+    }
+    if (now >= next_prune) {
+      Prune();
+      next_prune = now + std::chrono::hours(1);
+    }
+    lock.lock();
+  }
+}
+
+void Maintenance::FlushUsage() {
+  UsageBatch batch = usage_->Drain();
+  if (batch.empty()) return;
+  if (Status s = store_->RecordUsage(batch); !s.ok()) {
+    LogLine("warn", "cannot write usage; will retry").Str("error", s.ToString()).Emit();
+    usage_->Restore(batch);
+  }
+}
+
+void Maintenance::Prune() {
+  const Timestamp now = clock_->Now();
+  // Followers poll every 200 ms; an hour of change log is plenty to catch up.
+  Status a = store_->PruneKeyChanges(now - 3600 * kMillisPerSecond);
+  Status b = store_->PruneUsage(now / kMillisPerMinute - retention_days_ * 24 * 60);
+  if (!a.ok() || !b.ok()) {
+    LogLine("warn", "pruning failed").Str("error", (a.ok() ? b : a).ToString()).Emit();
+  }
+}
+
+}  // namespace keyward
