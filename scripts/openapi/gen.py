@@ -2,18 +2,27 @@
 """Generates keyward's OpenAPI 3.1 document. Run: python3 gen.py OUT.json"""
 import copy
 import json
+import pathlib
+import re
 import sys
 
 REF = lambda kind, name: {"$ref": f"#/components/{kind}/{name}"}
 S = lambda name: REF("schemas", name)
 
-VERIFY_CODES = ["valid", "missing", "malformed", "invalid", "revoked", "expired", "disabled",
-                "wrong_environment", "ip_not_allowed", "referrer_not_allowed",
-                "endpoint_not_allowed", "insufficient_scope", "rate_limited", "quota_exceeded"]
-API_CODES = ["unauthorized", "invalid_json", "invalid_request", "not_found", "method_not_allowed",
-             "conflict", "key_limit_reached", "key_revoked", "payload_too_large",
-             "unsupported_media_type", "unprocessable", "forbidden", "internal", "unavailable",
-             "insufficient_scope"]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def codes_from_cpp():
+    """The code names, in enum order, from src/core/code.cc: the C++ is the
+    source, this document follows it."""
+    text = (ROOT / "src/core/code.cc").read_text()
+    body = text[text.index("kNames = {"):text.index("};", text.index("kNames = {"))]
+    names = re.findall(r'"([a-z_]+)"', body)
+    first, last = names.index("valid"), names.index("quota_exceeded")
+    return names[first:last + 1], [n for n in names[last + 1:]]
+
+
+VERIFY_CODES, API_CODES = codes_from_cpp()
 ERROR_CODES = API_CODES + [c for c in VERIFY_CODES if c not in API_CODES and c != "valid"]
 GW_401 = ["missing", "malformed", "invalid", "revoked", "expired", "disabled", "wrong_environment"]
 GW_403 = ["ip_not_allowed", "referrer_not_allowed", "endpoint_not_allowed", "insufficient_scope"]

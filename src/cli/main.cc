@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "app/open_store.h"
+#include "app/serve.h"
 #include "cli/http_client.h"
 #include "core/clock.h"
 #include "core/key_format.h"
@@ -19,8 +21,6 @@
 #include "server/config.h"
 #include "server/json_codec.h"
 #include "server/log.h"
-#include "app/open_store.h"
-#include "app/serve.h"
 
 namespace keyward {
 namespace {

@@ -23,8 +23,8 @@
 #include <unordered_map>
 
 #include "core/key_service.h"
-#include "core/verifier.h"
 #include "core/key_store.h"
+#include "core/verifier.h"
 
 namespace keyward {
 

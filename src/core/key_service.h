@@ -17,10 +17,10 @@
 
 #include "core/clock.h"
 #include "core/key_format.h"
+#include "core/key_store.h"
 #include "core/model.h"
 #include "core/status.h"
 #include "core/verifier.h"
-#include "core/key_store.h"
 
 namespace keyward {
 

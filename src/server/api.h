@@ -1,7 +1,8 @@
-// The HTTP API of keyward: authentication (root keys, self-service keys),
-// every /v1 route, gateway mode, health, metrics and the OpenAPI document.
-// Protocol-level work (sockets, parsing, keep-alive) is HttpServer's; Api
-// turns one parsed request into one response.
+// The HTTP API of keyward: turns one parsed request into one response. It
+// matches the request against the routes every resource registers
+// (server/routes/), authenticates as the route says (server/auth.h), and
+// runs its handler. Protocol-level work (sockets, parsing, keep-alive) is
+// HttpServer's.
 // Thread-safe: Handle runs on any serving thread at once.
 #ifndef KEYWARD_SERVER_API_H_
 #define KEYWARD_SERVER_API_H_
@@ -18,14 +19,13 @@
 #include "core/key_cache.h"
 #include "core/key_service.h"
 #include "core/verifier.h"
+#include "server/call.h"
 #include "server/forwarded.h"
 #include "server/metrics.h"
+#include "server/route.h"
 #include "server/router.h"
 
 namespace keyward {
-
-namespace http = boost::beast::http;
-using HttpRequest = http::request<http::string_body>;
 
 struct ApiOptions {
   KeyService* service = nullptr;
@@ -76,73 +76,24 @@ class Api {
                                    unsigned version, bool keep_alive);
 
   const Router& router() const { return router_; }
+  // The registered routes, in router() order.
+  const RouteTable& routes() const { return routes_; }
   Metrics& metrics() { return metrics_; }
   // /readyz answers 503 once the server is stopping.
   void SetStopping() { stopping_.store(true); }
+  bool stopping() const { return stopping_.load(); }
 
   // The embedded OpenAPI document.
   static std::string_view OpenApiDocument();
 
  private:
-  struct Call;
-  struct Principal;
-
-  enum RouteId {
-    kCreateWorkspace,
-    kListWorkspaces,
-    kGetWorkspace,
-    kUpdateWorkspace,
-    kCreateKey,
-    kListKeys,
-    kGetKey,
-    kUpdateKey,
-    kRevokeKey,
-    kRotateKey,
-    kVerify,
-    kAuth,
-    kAuthWithPath,
-    kAuditLog,
-    kUsage,
-    kHealthz,
-    kReadyz,
-    kMetrics,
-    kOpenApi,
-    kRouteCount,
-  };
-
-  static Router BuildRouter();
-  void Dispatch(Call& call, int route);
-  bool Authenticate(Call& call, bool allow_self_service);
-  bool RequireRoot(Call& call);
-  // Loads a key the caller may see; answers 404 otherwise.
-  std::optional<ApiKey> LoadVisibleKey(Call& call, std::string_view id);
-  bool ScopesWithinCaller(Call& call, const std::vector<std::string>& scopes);
-  // The JSON body of a write, refused when it holds an issued-format key.
-  std::optional<nlohmann::json> WriteBody(Call& call, bool allow_empty);
-
-  void CreateWorkspace(Call& call);
-  void ListWorkspaces(Call& call);
-  void GetWorkspace(Call& call);
-  void UpdateWorkspace(Call& call);
-  void CreateKey(Call& call);
-  void ListKeys(Call& call);
-  void GetKey(Call& call);
-  void UpdateKey(Call& call);
-  void RevokeKey(Call& call);
-  void RotateKey(Call& call);
-  void VerifyKey(Call& call);
-  void GatewayAuth(Call& call);
-  void AuditLog(Call& call);
-  void Usage(Call& call);
-  void Ready(Call& call);
-
-  // The workspace as the API shows it, with its limit in force and active keys.
-  nlohmann::json WorkspaceObject(const Workspace& ws);
+  void Dispatch(Call& call, const Route& route);
 
   ApiOptions options_;
-  KeyService* service_;
+  RouteTable routes_;
   Router router_;
   Metrics metrics_;
+  RouteContext context_;
   std::atomic<bool> stopping_{false};
 };
 

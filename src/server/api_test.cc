@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "server/http_status.h"
 #include "server/json_codec.h"
 #include "testing/api_stack.h"
 #include "testing/temp_dir.h"
@@ -47,6 +48,44 @@ TEST_F(ApiTest, EveryRouteIsInTheOpenApiDocument) {
     std::string method = route.method;
     for (char& c : method) c = static_cast<char>(std::tolower(c));
     EXPECT_TRUE(item.contains(method)) << route.name << " is not in openapi.json";
+  }
+  // Each registered route names its operation, and the document has it
+  // under that route's method and path.
+  const auto& registered = stack_.api->routes().routes();
+  ASSERT_EQ(registered.size(), stack_.api->router().routes().size());
+  for (const auto& r : registered) {
+    std::string path = r.pattern;
+    if (const size_t star = path.find("*}"); star != std::string::npos) path.erase(star, 1);
+    std::string method = std::string(r.method) == "*" ? "get" : r.method;
+    for (char& c : method) c = static_cast<char>(std::tolower(c));
+    ASSERT_TRUE(doc["paths"][path].contains(method)) << r.method << " " << path;
+    EXPECT_EQ(doc["paths"][path][method].value("operationId", ""), r.operation_id) << path;
+  }
+}
+
+// Every code keyward can answer is in the document's ErrorCode (errors) or
+// VerificationCode (verify answers) enum.
+TEST_F(ApiTest, EveryCodeAndItsStatusIsInTheOpenApiDocument) {
+  const Json doc = Json::parse(Api::OpenApiDocument());
+  const Json& errors = doc["components"]["schemas"]["ErrorCode"]["enum"];
+  const Json& verify = doc["components"]["schemas"]["VerificationCode"]["enum"];
+  auto has = [](const Json& list, std::string_view name) {
+    for (const auto& e : list)
+      if (e.get<std::string>() == name) return true;
+    return false;
+  };
+  for (int i = 0; i < kCodeCount; ++i) {
+    const Code code = static_cast<Code>(i);
+    if (code == Code::kOk) continue;
+    const std::string_view name = CodeName(code);
+    if (code == Code::kValid) {
+      EXPECT_TRUE(has(verify, name));
+      continue;
+    }
+    EXPECT_TRUE(has(errors, name)) << name << " is not in ErrorCode";
+    if (IsVerifyCode(code)) {
+      EXPECT_TRUE(has(verify, name)) << name << " is not in VerificationCode";
+    }
   }
 }
 

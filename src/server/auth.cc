@@ -1,0 +1,192 @@
+#include "server/auth.h"
+
+#include "core/key_service.h"
+#include "server/api.h"
+#include "server/forwarded.h"
+
+namespace keyward {
+
+std::string VerifyMessage(Code code, const VerifyResult& r) {
+  switch (code) {
+    case Code::kValid:
+      return "the API key is valid";
+    case Code::kMissing:
+      return "no API key: send it as Authorization: Bearer <key> or in X-API-Key";
+    case Code::kMalformed:
+      return "the API key is malformed; check it for a typo";
+    case Code::kInvalid:
+      return "the API key is not valid";
+    case Code::kRevoked:
+      return "the API key has been revoked";
+    case Code::kExpired:
+      return "the API key has expired";
+    case Code::kDisabled:
+      return "the API key is disabled";
+    case Code::kWrongEnvironment:
+      return "the API key belongs to the " +
+             (r.key ? std::string(r.key->environment()) : std::string("other")) +
+             " environment, which this endpoint does not accept";
+    case Code::kIpNotAllowed:
+      return "requests from this IP address are not allowed for this API key";
+    case Code::kReferrerNotAllowed:
+      return "requests from this referrer are not allowed for this API key";
+    case Code::kEndpointNotAllowed:
+      return "this API key may not call this endpoint";
+    case Code::kInsufficientScope:
+      return "the API key lacks a scope this request needs";
+    case Code::kRateLimited:
+      return "rate limit exceeded; retry after " +
+             std::to_string(r.ratelimit ? r.ratelimit->retry_after_seconds : 1) + " s";
+    case Code::kQuotaExceeded:
+      return "the quota for this API key is used up";
+    case Code::kUnavailable:
+      return "key storage is unavailable; try again";
+    default:
+      return std::string(CodeName(code));
+  }
+}
+
+bool Authenticate(Call& call, const RouteContext& ctx, bool allow_self_service) {
+  auto client = ClientAddress(call.req, call.peer_ip, ctx.options->trusted_proxies);
+  if (!client.ok()) {
+    call.Fail(client.status());
+    return false;
+  }
+  call.client_ip = std::move(*client);
+  const std::string_view token = BearerToken(call.req);
+  if (token.empty()) {
+    call.reply.response.Set("WWW-Authenticate", "Bearer realm=\"keyward\"");
+    call.Error(Code::kUnauthorized,
+               "send a root key or a keys:manage API key as Authorization: Bearer <key>");
+    return false;
+  }
+  const Verifier& verifier = *ctx.verifier;
+  const Timestamp now = ctx.service->clock().Now();
+  if (token.starts_with("kw_root_")) {
+    // Guessing root keys is limited like guessing API keys: per address.
+    if (verifier.FailureLimited(call.client_ip, now)) {
+      call.Error(Code::kRateLimited,
+                 "too many failed authentications from this address; retry in a minute");
+      return false;
+    }
+    auto root = ctx.service->AuthenticateRootKey(token);
+    if (!root.ok()) {
+      if (root.status().code() != Code::kUnauthorized) {
+        call.Fail(root.status());
+        return false;
+      }
+      verifier.RecordFailure(call.client_ip, now);
+      call.reply.response.Set("WWW-Authenticate",
+                              "Bearer realm=\"keyward\", error=\"invalid_token\"");
+      call.Error(Code::kUnauthorized, root.status().message());
+      return false;
+    }
+    call.who.root = true;
+    call.who.actor = root->id;
+    call.reply.key_prefix = root->short_prefix;
+    return true;
+  }
+  // A self-service API key: it must verify, from this caller, with
+  // keys:manage. Authentication, not a verification: no usage is counted.
+  static const std::vector<std::string> kManage = {"keys:manage"};
+  VerifyRequest vr;
+  vr.key = token;
+  vr.ip = call.client_ip;
+  vr.referrer = Header(call.req, "Referer");
+  vr.scopes = kManage;
+  vr.management = true;
+  const VerifyResult r = verifier.Verify(vr);
+  if (r.key) call.reply.key_prefix = r.key->short_prefix();
+  if (r.code == Code::kUnavailable) {
+    call.Error(Code::kUnavailable, "key storage is unavailable; try again");
+    return false;
+  }
+  if (r.code == Code::kRateLimited) {
+    call.Error(Code::kRateLimited, VerifyMessage(r.code, r));
+    return false;
+  }
+  if (r.code == Code::kInsufficientScope || (r.valid() && !allow_self_service)) {
+    call.Error(Code::kInsufficientScope, allow_self_service
+                                             ? "this API key lacks the keys:manage scope"
+                                             : "this route needs a root key");
+    return false;
+  }
+  if (!r.valid()) {
+    call.reply.response.Set("WWW-Authenticate",
+                            "Bearer realm=\"keyward\", error=\"invalid_token\"");
+    if (r.code == Code::kMalformed) {
+      call.Error(Code::kUnauthorized,
+                 "the credential is malformed: it is neither a root key (kw_root_…) nor an API "
+                 "key of this deployment (" +
+                     ctx.service->format().product() + "_<environment>_…); check it for a typo");
+    } else {
+      call.Error(Code::kUnauthorized,
+                 "the API key is not valid for management (" + std::string(CodeName(r.code)) + ")");
+    }
+    return false;
+  }
+  // The managing key as stored: what it may hand out is bounded by it.
+  auto record = ctx.service->GetKey(r.key->id());
+  if (!record.ok()) {
+    if (record.status().IsNotFound()) {
+      call.Error(Code::kUnauthorized, "the API key is not valid for management (invalid)");
+    } else {
+      call.Fail(record.status());
+    }
+    return false;
+  }
+  call.who.actor = r.key->id();
+  call.who.workspace_id = r.key->workspace_id();
+  call.who.environment = r.key->environment();
+  call.who.scopes = r.key->scopes();
+  call.who.key = std::move(*record);
+  return true;
+}
+
+bool MayReach(const Principal& who, std::string_view workspace_id, std::string_view environment) {
+  return who.root || (workspace_id == who.workspace_id && environment == who.environment);
+}
+
+std::optional<ApiKey> LoadVisibleKey(Call& call, const RouteContext& ctx, std::string_view id) {
+  auto key = ctx.service->GetKey(id);
+  if (!key.ok()) {
+    call.Fail(key.status());
+    return std::nullopt;
+  }
+  if (!MayReach(call.who, key->workspace_id, key->environment)) {
+    call.Error(Code::kNotFound, "no API key " + std::string(id));
+    return std::nullopt;
+  }
+  call.reply.key_prefix = key->short_prefix;
+  return std::move(*key);
+}
+
+bool ScopesWithinCaller(Call& call, const std::vector<std::string>& scopes) {
+  if (call.who.root) return true;
+  for (const auto& s : scopes) {
+    bool held = false;
+    for (const auto& g : call.who.scopes) held = held || ScopeGrants(g, s);
+    if (!held) {
+      call.Error(Code::kInsufficientScope,
+                 "cannot grant scope \"" + s + "\", which the calling key does not hold");
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<Json> WriteBody(Call& call, const RouteContext& ctx, bool allow_empty) {
+  auto body = call.Body(allow_empty);
+  if (!body) return body;
+  // A key pasted into a name, a meta value or a reason would be stored, listed
+  // and audited in full: refuse it before anything is written.
+  if (auto prefix = ctx.service->FindKeyIn(Dump(*body))) {
+    call.Error(Code::kInvalidRequest,
+               "the request holds an API key (" + *prefix +
+                   "…); keys are secrets and are never stored in names, meta or reasons");
+    return std::nullopt;
+  }
+  return body;
+}
+
+}  // namespace keyward

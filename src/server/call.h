@@ -1,0 +1,79 @@
+// One API request as a route handler sees it: the parsed request, who is
+// calling (the Principal, set by authentication), and the reply being
+// built, with the helpers every route shares (query parameters, paging,
+// JSON bodies, errors). Also the header helpers of the HTTP layer.
+// Not thread-safe: one per request, on the thread serving it.
+#ifndef KEYWARD_SERVER_CALL_H_
+#define KEYWARD_SERVER_CALL_H_
+
+#include <boost/beast/http.hpp>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/model.h"
+#include "core/status.h"
+#include "server/json_codec.h"
+
+namespace keyward {
+
+namespace http = boost::beast::http;
+using HttpRequest = http::request<http::string_body>;
+
+struct ApiReply;
+
+// Who is calling, once authentication has run.
+struct Principal {
+  bool root = false;
+  std::string actor;         // "rk_…" or "key_…"
+  std::string workspace_id;  // self-service: its own
+  std::string environment;   // self-service: its own
+  std::vector<std::string> scopes;
+  std::optional<ApiKey> key;  // self-service: the managing key, as stored
+};
+
+using QueryParams = std::vector<std::pair<std::string, std::string>>;
+
+struct Call {
+  const HttpRequest& req;
+  std::string_view path;
+  std::string_view query;
+  std::vector<std::string_view> params;
+  std::string peer_ip;    // the TCP peer
+  std::string client_ip;  // the client: the peer, or what a trusted proxy says
+  Principal who;
+  ApiReply& reply;
+
+  void Send(int status, std::string body);
+  void SendJson(int status, const Json& j) { Send(status, Dump(j)); }
+  void Error(Code code, std::string_view message);
+  // An error Status as an answer; internals never reach the client.
+  void Fail(const Status& st);
+  bool Check(const Status& st);
+  Actor actor() const { return Actor{who.actor, client_ip, who.key ? &*who.key : nullptr}; }
+
+  // Query parameters, refusing any not in allowed.
+  bool Query(std::initializer_list<std::string_view> allowed, QueryParams* out);
+  // A page request from cursor= and limit=.
+  bool Page(const QueryParams& q, PageRequest* page);
+  // The body as a JSON object, checking its content type.
+  std::optional<Json> Body(bool allow_empty);
+};
+
+std::string_view Trim(std::string_view s);
+bool IEquals(std::string_view a, std::string_view b);
+// The value of a header, or "" when absent.
+std::string_view Header(const HttpRequest& req, std::string_view name);
+// The token of "Authorization: Bearer <token>", or "" when there is none.
+std::string_view BearerToken(const HttpRequest& req);
+// {"data": [...], "next_cursor": "…" | null}
+Json ListBody(Json data, const std::string& next_cursor);
+// "a, b c" -> {"a", "b", "c"}.
+std::vector<std::string> SplitList(std::string_view s);
+
+}  // namespace keyward
+
+#endif  // KEYWARD_SERVER_CALL_H_

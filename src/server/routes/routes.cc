@@ -1,0 +1,17 @@
+#include "server/routes/routes.h"
+
+namespace keyward {
+
+RouteTable AllRoutes() {
+  RouteTable table;
+  RegisterWorkspaceRoutes(table);
+  RegisterApiKeyRoutes(table);
+  RegisterVerifyRoutes(table);
+  RegisterGatewayRoutes(table);
+  RegisterAuditRoutes(table);
+  RegisterUsageRoutes(table);
+  RegisterOperationsRoutes(table);
+  return table;
+}
+
+}  // namespace keyward

@@ -1,0 +1,23 @@
+// The resources of the HTTP API, one file each in this folder, each
+// registering its routes. Adding a route is a handler and a table.Add line
+// in its resource's file; adding a resource is a file and a line in
+// routes.cc.
+// Thread-safe: registration runs once, when Api is built.
+#ifndef KEYWARD_SERVER_ROUTES_ROUTES_H_
+#define KEYWARD_SERVER_ROUTES_ROUTES_H_
+
+#include "server/route.h"
+
+namespace keyward {
+
+void RegisterWorkspaceRoutes(RouteTable& table);
+void RegisterApiKeyRoutes(RouteTable& table);
+void RegisterVerifyRoutes(RouteTable& table);
+void RegisterGatewayRoutes(RouteTable& table);
+void RegisterAuditRoutes(RouteTable& table);
+void RegisterUsageRoutes(RouteTable& table);
+void RegisterOperationsRoutes(RouteTable& table);
+
+}  // namespace keyward
+
+#endif  // KEYWARD_SERVER_ROUTES_ROUTES_H_

@@ -1,0 +1,127 @@
+// Usage: verifications per minute, hour or day, for a workspace or one key.
+// Thread-safe: handlers run on any serving thread at once.
+#include "server/routes/routes.h"
+
+#include "core/key_service.h"
+#include "core/time_format.h"
+#include "server/api.h"
+#include "server/auth.h"
+
+namespace keyward {
+namespace {
+
+void Usage(Call& call, const RouteContext& ctx) {
+  QueryParams q;
+  if (!call.Query({"workspace_id", "key_id", "from", "to", "granularity"}, &q)) return;
+  std::string workspace_id, key_id, from_text, to_text, granularity = "hour";
+  for (const auto& [k, v] : q) {
+    if (k == "workspace_id") workspace_id = v;
+    if (k == "key_id") key_id = v;
+    if (k == "from") from_text = v;
+    if (k == "to") to_text = v;
+    if (k == "granularity") granularity = v;
+  }
+  int64_t bucket_minutes;
+  int64_t default_span_minutes;
+  if (granularity == "minute") {
+    bucket_minutes = 1;
+    default_span_minutes = 60;
+  } else if (granularity == "hour") {
+    bucket_minutes = 60;
+    default_span_minutes = 24 * 60;
+  } else if (granularity == "day") {
+    bucket_minutes = 24 * 60;
+    default_span_minutes = 30 * 24 * 60;
+  } else {
+    return call.Error(Code::kInvalidRequest, "granularity must be minute, hour or day");
+  }
+  if (!key_id.empty()) {
+    auto key = LoadVisibleKey(call, ctx, key_id);
+    if (!key) return;
+    if (!workspace_id.empty() && workspace_id != key->workspace_id) {
+      return call.Error(Code::kNotFound, "no API key " + key_id + " in workspace " + workspace_id);
+    }
+    workspace_id = key->workspace_id;
+  }
+  if (!call.who.root) {
+    if (!workspace_id.empty() && workspace_id != call.who.workspace_id) {
+      return call.Error(Code::kNotFound, "no workspace " + workspace_id);
+    }
+    workspace_id = call.who.workspace_id;
+  }
+  if (workspace_id.empty())
+    return call.Error(Code::kInvalidRequest, "workspace_id or key_id is required");
+  if (call.who.root) {
+    auto ws = ctx.service->GetWorkspace(workspace_id);
+    if (!ws.ok()) return call.Fail(ws.status());
+  }
+  // Buckets are whole minutes, hours or days (UTC); "to" rounds up to a bucket edge.
+  const int64_t now_minute = ctx.service->clock().Now() / kMillisPerMinute;
+  int64_t to_minute = now_minute + 1;
+  if (!to_text.empty()) {
+    auto t = ParseRfc3339(to_text);
+    if (!t)
+      return call.Error(Code::kInvalidRequest,
+                        "to must be an RFC 3339 time like 2026-01-31T00:00:00Z");
+    to_minute = (*t + kMillisPerMinute - 1) / kMillisPerMinute;
+  }
+  to_minute = (to_minute + bucket_minutes - 1) / bucket_minutes * bucket_minutes;
+  int64_t from_minute = to_minute - default_span_minutes;
+  if (!from_text.empty()) {
+    auto f = ParseRfc3339(from_text);
+    if (!f)
+      return call.Error(Code::kInvalidRequest,
+                        "from must be an RFC 3339 time like 2026-01-01T00:00:00Z");
+    from_minute = *f / kMillisPerMinute;
+  }
+  from_minute = from_minute / bucket_minutes * bucket_minutes;
+  if (from_minute >= to_minute) return call.Error(Code::kInvalidRequest, "from must be before to");
+  constexpr int64_t kMaxBuckets = 1500;
+  if ((to_minute - from_minute) / bucket_minutes > kMaxBuckets) {
+    return call.Error(Code::kInvalidRequest,
+                      "at most " + std::to_string(kMaxBuckets) + " " + granularity +
+                          " buckets at once; narrow from/to or pick a coarser granularity");
+  }
+  // A managing key sees its own environment's usage only.
+  UsageQuery uq{workspace_id, key_id,    call.who.root ? std::string() : call.who.environment,
+                from_minute,  to_minute, bucket_minutes};
+  auto points = ctx.service->QueryUsage(uq);
+  if (!points.ok()) return call.Fail(points.status());
+  Json data = Json::array();
+  int64_t total_valid = 0, total = 0;
+  for (size_t i = 0; i < points->size();) {
+    const int64_t bucket = (*points)[i].bucket_minute;
+    Json by_code = Json::object();
+    int64_t valid = 0, all = 0;
+    for (; i < points->size() && (*points)[i].bucket_minute == bucket; ++i) {
+      const UsagePoint& p = (*points)[i];
+      by_code[std::string(CodeName(p.code))] = p.count;
+      all += p.count;
+      if (p.code == Code::kValid) valid += p.count;
+    }
+    total_valid += valid;
+    total += all;
+    data.push_back({{"start", FormatRfc3339(bucket * kMillisPerMinute)},
+                    {"valid", valid},
+                    {"refused", all - valid},
+                    {"total", all},
+                    {"by_code", std::move(by_code)}});
+  }
+  call.SendJson(200, {{"workspace_id", workspace_id},
+                      {"key_id", key_id.empty() ? Json(nullptr) : Json(key_id)},
+                      {"granularity", granularity},
+                      {"from", FormatRfc3339(from_minute * kMillisPerMinute)},
+                      {"to", FormatRfc3339(to_minute * kMillisPerMinute)},
+                      {"retention_days", ctx.options->usage_retention_days},
+                      {"valid", total_valid},
+                      {"total", total},
+                      {"data", std::move(data)}});
+}
+
+}  // namespace
+
+void RegisterUsageRoutes(RouteTable& table) {
+  table.Add({"GET", "/v1/usage", "getUsage", Access::kRootOrManagingKey, Usage});
+}
+
+}  // namespace keyward
