@@ -18,7 +18,7 @@ Maintenance::Maintenance(KeyStore* store, ChangeFollower* follower, UsageRecorde
 
 void Maintenance::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (stop_) return;
     stop_ = true;
   }
@@ -32,11 +32,12 @@ void Maintenance::Loop() {
   auto next_flush = Steady::now() + std::chrono::seconds(1);
   auto next_prune = Steady::now();
   auto next_limiter_prune = Steady::now() + std::chrono::minutes(1);
-  std::unique_lock lock(mu_);
-  while (!stop_) {
-    cv_.wait_for(lock, std::chrono::milliseconds(200));
-    if (stop_) break;
-    lock.unlock();
+  while (true) {
+    {
+      MutexLock lock(&mu_);
+      if (!stop_) cv_.wait_for(mu_, std::chrono::milliseconds(200));
+      if (stop_) break;
+    }
     LogLine::Flush();
     if (Status s = follower_->Poll(); !s.ok()) {
       LogLine("warn", "cannot read the key change log").Str("error", s.ToString()).Emit();
@@ -54,7 +55,6 @@ void Maintenance::Loop() {
       Prune();
       next_prune = now + std::chrono::hours(1);
     }
-    lock.lock();
   }
 }
 

@@ -8,12 +8,12 @@
 #define KEYWARD_APP_MAINTENANCE_H_
 
 #include <condition_variable>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "core/key_cache.h"
 #include "core/key_store.h"
+#include "core/mutex.h"
 #include "core/rate_limiter.h"
 #include "core/usage.h"
 
@@ -41,9 +41,9 @@ class Maintenance {
   std::vector<RateLimiter*> limiters_;
   int64_t retention_days_;
   const Clock* clock_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;  // guarded by mu_
+  Mutex mu_;
+  std::condition_variable_any cv_;
+  bool stop_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

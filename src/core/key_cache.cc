@@ -13,7 +13,7 @@ Result<std::shared_ptr<const VerifiableKey>> KeyCache::Resolve(const KeyHash& ha
   Shard& shard = shards_[ShardOf(hash)];
   uint64_t epoch;
   {
-    std::lock_guard lock(shard.mu);
+    MutexLock lock(&shard.mu);
     if (auto it = shard.keys.find(hash); it != shard.keys.end()) {
       hits_.fetch_add(1, std::memory_order_relaxed);
       return it->second;
@@ -27,7 +27,7 @@ Result<std::shared_ptr<const VerifiableKey>> KeyCache::Resolve(const KeyHash& ha
   misses_.fetch_add(1, std::memory_order_relaxed);
   auto found = backing_->Resolve(hash);
   if (!found.ok()) return found;  // storage trouble is never cached
-  std::lock_guard lock(shard.mu);
+  MutexLock lock(&shard.mu);
   if (shard.epoch != epoch) return found;  // invalidated meanwhile: answer, but do not keep
   if (*found) {
     if (shard.keys.size() >= per_shard_) {
@@ -47,7 +47,7 @@ Result<std::shared_ptr<const VerifiableKey>> KeyCache::Resolve(const KeyHash& ha
 
 void KeyCache::Invalidate(const KeyHash& hash) {
   Shard& shard = shards_[ShardOf(hash)];
-  std::lock_guard lock(shard.mu);
+  MutexLock lock(&shard.mu);
   shard.keys.erase(hash);
   shard.unknown.erase(hash);
   ++shard.epoch;
@@ -56,7 +56,7 @@ void KeyCache::Invalidate(const KeyHash& hash) {
 
 void KeyCache::Clear() {
   for (auto& shard : shards_) {
-    std::lock_guard lock(shard.mu);
+    MutexLock lock(&shard.mu);
     shard.keys.clear();
     shard.unknown.clear();
     ++shard.epoch;
@@ -72,7 +72,7 @@ KeyCacheStats KeyCache::Stats() const {
   s.evictions = evictions_.load(std::memory_order_relaxed);
   s.invalidations = invalidations_.load(std::memory_order_relaxed);
   for (const auto& shard : shards_) {
-    std::lock_guard lock(shard.mu);
+    MutexLock lock(&shard.mu);
     s.entries += shard.keys.size();
     s.negative_entries += shard.unknown.size();
   }

@@ -19,11 +19,11 @@
 #include <array>
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <unordered_map>
 
 #include "core/key_service.h"
 #include "core/key_store.h"
+#include "core/mutex.h"
 #include "core/verifier.h"
 
 namespace keyward {
@@ -57,11 +57,11 @@ class KeyCache final : public KeyResolver, public KeyChangeObserver {
  private:
   static constexpr size_t kShards = 64;
   struct Shard {
-    mutable std::mutex mu;
-    std::unordered_map<KeyHash, std::shared_ptr<const VerifiableKey>, KeyHashHasher, KeyHashEq>
-        keys;                                                             // GUARDED_BY(mu)
-    std::unordered_map<KeyHash, char, KeyHashHasher, KeyHashEq> unknown;  // GUARDED_BY(mu)
-    uint64_t epoch = 0;                                                   // GUARDED_BY(mu)
+    mutable Mutex mu;
+    std::unordered_map<KeyHash, std::shared_ptr<const VerifiableKey>, KeyHashHasher, KeyHashEq> keys
+        GUARDED_BY(mu);
+    std::unordered_map<KeyHash, char, KeyHashHasher, KeyHashEq> unknown GUARDED_BY(mu);
+    uint64_t epoch GUARDED_BY(mu) = 0;
   };
   // A different part of the hash than the maps' hasher uses.
   static size_t ShardOf(const KeyHash& h) { return h[8] % kShards; }

@@ -113,12 +113,12 @@ KeyService::KeyService(KeyServiceOptions options)
       root_format_(std::move(KeyFormat::Create("kw", {"root"})).value()) {}
 
 void KeyService::AddObserver(KeyChangeObserver* observer) {
-  std::lock_guard lock(observers_mu_);
+  MutexLock lock(&observers_mu_);
   observers_.push_back(observer);
 }
 
 void KeyService::Notify(const ApiKey& key) {
-  std::lock_guard lock(observers_mu_);
+  MutexLock lock(&observers_mu_);
   for (auto* o : observers_) o->OnKeyChanged(key);
 }
 

@@ -10,7 +10,6 @@
 #define KEYWARD_CORE_KEY_SERVICE_H_
 
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +18,7 @@
 #include "core/key_format.h"
 #include "core/key_store.h"
 #include "core/model.h"
+#include "core/mutex.h"
 #include "core/status.h"
 #include "core/verifier.h"
 
@@ -176,8 +176,8 @@ class KeyService {
   KeyServiceOptions options_;
   KeyStore* store_;
   KeyFormat root_format_;
-  std::mutex observers_mu_;
-  std::vector<KeyChangeObserver*> observers_;  // GUARDED_BY(observers_mu_)
+  Mutex observers_mu_;
+  std::vector<KeyChangeObserver*> observers_ GUARDED_BY(observers_mu_);
 };
 
 // Resolves keys straight from the store, compiling each record on each call.

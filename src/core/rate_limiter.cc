@@ -11,7 +11,7 @@ bool RateLimiter::WouldAdmit(uint64_t key_id, const RateLimit& limit, Timestamp 
   const int64_t period = limit.period_seconds * 1'000'000;
   const int64_t interval = std::max<int64_t>(period / limit.limit, 1);
   const Shard& shard = ShardFor(key_id);
-  std::lock_guard lock(shard.mu);
+  MutexLock lock(&shard.mu);
   auto it = shard.tat.find(key_id);
   if (it == shard.tat.end()) return true;
   return std::max(it->second, now) + interval - now <= period;
@@ -29,7 +29,7 @@ RateLimitDecision RateLimiter::Take(uint64_t key_id, const RateLimit& limit, Tim
   const int64_t period = limit.period_seconds * 1'000'000;
   const int64_t interval = std::max<int64_t>(period / limit.limit, 1);
   Shard& shard = ShardFor(key_id);
-  std::lock_guard lock(shard.mu);
+  MutexLock lock(&shard.mu);
   auto it = shard.tat.find(key_id);
   const int64_t tat = it == shard.tat.end() ? now : std::max(it->second, now);
   const int64_t new_tat = tat + interval;
@@ -55,7 +55,7 @@ RateLimitDecision RateLimiter::Take(uint64_t key_id, const RateLimit& limit, Tim
 void RateLimiter::Prune(Timestamp now_ms) {
   const int64_t now = now_ms * 1000;
   for (auto& shard : shards_) {
-    std::lock_guard lock(shard.mu);
+    MutexLock lock(&shard.mu);
     std::erase_if(shard.tat, [now](const auto& kv) { return kv.second <= now; });
   }
 }
@@ -63,7 +63,7 @@ void RateLimiter::Prune(Timestamp now_ms) {
 size_t RateLimiter::TrackedKeys() const {
   size_t n = 0;
   for (const auto& shard : shards_) {
-    std::lock_guard lock(shard.mu);
+    MutexLock lock(&shard.mu);
     n += shard.tat.size();
   }
   return n;

@@ -9,13 +9,13 @@
 
 #include <array>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
 #include "core/clock.h"
 #include "core/model.h"
+#include "core/mutex.h"
 
 namespace keyward {
 
@@ -44,9 +44,9 @@ class RateLimiter {
 
  private:
   struct Shard {
-    mutable std::mutex mu;
+    mutable Mutex mu;
     // Theoretical arrival time, in microseconds since the epoch.
-    std::unordered_map<uint64_t, int64_t> tat;  // GUARDED_BY(mu)
+    std::unordered_map<uint64_t, int64_t> tat GUARDED_BY(mu);
   };
   static constexpr size_t kShards = 64;
   Shard& ShardFor(uint64_t key) { return shards_[(key >> 40) % kShards]; }

@@ -10,7 +10,7 @@ void UsageRecorder::Record(const std::shared_ptr<const VerifiableKey>& key, Code
   if (!key) return;
   const Slot slot{key.get(), now / kMillisPerMinute, code};
   Shard& shard = shards_[SlotHash{}(slot) % kShards];
-  std::lock_guard lock(shard.mu);
+  MutexLock lock(&shard.mu);
   Counter& c = shard.counters[slot];
   if (!c.key) c.key = key;
   ++c.count;
@@ -23,7 +23,7 @@ UsageBatch UsageRecorder::Drain() {
   for (auto& shard : shards_) {
     std::unordered_map<Slot, Counter, SlotHash> taken;
     {
-      std::lock_guard lock(shard.mu);
+      MutexLock lock(&shard.mu);
       taken.swap(shard.counters);
     }
     for (const auto& [slot, c] : taken) {
@@ -42,7 +42,7 @@ UsageBatch UsageRecorder::Drain() {
   }
   UsageBatch batch;
   {
-    std::lock_guard lock(restored_mu_);
+    MutexLock lock(&restored_mu_);
     batch = std::move(restored_);
     restored_ = {};
   }
@@ -52,7 +52,7 @@ UsageBatch UsageRecorder::Drain() {
 }
 
 void UsageRecorder::Restore(const UsageBatch& batch) {
-  std::lock_guard lock(restored_mu_);
+  MutexLock lock(&restored_mu_);
   restored_.rows.insert(restored_.rows.end(), batch.rows.begin(), batch.rows.end());
   restored_.last_used.insert(restored_.last_used.end(), batch.last_used.begin(),
                              batch.last_used.end());

@@ -12,7 +12,6 @@
 
 #include <array>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -20,6 +19,7 @@
 
 #include "core/clock.h"
 #include "core/code.h"
+#include "core/mutex.h"
 #include "core/verifier.h"
 
 namespace keyward {
@@ -51,13 +51,13 @@ class UsageRecorder {
     Timestamp last_valid = 0;
   };
   struct Shard {
-    std::mutex mu;
-    std::unordered_map<Slot, Counter, SlotHash> counters;  // GUARDED_BY(mu)
+    Mutex mu;
+    std::unordered_map<Slot, Counter, SlotHash> counters GUARDED_BY(mu);
   };
   static constexpr size_t kShards = 32;
   std::array<Shard, kShards> shards_;
-  std::mutex restored_mu_;
-  UsageBatch restored_;  // GUARDED_BY(restored_mu_)
+  Mutex restored_mu_;
+  UsageBatch restored_ GUARDED_BY(restored_mu_);
 };
 
 }  // namespace keyward

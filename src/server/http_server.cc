@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/mutex.h"
 #include "server/log.h"
 
 namespace keyward {
@@ -330,14 +331,14 @@ void HttpServer::Accept() {
 }
 
 void HttpServer::Register(HttpSession* s) {
-  std::lock_guard lock(sessions_mu_);
+  MutexLock lock(&sessions_mu_);
   sessions_.insert(s);
 }
 
 void HttpServer::Unregister(HttpSession* s) {
   bool last;
   {
-    std::lock_guard lock(sessions_mu_);
+    MutexLock lock(&sessions_mu_);
     sessions_.erase(s);
     last = sessions_.empty();
   }
@@ -352,7 +353,7 @@ void HttpServer::Stop() {
     acceptor_.close(ec);
     std::vector<std::shared_ptr<HttpSession>> live;
     {
-      std::lock_guard lock(sessions_mu_);
+      MutexLock lock(&sessions_mu_);
       for (HttpSession* s : sessions_) {
         // A session whose last reference is going away cannot be revived.
         try {
@@ -377,7 +378,7 @@ void HttpServer::Stop() {
 void HttpServer::MaybeFinish() {
   if (!stopping_.load()) return;
   {
-    std::lock_guard lock(sessions_mu_);
+    MutexLock lock(&sessions_mu_);
     if (!sessions_.empty()) return;
   }
   // Nothing left in flight: let the signal wait and the deadline go, so

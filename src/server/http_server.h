@@ -16,11 +16,11 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_set>
 
+#include "core/mutex.h"
 #include "core/status.h"
 #include "server/api.h"
 
@@ -86,8 +86,8 @@ class HttpServer {
   std::atomic<bool> stopping_{false};
   // Declared before ioc_: sessions destroyed with the io_context's pending
   // handlers still unregister themselves.
-  std::mutex sessions_mu_;
-  std::unordered_set<HttpSession*> sessions_;  // GUARDED_BY(sessions_mu_)
+  Mutex sessions_mu_;
+  std::unordered_set<HttpSession*> sessions_ GUARDED_BY(sessions_mu_);
   boost::asio::io_context ioc_;
   // The accept loop, the stop deadline, the signal wait and the stop itself
   // run here, one at a time, whatever thread serves them.

@@ -4,9 +4,9 @@
 
 #include <atomic>
 #include <cstdio>
-#include <mutex>
 
 #include "core/clock.h"
+#include "core/mutex.h"
 #include "core/redact.h"
 #include "core/time_format.h"
 
@@ -16,8 +16,8 @@ namespace {
 std::atomic<int> g_fd{1};
 
 constexpr size_t kBufferLimit = 64 * 1024;
-std::mutex g_buffer_mu;
-std::string g_buffer;  // GUARDED_BY(g_buffer_mu)
+Mutex g_buffer_mu;
+std::string g_buffer GUARDED_BY(g_buffer_mu);
 
 void WriteAll(const char* p, size_t left) {
   const int fd = g_fd.load(std::memory_order_relaxed);
@@ -29,8 +29,7 @@ void WriteAll(const char* p, size_t left) {
   }
 }
 
-// The caller holds g_buffer_mu.
-void FlushLocked() {
+void FlushLocked() REQUIRES(g_buffer_mu) {
   if (g_buffer.empty()) return;
   WriteAll(g_buffer.data(), g_buffer.size());
   g_buffer.clear();
@@ -123,7 +122,7 @@ LogLine& LogLine::Num(std::string_view key, double value) {
 void LogLine::Emit() {
   if (!enabled_) return;
   buf_ += "}\n";
-  std::lock_guard lock(g_buffer_mu);
+  MutexLock lock(&g_buffer_mu);
   FlushLocked();  // keep the order lines were emitted in
   WriteAll(buf_.data(), buf_.size());
   enabled_ = false;
@@ -132,14 +131,14 @@ void LogLine::Emit() {
 void LogLine::EmitBuffered() {
   if (!enabled_) return;
   buf_ += "}\n";
-  std::lock_guard lock(g_buffer_mu);
+  MutexLock lock(&g_buffer_mu);
   g_buffer += buf_;
   if (g_buffer.size() >= kBufferLimit) FlushLocked();
   enabled_ = false;
 }
 
 void LogLine::Flush() {
-  std::lock_guard lock(g_buffer_mu);
+  MutexLock lock(&g_buffer_mu);
   FlushLocked();
 }
 

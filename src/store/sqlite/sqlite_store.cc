@@ -7,6 +7,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "core/mutex.h"
 #include "store/sqlite/migrations.h"
 
 namespace keyward {
@@ -291,11 +292,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
   for (const char* suffix : {"", "-wal", "-shm"}) ::chmod((path + suffix).c_str(), 0600);
   std::unique_ptr<SqliteStore> store(new SqliteStore(db));
   sqlite3_busy_timeout(db, 5000);
-  std::lock_guard lock(store->mu_);
-  KEYWARD_RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL"));
-  KEYWARD_RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=FULL"));
-  KEYWARD_RETURN_IF_ERROR(store->Exec("PRAGMA foreign_keys=ON"));
-  KEYWARD_RETURN_IF_ERROR(store->Migrate());
+  {
+    MutexLock lock(&store->mu_);
+    KEYWARD_RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL"));
+    KEYWARD_RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=FULL"));
+    KEYWARD_RETURN_IF_ERROR(store->Exec("PRAGMA foreign_keys=ON"));
+    KEYWARD_RETURN_IF_ERROR(store->Migrate());
+  }
   KEYWARD_RETURN_IF_ERROR(store->OpenReaders(path));
   return store;
 }
@@ -303,6 +306,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
 Status SqliteStore::OpenReaders(const std::string& path) {
   const std::string sql = std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE hash = ?";
   for (Reader& r : readers_) {
+    MutexLock lock(&r.mu);
     if (sqlite3_open_v2(path.c_str(), &r.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) !=
         SQLITE_OK) {
       return Status::Unavailable("cannot open a reader on " + path + ": " + sqlite3_errmsg(r.db));
@@ -317,7 +321,9 @@ Status SqliteStore::OpenReaders(const std::string& path) {
 }
 
 SqliteStore::~SqliteStore() {
+  MutexLock lock(&mu_);
   for (Reader& r : readers_) {
+    MutexLock reader_lock(&r.mu);
     sqlite3_finalize(r.find_by_hash);
     sqlite3_close_v2(r.db);
   }
@@ -366,14 +372,14 @@ Status SqliteStore::Ping() {
 }
 
 Result<int> SqliteStore::SchemaVersion() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Stmt s(db_, "PRAGMA user_version");
   if (s.Step() != SQLITE_ROW) return SqliteError(db_, "read schema version");
   return static_cast<int>(s.Int(0));
 }
 
 Result<std::string> SqliteStore::IntegrityCheck() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Stmt s(db_, "PRAGMA integrity_check");
   if (s.Step() != SQLITE_ROW) return SqliteError(db_, "integrity check");
   return s.Text(0);
@@ -390,7 +396,7 @@ Status SqliteStore::InsertAuditLocked(const AuditEntry& e) {
 }
 
 Status SqliteStore::AppendAudit(const AuditEntry& entry) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Transaction tx(db_);
   KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
   KEYWARD_RETURN_IF_ERROR(InsertAuditLocked(entry));
@@ -400,7 +406,7 @@ Status SqliteStore::AppendAudit(const AuditEntry& entry) {
 // ---- Workspaces ----
 
 Status SqliteStore::CreateWorkspace(const Workspace& ws, const AuditEntry& audit) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Transaction tx(db_);
   KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
   Stmt s(db_, "INSERT INTO workspaces (id, name, max_active_keys, created_at) VALUES (?, ?, ?, ?)");
@@ -412,7 +418,7 @@ Status SqliteStore::CreateWorkspace(const Workspace& ws, const AuditEntry& audit
 }
 
 Result<Workspace> SqliteStore::GetWorkspace(std::string_view id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Stmt s(db_, "SELECT id, name, max_active_keys, created_at FROM workspaces WHERE id = ?");
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   s.Bind(id);
@@ -424,7 +430,7 @@ Result<Workspace> SqliteStore::GetWorkspace(std::string_view id) {
 
 Result<Page<Workspace>> SqliteStore::ListWorkspaces(const PageRequest& page) {
   KEYWARD_RETURN_IF_ERROR(CheckLimit(page.limit));
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto seq = CursorSeq(db_, "workspaces", page.cursor);
   if (!seq.ok()) return seq.status();
   Stmt s(db_,
@@ -437,7 +443,7 @@ Result<Page<Workspace>> SqliteStore::ListWorkspaces(const PageRequest& page) {
 }
 
 Status SqliteStore::UpdateWorkspace(const Workspace& ws, const AuditEntry& audit) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Transaction tx(db_);
   KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
   Stmt s(db_, "UPDATE workspaces SET name = ?, max_active_keys = ? WHERE id = ?");
@@ -479,7 +485,7 @@ Status SqliteStore::LogKeyChangeLocked(const KeyHash& hash, Timestamp at) {
 }
 
 Result<std::vector<KeyChange>> SqliteStore::KeyChangesSince(int64_t seq, int limit) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Stmt s(db_, "SELECT seq, key_hash FROM key_changes WHERE seq > ? ORDER BY seq LIMIT ?");
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   s.Bind(seq).Bind(static_cast<int64_t>(limit));
@@ -491,14 +497,14 @@ Result<std::vector<KeyChange>> SqliteStore::KeyChangesSince(int64_t seq, int lim
 }
 
 Result<int64_t> SqliteStore::LatestKeyChange() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Stmt s(db_, "SELECT COALESCE(MAX(seq), 0) FROM key_changes");
   if (s.Step() != SQLITE_ROW) return SqliteError(db_, "read key changes");
   return s.Int(0);
 }
 
 Status SqliteStore::PruneKeyChanges(Timestamp before) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Stmt s(db_, "DELETE FROM key_changes WHERE at < ?");
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   s.Bind(before);
@@ -507,7 +513,7 @@ Status SqliteStore::PruneKeyChanges(Timestamp before) {
 
 Status SqliteStore::InsertKey(const ApiKey& key, int64_t max_active, Timestamp now,
                               const AuditEntry& audit) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Transaction tx(db_);
   KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
   {
@@ -550,12 +556,12 @@ Result<int64_t> SqliteStore::CountActiveKeysLocked(std::string_view workspace_id
 }
 
 Result<int64_t> SqliteStore::CountActiveKeys(std::string_view workspace_id, Timestamp now) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return CountActiveKeysLocked(workspace_id, now);
 }
 
 Result<ApiKey> SqliteStore::GetKey(std::string_view id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return GetKeyLocked(id);
 }
 
@@ -564,7 +570,7 @@ Result<ApiKey> SqliteStore::FindKeyByHash(const KeyHash& hash) {
   static std::atomic<size_t> next_reader{0};
   thread_local const size_t mine = next_reader.fetch_add(1, std::memory_order_relaxed);
   Reader& r = readers_[mine % kReaders];
-  std::lock_guard lock(r.mu);
+  MutexLock lock(&r.mu);
   Stmt s(r.db, r.find_by_hash);
   s.Bind(hash);
   const int rc = s.Step();
@@ -575,7 +581,7 @@ Result<ApiKey> SqliteStore::FindKeyByHash(const KeyHash& hash) {
 
 Result<Page<ApiKey>> SqliteStore::ListKeys(const KeyFilter& f, const PageRequest& page) {
   KEYWARD_RETURN_IF_ERROR(CheckLimit(page.limit));
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto seq = CursorSeq(db_, "api_keys", page.cursor,
                        {{"workspace_id", f.workspace_id}, {"environment", f.environment}});
   if (!seq.ok()) return seq.status();
@@ -612,7 +618,7 @@ Result<Page<ApiKey>> SqliteStore::ListKeys(const KeyFilter& f, const PageRequest
 Status SqliteStore::UpdateKey(const ApiKey& k, int64_t max_active, Timestamp now,
                               const AuditEntry& audit, bool* stale) {
   *stale = false;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Transaction tx(db_);
   KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
   auto current = GetKeyLocked(k.id);
@@ -671,7 +677,7 @@ Status SqliteStore::UpdateKey(const ApiKey& k, int64_t max_active, Timestamp now
 
 Result<ApiKey> SqliteStore::RevokeKey(std::string_view id, Timestamp at, std::string_view by,
                                       std::string_view reason, const AuditEntry& audit) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Transaction tx(db_);
   KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
   auto current = GetKeyLocked(id);
@@ -694,7 +700,7 @@ Result<ApiKey> SqliteStore::RevokeKey(std::string_view id, Timestamp at, std::st
 Status SqliteStore::RotateKey(const ApiKey& replacement, std::string_view old_id,
                               Timestamp old_expires_at, int64_t max_active, Timestamp now,
                               const AuditEntry& audit) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Transaction tx(db_);
   KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
   auto old = GetKeyLocked(old_id);
@@ -766,7 +772,7 @@ Status SqliteStore::TouchKeysLocked(
 
 Status SqliteStore::RecordUsage(const UsageBatch& batch) {
   if (batch.empty()) return Status::Ok();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Transaction tx(db_);
   KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
   Stmt s(db_,
@@ -783,7 +789,7 @@ Status SqliteStore::RecordUsage(const UsageBatch& batch) {
 }
 
 Result<std::vector<UsagePoint>> SqliteStore::QueryUsage(const UsageQuery& q) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Stmt s(db_,
          "SELECT (minute / ?1) * ?1 AS bucket, code, SUM(count) FROM usage "
          "WHERE workspace_id = ?2 AND (?3 = '' OR key_id = ?3) AND minute >= ?4 AND minute < ?5 "
@@ -808,7 +814,7 @@ Result<std::unordered_map<std::string, RequestCounts>> SqliteStore::CountRequest
     const std::vector<std::string>& key_ids, int64_t now_minute) {
   std::unordered_map<std::string, RequestCounts> out;
   if (key_ids.empty()) return out;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Stmt s(db_,
          "SELECT SUM(CASE WHEN minute >= ?2 THEN count ELSE 0 END), SUM(count) FROM usage "
          "WHERE key_id = ?1 AND code = 'valid' AND minute >= ?3");
@@ -823,7 +829,7 @@ Result<std::unordered_map<std::string, RequestCounts>> SqliteStore::CountRequest
 }
 
 Status SqliteStore::PruneUsage(int64_t before_minute) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Stmt s(db_, "DELETE FROM usage WHERE minute < ?");
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   s.Bind(before_minute);
@@ -833,7 +839,7 @@ Status SqliteStore::PruneUsage(int64_t before_minute) {
 // ---- Root keys ----
 
 Status SqliteStore::InsertRootKey(const RootKey& k, const AuditEntry& audit) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Transaction tx(db_);
   KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
   Stmt s(db_,
@@ -847,7 +853,7 @@ Status SqliteStore::InsertRootKey(const RootKey& k, const AuditEntry& audit) {
 }
 
 Result<RootKey> SqliteStore::FindRootKeyByHash(const KeyHash& hash) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Stmt s(db_,
          "SELECT id, hash, short_prefix, name, created_at, created_by, revoked_at "
          "FROM root_keys WHERE hash = ?");
@@ -860,7 +866,7 @@ Result<RootKey> SqliteStore::FindRootKeyByHash(const KeyHash& hash) {
 }
 
 Result<std::vector<RootKey>> SqliteStore::ListRootKeys() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Stmt s(db_,
          "SELECT id, hash, short_prefix, name, created_at, created_by, revoked_at "
          "FROM root_keys ORDER BY seq");
@@ -874,7 +880,7 @@ Result<std::vector<RootKey>> SqliteStore::ListRootKeys() {
 
 Result<RootKey> SqliteStore::RevokeRootKey(std::string_view id, Timestamp at,
                                            const AuditEntry& audit) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Transaction tx(db_);
   KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
   Stmt get(db_,
@@ -901,7 +907,7 @@ Result<RootKey> SqliteStore::RevokeRootKey(std::string_view id, Timestamp at,
 
 Result<Page<AuditEntry>> SqliteStore::ListAudit(const AuditFilter& f, const PageRequest& page) {
   KEYWARD_RETURN_IF_ERROR(CheckLimit(page.limit));
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto seq = CursorSeq(db_, "audit_log", page.cursor,
                        {{"workspace_id", f.workspace_id}, {"target", f.target}});
   if (!seq.ok()) return seq.status();

@@ -9,10 +9,10 @@
 
 #include <array>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "core/key_store.h"
+#include "core/mutex.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -76,26 +76,26 @@ class SqliteStore final : public KeyStore {
  private:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
 
-  Status Migrate();
+  Status Migrate() REQUIRES(mu_);
   Status OpenReaders(const std::string& path);
-  // The caller holds mu_.
-  Status Exec(const char* sql);
-  Status InsertAuditLocked(const AuditEntry& entry);
-  Status InsertKeyLocked(const ApiKey& key);
-  Status LogKeyChangeLocked(const KeyHash& hash, Timestamp at);
-  Status TouchKeysLocked(const std::vector<std::pair<std::string, Timestamp>>& last_used);
-  Result<ApiKey> GetKeyLocked(std::string_view id);
-  Result<int64_t> CountActiveKeysLocked(std::string_view workspace_id, Timestamp now);
+  Status Exec(const char* sql) REQUIRES(mu_);
+  Status InsertAuditLocked(const AuditEntry& entry) REQUIRES(mu_);
+  Status InsertKeyLocked(const ApiKey& key) REQUIRES(mu_);
+  Status LogKeyChangeLocked(const KeyHash& hash, Timestamp at) REQUIRES(mu_);
+  Status TouchKeysLocked(const std::vector<std::pair<std::string, Timestamp>>& last_used)
+      REQUIRES(mu_);
+  Result<ApiKey> GetKeyLocked(std::string_view id) REQUIRES(mu_);
+  Result<int64_t> CountActiveKeysLocked(std::string_view workspace_id, Timestamp now) REQUIRES(mu_);
 
-  std::mutex mu_;
-  sqlite3* db_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  sqlite3* db_ GUARDED_BY(mu_);
 
   // Read-only connections for lookups by hash (the cache's misses), so that
   // they run beside each other and beside writes (WAL readers do not block).
   struct Reader {
-    std::mutex mu;
-    sqlite3* db = nullptr;                 // GUARDED_BY(mu)
-    sqlite3_stmt* find_by_hash = nullptr;  // GUARDED_BY(mu)
+    Mutex mu;
+    sqlite3* db GUARDED_BY(mu) = nullptr;
+    sqlite3_stmt* find_by_hash GUARDED_BY(mu) = nullptr;
   };
   static constexpr size_t kReaders = 4;
   std::array<Reader, kReaders> readers_;
