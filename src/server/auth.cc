@@ -144,7 +144,9 @@ bool Authenticate(Call& call, const RouteContext& ctx, bool allow_self_service) 
 }
 
 bool MayReach(const Principal& who, std::string_view workspace_id, std::string_view environment) {
-  return who.root || (workspace_id == who.workspace_id && environment == who.environment);
+  if (who.root) return true;
+  return (workspace_id.empty() || workspace_id == who.workspace_id) &&
+         (environment.empty() || environment == who.environment);
 }
 
 std::optional<ApiKey> LoadVisibleKey(Call& call, const RouteContext& ctx, std::string_view id) {

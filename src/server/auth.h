@@ -22,8 +22,10 @@ namespace keyward {
 // verifies from this client. Answers the error and returns false otherwise.
 bool Authenticate(Call& call, const RouteContext& ctx, bool allow_self_service);
 
-// Whether the principal may see objects of this workspace and environment:
-// a root key sees all; a managing key its own workspace and environment.
+// The tenant rule, for every route (and every page of the dashboard to
+// come): whether the principal may see objects of this workspace and
+// environment. A root key sees all; a managing key its own workspace and
+// environment. An empty workspace or environment means the principal's own.
 bool MayReach(const Principal& who, std::string_view workspace_id, std::string_view environment);
 
 // The key, when the caller may see it; answers 404 (never a hint that it

@@ -36,10 +36,10 @@ void CreateKey(Call& call, const RouteContext& ctx) {
     return;
   }
   if (!call.who.root) {
-    if (workspace_id && *workspace_id != call.who.workspace_id) {
+    if (workspace_id && !MayReach(call.who, *workspace_id, "")) {
       return call.Error(Code::kNotFound, "no workspace " + *workspace_id);
     }
-    if (environment && *environment != call.who.environment) {
+    if (environment && !MayReach(call.who, "", *environment)) {
       return call.Error(Code::kInsufficientScope, "this key may only create keys in the " +
                                                       call.who.environment + " environment");
     }
@@ -104,8 +104,7 @@ void ListKeys(Call& call, const RouteContext& ctx) {
     }
   }
   if (!call.who.root) {
-    if ((!filter.workspace_id.empty() && filter.workspace_id != call.who.workspace_id) ||
-        (!filter.environment.empty() && filter.environment != call.who.environment)) {
+    if (!MayReach(call.who, filter.workspace_id, filter.environment)) {
       return call.Error(Code::kNotFound, "no such workspace or environment");
     }
     filter.workspace_id = call.who.workspace_id;

@@ -44,7 +44,7 @@ void Usage(Call& call, const RouteContext& ctx) {
     workspace_id = key->workspace_id;
   }
   if (!call.who.root) {
-    if (!workspace_id.empty() && workspace_id != call.who.workspace_id) {
+    if (!MayReach(call.who, workspace_id, "")) {
       return call.Error(Code::kNotFound, "no workspace " + workspace_id);
     }
     workspace_id = call.who.workspace_id;
