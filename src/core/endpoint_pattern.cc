@@ -16,9 +16,11 @@ Status Refuse(std::string_view text, const std::string& why) {
 }  // namespace
 
 Result<EndpointPattern> EndpointPattern::Parse(std::string_view text) {
-  if (text.size() > kMaxPatternBytes) {
+  // The path and the methods are bounded apart, so that the canonical form
+  // ("* /path" for a bare path) is within bounds whenever the text is.
+  if (text.size() > kMaxPatternBytes + kMaxMethodsBytes + 1) {
     return Status::InvalidRequest("an endpoint pattern is at most " +
-                                  std::to_string(kMaxPatternBytes) + " bytes");
+                                  std::to_string(kMaxPatternBytes) + " bytes of path");
   }
   EndpointPattern p;
   const size_t space = text.find(' ');
@@ -43,6 +45,12 @@ Result<EndpointPattern> EndpointPattern::Parse(std::string_view text) {
   }
   if (path.empty() || path[0] != '/') {
     return Refuse(text, "needs a path starting with /, like \"GET /v1/products/*\"");
+  }
+  if (path.size() > kMaxPatternBytes) {
+    return Refuse(text, "has a path over " + std::to_string(kMaxPatternBytes) + " bytes");
+  }
+  if (path.data() != text.data() && text.size() - path.size() - 1 > kMaxMethodsBytes) {
+    return Refuse(text, "has methods over " + std::to_string(kMaxMethodsBytes) + " bytes");
   }
   for (char c : path) {
     if (c == '?' || c == '#' || c == ' ') return Refuse(text, "has a space, ? or # in its path");

@@ -20,7 +20,8 @@ namespace keyward {
 
 // The longest endpoint or referrer pattern a key may hold, and how many of
 // each: with these, matching one request costs a bounded amount of work.
-inline constexpr size_t kMaxPatternBytes = 256;
+inline constexpr size_t kMaxPatternBytes = 256;  // of a path, or of a referrer pattern
+inline constexpr size_t kMaxMethodsBytes = 64;   // of an endpoint pattern's "GET,POST"
 inline constexpr size_t kMaxPatternsPerKey = 32;
 
 // "/a/b/" -> {"a", "b", ""}; "/" -> {""}. path starts with "/".
