@@ -371,6 +371,23 @@ Result<ApiKey> KeyService::RevokeKey(std::string_view id, std::string reason, co
 Result<CreatedKey> KeyService::RotateKey(std::string_view id, int64_t grace_seconds,
                                          std::optional<std::optional<Timestamp>> new_expires_at,
                                          const Actor& actor) {
+  // As UpdateKey: a rotation made from a read that a change overtook is
+  // made again from what is stored now.
+  constexpr int kAttempts = 16;
+  for (int attempt = 1;; ++attempt) {
+    bool stale = false;
+    auto rotated = RotateKeyOnce(id, grace_seconds, new_expires_at, actor, &stale);
+    if (!stale) return rotated;
+    if (attempt == kAttempts) {
+      return Status::Conflict("API key " + std::string(id) +
+                              " keeps changing under this rotation; try again");
+    }
+  }
+}
+
+Result<CreatedKey> KeyService::RotateKeyOnce(std::string_view id, int64_t grace_seconds,
+                                             std::optional<std::optional<Timestamp>> new_expires_at,
+                                             const Actor& actor, bool* stale) {
   if (grace_seconds < 0 || grace_seconds > 30 * 86400) {
     return Status::InvalidRequest("grace_seconds must be between 0 and 2592000 (30 days)");
   }
@@ -426,7 +443,8 @@ Result<CreatedKey> KeyService::RotateKey(std::string_view id, int64_t grace_seco
                         {"grace_seconds", grace_seconds}};
   KEYWARD_RETURN_IF_ERROR(store_->RotateKey(
       k, old->id, old_expires, MaxActiveKeys(*ws), now,
-      MakeAudit(actor, "key.rotate", old->id, old->workspace_id, details.dump())));
+      MakeAudit(actor, "key.rotate", old->id, old->workspace_id, details.dump()), stale));
+  k.version = 0;  // the new key's own, as stored
   old->expires_at = old_expires;
   Notify(*old);
   Notify(k);

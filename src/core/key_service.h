@@ -166,6 +166,10 @@ class KeyService {
 
  private:
   Status ValidateKeyFields(const ApiKey& key) const;
+  // One attempt of RotateKey; *stale when the old key changed meanwhile.
+  Result<CreatedKey> RotateKeyOnce(std::string_view id, int64_t grace_seconds,
+                                   std::optional<std::optional<Timestamp>> new_expires_at,
+                                   const Actor& actor, bool* stale);
   // One attempt of UpdateKey; *stale when the key changed meanwhile.
   Result<ApiKey> UpdateKeyOnce(std::string_view id, const KeyUpdate& update, const Actor& actor,
                                bool* stale);

@@ -91,9 +91,12 @@ class KeyStore {
   //  - with a grace (old_expires_at > now), kKeyLimitReached when the
   //    workspace already has more than max_active keys occupying a slot:
   //    a grace may take it one over its limit, never further.
+  // The replacement is made from the old key as read: replacement.version
+  // is the old key's version then, and when the stored old key has changed
+  // since, kConflict with *stale set and nothing written (read again, redo).
   virtual Status RotateKey(const ApiKey& replacement, std::string_view old_id,
                            Timestamp old_expires_at, int64_t max_active, Timestamp now,
-                           const AuditEntry& audit) = 0;
+                           const AuditEntry& audit, bool* stale) = 0;
   // Usage: adds the batch's counts to what is stored and raises each key's
   // last_used_at to its time in the batch (never lowers it), in one
   // transaction. Not audited: this is usage, not a change.

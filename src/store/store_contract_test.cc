@@ -106,7 +106,10 @@ TEST_P(StoreContractTest, AKeyHasOneReplacement) {
   OnThreads(8, [&](int i) {
     ApiKey heir = Key("key_heir" + std::to_string(i));
     heir.rotated_from = "key_old";
-    const Status st = store_->RotateKey(heir, "key_old", 200, 100, 100, Audit("key.rotate"));
+    bool stale = false;
+    const Status st =
+        store_->RotateKey(heir, "key_old", 200, 100, 100, Audit("key.rotate"), &stale);
+    EXPECT_FALSE(stale);
     if (st.ok()) ++won;
     if (st.code() == Code::kConflict) ++conflicts;
   });
@@ -140,6 +143,26 @@ TEST_P(StoreContractTest, AnUpdateFromAStaleVersionWritesNothing) {
   EXPECT_TRUE(stale);
   EXPECT_EQ(store_->GetKey("key_v")->name, "first");
   EXPECT_GT(store_->GetKey("key_v")->version, first.version);
+}
+
+TEST_P(StoreContractTest, ARotationFromAStaleReadWritesNothing) {
+  ASSERT_TRUE(store_->InsertKey(Key("key_r"), 10, 100, Audit()).ok());
+  ApiKey read = *store_->GetKey("key_r");
+  // Meanwhile the operator disables it.
+  ApiKey disabled = read;
+  disabled.disabled = true;
+  bool stale = false;
+  ASSERT_TRUE(store_->UpdateKey(disabled, 10, 100, Audit(), &stale).ok());
+  // A replacement made from the earlier read would be enabled.
+  ApiKey heir = read;
+  heir.id = "key_r2";
+  heir.hash = Sha256("key_r2");
+  heir.rotated_from = "key_r";
+  EXPECT_EQ(store_->RotateKey(heir, "key_r", 200, 10, 100, Audit("key.rotate"), &stale).code(),
+            Code::kConflict);
+  EXPECT_TRUE(stale);
+  EXPECT_TRUE(store_->GetKey("key_r2").status().IsNotFound());
+  EXPECT_FALSE(store_->GetKey("key_r")->expires_at.has_value());
 }
 
 TEST_P(StoreContractTest, PagesHaveNoGapsOrRepeatsWhileKeysArrive) {

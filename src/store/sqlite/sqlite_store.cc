@@ -699,13 +699,14 @@ Result<ApiKey> SqliteStore::RevokeKey(std::string_view id, Timestamp at, std::st
 
 Status SqliteStore::RotateKey(const ApiKey& replacement, std::string_view old_id,
                               Timestamp old_expires_at, int64_t max_active, Timestamp now,
-                              const AuditEntry& audit) {
+                              const AuditEntry& audit, bool* stale) {
   MutexLock lock(&mu_);
   Transaction tx(db_);
   KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
   auto old = GetKeyLocked(old_id);
   if (!old.ok()) return old.status();
   const std::string id(old_id);
+  *stale = false;
   if (old->revoked_at) return Status::KeyRevoked("API key " + id + " is revoked");
   if (old->expires_at && *old->expires_at <= now) {
     return Status::Conflict("API key " + id +
@@ -720,6 +721,12 @@ Status SqliteStore::RotateKey(const ApiKey& replacement, std::string_view old_id
       return Status::Conflict("API key " + id + " was already rotated; its replacement is " +
                               heir.Text(0) + " (rotate that one instead)");
     }
+  }
+  if (old->version != replacement.version) {
+    // Made from an older read: it would carry settings changed since (a
+    // disable, a narrower allow-list) back to life in the new key.
+    *stale = true;
+    return Status::Conflict("API key " + id + " changed while this rotation was prepared");
   }
   if (!old->rotated_from.empty()) {
     // One grace per slot: while this key's predecessor still works, a second

@@ -53,7 +53,8 @@ class SqliteStore final : public KeyStore {
   Result<ApiKey> RevokeKey(std::string_view id, Timestamp at, std::string_view by,
                            std::string_view reason, const AuditEntry& audit) override;
   Status RotateKey(const ApiKey& replacement, std::string_view old_id, Timestamp old_expires_at,
-                   int64_t max_active, Timestamp now, const AuditEntry& audit) override;
+                   int64_t max_active, Timestamp now, const AuditEntry& audit,
+                   bool* stale) override;
   Status RecordUsage(const UsageBatch& batch) override;
   Result<std::vector<UsagePoint>> QueryUsage(const UsageQuery& query) override;
   Result<std::unordered_map<std::string, RequestCounts>> CountRequests(
