@@ -101,8 +101,9 @@ bool Verifier::Accepts(std::string_view environment) const {
   return std::find(envs.begin(), envs.end(), environment) != envs.end();
 }
 
-uint64_t AddressLimiterKey(std::string_view ip) {
-  const auto parsed = ParseIpAddress(ip);
+namespace {
+
+uint64_t LimiterKeyOf(const std::optional<IpAddress>& parsed) {
   if (!parsed) return 0x6e6f742d69700000ULL;  // "not-ip": one shared budget
   uint64_t hi, lo;
   std::memcpy(&hi, parsed->bytes.data(), 8);
@@ -113,6 +114,10 @@ uint64_t AddressLimiterKey(std::string_view ip) {
   h *= 0xBF58476D1CE4E5B9ULL;
   return h ^ (h >> 32);
 }
+
+}  // namespace
+
+uint64_t AddressLimiterKey(std::string_view ip) { return LimiterKeyOf(ParseIpAddress(ip)); }
 
 bool Verifier::FailureLimited(std::string_view ip, Timestamp now) const {
   return options_.failure_limiter != nullptr && !ip.empty() &&
@@ -134,9 +139,9 @@ VerifyResult Verifier::Verify(const VerifyRequest& req) const {
   return result;
 }
 
-Code Verifier::CheckRestrictions(const KeyRestrictions& r, const VerifyRequest& req) const {
+Code Verifier::CheckRestrictions(const KeyRestrictions& r, const VerifyRequest& req,
+                                 const std::optional<IpAddress>& ip) const {
   if (r.ip_restricted) {
-    const auto ip = ParseIpAddress(req.ip);
     const bool allowed = ip && std::any_of(r.ip_blocks.begin(), r.ip_blocks.end(),
                                            [&](const CidrBlock& b) { return b.Contains(*ip); });
     if (!allowed) return Code::kIpNotAllowed;
@@ -171,8 +176,10 @@ VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now) const {
     result.code = Code::kMissing;
     return result;
   }
+  // Parsed once, for the failure budget and the IP allow-list alike.
+  const std::optional<IpAddress> client = req.ip.empty() ? std::nullopt : ParseIpAddress(req.ip);
   RateLimiter* failures = req.ip.empty() ? nullptr : options_.failure_limiter;
-  const uint64_t address = failures != nullptr ? AddressLimiterKey(req.ip) : 0;
+  const uint64_t address = failures != nullptr ? LimiterKeyOf(client) : 0;
   if (failures != nullptr && !failures->WouldAdmit(address, options_.failure_limit, now)) {
     // This address has sent too many bad keys: refuse before spending a hash.
     result.code = Code::kRateLimited;
@@ -217,7 +224,7 @@ VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now) const {
     return result;
   }
   if (const KeyRestrictions* r = key.restrictions()) {
-    result.code = CheckRestrictions(*r, req);
+    result.code = CheckRestrictions(*r, req, client);
     if (result.code != Code::kValid) return result;
   }
   for (const auto& required : req.scopes) {

@@ -157,7 +157,9 @@ class Verifier {
 
  private:
   VerifyResult Evaluate(const VerifyRequest& request, Timestamp now) const;
-  Code CheckRestrictions(const KeyRestrictions& r, const VerifyRequest& request) const;
+  // ip: the request's client address, parsed (nullopt: none or not an address).
+  Code CheckRestrictions(const KeyRestrictions& r, const VerifyRequest& request,
+                         const std::optional<IpAddress>& ip) const;
   bool Accepts(std::string_view environment) const;
   VerifierOptions options_;
 };
