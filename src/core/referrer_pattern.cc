@@ -68,18 +68,42 @@ bool HasSpaceOrControl(std::string_view s) {
   return false;
 }
 
+// The lower-cased scheme of "scheme://…" (sep: where "://" starts), or
+// false when it is not one.
+bool ParseScheme(std::string_view text, size_t sep, std::string* scheme) {
+  if (sep == 0) return false;
+  for (size_t i = 0; i < sep; ++i) {
+    if (!IsSchemeChar(text[i], i == 0)) return false;
+  }
+  *scheme = ToLower(text.substr(0, sep));
+  return true;
+}
+
+// "host:port" -> host and port; a ":" inside "[v6]" is not a port's.
+void SplitPort(std::string_view authority, std::string_view* host,
+               std::optional<std::string_view>* port) {
+  *host = authority;
+  port->reset();
+  const size_t colon = authority.rfind(':');
+  if (colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos) {
+    *host = authority.substr(0, colon);
+    *port = authority.substr(colon + 1);
+  }
+}
+
+// The scheme's own port, written out, is the default port.
+void DropDefaultPort(std::string_view scheme, std::string* port) {
+  if ((scheme == "https" && *port == "443") || (scheme == "http" && *port == "80")) port->clear();
+}
+
 }  // namespace
 
 std::optional<ReferrerUrl> ParseReferrer(std::string_view url) {
   if (url.empty() || url.size() > 4096 || HasSpaceOrControl(url)) return std::nullopt;
   if (url.find('\\') != std::string_view::npos) return std::nullopt;
   const size_t sep = url.find("://");
-  if (sep == std::string_view::npos || sep == 0) return std::nullopt;
   ReferrerUrl out;
-  for (size_t i = 0; i < sep; ++i) {
-    if (!IsSchemeChar(url[i], i == 0)) return std::nullopt;
-  }
-  out.scheme = ToLower(url.substr(0, sep));
+  if (sep == std::string_view::npos || !ParseScheme(url, sep, &out.scheme)) return std::nullopt;
   std::string_view rest = url.substr(sep + 3);
   const size_t authority_end = rest.find_first_of("/?#");
   std::string_view authority = rest.substr(0, authority_end);
@@ -87,19 +111,15 @@ std::optional<ReferrerUrl> ParseReferrer(std::string_view url) {
   // User info ("https://example.com@evil.net/") reads differently across
   // parsers and has no place in a referrer.
   if (authority.find('@') != std::string_view::npos) return std::nullopt;
-  std::string_view host = authority;
-  const size_t colon = authority.rfind(':');
-  if (colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos) {
-    host = authority.substr(0, colon);
-    const std::string_view port = authority.substr(colon + 1);
-    if (!IsPort(port)) return std::nullopt;
-    out.port = std::string(port);
+  std::string_view host;
+  std::optional<std::string_view> port;
+  SplitPort(authority, &host, &port);
+  if (port) {
+    if (!IsPort(*port)) return std::nullopt;
+    out.port = std::string(*port);
+    DropDefaultPort(out.scheme, &out.port);
   }
   if (!ParseHost(host, &out.host)) return std::nullopt;
-  // The scheme's own port, written out, is the default port.
-  if ((out.scheme == "https" && out.port == "443") || (out.scheme == "http" && out.port == "80")) {
-    out.port.clear();
-  }
   // A fragment never takes part (browsers do not send one).
   rest = rest.substr(0, rest.find('#'));
   const std::string_view target = rest.empty() || rest[0] != '/' ? std::string_view("/") : rest;
@@ -128,27 +148,19 @@ Result<ReferrerPattern> ReferrerPattern::Parse(std::string_view text) {
   const size_t sep = text.find("://");
   p.url_pattern_ = sep != std::string_view::npos;
   if (p.url_pattern_) {
-    if (sep == 0) return refuse("has no scheme");
-    for (size_t i = 0; i < sep; ++i) {
-      if (!IsSchemeChar(text[i], i == 0)) return refuse("has a bad scheme");
-    }
-    p.scheme_ = ToLower(text.substr(0, sep));
+    if (!ParseScheme(text, sep, &p.scheme_)) return refuse("has no scheme or a bad one");
     std::string_view rest = text.substr(sep + 3);
     const size_t slash = rest.find('/');
-    host = rest.substr(0, slash);
+    std::optional<std::string_view> port;
+    SplitPort(rest.substr(0, slash), &host, &port);
     path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
     if (rest.find_first_of("?#") != std::string_view::npos) {
       return refuse("has a ? or #: query and fragment never take part");
     }
-    const size_t colon = host.rfind(':');
-    if (colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos) {
-      const std::string_view port = host.substr(colon + 1);
-      if (port != "*" && !IsPort(port)) return refuse("has a bad port");
-      p.port_ = std::string(port);
-      host = host.substr(0, colon);
-      if ((p.scheme_ == "https" && p.port_ == "443") || (p.scheme_ == "http" && p.port_ == "80")) {
-        p.port_.clear();
-      }
+    if (port) {
+      if (*port != "*" && !IsPort(*port)) return refuse("has a bad port");
+      p.port_ = std::string(*port);
+      DropDefaultPort(p.scheme_, &p.port_);
     }
   } else if (text.find_first_of("/:?#@") != std::string_view::npos) {
     return refuse(
