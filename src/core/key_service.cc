@@ -20,12 +20,31 @@ bool HasControlChar(std::string_view s) {
   return false;
 }
 
-Status CheckListSize(const std::vector<std::string>& v, const char* field) {
-  if (v.size() > kMaxListEntries) {
-    return Status::InvalidRequest(std::string(field) + " has more than " +
-                                  std::to_string(kMaxListEntries) + " entries");
+Status CheckListSize(const std::vector<std::string>& v, const char* field,
+                     size_t limit = kMaxListEntries) {
+  if (v.size() > limit) {
+    return Status::InvalidRequest(std::string(field) + " has more than " + std::to_string(limit) +
+                                  " entries");
   }
   return Status::Ok();
+}
+
+// Runs attempt(&stale) until it is not stale: an optimistic change (read,
+// change, write if nothing changed meanwhile) redone on what is stored now,
+// so racing changes all land, in some order.
+template <typename Attempt>
+auto UntilNotStale(std::string_view id, const char* what, Attempt attempt)
+    -> decltype(attempt(nullptr)) {
+  constexpr int kAttempts = 16;
+  for (int n = 1;; ++n) {
+    bool stale = false;
+    auto result = attempt(&stale);
+    if (!stale) return result;
+    if (n == kAttempts) {
+      return Status::Conflict("API key " + std::string(id) + " keeps changing under this " + what +
+                              "; try again");
+    }
+  }
 }
 
 json RateLimitJson(const std::optional<RateLimit>& r) {
@@ -70,16 +89,8 @@ Status ValidateIpAllowlist(std::vector<std::string>* entries) {
   return Status::Ok();
 }
 
-Status CheckPatternCount(const std::vector<std::string>& v, const char* field) {
-  if (v.size() > kMaxPatternsPerKey) {
-    return Status::InvalidRequest(std::string(field) + " has more than " +
-                                  std::to_string(kMaxPatternsPerKey) + " entries");
-  }
-  return Status::Ok();
-}
-
 Status ValidateReferrerAllowlist(const std::vector<std::string>& entries) {
-  KEYWARD_RETURN_IF_ERROR(CheckPatternCount(entries, "referrer_allowlist"));
+  KEYWARD_RETURN_IF_ERROR(CheckListSize(entries, "referrer_allowlist", kMaxPatternsPerKey));
   for (const auto& e : entries) {
     auto p = ReferrerPattern::Parse(e);
     if (!p.ok()) return Status::InvalidRequest("referrer_allowlist: " + p.status().message());
@@ -88,7 +99,7 @@ Status ValidateReferrerAllowlist(const std::vector<std::string>& entries) {
 }
 
 Status ValidateEndpointAllowlist(const std::vector<std::string>& entries) {
-  KEYWARD_RETURN_IF_ERROR(CheckPatternCount(entries, "endpoint_allowlist"));
+  KEYWARD_RETURN_IF_ERROR(CheckListSize(entries, "endpoint_allowlist", kMaxPatternsPerKey));
   for (const auto& e : entries) {
     auto p = EndpointPattern::Parse(e);
     if (!p.ok()) return Status::InvalidRequest("endpoint_allowlist: " + p.status().message());
@@ -257,18 +268,8 @@ Result<Page<ApiKey>> KeyService::ListKeys(KeyFilter filter, const PageRequest& p
 }
 
 Result<ApiKey> KeyService::UpdateKey(std::string_view id, const KeyUpdate& u, const Actor& actor) {
-  // Optimistic: read, change, write if nothing changed meanwhile, else redo
-  // the change on what is stored now. Racing changes all land, in some order.
-  constexpr int kAttempts = 16;
-  for (int attempt = 1;; ++attempt) {
-    bool stale = false;
-    auto updated = UpdateKeyOnce(id, u, actor, &stale);
-    if (!stale) return updated;
-    if (attempt == kAttempts) {
-      return Status::Conflict("API key " + std::string(id) +
-                              " keeps changing under this update; try again");
-    }
-  }
+  return UntilNotStale(id, "update",
+                       [&](bool* stale) { return UpdateKeyOnce(id, u, actor, stale); });
 }
 
 Result<ApiKey> KeyService::UpdateKeyOnce(std::string_view id, const KeyUpdate& u,
@@ -371,18 +372,10 @@ Result<ApiKey> KeyService::RevokeKey(std::string_view id, std::string reason, co
 Result<CreatedKey> KeyService::RotateKey(std::string_view id, int64_t grace_seconds,
                                          std::optional<std::optional<Timestamp>> new_expires_at,
                                          const Actor& actor) {
-  // As UpdateKey: a rotation made from a read that a change overtook is
-  // made again from what is stored now.
-  constexpr int kAttempts = 16;
-  for (int attempt = 1;; ++attempt) {
-    bool stale = false;
-    auto rotated = RotateKeyOnce(id, grace_seconds, new_expires_at, actor, &stale);
-    if (!stale) return rotated;
-    if (attempt == kAttempts) {
-      return Status::Conflict("API key " + std::string(id) +
-                              " keeps changing under this rotation; try again");
-    }
-  }
+  // A rotation made from a read that a change overtook is made again.
+  return UntilNotStale(id, "rotation", [&](bool* stale) {
+    return RotateKeyOnce(id, grace_seconds, new_expires_at, actor, stale);
+  });
 }
 
 Result<CreatedKey> KeyService::RotateKeyOnce(std::string_view id, int64_t grace_seconds,
