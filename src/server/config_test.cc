@@ -28,6 +28,25 @@ class ConfigTest : public ::testing::Test {
   std::map<std::string, std::string> env_;
 };
 
+TEST_F(ConfigTest, TrustedProxiesAreLoopbackUnlessSet) {
+  auto c = LoadConfig({}, Env());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->trusted_proxies, (std::vector<std::string>{"127.0.0.0/8", "::1/128"}));
+  ConfigFlags flags;
+  flags.config_file = WriteConfig("trusted_proxies = [\"10.0.0.0/8\", \"2001:db8::/32\"]");
+  c = LoadConfig(flags, Env());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->trusted_proxies, (std::vector<std::string>{"10.0.0.0/8", "2001:db8::/32"}));
+  env_["KEYWARD_TRUSTED_PROXIES"] = "192.168.0.0/16, 127.0.0.1";
+  c = LoadConfig(flags, Env());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->trusted_proxies, (std::vector<std::string>{"192.168.0.0/16", "127.0.0.1"}));
+  env_["KEYWARD_TRUSTED_PROXIES"] = "garbage";
+  c = LoadConfig(flags, Env());
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("trusted_proxies"), std::string::npos);
+}
+
 TEST_F(ConfigTest, DefaultsWithNoFile) {
   auto c = LoadConfig({}, Env());
   ASSERT_TRUE(c.ok()) << c.status().ToString();
@@ -105,6 +124,9 @@ TEST_F(ConfigTest, BadValuesAreNamed) {
       {"[limits]\nburst = 5", "limits.burst"},
       {"[cache]\nmax_keys = 1", "cache.max_keys"},
       {"this is not toml", "keyward.toml"},
+      {"trusted_proxies = [\"nginx\"]", "trusted_proxies"},
+      {"trusted_proxies = [\"10.0.0.1/8\"]", "trusted_proxies"},
+      {"trusted_proxies = \"10.0.0.0/8\"", "trusted_proxies"},
   };
   for (const auto& [text, needle] : cases) {
     ConfigFlags flags;
