@@ -109,18 +109,11 @@ ApiReply Api::Handle(const HttpRequest& req, std::string_view peer_ip) {
   // be able to win (credentials, the referrer, a gateway's demands).
   for (const char* name : {"Authorization", "X-API-Key", "Referer", "X-Keyward-Required-Scopes",
                            "X-Keyward-Required-Environment", "Content-Type"}) {
-    std::optional<std::string_view> first;
-    for (auto [it, end] = req.equal_range(name); it != end; ++it) {
-      const std::string_view v(it->value().data(), it->value().size());
-      if (first && Trim(*first) != Trim(v)) {
-        reply.route = metrics_.unmatched_route();
-        call.Error(Code::kInvalidRequest, std::string(name) +
-                                              " is sent twice with different values; send it "
-                                              "once");
-        reply.response.Set("Cache-Control", "no-store");
-        return reply;
-      }
-      first = v;
+    if (auto single = SingleHeaderValue(req, name); !single.ok()) {
+      reply.route = metrics_.unmatched_route();
+      call.Fail(single.status());
+      reply.response.Set("Cache-Control", "no-store");
+      return reply;
     }
   }
   Router::Match match = router_.Find(method, call.path);

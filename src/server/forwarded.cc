@@ -9,23 +9,6 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-// The one value of a header sent once or repeated with the same value;
-// nullopt when absent; InvalidRequest when its lines disagree.
-Result<std::optional<std::string_view>> SingleValue(const ForwardedRequest& req,
-                                                    std::string_view name) {
-  std::optional<std::string_view> value;
-  auto range = req.equal_range(boost::beast::string_view(name.data(), name.size()));
-  for (auto it = range.first; it != range.second; ++it) {
-    const std::string_view v = Trim(std::string_view(it->value().data(), it->value().size()));
-    if (value && *value != v) {
-      return Status::InvalidRequest(
-          std::string(name) + " is sent twice with different values; a gateway sends it once");
-    }
-    value = v;
-  }
-  return value;
-}
-
 Result<IpAddress> ParseAddress(std::string_view text, std::string_view header) {
   auto ip = ParseIpAddress(text);
   if (!ip) {
@@ -63,6 +46,21 @@ Result<std::optional<IpAddress>> FromForwardedFor(const ForwardedRequest& req,
 
 }  // namespace
 
+Result<std::optional<std::string_view>> SingleHeaderValue(const ForwardedRequest& req,
+                                                          std::string_view name) {
+  std::optional<std::string_view> value;
+  auto range = req.equal_range(boost::beast::string_view(name.data(), name.size()));
+  for (auto it = range.first; it != range.second; ++it) {
+    const std::string_view v = Trim(std::string_view(it->value().data(), it->value().size()));
+    if (value && *value != v) {
+      return Status::InvalidRequest(std::string(name) +
+                                    " is sent twice with different values; send it once");
+    }
+    value = v;
+  }
+  return value;
+}
+
 TrustedProxies TrustedProxies::Loopback() {
   return TrustedProxies({*CidrBlock::Parse("127.0.0.0/8"), *CidrBlock::Parse("::1/128")});
 }
@@ -81,7 +79,7 @@ Result<std::string> ClientAddress(const ForwardedRequest& req, std::string_view 
   if (!trusted.Contains(*peer)) return FormatIpAddress(*peer);
   auto forwarded_for = FromForwardedFor(req, trusted);
   if (!forwarded_for.ok()) return forwarded_for.status();
-  auto real_ip_text = SingleValue(req, "X-Real-IP");
+  auto real_ip_text = SingleHeaderValue(req, "X-Real-IP");
   if (!real_ip_text.ok()) return real_ip_text.status();
   std::optional<IpAddress> real_ip;
   if (*real_ip_text) {
@@ -118,7 +116,7 @@ Result<ForwardedFacts> GatewayFacts(const ForwardedRequest& req, std::string_vie
                       const char* extra_name, std::optional<std::string_view>* out) -> Status {
     const char* first = nullptr;
     for (const char* h : headers) {
-      auto v = SingleValue(req, h);
+      auto v = SingleHeaderValue(req, h);
       if (!v.ok()) return v.status();
       if (!*v) continue;
       if (*out && **out != **v) {

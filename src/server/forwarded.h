@@ -51,6 +51,12 @@ struct ForwardedFacts {
   bool forwarded = false;  // whether the peer is a trusted proxy
 };
 
+// The one value of a header sent once, or repeated with the same value;
+// nullopt when absent; InvalidRequest naming it when its lines disagree (a
+// client's copy passed on by its gateway must not win, nor be resolved).
+Result<std::optional<std::string_view>> SingleHeaderValue(const ForwardedRequest& req,
+                                                          std::string_view name);
+
 // The client's address for any route: the peer, or what a trusted proxy
 // says. InvalidRequest naming the header when a value is not an address or
 // two values disagree.
