@@ -46,10 +46,25 @@ Result<std::unique_ptr<App>> App::Open(const Config& config, AppOptions options)
   vo.usage = &app->usage_;
   app->verifier_ = std::make_unique<Verifier>(vo);
 
+  WebSessionOptions wo;
+  wo.code_ttl_seconds = config.portal_code_ttl_seconds;
+  wo.session_ttl_seconds = config.portal_session_ttl_seconds;
+  wo.environments = config.environments;
+  app->sessions_ = std::make_unique<WebSessions>(app->store_.get(), app->clock_, wo);
+
   ApiOptions ao;
   ao.service = app->service_.get();
   ao.verifier = app->verifier_.get();
   ao.usage_retention_days = config.usage_retention_days;
+  ao.sessions = app->sessions_.get();
+  ao.pages.public_url = config.EffectivePublicUrl();
+  ao.pages.public_url_configured = !config.public_url.empty();
+  ao.pages.product_name = config.portal_product_name;
+  ao.pages.logo_url = config.portal_logo_url;
+  ao.pages.accent_color = config.portal_accent_color;
+  ao.pages.support_url = config.portal_support_url;
+  ao.pages.frame_ancestors = config.portal_frame_ancestors;
+  ao.pages.session_ttl_seconds = config.portal_session_ttl_seconds;
   ao.cache = app->cache_.get();
   std::vector<CidrBlock> trusted;
   for (const auto& t : config.trusted_proxies) {

@@ -2,8 +2,8 @@
 // program that `keyward serve` runs and that the API tests and the fuzz
 // harness drive: the store (chosen by `database`), the key service, the key
 // cache with its change-log follower, the rate limiters, usage counting,
-// the verifier and the API, wired one way (store -> service -> cache ->
-// verifier -> usage -> API). It owns all of them and the background jobs
+// the verifier, the browser sessions and the API, wired one way (store ->
+// service -> cache -> verifier -> usage -> sessions -> API). It owns all of them and the background jobs
 // (Maintenance), which run only once StartBackground is called.
 // Not thread-safe to open, start or stop; what it holds is as thread-safe
 // as each part says.
@@ -22,6 +22,7 @@
 #include "core/rate_limiter.h"
 #include "core/usage.h"
 #include "core/verifier.h"
+#include "core/web_sessions.h"
 #include "server/api.h"
 #include "server/config.h"
 
@@ -52,6 +53,7 @@ class App {
   KeyCache& cache() { return *cache_; }
   const Verifier& verifier() const { return *verifier_; }
   UsageRecorder& usage() { return usage_; }
+  WebSessions& sessions() { return *sessions_; }
   Api& api() { return *api_; }
 
  private:
@@ -69,6 +71,7 @@ class App {
   RateLimiter failure_limiter_;
   UsageRecorder usage_;
   std::unique_ptr<Verifier> verifier_;
+  std::unique_ptr<WebSessions> sessions_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<Maintenance> maintenance_;
 };

@@ -33,6 +33,7 @@ constexpr std::array<std::string_view, kCodeCount> kNames = {
     "unsupported_media_type",
     "unprocessable",
     "forbidden",
+    "session_expired",
     "internal",
     "unavailable",
 };

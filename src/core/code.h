@@ -44,6 +44,8 @@ enum class Code : uint8_t {
   // A managing key asked for more than it holds itself (a wider allow-list,
   // a later expiry, a higher rate limit, its own restrictions changed).
   kForbidden,
+  // A browser session (portal or console) that expired or was ended.
+  kSessionExpired,
   kInternal,
   kUnavailable,
 };

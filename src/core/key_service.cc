@@ -135,16 +135,8 @@ void KeyService::Notify(const ApiKey& key) {
 
 AuditEntry KeyService::MakeAudit(const Actor& actor, std::string action, std::string target,
                                  std::string workspace_id, std::string details_json) const {
-  AuditEntry e;
-  e.id = NewId("evt");
-  e.at = options_.clock->Now();
-  e.actor = actor.id;
-  e.ip = actor.ip;
-  e.action = std::move(action);
-  e.target = std::move(target);
-  e.workspace_id = std::move(workspace_id);
-  e.details_json = std::move(details_json);
-  return e;
+  return MakeAuditEntry(actor, options_.clock->Now(), std::move(action), std::move(target),
+                        std::move(workspace_id), std::move(details_json));
 }
 
 // ---- Workspaces ----

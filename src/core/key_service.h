@@ -96,8 +96,8 @@ class KeyService {
   Result<Workspace> UpdateWorkspace(std::string_view id, const WorkspaceUpdate& update,
                                     const Actor& actor);
   Result<Workspace> GetWorkspace(std::string_view id) { return store_->GetWorkspace(id); }
-  Result<Page<Workspace>> ListWorkspaces(const PageRequest& page) {
-    return store_->ListWorkspaces(page);
+  Result<Page<Workspace>> ListWorkspaces(const WorkspaceFilter& filter, const PageRequest& page) {
+    return store_->ListWorkspaces(filter, page);
   }
   // The limit that applies to ws.
   int64_t MaxActiveKeys(const Workspace& ws) const {

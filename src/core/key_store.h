@@ -53,7 +53,8 @@ class KeyStore {
   // Workspaces.
   virtual Status CreateWorkspace(const Workspace& ws, const AuditEntry& audit) = 0;
   virtual Result<Workspace> GetWorkspace(std::string_view id) = 0;
-  virtual Result<Page<Workspace>> ListWorkspaces(const PageRequest& page) = 0;
+  virtual Result<Page<Workspace>> ListWorkspaces(const WorkspaceFilter& filter,
+                                                 const PageRequest& page) = 0;
   virtual Status UpdateWorkspace(const Workspace& ws, const AuditEntry& audit) = 0;
 
   // API keys.
@@ -123,6 +124,29 @@ class KeyStore {
   virtual Result<std::vector<RootKey>> ListRootKeys() = 0;
   virtual Result<RootKey> RevokeRootKey(std::string_view id, Timestamp at,
                                         const AuditEntry& audit) = 0;
+
+  // Portal and console sessions (core/web_sessions.h).
+  virtual Status InsertPortalSession(const PortalSession& ps, const AuditEntry& audit) = 0;
+  virtual Result<PortalSession> GetPortalSession(std::string_view id) = 0;
+  // Redeems a portal code once: when the code is known, *found is its
+  // portal session; unless it was used, has expired (at now) or its portal
+  // session was ended, marks it used and inserts session with audit,
+  // together. The portal session found fills in session's
+  // portal_session_id and audit's actor, target and workspace_id.
+  // kNotFound for an unknown code, kConflict when used or ended, kExpired.
+  virtual Status RedeemPortalCode(const KeyHash& code_hash, Timestamp now,
+                                  const WebSession& session, const AuditEntry& audit,
+                                  PortalSession* found) = 0;
+  // Ends a portal session: its code can no longer be redeemed, and every
+  // web session made from it ends. kNotFound when there is none.
+  virtual Status EndPortalSession(std::string_view id, Timestamp at, const AuditEntry& audit) = 0;
+  virtual Status InsertWebSession(const WebSession& session, const AuditEntry& audit) = 0;
+  virtual Result<WebSession> FindWebSession(const KeyHash& token_hash) = 0;
+  // Signs a web session out; kNotFound when there is none.
+  virtual Status EndWebSession(const KeyHash& token_hash, Timestamp at,
+                               const AuditEntry& audit) = 0;
+  // Drops web sessions and portal sessions that ended or expired before.
+  virtual Status PruneSessions(Timestamp before) = 0;
 
   // Audit log.
   virtual Status AppendAudit(const AuditEntry& entry) = 0;

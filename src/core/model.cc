@@ -1,5 +1,7 @@
 #include "core/model.h"
 
+#include "core/random.h"
+
 namespace keyward {
 
 std::string_view KeyStatusName(KeyStatus s) {
@@ -29,6 +31,20 @@ KeyStatus ApiKey::StatusAt(Timestamp now) const {
   if (expires_at && *expires_at <= now) return KeyStatus::kExpired;
   if (disabled) return KeyStatus::kDisabled;
   return KeyStatus::kActive;
+}
+
+AuditEntry MakeAuditEntry(const Actor& actor, Timestamp at, std::string action, std::string target,
+                          std::string workspace_id, std::string details_json) {
+  AuditEntry e;
+  e.id = NewId("evt");
+  e.at = at;
+  e.actor = actor.id;
+  e.ip = actor.ip;
+  e.action = std::move(action);
+  e.target = std::move(target);
+  e.workspace_id = std::move(workspace_id);
+  e.details_json = std::move(details_json);
+  return e;
 }
 
 }  // namespace keyward

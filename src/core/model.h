@@ -101,6 +101,10 @@ struct Actor {
   const ApiKey* managing_key = nullptr;
 };
 
+// An audit entry of actor's change at at, with a fresh id.
+AuditEntry MakeAuditEntry(const Actor& actor, Timestamp at, std::string action, std::string target,
+                          std::string workspace_id, std::string details_json);
+
 // Cursor pagination: the cursor is the id of the last object of the previous
 // page; lists run newest first.
 struct PageRequest {
@@ -163,6 +167,49 @@ struct RequestCounts {
 struct AuditFilter {
   std::string workspace_id;  // empty: every entry
   std::string target;        // empty: every target
+  std::string actor;         // empty: every actor
+  std::string action;        // empty: every action
+};
+
+struct WorkspaceFilter {
+  std::string query;  // empty: every workspace; else a part of the name or id
+};
+
+// What a portal session may do: its permissions, as names.
+inline constexpr const char* kPortalPermissions[] = {"keys:read", "keys:create", "keys:rotate",
+                                                     "keys:revoke", "usage:read"};
+
+// A link an operator hands a customer: a one-time code, redeemed in a browser
+// for a web session that reaches one workspace (and, when set, one
+// environment) with some permissions. Only the code's hash is stored.
+struct PortalSession {
+  std::string id;  // "ps_…"
+  std::string workspace_id;
+  std::string environment;  // empty: every environment
+  std::vector<std::string> permissions;
+  std::vector<std::string> scopes;  // what keys created on the page may carry
+  std::string return_url;           // empty: none
+  std::string member_id, member_name, member_email;
+  std::string actor;  // what its changes are audited as
+  KeyHash code_hash{};
+  Timestamp created_at = 0;
+  std::string created_by;
+  Timestamp code_expires_at = 0;
+  std::optional<Timestamp> code_used_at;
+  std::optional<Timestamp> ended_at;  // ended by the operator
+};
+
+// A browser's session, held in a cookie: for the portal (one PortalSession)
+// or the operator console (one root key). Only the token's hash is stored.
+struct WebSession {
+  KeyHash token_hash{};
+  std::string kind;               // "portal" or "console"
+  std::string portal_session_id;  // portal
+  std::string root_key_id;        // console
+  Timestamp created_at = 0;
+  Timestamp expires_at = 0;
+  std::optional<Timestamp> ended_at;  // signed out
+  std::string ip;
 };
 
 }  // namespace keyward

@@ -26,7 +26,7 @@ Api::Api(ApiOptions options)
       routes_(AllRoutes()),
       router_(BuildRouter(routes_)),
       metrics_(RouteNames(router_)),
-      context_{options_.service, options_.verifier, &options_, this} {}
+      context_{options_.service, options_.verifier, &options_, this, options_.sessions} {}
 
 ApiResponse Api::ErrorResponse(int status, Code code, std::string_view message, unsigned version,
                                bool keep_alive) {
@@ -107,8 +107,10 @@ ApiReply Api::Handle(const HttpRequest& req, std::string_view peer_ip) {
   // A header that says one thing, sent twice saying two, is refused: a
   // gateway passes its client's headers on, and the client's copy must not
   // be able to win (credentials, the referrer, a gateway's demands).
-  for (const char* name : {"Authorization", "X-API-Key", "Referer", "X-Keyward-Required-Scopes",
-                           "X-Keyward-Required-Environment", "Content-Type"}) {
+  for (const char* name :
+       {"Authorization", "X-API-Key", "Referer", "X-Keyward-Required-Scopes",
+        "X-Keyward-Required-Environment", "Content-Type", "Origin", "Sec-Fetch-Site",
+        "X-Keyward-Session", "X-CSRF-Token"}) {
     if (auto single = SingleHeaderValue(req, name); !single.ok()) {
       reply.route = metrics_.unmatched_route();
       call.Fail(single.status());
@@ -136,21 +138,36 @@ ApiReply Api::Handle(const HttpRequest& req, std::string_view peer_ip) {
       call.Error(Code::kInternal, "internal error");
     }
   }
-  reply.response.Set("Cache-Control", "no-store");
+  // Only what a handler marked cacheable (the pages' hashed files) is cached.
+  if (reply.response.Get("Cache-Control").empty()) reply.response.Set("Cache-Control", "no-store");
   return reply;
 }
 
 void Api::Dispatch(Call& call, const Route& route) {
+  // A page of the portal or the console names its session; its cookie is
+  // then the credential, checked as the route says.
+  const bool protected_route = route.access == Access::kRoot ||
+                               route.access == Access::kRootOrManagingKey ||
+                               route.access == Access::kSession;
+  if (protected_route && (route.access == Access::kSession ||
+                          !Header(call.req, kSessionHeader).empty())) {
+    if (!AuthenticateSession(call, context_, route)) return;
+    route.handler(call, context_);
+    return;
+  }
   switch (route.access) {
     case Access::kPublic:
     case Access::kApiKey:
       break;
     case Access::kRoot:
+    case Access::kRootKey:
       if (!Authenticate(call, context_, /*allow_self_service=*/false)) return;
       break;
     case Access::kRootOrManagingKey:
       if (!Authenticate(call, context_, /*allow_self_service=*/true)) return;
       break;
+    case Access::kSession:
+      return;  // handled above
   }
   route.handler(call, context_);
 }

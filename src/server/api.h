@@ -27,6 +27,19 @@
 
 namespace keyward {
 
+// What the hosted pages need from the configuration.
+struct PageOptions {
+  // The origin browsers use ("https://keys.example.com"), no trailing slash;
+  // configured says whether the operator set it (else it is http://<listen>,
+  // and a page's own Host is its origin too).
+  std::string public_url = "http://127.0.0.1:8080";
+  bool public_url_configured = false;
+  std::string product_name = "API keys";
+  std::string logo_url, accent_color, support_url;
+  std::vector<std::string> frame_ancestors;  // empty: 'none'
+  int64_t session_ttl_seconds = 24 * 60 * 60;
+};
+
 struct ApiOptions {
   KeyService* service = nullptr;
   const Verifier* verifier = nullptr;
@@ -35,6 +48,9 @@ struct ApiOptions {
   const KeyCache* cache = nullptr;  // for /metrics; may be null
   // Whose forwarded headers count (server/forwarded.h).
   TrustedProxies trusted_proxies = TrustedProxies::Loopback();
+  // The portal and the console (may be null: no browser sessions).
+  WebSessions* sessions = nullptr;
+  PageOptions pages;
 };
 
 // One answer, ready for the wire: headers are kept as "Name: value" lines,

@@ -1,6 +1,7 @@
 #include "server/auth.h"
 
 #include "core/key_service.h"
+#include "core/web_sessions.h"
 #include "server/api.h"
 #include "server/forwarded.h"
 
@@ -146,7 +147,156 @@ bool Authenticate(Call& call, const RouteContext& ctx, bool allow_self_service) 
 bool MayReach(const Principal& who, std::string_view workspace_id, std::string_view environment) {
   if (who.root) return true;
   return (workspace_id.empty() || workspace_id == who.workspace_id) &&
-         (environment.empty() || environment == who.environment);
+         (environment.empty() || who.environment.empty() || environment == who.environment);
+}
+
+std::optional<std::string_view> CookieValue(const HttpRequest& req, std::string_view name) {
+  std::optional<std::string_view> found;
+  for (auto it = req.find(http::field::cookie); it != req.end() && it->name() == http::field::cookie;
+       ++it) {
+    std::string_view rest(it->value().data(), it->value().size());
+    while (!rest.empty()) {
+      const size_t semi = rest.find(';');
+      const std::string_view pair = Trim(rest.substr(0, semi));
+      rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+      const size_t eq = pair.find('=');
+      if (eq == std::string_view::npos || Trim(pair.substr(0, eq)) != name) continue;
+      const std::string_view value = Trim(pair.substr(eq + 1));
+      if (found && *found != value) return std::nullopt;
+      found = value;
+    }
+  }
+  return found.value_or(std::string_view());
+}
+
+bool FromOwnOrigin(Call& call, const RouteContext& ctx) {
+  const std::string_view site = Header(call.req, "Sec-Fetch-Site");
+  const std::string_view origin = Header(call.req, "Origin");
+  const PageOptions& pages = ctx.options->pages;
+  bool same = !origin.empty() && origin == pages.public_url;
+  if (!same && !pages.public_url_configured && !origin.empty()) {
+    const std::string_view host = Header(call.req, "Host");
+    same = !host.empty() && origin.starts_with("http://") && origin.substr(7) == host;
+  }
+  if (!site.empty() && site != "same-origin") same = false;
+  if (!same) {
+    call.Error(Code::kForbidden,
+               "cross-site request refused: changes from a browser session must come from this "
+               "deployment's own pages (" +
+                   pages.public_url + ")");
+  }
+  return same;
+}
+
+namespace {
+
+bool HasPermission(const PortalSession& ps, std::string_view permission) {
+  for (const auto& p : ps.permissions) {
+    if (p == permission) return true;
+  }
+  return false;
+}
+
+// Constant time in the length of a, so a token cannot be guessed byte by byte.
+bool SameSecret(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+}  // namespace
+
+bool AuthenticateSession(Call& call, const RouteContext& ctx, const Route& route) {
+  auto client = ClientAddress(call.req, call.peer_ip, ctx.options->trusted_proxies);
+  if (!client.ok()) {
+    call.Fail(client.status());
+    return false;
+  }
+  call.client_ip = std::move(*client);
+  const std::string_view kind = Header(call.req, kSessionHeader);
+  if (kind != "portal" && kind != "console") {
+    call.Error(kind.empty() ? Code::kUnauthorized : Code::kInvalidRequest,
+               kind.empty() ? "this route needs a browser session: send X-Keyward-Session: portal "
+                              "or console with the session cookie"
+                            : "X-Keyward-Session must be portal or console");
+    return false;
+  }
+  if (!Header(call.req, "Authorization").empty() || !Header(call.req, "X-API-Key").empty()) {
+    call.Error(Code::kInvalidRequest,
+               "send either a credential (Authorization, X-API-Key) or a browser session "
+               "(X-Keyward-Session), not both");
+    return false;
+  }
+  if (ctx.sessions == nullptr) {
+    call.Error(Code::kUnauthorized, "this deployment has no browser sessions");
+    return false;
+  }
+  const auto token = CookieValue(call.req, kind == "portal" ? kPortalCookie : kConsoleCookie);
+  if (!token) {
+    call.Error(Code::kInvalidRequest, "the session cookie is sent twice with different values");
+    return false;
+  }
+  const Verifier& verifier = *ctx.verifier;
+  const Timestamp now = ctx.service->clock().Now();
+  if (verifier.FailureLimited(call.client_ip, now)) {
+    call.Error(Code::kRateLimited,
+               "too many failed authentications from this address; retry in a minute");
+    return false;
+  }
+  std::optional<PortalSession> portal;
+  auto active = ctx.sessions->Resolve(*token, kind, &portal);
+  if (!active.ok()) {
+    const Code code = active.status().code();
+    if (code == Code::kSessionExpired) {
+      call.reply.code = code;
+      Json body = {{"error", CodeName(code)}, {"message", active.status().message()}};
+      body["return_url"] = portal && !portal->return_url.empty() ? Json(portal->return_url)
+                                                                 : Json(nullptr);
+      call.SendJson(401, body);
+      return false;
+    }
+    // A guessed or stale token spends the address's failure budget, like a
+    // guessed key; a missing cookie is only a page not signed in.
+    if (code == Code::kUnauthorized && !token->empty()) verifier.RecordFailure(call.client_ip, now);
+    call.Fail(active.status());
+    return false;
+  }
+  const std::string_view method(call.req.method_string().data(), call.req.method_string().size());
+  if (method != "GET" && method != "HEAD") {
+    if (!FromOwnOrigin(call, ctx)) return false;
+    if (!SameSecret(Header(call.req, kCsrfHeader), WebSessions::CsrfToken(*token))) {
+      call.Error(Code::kForbidden,
+                 "the X-CSRF-Token header is missing or wrong; reload the page");
+      return false;
+    }
+  }
+  call.who.session = std::string(kind);
+  call.who.session_expires_at = active->session.expires_at;
+  if (kind == "console") {
+    call.who.root = true;
+    call.who.actor = active->root->id;
+    call.reply.key_prefix = active->root->short_prefix;
+    return true;
+  }
+  const PortalSession& ps = *active->portal;
+  if (route.access != Access::kSession) {
+    if (route.portal_permission == nullptr) {
+      call.Error(Code::kForbidden, "the portal cannot do this; ask the operator");
+      return false;
+    }
+    if (!HasPermission(ps, route.portal_permission)) {
+      call.Error(Code::kForbidden, std::string("this portal session does not allow ") +
+                                       route.portal_permission);
+      return false;
+    }
+  }
+  call.who.actor = ps.actor;
+  call.who.workspace_id = ps.workspace_id;
+  call.who.environment = ps.environment;
+  call.who.scopes = ps.scopes;
+  call.who.portal = ps;
+  return true;
 }
 
 std::optional<ApiKey> LoadVisibleKey(Call& call, const RouteContext& ctx, std::string_view id) {

@@ -22,10 +22,40 @@ namespace keyward {
 // verifies from this client. Answers the error and returns false otherwise.
 bool Authenticate(Call& call, const RouteContext& ctx, bool allow_self_service);
 
-// The tenant rule, for every route (and every page of the dashboard to
-// come): whether the principal may see objects of this workspace and
-// environment. A root key sees all; a managing key its own workspace and
-// environment. An empty workspace or environment means the principal's own.
+// The header a page of the portal or the console sends to make its session
+// cookie the credential ("portal" or "console"), and the header carrying
+// the session's CSRF token on every change.
+inline constexpr const char* kSessionHeader = "X-Keyward-Session";
+inline constexpr const char* kCsrfHeader = "X-CSRF-Token";
+// The cookies holding the two kinds of session.
+inline constexpr const char* kPortalCookie = "kw_portal";
+inline constexpr const char* kConsoleCookie = "kw_console";
+
+// Sets call.client_ip and call.who from the browser session the request
+// names (X-Keyward-Session) and its cookie, for route. A console session
+// acts as its root key, on the routes a root key may call; a portal session
+// as its workspace (and environment), on the routes whose portal_permission
+// it holds. A change (any method but GET and HEAD) must come from this
+// deployment's own origin (Origin, Sec-Fetch-Site) and carry the session's
+// CSRF token. Answers the error and returns false otherwise; an expired
+// session answers 401 session_expired with the portal's return_url.
+bool AuthenticateSession(Call& call, const RouteContext& ctx, const Route& route);
+
+// The value of cookie name: empty when absent; nullopt when sent twice with
+// different values.
+std::optional<std::string_view> CookieValue(const HttpRequest& req, std::string_view name);
+
+// Whether the request comes from a page of this deployment: Origin is
+// public_url (or, when public_url is not configured, the request's own
+// Host), and Sec-Fetch-Site, when sent, is same-origin. Answers 403
+// forbidden and returns false otherwise.
+bool FromOwnOrigin(Call& call, const RouteContext& ctx);
+
+// The tenant rule, for every route and every page: whether the principal
+// may see objects of this workspace and environment. A root key sees all; a
+// managing key its own workspace and environment; a portal session its
+// workspace and its environment, or all of the workspace's when it has
+// none. An empty workspace or environment means the principal's own.
 bool MayReach(const Principal& who, std::string_view workspace_id, std::string_view environment);
 
 // The key, when the caller may see it; answers 404 (never a hint that it

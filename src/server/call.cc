@@ -87,6 +87,12 @@ void Call::Send(int status, std::string body) {
   reply.response.body = std::move(body);
 }
 
+void Call::SendContent(int status, std::string_view content_type, std::string body) {
+  reply.response.status = status;
+  reply.response.content_type = std::string(content_type);
+  reply.response.body = std::move(body);
+}
+
 void Call::Error(Code code, std::string_view message) {
   reply.code = code;
   Send(HttpStatusFor(code), ErrorBody(code, message));

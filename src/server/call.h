@@ -28,11 +28,15 @@ struct ApiReply;
 // Who is calling, once authentication has run.
 struct Principal {
   bool root = false;
-  std::string actor;         // "rk_…" or "key_…"
-  std::string workspace_id;  // self-service: its own
-  std::string environment;   // self-service: its own
+  std::string actor;         // "rk_…", "key_…", "member:…" or "portal:ps_…"
+  std::string workspace_id;  // self-service and portal: its own
+  std::string environment;   // self-service and portal: its own; portal: empty for all
   std::vector<std::string> scopes;
   std::optional<ApiKey> key;  // self-service: the managing key, as stored
+  // A browser session: "portal" or "console"; empty for a key.
+  std::string session;
+  std::optional<PortalSession> portal;  // a portal session's own record
+  Timestamp session_expires_at = 0;     // a browser session's end
 };
 
 using QueryParams = std::vector<std::pair<std::string, std::string>>;
@@ -48,6 +52,8 @@ struct Call {
   ApiReply& reply;
 
   void Send(int status, std::string body);
+  // A page or file: content type, body, and no JSON error shape.
+  void SendContent(int status, std::string_view content_type, std::string body);
   void SendJson(int status, const Json& j) { Send(status, Dump(j)); }
   void Error(Code code, std::string_view message);
   // An error Status as an answer; internals never reach the client.

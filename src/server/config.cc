@@ -4,6 +4,7 @@
 
 #include <toml++/toml.h>
 
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
@@ -87,6 +88,32 @@ Status ApplyToml(std::string_view text, const std::string& path, Config* c, bool
       KEYWARD_RETURN_IF_ERROR(ReadString(v, path, key, &c->database));
     } else if (key == "trusted_proxies") {
       KEYWARD_RETURN_IF_ERROR(ReadList(v, path, key, &c->trusted_proxies));
+    } else if (key == "public_url") {
+      KEYWARD_RETURN_IF_ERROR(ReadString(v, path, key, &c->public_url));
+    } else if (key == "portal") {
+      const toml::table* table = v.as_table();
+      if (!table) return Bad(path, key, "must be a table ([portal])");
+      for (auto&& [kk, kv] : *table) {
+        const std::string sub(kk.str());
+        const std::string name = "portal." + sub;
+        std::string* text = sub == "product_name"   ? &c->portal_product_name
+                            : sub == "logo_url"     ? &c->portal_logo_url
+                            : sub == "accent_color" ? &c->portal_accent_color
+                            : sub == "support_url"  ? &c->portal_support_url
+                                                    : nullptr;
+        int64_t* number = sub == "code_ttl_seconds"      ? &c->portal_code_ttl_seconds
+                          : sub == "session_ttl_seconds" ? &c->portal_session_ttl_seconds
+                                                         : nullptr;
+        if (text != nullptr) {
+          KEYWARD_RETURN_IF_ERROR(ReadString(kv, path, name, text));
+        } else if (number != nullptr) {
+          KEYWARD_RETURN_IF_ERROR(ReadInt(kv, path, name, number));
+        } else if (sub == "frame_ancestors") {
+          KEYWARD_RETURN_IF_ERROR(ReadList(kv, path, name, &c->portal_frame_ancestors));
+        } else {
+          return Status::InvalidRequest(path + ": unknown configuration key \"" + name + "\"");
+        }
+      }
     } else if (key == "usage_retention_days") {
       KEYWARD_RETURN_IF_ERROR(ReadInt(v, path, key, &c->usage_retention_days));
     } else if (key == "limits" || key == "cache") {
@@ -147,6 +174,79 @@ Status LoadFile(const std::string& path, Config* c, bool* accept_set) {
   return ApplyToml(text, path, c, accept_set);
 }
 
+// An absolute http(s) URL: scheme, a host, and nothing a header could not hold.
+bool IsHttpUrl(std::string_view url) {
+  std::string_view rest;
+  if (url.starts_with("https://")) {
+    rest = url.substr(8);
+  } else if (url.starts_with("http://")) {
+    rest = url.substr(7);
+  } else {
+    return false;
+  }
+  if (rest.empty() || rest.front() == '/') return false;
+  for (unsigned char ch : url) {
+    if (ch <= 0x20 || ch == 0x7f || ch == '"' || ch == '\'' || ch == '<' || ch == '>' ||
+        ch == '\\' || ch == ';') {
+      return false;
+    }
+  }
+  return true;
+}
+
+Status ValidatePortal(const Config& c) {
+  if (!c.public_url.empty()) {
+    const std::string_view u = c.public_url;
+    const size_t host = u.find("://");
+    const size_t after = host == std::string_view::npos ? 0 : host + 3;
+    const size_t slash = u.find('/', after);
+    if (!IsHttpUrl(u) || u.find_first_of("?#@", after) != std::string_view::npos ||
+        (slash != std::string_view::npos && slash + 1 != u.size())) {
+      return Status::InvalidRequest(
+          "public_url: must be an origin, http:// or https:// and a host, like "
+          "https://keys.example.com, with no path, query, fragment or user info (the pages are "
+          "served at /portal and /console)");
+    }
+  }
+  if (c.portal_product_name.empty() || c.portal_product_name.size() > 80) {
+    return Status::InvalidRequest("portal.product_name: must be 1 to 80 characters");
+  }
+  for (unsigned char ch : c.portal_product_name) {
+    if (ch < 0x20 || ch == 0x7f)
+      return Status::InvalidRequest("portal.product_name: holds a control character");
+  }
+  if (!c.portal_logo_url.empty() && !IsHttpUrl(c.portal_logo_url) &&
+      !(c.portal_logo_url.front() == '/' && c.portal_logo_url.find("//") != 0 &&
+        IsHttpUrl("http://h" + c.portal_logo_url))) {
+    return Status::InvalidRequest(
+        "portal.logo_url: must be an http(s) URL or a path on this host, like /logo.svg");
+  }
+  if (!c.portal_support_url.empty() && !IsHttpUrl(c.portal_support_url) &&
+      !c.portal_support_url.starts_with("mailto:")) {
+    return Status::InvalidRequest("portal.support_url: must be an http(s) or mailto: URL");
+  }
+  if (!c.portal_accent_color.empty()) {
+    const std::string& a = c.portal_accent_color;
+    bool ok = a.size() == 7 && a[0] == '#';
+    for (size_t i = 1; ok && i < a.size(); ++i) ok = std::isxdigit(static_cast<unsigned char>(a[i]));
+    if (!ok) return Status::InvalidRequest("portal.accent_color: must be #rrggbb, like #4f46e5");
+  }
+  for (const auto& f : c.portal_frame_ancestors) {
+    if (!(f == "'self'" || IsHttpUrl(f))) {
+      return Status::InvalidRequest("portal.frame_ancestors: \"" + f +
+                                    "\" must be 'self' or an http(s) origin like "
+                                    "https://app.example.com");
+    }
+  }
+  if (c.portal_code_ttl_seconds < 1 || c.portal_code_ttl_seconds > 7 * 86400) {
+    return Status::InvalidRequest("portal.code_ttl_seconds: must be between 1 and 604800");
+  }
+  if (c.portal_session_ttl_seconds < 1 || c.portal_session_ttl_seconds > 30 * 86400) {
+    return Status::InvalidRequest("portal.session_ttl_seconds: must be between 1 and 2592000");
+  }
+  return Status::Ok();
+}
+
 Status Validate(const Config& c) {
   std::string host;
   uint16_t port;
@@ -172,9 +272,10 @@ Status Validate(const Config& c) {
     return Status::InvalidRequest("keys.environments: " + format.status().message());
   if (c.product_prefix == "kw") {
     for (const auto& e : c.environments) {
-      if (e == "root") {
-        return Status::InvalidRequest(
-            "keys.environments: \"root\" is taken by root keys (kw_root_…)");
+      if (e == "root" || e == "code" || e == "sess") {
+        return Status::InvalidRequest("keys.environments: \"" + e +
+                                      "\" is taken by keyward's own secrets (kw_root_…, "
+                                      "kw_code_…, kw_sess_…)");
       }
     }
   }
@@ -211,10 +312,16 @@ Status Validate(const Config& c) {
   if (c.cache_max_keys < 64 || c.cache_max_keys > 1'000'000'000) {
     return Status::InvalidRequest("cache.max_keys: must be between 64 and 1000000000");
   }
-  return Status::Ok();
+  return ValidatePortal(c);
 }
 
 }  // namespace
+
+std::string Config::EffectivePublicUrl() const {
+  std::string url = public_url.empty() ? "http://" + listen : public_url;
+  while (url.size() > 8 && url.back() == '/') url.pop_back();
+  return url;
+}
 
 std::optional<std::string> ProcessEnv(const char* name) {
   const char* v = std::getenv(name);
@@ -280,6 +387,7 @@ Result<Config> LoadConfig(const ConfigFlags& flags, const EnvLookup& env) {
   if (auto v = env("KEYWARD_DATA_DIR")) c.data_dir = *v;
   if (auto v = env("KEYWARD_DATABASE")) c.database = *v;
   if (auto v = env("KEYWARD_TRUSTED_PROXIES")) c.trusted_proxies = SplitCommaList(*v);
+  if (auto v = env("KEYWARD_PUBLIC_URL")) c.public_url = *v;
   if (auto v = env("KEYWARD_KEYS_PRODUCT_PREFIX")) c.product_prefix = *v;
   if (auto v = env("KEYWARD_KEYS_ENVIRONMENTS")) c.environments = SplitCommaList(*v);
   if (auto v = env("KEYWARD_KEYS_ACCEPT_ENVIRONMENTS")) {

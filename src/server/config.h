@@ -35,6 +35,22 @@ struct Config {
   int64_t failed_verifications_per_ip = 100;  // per minute, then 429; 0: no limit
   // [cache]
   int64_t cache_max_keys = 1'000'000;
+  // Where browsers reach this deployment ("https://keys.example.com"): the
+  // origin of portal links and the one origin the pages accept changes
+  // from. Empty: http://<listen>.
+  std::string public_url;
+  // [portal]: the hosted pages' branding and sessions.
+  std::string portal_product_name = "API keys";
+  std::string portal_logo_url;      // empty: none; https://… or a path on this host
+  std::string portal_accent_color;  // "#rrggbb"; empty: keyward's
+  std::string portal_support_url;   // empty: none
+  // Who may frame the pages (CSP frame-ancestors); empty: nobody.
+  std::vector<std::string> portal_frame_ancestors;
+  int64_t portal_code_ttl_seconds = 15 * 60;
+  int64_t portal_session_ttl_seconds = 24 * 60 * 60;
+
+  // public_url, or http://<listen> when it is not set; no trailing slash.
+  std::string EffectivePublicUrl() const;
 };
 
 // Values given on the command line; unset ones leave the file's.

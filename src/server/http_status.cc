@@ -15,6 +15,7 @@ int HttpStatusFor(Code code) {
     case Code::kDisabled:
     case Code::kWrongEnvironment:
     case Code::kUnauthorized:
+    case Code::kSessionExpired:
       return 401;
     case Code::kIpNotAllowed:
     case Code::kReferrerNotAllowed:

@@ -16,23 +16,27 @@ namespace keyward {
 class Api;
 class KeyService;
 class Verifier;
+class WebSessions;
 struct ApiOptions;
 
 // Who may call a route.
 enum class Access {
   kPublic,             // anyone (health, metrics, the OpenAPI document)
   kApiKey,             // the API key being checked is the credential (gateway mode)
-  kRoot,               // a root key
+  kRoot,               // a root key (or a console session)
+  kRootKey,            // a root key itself, never a session (console sign-in)
   kRootOrManagingKey,  // a root key, or an API key with keys:manage (self-service)
+  kSession,            // a browser session of the portal or the console (the cookie)
 };
 
-// What handlers reach: the service, the verifier, the options and the Api
-// (metrics, readiness). Owned by Api, alive as long as it is.
+// What handlers reach: the service, the verifier, the options, the Api
+// (metrics, readiness) and the browser sessions. Owned by Api, alive as long as it is.
 struct RouteContext {
   KeyService* service = nullptr;
   const Verifier* verifier = nullptr;
   const ApiOptions* options = nullptr;
   Api* api = nullptr;
+  WebSessions* sessions = nullptr;
 };
 
 using RouteHandler = void (*)(Call& call, const RouteContext& ctx);
@@ -43,6 +47,11 @@ struct Route {
   const char* operation_id;  // as in openapi.json
   Access access;
   RouteHandler handler;
+  // What a portal session needs to call it ("keys:create"); null: portal
+  // sessions may not. A console session may call every route a root key
+  // may. (A browser session is the credential only when the request names
+  // one in X-Keyward-Session: see server/auth.h.)
+  const char* portal_permission = nullptr;
 };
 
 class RouteTable {

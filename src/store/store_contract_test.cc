@@ -122,7 +122,9 @@ TEST_P(StoreContractTest, AuditEntriesCommitWithTheirChangeAndOnlyThen) {
   ASSERT_TRUE(store_->InsertKey(Key("key_a"), 1, 100, Audit("key.create")).ok());
   const Status refused = store_->InsertKey(Key("key_b"), 1, 100, Audit("key.create"));
   EXPECT_EQ(refused.code(), Code::kKeyLimitReached);
-  auto audit = store_->ListAudit({"ws_contract", ""}, {"", 100});
+  AuditFilter filter;
+  filter.workspace_id = "ws_contract";
+  auto audit = store_->ListAudit(filter, {"", 100});
   ASSERT_TRUE(audit.ok());
   int creates = 0;
   for (const auto& e : audit->items) creates += e.action == "key.create";

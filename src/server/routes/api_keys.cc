@@ -44,7 +44,8 @@ void CreateKey(Call& call, const RouteContext& ctx) {
                                                       call.who.environment + " environment");
     }
     workspace_id = call.who.workspace_id;
-    environment = call.who.environment;
+    // A portal session for every environment takes the one asked for.
+    if (!call.who.environment.empty()) environment = call.who.environment;
   }
   if (call.who.key) {
     // Left out means "as the caller"; asking outright for no restriction the
@@ -108,7 +109,7 @@ void ListKeys(Call& call, const RouteContext& ctx) {
       return call.Error(Code::kNotFound, "no such workspace or environment");
     }
     filter.workspace_id = call.who.workspace_id;
-    filter.environment = call.who.environment;
+    if (!call.who.environment.empty()) filter.environment = call.who.environment;
   }
   auto list = ctx.service->ListKeys(filter, page);
   if (!list.ok()) return call.Fail(list.status());
@@ -181,8 +182,11 @@ void RotateKey(Call& call, const RouteContext& ctx) {
     return;
   }
   auto target = LoadVisibleKey(call, ctx, call.params[0]);
-  // Rotation hands out a secret with the old key's scopes: the caller must hold them.
-  if (!target || !ScopesWithinCaller(call, target->scopes)) return;
+  if (!target) return;
+  // Rotation hands out a secret with the old key's scopes: a managing key
+  // must hold them. A portal session acts for the workspace, whose keys
+  // they are: keys:rotate is its grant.
+  if (call.who.session != "portal" && !ScopesWithinCaller(call, target->scopes)) return;
   auto rotated = ctx.service->RotateKey(call.params[0], grace.value_or(0), expires, call.actor());
   if (!rotated.ok()) return call.Fail(rotated.status());
   auto old = ctx.service->GetKey(call.params[0]);
@@ -197,13 +201,18 @@ void RotateKey(Call& call, const RouteContext& ctx) {
 }  // namespace
 
 void RegisterApiKeyRoutes(RouteTable& table) {
-  table.Add({"POST", "/v1/api-keys", "createApiKey", Access::kRootOrManagingKey, CreateKey});
-  table.Add({"GET", "/v1/api-keys", "listApiKeys", Access::kRootOrManagingKey, ListKeys});
-  table.Add({"GET", "/v1/api-keys/{id}", "getApiKey", Access::kRootOrManagingKey, GetKey});
+  // The last field: what a portal session needs to call the route.
+  table.Add({"POST", "/v1/api-keys", "createApiKey", Access::kRootOrManagingKey, CreateKey,
+             "keys:create"});
+  table.Add({"GET", "/v1/api-keys", "listApiKeys", Access::kRootOrManagingKey, ListKeys,
+             "keys:read"});
+  table.Add({"GET", "/v1/api-keys/{id}", "getApiKey", Access::kRootOrManagingKey, GetKey,
+             "keys:read"});
   table.Add({"PATCH", "/v1/api-keys/{id}", "updateApiKey", Access::kRootOrManagingKey, UpdateKey});
-  table.Add({"DELETE", "/v1/api-keys/{id}", "revokeApiKey", Access::kRootOrManagingKey, RevokeKey});
-  table.Add(
-      {"POST", "/v1/api-keys/{id}/rotate", "rotateApiKey", Access::kRootOrManagingKey, RotateKey});
+  table.Add({"DELETE", "/v1/api-keys/{id}", "revokeApiKey", Access::kRootOrManagingKey, RevokeKey,
+             "keys:revoke"});
+  table.Add({"POST", "/v1/api-keys/{id}/rotate", "rotateApiKey", Access::kRootOrManagingKey,
+             RotateKey, "keys:rotate"});
 }
 
 }  // namespace keyward

@@ -12,12 +12,15 @@ namespace {
 void AuditLog(Call& call, const RouteContext& ctx) {
   QueryParams q;
   PageRequest page;
-  if (!call.Query({"workspace_id", "target", "cursor", "limit"}, &q) || !call.Page(q, &page))
+  if (!call.Query({"workspace_id", "target", "actor", "action", "cursor", "limit"}, &q) ||
+      !call.Page(q, &page))
     return;
   AuditFilter filter;
   for (const auto& [k, v] : q) {
     if (k == "workspace_id") filter.workspace_id = v;
     if (k == "target") filter.target = v;
+    if (k == "actor") filter.actor = v;
+    if (k == "action") filter.action = v;
   }
   auto list = ctx.service->ListAudit(filter, page);
   if (!list.ok()) return call.Fail(list.status());

@@ -11,6 +11,8 @@ RouteTable AllRoutes() {
   RegisterAuditRoutes(table);
   RegisterUsageRoutes(table);
   RegisterOperationsRoutes(table);
+  RegisterSessionRoutes(table);
+  RegisterPageRoutes(table);
   return table;
 }
 

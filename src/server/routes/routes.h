@@ -6,9 +6,15 @@
 #ifndef KEYWARD_SERVER_ROUTES_ROUTES_H_
 #define KEYWARD_SERVER_ROUTES_ROUTES_H_
 
+#include "core/model.h"
+#include "server/json_codec.h"
 #include "server/route.h"
 
 namespace keyward {
+
+// The workspace as the API shows it, with its limit in force and active
+// keys (routes/workspaces.cc; the session page shows it too).
+Json WorkspaceObject(const RouteContext& ctx, const Workspace& ws);
 
 void RegisterWorkspaceRoutes(RouteTable& table);
 void RegisterApiKeyRoutes(RouteTable& table);
@@ -17,6 +23,8 @@ void RegisterGatewayRoutes(RouteTable& table);
 void RegisterAuditRoutes(RouteTable& table);
 void RegisterUsageRoutes(RouteTable& table);
 void RegisterOperationsRoutes(RouteTable& table);
+void RegisterSessionRoutes(RouteTable& table);
+void RegisterPageRoutes(RouteTable& table);
 
 }  // namespace keyward
 

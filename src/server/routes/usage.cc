@@ -82,7 +82,8 @@ void Usage(Call& call, const RouteContext& ctx) {
                       "at most " + std::to_string(kMaxBuckets) + " " + granularity +
                           " buckets at once; narrow from/to or pick a coarser granularity");
   }
-  // A managing key sees its own environment's usage only.
+  // A managing key (or a portal session of one environment) sees its own
+  // environment's usage only.
   UsageQuery uq{workspace_id, key_id,    call.who.root ? std::string() : call.who.environment,
                 from_minute,  to_minute, bucket_minutes};
   auto points = ctx.service->QueryUsage(uq);
@@ -121,7 +122,7 @@ void Usage(Call& call, const RouteContext& ctx) {
 }  // namespace
 
 void RegisterUsageRoutes(RouteTable& table) {
-  table.Add({"GET", "/v1/usage", "getUsage", Access::kRootOrManagingKey, Usage});
+  table.Add({"GET", "/v1/usage", "getUsage", Access::kRootOrManagingKey, Usage, "usage:read"});
 }
 
 }  // namespace keyward

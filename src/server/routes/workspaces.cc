@@ -7,13 +7,13 @@
 #include "server/auth.h"
 
 namespace keyward {
-namespace {
 
-// The workspace as the API shows it, with its limit in force and active keys.
 Json WorkspaceObject(const RouteContext& ctx, const Workspace& ws) {
   auto active = ctx.service->CountActiveKeys(ws.id);
   return WorkspaceJson(ws, ctx.service->MaxActiveKeys(ws), active.ok() ? *active : 0);
 }
+
+namespace {
 
 void CreateWorkspace(Call& call, const RouteContext& ctx) {
   auto body = WriteBody(call, ctx, false);
@@ -34,8 +34,13 @@ void CreateWorkspace(Call& call, const RouteContext& ctx) {
 void ListWorkspaces(Call& call, const RouteContext& ctx) {
   QueryParams q;
   PageRequest page;
-  if (!call.Query({"cursor", "limit"}, &q) || !call.Page(q, &page)) return;
-  auto list = ctx.service->ListWorkspaces(page);
+  if (!call.Query({"q", "cursor", "limit"}, &q) || !call.Page(q, &page)) return;
+  WorkspaceFilter filter;
+  for (const auto& [k, v] : q) {
+    if (k == "q") filter.query = v;
+  }
+  if (filter.query.size() > 200) return call.Error(Code::kInvalidRequest, "q is longer than 200");
+  auto list = ctx.service->ListWorkspaces(filter, page);
   if (!list.ok()) return call.Fail(list.status());
   Json data = Json::array();
   for (const auto& ws : list->items) data.push_back(WorkspaceObject(ctx, ws));
@@ -43,6 +48,10 @@ void ListWorkspaces(Call& call, const RouteContext& ctx) {
 }
 
 void GetWorkspace(Call& call, const RouteContext& ctx) {
+  // A portal session sees its own workspace only.
+  if (!MayReach(call.who, call.params[0], "")) {
+    return call.Error(Code::kNotFound, "no workspace " + std::string(call.params[0]));
+  }
   auto ws = ctx.service->GetWorkspace(call.params[0]);
   if (!ws.ok()) return call.Fail(ws.status());
   call.SendJson(200, WorkspaceObject(ctx, *ws));
@@ -68,7 +77,9 @@ void UpdateWorkspace(Call& call, const RouteContext& ctx) {
 void RegisterWorkspaceRoutes(RouteTable& table) {
   table.Add({"POST", "/v1/workspaces", "createWorkspace", Access::kRoot, CreateWorkspace});
   table.Add({"GET", "/v1/workspaces", "listWorkspaces", Access::kRoot, ListWorkspaces});
-  table.Add({"GET", "/v1/workspaces/{id}", "getWorkspace", Access::kRoot, GetWorkspace});
+  // A portal session reads its own workspace (its key limit); managing keys
+  // do not.
+  table.Add({"GET", "/v1/workspaces/{id}", "getWorkspace", Access::kRoot, GetWorkspace, "keys:read"});
   table.Add({"PATCH", "/v1/workspaces/{id}", "updateWorkspace", Access::kRoot, UpdateWorkspace});
 }
 

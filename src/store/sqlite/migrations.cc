@@ -100,6 +100,44 @@ DROP INDEX api_keys_by_rotated_from;
 CREATE UNIQUE INDEX api_keys_one_replacement ON api_keys (rotated_from)
   WHERE rotated_from IS NOT NULL;
 )sql",
+      // 6: portal sessions (a one-time code an operator hands a customer)
+      // and web sessions (a browser's cookie), both stored as hashes only;
+      // and audit lookups by actor and by action.
+      R"sql(
+CREATE TABLE portal_sessions (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  workspace_id TEXT NOT NULL REFERENCES workspaces (id),
+  environment TEXT NOT NULL DEFAULT '',
+  permissions TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  return_url TEXT NOT NULL DEFAULT '',
+  member_id TEXT NOT NULL DEFAULT '',
+  member_name TEXT NOT NULL DEFAULT '',
+  member_email TEXT NOT NULL DEFAULT '',
+  actor TEXT NOT NULL,
+  code_hash BLOB NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  code_expires_at INTEGER NOT NULL,
+  code_used_at INTEGER,
+  ended_at INTEGER
+);
+CREATE TABLE web_sessions (
+  token_hash BLOB PRIMARY KEY,
+  kind TEXT NOT NULL,
+  portal_session_id TEXT NOT NULL DEFAULT '',
+  root_key_id TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  ended_at INTEGER,
+  ip TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+CREATE INDEX web_sessions_by_portal_session ON web_sessions (portal_session_id);
+CREATE INDEX web_sessions_by_expiry ON web_sessions (expires_at);
+CREATE INDEX audit_log_by_actor ON audit_log (actor, seq);
+CREATE INDEX audit_log_by_action ON audit_log (action, seq);
+)sql",
   };
   return kMigrations;
 }

@@ -9,150 +9,12 @@
 
 #include "core/mutex.h"
 #include "store/sqlite/migrations.h"
+#include "store/sqlite/statement.h"
 
 namespace keyward {
 namespace {
 
-Status SqliteError(sqlite3* db, const char* what) {
-  const int code = sqlite3_extended_errcode(db);
-  std::string msg = std::string(what) + ": " + sqlite3_errmsg(db);
-  if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED) {
-    return Status::Unavailable("database is busy: " + msg);
-  }
-  if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY) {
-    return Status::Conflict(msg);
-  }
-  return Status::Internal(msg);
-}
-
-// A prepared statement, finalized on scope exit.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) {
-    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
-  }
-  // Uses a statement prepared once and kept by its connection.
-  Stmt(sqlite3* db, sqlite3_stmt* borrowed)
-      : db_(db), stmt_(borrowed), rc_(SQLITE_OK), owned_(false) {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  ~Stmt() {
-    if (owned_) {
-      sqlite3_finalize(stmt_);
-    } else {
-      sqlite3_reset(stmt_);
-    }
-  }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-
-  bool prepared() const { return rc_ == SQLITE_OK; }
-  Status PrepareStatus() const { return prepared() ? Status::Ok() : SqliteError(db_, "prepare"); }
-
-  Stmt& Bind(std::string_view v) {
-    sqlite3_bind_text(stmt_, ++n_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& Bind(const char* v) { return Bind(std::string_view(v)); }
-  Stmt& Bind(const std::string& v) { return Bind(std::string_view(v)); }
-  Stmt& Bind(int64_t v) {
-    sqlite3_bind_int64(stmt_, ++n_, v);
-    return *this;
-  }
-  Stmt& Bind(const std::optional<int64_t>& v) {
-    if (v) return Bind(*v);
-    sqlite3_bind_null(stmt_, ++n_);
-    return *this;
-  }
-  Stmt& Bind(const KeyHash& h) {
-    sqlite3_bind_blob(stmt_, ++n_, h.data(), static_cast<int>(h.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& BindNullableText(std::string_view v) {
-    if (v.empty()) {
-      sqlite3_bind_null(stmt_, ++n_);
-      return *this;
-    }
-    return Bind(v);
-  }
-
-  void Reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-    n_ = 0;
-  }
-
-  // SQLITE_ROW, SQLITE_DONE or an error code.
-  int Step() { return sqlite3_step(stmt_); }
-  Status Run() {
-    const int rc = Step();
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? Status::Ok() : SqliteError(db_, "write");
-  }
-
-  std::string Text(int col) const {
-    const auto* p = sqlite3_column_text(stmt_, col);
-    return p ? std::string(reinterpret_cast<const char*>(p),
-                           static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
-             : std::string();
-  }
-  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
-  std::optional<int64_t> OptInt(int col) const {
-    if (sqlite3_column_type(stmt_, col) == SQLITE_NULL) return std::nullopt;
-    return sqlite3_column_int64(stmt_, col);
-  }
-  KeyHash Hash(int col) const {
-    KeyHash h{};
-    const void* p = sqlite3_column_blob(stmt_, col);
-    if (p && sqlite3_column_bytes(stmt_, col) == static_cast<int>(h.size())) {
-      std::memcpy(h.data(), p, h.size());
-    }
-    return h;
-  }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-  int rc_;
-  bool owned_ = true;
-  int n_ = 0;
-};
-
-// Rolls back unless Commit() succeeded.
-class Transaction {
- public:
-  explicit Transaction(sqlite3* db) : db_(db) {
-    rc_ = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
-  }
-  ~Transaction() {
-    if (rc_ == SQLITE_OK && !done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  Status BeginStatus() const { return rc_ == SQLITE_OK ? Status::Ok() : SqliteError(db_, "begin"); }
-  Status Commit() {
-    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
-      return SqliteError(db_, "commit");
-    }
-    done_ = true;
-    return Status::Ok();
-  }
-
- private:
-  sqlite3* db_;
-  int rc_;
-  bool done_ = false;
-};
-
-std::string ToJsonArray(const std::vector<std::string>& v) { return nlohmann::json(v).dump(); }
-
-std::vector<std::string> FromJsonArray(const std::string& text) {
-  std::vector<std::string> out;
-  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_array()) return out;
-  for (const auto& e : j) {
-    if (e.is_string()) out.push_back(e.get<std::string>());
-  }
-  return out;
-}
+using namespace sqlite_internal;  // NOLINT: the engine's own helpers
 
 constexpr const char* kKeyColumns =
     "id, hash, short_prefix, workspace_id, environment, name, scopes, ip_allowlist, "
@@ -223,57 +85,6 @@ AuditEntry RowToAudit(const Stmt& s) {
   e.ip = s.Text(6);
   e.details_json = s.Text(7);
   return e;
-}
-
-Status CheckLimit(int limit) {
-  if (limit < 1 || limit > 1000) return Status::InvalidRequest("limit must be between 1 and 1000");
-  return Status::Ok();
-}
-
-// Runs a page query whose SQL ends in "LIMIT ?" (already bound but for the
-// limit), reading rows with read; fetches one extra row to know if there is
-// a next page.
-template <typename T, typename ReadRow, typename IdOf>
-Result<Page<T>> ReadPage(sqlite3* db, Stmt& s, int limit, ReadRow read, IdOf id_of) {
-  s.Bind(static_cast<int64_t>(limit) + 1);
-  Page<T> page;
-  int rc;
-  while ((rc = s.Step()) == SQLITE_ROW) page.items.push_back(read(s));
-  if (rc != SQLITE_DONE) return SqliteError(db, "read");
-  if (page.items.size() > static_cast<size_t>(limit)) {
-    page.items.pop_back();
-    page.next_cursor = id_of(page.items.back());
-  }
-  return page;
-}
-
-// Resolves a cursor (an object id) to its seq in table; 0 when empty.
-// The position of a cursor in a list. A cursor outside the list's scope
-// (another workspace, another environment) answers exactly as an unknown
-// one, so a cursor never tells whether an id exists elsewhere.
-struct CursorScope {
-  const char* column;
-  std::string_view value;  // empty: no constraint
-};
-
-Result<int64_t> CursorSeq(sqlite3* db, const char* table, const std::string& cursor,
-                          std::initializer_list<CursorScope> scope = {}) {
-  if (cursor.empty()) return int64_t{0};
-  std::string sql = std::string("SELECT seq FROM ") + table + " WHERE id = ?";
-  for (const auto& c : scope) {
-    if (!c.value.empty()) sql += std::string(" AND ") + c.column + " = ?";
-  }
-  Stmt s(db, sql.c_str());
-  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
-  s.Bind(cursor);
-  for (const auto& c : scope) {
-    if (!c.value.empty()) s.Bind(c.value);
-  }
-  const int rc = s.Step();
-  if (rc == SQLITE_ROW) return s.Int(0);
-  if (rc == SQLITE_DONE)
-    return Status::InvalidRequest("cursor \"" + cursor + "\" is not from this list");
-  return SqliteError(db, "read");
 }
 
 }  // namespace
@@ -428,16 +239,26 @@ Result<Workspace> SqliteStore::GetWorkspace(std::string_view id) {
   return SqliteError(db_, "read workspace");
 }
 
-Result<Page<Workspace>> SqliteStore::ListWorkspaces(const PageRequest& page) {
+Result<Page<Workspace>> SqliteStore::ListWorkspaces(const WorkspaceFilter& f,
+                                                   const PageRequest& page) {
   KEYWARD_RETURN_IF_ERROR(CheckLimit(page.limit));
   MutexLock lock(&mu_);
   auto seq = CursorSeq(db_, "workspaces", page.cursor);
   if (!seq.ok()) return seq.status();
+  // A part of the name (any case) or of the id; LIKE's own wildcards in the
+  // query are matched as themselves.
+  std::string like = "%";
+  for (char c : f.query) {
+    if (c == '%' || c == '_' || c == '\\') like += '\\';
+    like += c;
+  }
+  like += '%';
   Stmt s(db_,
          "SELECT id, name, max_active_keys, created_at FROM workspaces "
-         "WHERE (? = 0 OR seq < ?) ORDER BY seq DESC LIMIT ?");
+         "WHERE (? = 0 OR seq < ?) AND (? = '' OR name LIKE ? ESCAPE '\\' OR id LIKE ? ESCAPE "
+         "'\\') ORDER BY seq DESC LIMIT ?");
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
-  s.Bind(*seq).Bind(*seq);
+  s.Bind(*seq).Bind(*seq).Bind(f.query).Bind(like).Bind(like);
   return ReadPage<Workspace>(db_, s, page.limit, RowToWorkspace,
                              [](const Workspace& w) { return w.id; });
 }
@@ -916,14 +737,18 @@ Result<Page<AuditEntry>> SqliteStore::ListAudit(const AuditFilter& f, const Page
   KEYWARD_RETURN_IF_ERROR(CheckLimit(page.limit));
   MutexLock lock(&mu_);
   auto seq = CursorSeq(db_, "audit_log", page.cursor,
-                       {{"workspace_id", f.workspace_id}, {"target", f.target}});
+                       {{"workspace_id", f.workspace_id},
+                        {"target", f.target},
+                        {"actor", f.actor},
+                        {"action", f.action}});
   if (!seq.ok()) return seq.status();
   Stmt s(db_,
          "SELECT id, at, actor, action, target, workspace_id, ip, details FROM audit_log "
          "WHERE (? = 0 OR seq < ?) AND (? = '' OR workspace_id = ?) AND (? = '' OR target = ?) "
-         "ORDER BY seq DESC LIMIT ?");
+         "AND (? = '' OR actor = ?) AND (? = '' OR action = ?) ORDER BY seq DESC LIMIT ?");
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   s.Bind(*seq).Bind(*seq).Bind(f.workspace_id).Bind(f.workspace_id).Bind(f.target).Bind(f.target);
+  s.Bind(f.actor).Bind(f.actor).Bind(f.action).Bind(f.action);
   return ReadPage<AuditEntry>(db_, s, page.limit, RowToAudit,
                               [](const AuditEntry& e) { return e.id; });
 }

@@ -39,7 +39,8 @@ class SqliteStore final : public KeyStore {
 
   Status CreateWorkspace(const Workspace& ws, const AuditEntry& audit) override;
   Result<Workspace> GetWorkspace(std::string_view id) override;
-  Result<Page<Workspace>> ListWorkspaces(const PageRequest& page) override;
+  Result<Page<Workspace>> ListWorkspaces(const WorkspaceFilter& filter,
+                                         const PageRequest& page) override;
   Status UpdateWorkspace(const Workspace& ws, const AuditEntry& audit) override;
 
   Status InsertKey(const ApiKey& key, int64_t max_active, Timestamp now,
@@ -71,6 +72,17 @@ class SqliteStore final : public KeyStore {
   Result<RootKey> RevokeRootKey(std::string_view id, Timestamp at,
                                 const AuditEntry& audit) override;
 
+  // Sessions: store/sqlite/sqlite_sessions.cc.
+  Status InsertPortalSession(const PortalSession& ps, const AuditEntry& audit) override;
+  Result<PortalSession> GetPortalSession(std::string_view id) override;
+  Status RedeemPortalCode(const KeyHash& code_hash, Timestamp now, const WebSession& session,
+                          const AuditEntry& audit, PortalSession* found) override;
+  Status EndPortalSession(std::string_view id, Timestamp at, const AuditEntry& audit) override;
+  Status InsertWebSession(const WebSession& session, const AuditEntry& audit) override;
+  Result<WebSession> FindWebSession(const KeyHash& token_hash) override;
+  Status EndWebSession(const KeyHash& token_hash, Timestamp at, const AuditEntry& audit) override;
+  Status PruneSessions(Timestamp before) override;
+
   Status AppendAudit(const AuditEntry& entry) override;
   Result<Page<AuditEntry>> ListAudit(const AuditFilter& filter, const PageRequest& page) override;
 
@@ -82,6 +94,7 @@ class SqliteStore final : public KeyStore {
   Status Exec(const char* sql) REQUIRES(mu_);
   Status InsertAuditLocked(const AuditEntry& entry) REQUIRES(mu_);
   Status InsertKeyLocked(const ApiKey& key) REQUIRES(mu_);
+  Status InsertWebSessionLocked(const WebSession& session) REQUIRES(mu_);
   Status LogKeyChangeLocked(const KeyHash& hash, Timestamp at) REQUIRES(mu_);
   Status TouchKeysLocked(const std::vector<std::pair<std::string, Timestamp>>& last_used)
       REQUIRES(mu_);

@@ -1,0 +1,187 @@
+// Internal to the SQLite engine: prepared statements, transactions, the
+// mapping of SQLite errors to Status, and the paging helpers that every
+// table's queries share. Not part of the store contract; nothing outside
+// store/sqlite/ includes it.
+// Not thread-safe: a Stmt or Transaction belongs to one connection, used
+// under that connection's mutex.
+#ifndef KEYWARD_STORE_SQLITE_STATEMENT_H_
+#define KEYWARD_STORE_SQLITE_STATEMENT_H_
+
+#include <sqlite3.h>
+
+#include <cstring>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/model.h"
+#include "core/status.h"
+
+namespace keyward {
+namespace sqlite_internal {
+
+// A SQLite failure as a Status: busy as Unavailable, a unique violation as
+// Conflict, anything else as Internal.
+Status SqliteError(sqlite3* db, const char* what);
+
+// A prepared statement, finalized on scope exit.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
+  // Uses a statement prepared once and kept by its connection.
+  Stmt(sqlite3* db, sqlite3_stmt* borrowed)
+      : db_(db), stmt_(borrowed), rc_(SQLITE_OK), owned_(false) {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  ~Stmt() {
+    if (owned_) {
+      sqlite3_finalize(stmt_);
+    } else {
+      sqlite3_reset(stmt_);
+    }
+  }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  bool prepared() const { return rc_ == SQLITE_OK; }
+  Status PrepareStatus() const { return prepared() ? Status::Ok() : SqliteError(db_, "prepare"); }
+
+  Stmt& Bind(std::string_view v) {
+    sqlite3_bind_text(stmt_, ++n_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& Bind(const char* v) { return Bind(std::string_view(v)); }
+  Stmt& Bind(const std::string& v) { return Bind(std::string_view(v)); }
+  Stmt& Bind(int64_t v) {
+    sqlite3_bind_int64(stmt_, ++n_, v);
+    return *this;
+  }
+  Stmt& Bind(const std::optional<int64_t>& v) {
+    if (v) return Bind(*v);
+    sqlite3_bind_null(stmt_, ++n_);
+    return *this;
+  }
+  Stmt& Bind(const KeyHash& h) {
+    sqlite3_bind_blob(stmt_, ++n_, h.data(), static_cast<int>(h.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& BindNullableText(std::string_view v) {
+    if (v.empty()) {
+      sqlite3_bind_null(stmt_, ++n_);
+      return *this;
+    }
+    return Bind(v);
+  }
+
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    n_ = 0;
+  }
+
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int Step() { return sqlite3_step(stmt_); }
+  Status Run() {
+    const int rc = Step();
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? Status::Ok() : SqliteError(db_, "write");
+  }
+
+  std::string Text(int col) const {
+    const auto* p = sqlite3_column_text(stmt_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
+             : std::string();
+  }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  std::optional<int64_t> OptInt(int col) const {
+    if (sqlite3_column_type(stmt_, col) == SQLITE_NULL) return std::nullopt;
+    return sqlite3_column_int64(stmt_, col);
+  }
+  KeyHash Hash(int col) const {
+    KeyHash h{};
+    const void* p = sqlite3_column_blob(stmt_, col);
+    if (p && sqlite3_column_bytes(stmt_, col) == static_cast<int>(h.size())) {
+      std::memcpy(h.data(), p, h.size());
+    }
+    return h;
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_;
+  bool owned_ = true;
+  int n_ = 0;
+};
+
+// Rolls back unless Commit() succeeded.
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db) {
+    rc_ = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+  }
+  ~Transaction() {
+    if (rc_ == SQLITE_OK && !done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  Status BeginStatus() const { return rc_ == SQLITE_OK ? Status::Ok() : SqliteError(db_, "begin"); }
+  Status Commit() {
+    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      return SqliteError(db_, "commit");
+    }
+    done_ = true;
+    return Status::Ok();
+  }
+
+ private:
+  sqlite3* db_;
+  int rc_;
+  bool done_ = false;
+};
+
+std::string ToJsonArray(const std::vector<std::string>& v);
+
+std::vector<std::string> FromJsonArray(const std::string& text);
+
+inline Status CheckLimit(int limit) {
+  if (limit < 1 || limit > 1000) return Status::InvalidRequest("limit must be between 1 and 1000");
+  return Status::Ok();
+}
+
+// Runs a page query whose SQL ends in "LIMIT ?" (already bound but for the
+// limit), reading rows with read; fetches one extra row to know if there is
+// a next page.
+template <typename T, typename ReadRow, typename IdOf>
+Result<Page<T>> ReadPage(sqlite3* db, Stmt& s, int limit, ReadRow read, IdOf id_of) {
+  s.Bind(static_cast<int64_t>(limit) + 1);
+  Page<T> page;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) page.items.push_back(read(s));
+  if (rc != SQLITE_DONE) return SqliteError(db, "read");
+  if (page.items.size() > static_cast<size_t>(limit)) {
+    page.items.pop_back();
+    page.next_cursor = id_of(page.items.back());
+  }
+  return page;
+}
+
+// Resolves a cursor (an object id) to its seq in table; 0 when empty.
+// The position of a cursor in a list. A cursor outside the list's scope
+// (another workspace, another environment) answers exactly as an unknown
+// one, so a cursor never tells whether an id exists elsewhere.
+struct CursorScope {
+  const char* column;
+  std::string_view value;  // empty: no constraint
+};
+
+Result<int64_t> CursorSeq(sqlite3* db, const char* table, const std::string& cursor,
+                          std::initializer_list<CursorScope> scope = {});
+
+}  // namespace sqlite_internal
+}  // namespace keyward
+
+#endif  // KEYWARD_STORE_SQLITE_STATEMENT_H_
