@@ -28,18 +28,22 @@ GW_401 = ["missing", "malformed", "invalid", "revoked", "expired", "disabled", "
 GW_403 = ["ip_not_allowed", "referrer_not_allowed", "endpoint_not_allowed", "insufficient_scope"]
 GW_429 = ["rate_limited", "quota_exceeded"]
 AUDIT_ACTIONS = ["workspace.create", "workspace.update", "key.create", "key.update", "key.revoke",
-                 "key.rotate", "root_key.create", "root_key.revoke"]
+                 "key.rotate", "root_key.create", "root_key.revoke", "portal_session.create",
+                 "portal_session.open", "portal_session.end", "console.sign_in",
+                 "session.sign_out"]
+PORTAL_PERMISSIONS = ["keys:read", "keys:create", "keys:rotate", "keys:revoke", "usage:read"]
 
 WS_ID = "ws_3kTq9VxLm2Rb8NcP4dQz"
 KEY_ID = "key_7HbN2xQp9LrT4vWc1ZsY"
 KEY_ID2 = "key_Vd5Gk8Jm1Xq3Pr7Lt2Hw"
 RK_ID = "rk_9FqW2eRt6YuI1oPa3SdF"
 EVT_ID = "evt_4LmN8bVc2XzQ7wEr5TyU"
+PS_ID = "ps_2WqZ7nRb4XkT9mLc3VdP"
 SECRET = "asa_live_Tq0x4k9Pd8MnV2b7XcQ1wE5rT8yU3iO6pA9sD0fG"
 SHORT = "asa_live_Tq0x4k9Pd8Mn"
 SECRET2 = "asa_live_Hx7Yp2Lk9Wq4Nb6Vc1Rt5Mz8Qd3Fs0Ga7Je2Kb9w"
 SHORT2 = "asa_live_Hx7Yp2Lk9Wq4"
-for i in (WS_ID, KEY_ID, KEY_ID2, RK_ID, EVT_ID):
+for i in (WS_ID, KEY_ID, KEY_ID2, RK_ID, EVT_ID, PS_ID):
     assert len(i.split("_", 1)[1]) == 20, i
 for k in (SECRET, SECRET2):
     assert len(k.split("_")[2]) == 40, k
@@ -361,7 +365,8 @@ schemas["AuditEntry"] = {
         "at": S("Timestamp"),
         "actor": {"type": "string",
                   "description": "A root key id (`rk_...`), an API key id (`key_...`, "
-                                 "self-service) or `cli`.",
+                                 "self-service), `member:<id>` or `portal:<ps_id>` (a change "
+                                 "made on the portal), or `cli`.",
                   "examples": [RK_ID]},
         "action": S("AuditAction"),
         "target": {"type": "string", "description": "The id of the object acted on.",
@@ -611,6 +616,139 @@ def int_header(desc, ex):
     return {"description": desc, "schema": {"type": "integer", "minimum": 0, "examples": [ex]}}
 
 
+
+# ---------------------------------------------------------------- browser sessions
+schemas["PortalPermission"] = {
+    "type": "string", "enum": PORTAL_PERMISSIONS,
+    "description": "What a portal session may do: list and read keys and the workspace's key "
+                   "limit (`keys:read`), create, rotate or revoke keys, read usage. A permission "
+                   "that changes keys needs `keys:read` too.",
+    "examples": ["keys:create"],
+}
+PS_MEMBER = {"id": "m_1", "name": "Ada Lovelace", "email": "ada@example.com"}
+schemas["PortalMember"] = {
+    "type": "object", "required": ["id"],
+    "description": "The operator's user who opens the page: changes are audited as "
+                   "`member:<id>`.",
+    "properties": {
+        "id": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": NO_CONTROL},
+        "name": {"type": ["string", "null"], "maxLength": 200, "pattern": NO_CONTROL},
+        "email": {"type": ["string", "null"], "maxLength": 254, "pattern": NO_CONTROL},
+    },
+    "examples": [PS_MEMBER],
+}
+schemas["CreatePortalSessionRequest"] = {
+    "type": "object", "additionalProperties": False, "required": ["workspace_id"],
+    "properties": {
+        "workspace_id": S("WorkspaceId"),
+        "environment": {"$ref": "#/components/schemas/Environment",
+                        "description": "Limit the page to keys of this environment; omitted: "
+                                       "every environment."},
+        "permissions": {"type": "array", "items": S("PortalPermission"), "minItems": 1,
+                        "uniqueItems": True,
+                        "description": "Omitted: all of them."},
+        "scopes": {"type": "array", "items": {"type": "string"}, "maxItems": 64,
+                   "description": "The scopes a key created on the page may carry (offered as "
+                                  "choices; `*` is any). Omitted: none, or any (`*`) when the "
+                                  "console opens the page."},
+        "return_url": {"type": "string", "format": "uri", "maxLength": 2048,
+                       "description": "Where the page sends people back (an absolute http(s) "
+                                      "URL): from a used or expired link, and with "
+                                      "`?reason=session_expired` when the session ends."},
+        "member": S("PortalMember"),
+    },
+    "examples": [{"workspace_id": WS_ID, "environment": "live",
+                  "return_url": "https://app.example.com/settings", "member": PS_MEMBER}],
+}
+PS_EXAMPLE = {"id": PS_ID, "workspace_id": WS_ID, "environment": "live",
+              "permissions": PORTAL_PERMISSIONS, "scopes": [],
+              "return_url": "https://app.example.com/settings", "member": PS_MEMBER,
+              "actor": "member:m_1", "status": "pending", "created_at": T0, "created_by": RK_ID,
+              "expires_at": "2025-01-15T10:45:00Z", "opened_at": None, "ended_at": None}
+schemas["PortalSession"] = {
+    "type": "object",
+    "required": ["id", "workspace_id", "environment", "permissions", "scopes", "return_url",
+                 "member", "actor", "status", "created_at", "created_by", "expires_at",
+                 "opened_at", "ended_at"],
+    "description": "A link for one customer to one workspace's API-keys page.",
+    "properties": {
+        "id": {"type": "string", "pattern": "^ps_[A-Za-z0-9]+$", "examples": [PS_ID]},
+        "workspace_id": S("WorkspaceId"),
+        "environment": {"type": ["string", "null"]},
+        "permissions": {"type": "array", "items": S("PortalPermission")},
+        "scopes": {"type": "array", "items": {"type": "string"}},
+        "return_url": {"type": ["string", "null"]},
+        "member": {"oneOf": [S("PortalMember"), {"type": "null"}]},
+        "actor": {"type": "string", "description": "What changes made on the page are audited "
+                                                   "as: `member:<id>`, `portal:<ps_id>`, or the "
+                                                   "root key that opened it from the console."},
+        "status": {"type": "string", "enum": ["pending", "opened", "expired", "ended"],
+                   "description": "`pending`: the link works; `opened`: it was used (once); "
+                                  "`expired`: never used in time; `ended`: withdrawn."},
+        "created_at": S("Timestamp"),
+        "created_by": {"type": "string"},
+        "expires_at": {"$ref": "#/components/schemas/Timestamp",
+                       "description": "Until when the link can be opened (15 minutes by "
+                                      "default, `portal.code_ttl_seconds`)."},
+        "opened_at": {"type": ["string", "null"], "format": "date-time"},
+        "ended_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+    "examples": [PS_EXAMPLE],
+}
+schemas["CreatedPortalSession"] = {
+    "allOf": [S("PortalSession"), {
+        "type": "object", "required": ["url"],
+        "properties": {"url": {
+            "type": "string", "format": "uri",
+            "description": "`<public_url>/portal?code=<one-time code>`: hand it to the customer's "
+                           "browser (a redirect). It works once; the code is stored only as a "
+                           "hash and is never shown again.",
+            "examples": ["https://keys.example.com/portal?code=kw_code_..."]}}}],
+}
+schemas["ConsoleSession"] = {
+    "type": "object", "required": ["kind", "actor", "expires_at", "csrf_token"],
+    "properties": {
+        "kind": {"type": "string", "const": "console"},
+        "actor": {"type": "string", "examples": [RK_ID]},
+        "expires_at": S("Timestamp"),
+        "csrf_token": {"type": "string", "description": "Send as `X-CSRF-Token` on every change."},
+    },
+}
+schemas["Branding"] = {
+    "type": "object", "required": ["product_name", "logo_url", "accent_color", "support_url"],
+    "description": "The `[portal]` configuration the pages show.",
+    "properties": {
+        "product_name": {"type": "string", "examples": ["Acme API"]},
+        "logo_url": {"type": ["string", "null"]},
+        "accent_color": {"type": ["string", "null"], "examples": ["#4f46e5"]},
+        "support_url": {"type": ["string", "null"]},
+    },
+}
+schemas["BrowserSession"] = {
+    "type": "object",
+    "required": ["kind", "actor", "csrf_token", "expires_at", "branding", "key_prefix",
+                 "environments"],
+    "description": "The session of the page asking: what it may do and its CSRF token. Portal "
+                   "sessions also carry their workspace and portal-session fields.",
+    "properties": {
+        "kind": {"type": "string", "enum": ["portal", "console"]},
+        "id": {"type": "string", "description": "Portal: the portal session id."},
+        "actor": {"type": "string"},
+        "csrf_token": {"type": "string", "description": "Send as `X-CSRF-Token` on every change."},
+        "expires_at": S("Timestamp"),
+        "branding": S("Branding"),
+        "key_prefix": {"type": "string", "examples": ["asa"]},
+        "workspace": S("Workspace"),
+        "environment": {"type": ["string", "null"]},
+        "environments": {"type": "array", "items": {"type": "string"},
+                         "description": "The environments keys may be made in here."},
+        "permissions": {"type": "array", "items": S("PortalPermission")},
+        "scopes": {"type": "array", "items": {"type": "string"}},
+        "member": {"oneOf": [S("PortalMember"), {"type": "null"}]},
+        "return_url": {"type": ["string", "null"]},
+    },
+}
+
 headers = {
     "Cache-Control": {"description": "Every response: `no-store`.",
                       "schema": {"type": "string", "const": "no-store"}},
@@ -771,6 +909,18 @@ parameters = {
                          "schema": S("Environment")},
     "StatusQuery": {"name": "status", "in": "query", "required": False,
                     "description": "Only keys in this status now.", "schema": S("KeyStatus")},
+    "PortalSessionIdPath": {"name": "id", "in": "path", "required": True,
+                            "description": "The portal session id.",
+                            "schema": {"type": "string", "examples": [PS_ID]}},
+    "SearchQuery": {"name": "q", "in": "query", "required": False,
+                    "description": "Only workspaces whose name (any case) or id contains this.",
+                    "schema": {"type": "string", "maxLength": 200, "examples": ["acme"]}},
+    "ActorQuery": {"name": "actor", "in": "query", "required": False,
+                   "description": "Only entries by this actor (`rk_...`, `key_...`, "
+                                  "`member:<id>`, ...).",
+                   "schema": {"type": "string", "examples": ["member:m_1"]}},
+    "ActionQuery": {"name": "action", "in": "query", "required": False,
+                    "description": "Only entries of this action.", "schema": S("AuditAction")},
     "TargetQuery": {"name": "target", "in": "query", "required": False,
                     "description": "Only entries about this object id (a key, workspace or "
                                    "root key).",
@@ -861,12 +1011,14 @@ paths["/v1/workspaces"] = {
     "get": op("listWorkspaces", "workspaces", "List workspaces",
               "Lists workspaces, newest first, a page at a time." + ROOT_ONLY,
               [ok("A page of workspaces.", "WorkspaceList")],
-              ["400"] + COMMON_AUTH, params=[P("Cursor"), P("Limit")]),
+              ["400"] + COMMON_AUTH, params=[P("SearchQuery"), P("Cursor"), P("Limit")]),
 }
 paths["/v1/workspaces/{id}"] = {
     "parameters": [P("WorkspaceIdPath")],
     "get": op("getWorkspace", "workspaces", "Get a workspace",
-              "Reads one workspace with its key limit and active key count." + ROOT_ONLY,
+              "Reads one workspace with its key limit and active key count. Root key only "
+              "(a self-service key answers 403 `insufficient_scope`), or a portal session with "
+              "`keys:read` for its own workspace.",
               [ok("The workspace.", "Workspace", example=WORKSPACE_EXAMPLE)],
               ["404"] + COMMON_AUTH),
     "patch": op("updateWorkspace", "workspaces", "Update a workspace",
@@ -1075,8 +1227,87 @@ paths["/v1/audit-log"] = {
               "where. Entries never hold a secret." + ROOT_ONLY,
               [ok("A page of audit entries.", "AuditEntryList")],
               ["400"] + COMMON_AUTH,
-              params=[P("WorkspaceIdQuery"), P("TargetQuery"), P("Cursor"), P("Limit")]),
+              params=[P("WorkspaceIdQuery"), P("TargetQuery"), P("ActorQuery"),
+                      P("ActionQuery"), P("Cursor"), P("Limit")]),
 }
+SESSION_HEADER = hparam("X-Keyward-Session", "`portal` or `console`: the page's session "
+                        "cookie (`kw_portal` / `kw_console`) is the credential.", "portal")
+SESSION_NOTE = (" Called by the pages with `X-Keyward-Session` and the session cookie; a change "
+                "also needs `Origin` of this deployment and `X-CSRF-Token`.")
+paths["/v1/portal-sessions"] = {
+    "post": op("createPortalSession", "sessions", "Create a portal link",
+               "Makes a one-time link to the hosted API-keys page of one workspace (and, with "
+               "`environment`, one environment), with the permissions given. Redirect the "
+               "customer's browser to `url`: opening it once, within `expires_at`, starts a "
+               "browser session (a `HttpOnly`, `SameSite=Strict` cookie, 24 h by default) that "
+               "reaches only that workspace; other objects answer 404. Writes a "
+               "`portal_session.create` audit entry; changes made on the page are audited as "
+               "the session's `actor`." + ROOT_ONLY,
+               [ok("The link, with its one-time `url`.", "CreatedPortalSession", "201",
+                   dict(PS_EXAMPLE, url="https://keys.example.com/portal?code=kw_code_..."))],
+               BODY_ERRS + ["404"] + COMMON_AUTH, body="CreatePortalSessionRequest"),
+}
+paths["/v1/portal-sessions/{id}"] = {
+    "parameters": [P("PortalSessionIdPath")],
+    "get": op("getPortalSession", "sessions", "Get a portal link",
+              "Reads a portal session: whether its link was opened, expired or ended." +
+              ROOT_ONLY,
+              [ok("The portal session.", "PortalSession", example=PS_EXAMPLE)],
+              ["404"] + COMMON_AUTH),
+    "delete": op("endPortalSession", "sessions", "Withdraw a portal link",
+                 "Ends a portal session: an unused link stops working, and every browser "
+                 "session made from it answers 401 `session_expired` from now on. Writes a "
+                 "`portal_session.end` audit entry." + ROOT_ONLY,
+                 [ok("The ended portal session.", "PortalSession", example=PS_EXAMPLE)],
+                 ["404"] + COMMON_AUTH),
+}
+paths["/v1/console-sessions"] = {
+    "post": op("createConsoleSession", "sessions", "Sign in to the console",
+               "Exchanges the root key in `Authorization` for a console session cookie "
+               "(`kw_console`, `HttpOnly`, `SameSite=Strict`); the page keeps no key. The "
+               "request must carry this deployment's `Origin`, so another site cannot sign a "
+               "visitor in (403 `forbidden`). The session acts as the root key and ends when "
+               "the root key is revoked. Writes a `console.sign_in` audit entry.",
+               [ok("The console session.", "ConsoleSession", "201")], COMMON_AUTH),
+}
+paths["/v1/session"] = {
+    "get": op("getSession", "sessions", "The page's session",
+              "What the page's browser session may do, with its CSRF token. 401 "
+              "`session_expired` (with the portal's `return_url`) once it expired, was signed "
+              "out or withdrawn; 401 `unauthorized` without one." + SESSION_NOTE,
+              [ok("The session.", "BrowserSession")], ["400"] + COMMON_AUTH,
+              params=[SESSION_HEADER], security=[{"sessionCookie": []}]),
+    "delete": op("endSession", "sessions", "Sign out",
+                 "Ends the page's browser session and clears its cookie. Writes a "
+                 "`session.sign_out` audit entry." + SESSION_NOTE,
+                 [("204", {"description": "Signed out."})], ["400"] + COMMON_AUTH,
+                 params=[SESSION_HEADER], security=[{"sessionCookie": []}]),
+}
+
+
+def page(op_id, summary, description):
+    return {"get": {
+        "operationId": op_id, "tags": ["pages"], "summary": summary, "description": description,
+        "security": [],
+        "responses": {"200": {"description": "The page.",
+                              "content": {"text/html": {"schema": {"type": "string"}}}}}}}
+
+
+paths["/portal"] = page(
+    "portalPage", "The customer portal",
+    "The hosted API-keys page of one workspace. With `?code=<one-time code>` (the `url` of a "
+    "portal session) it starts the browser session and answers 303 to `/portal`; a used or "
+    "expired code answers 410 with a link back to `return_url`, an unknown one 404.")
+paths["/console"] = page("consolePage", "The operator console",
+                         "Sign in with a root key; workspaces, keys, usage and the audit log.")
+paths["/"] = page("rootPage", "To the console", "Answers 303 to `/console`.")
+paths["/assets/{file}"] = page(
+    "webAsset", "A file of the pages",
+    "Scripts and styles of the pages, with hashed names: `Cache-Control: public, "
+    "max-age=31536000, immutable` and an `ETag` (`If-None-Match` answers 304).")
+paths["/assets/{file}"]["parameters"] = [{"name": "file", "in": "path", "required": True,
+                                          "schema": {"type": "string"}}]
+
 paths["/healthz"] = {
     "get": op("getHealth", "operations", "Liveness",
               "Answers 200 while the process serves HTTP; checks nothing else. No credential.",
@@ -1146,6 +1377,13 @@ scopes its key does not hold answers 403 `insufficient_scope`; workspace, audit-
 verify routes answer 403 `insufficient_scope`. The key must itself verify (not revoked, \
 expired or disabled, within its IP and referrer restrictions), else 401.
 
+The hosted pages use a **browser session** instead: a cookie named by the header \
+`X-Keyward-Session: portal` or `console` (see `sessionCookie`). A portal session, made from a \
+one-time link (`POST /v1/portal-sessions`), reaches one workspace with its permissions; a \
+console session, signed in with a root key, acts as that key. A change from a browser session \
+needs this deployment's `Origin` and the session's `X-CSRF-Token` (else 403 `forbidden`); an \
+ended session answers 401 `session_expired`.
+
 No credential or a bad one answers 401 `unauthorized` with `WWW-Authenticate: Bearer`. \
 `/healthz`, `/readyz`, `/metrics`, `/openapi.json` and `/v1/auth` need no credential \
 (`/v1/auth` checks the API key it is handed).
@@ -1155,8 +1393,8 @@ JSON in and out, UTF-8, `snake_case`. Request bodies must be JSON (`Content-Type
 application/json`, or none; another type answers 415), at most 64 KiB (413), nested at most \
 32 deep; unknown fields answer 400 `invalid_request`, so a typo such as `scope` for `scopes` \
 is caught. Times are RFC 3339 UTC strings (`2025-01-15T10:30:00Z`); unset values are `null`. \
-Ids carry a type prefix: `ws_`, `key_`, `rk_`, `evt_`. Every response carries \
-`Cache-Control: no-store`. A request that fails never changes stored state.
+Ids carry a type prefix: `ws_`, `key_`, `rk_`, `evt_`, `ps_`. Every response carries \
+`Cache-Control: no-store`, but for the pages' hashed files (`/assets/...`). A request that fails never changes stored state.
 
 ## Errors
 `{"error": "<code>", "message": "<for a person>"}`: 400 `invalid_json` / `invalid_request`; \
@@ -1189,9 +1427,12 @@ doc = {
                                             "keys."},
         {"name": "verification", "description": "Check a key: by API call or from a gateway."},
         {"name": "audit", "description": "Who changed what, when, from where."},
+        {"name": "sessions", "description": "Portal links for customers, console sign-in, and "
+                                            "the browser session of a page."},
+        {"name": "pages", "description": "The hosted portal and console (HTML)."},
         {"name": "operations", "description": "Health, readiness, metrics and this document."},
     ],
-    "security": [{"bearerAuth": []}],
+    "security": [{"bearerAuth": []}, {"sessionCookie": []}],
     "paths": paths,
     "components": {
         "securitySchemes": {
@@ -1202,6 +1443,16 @@ doc = {
                                "carrying the scope `keys:manage` may manage the keys of its own "
                                "workspace and environment (the `/v1/api-keys` routes) and "
                                "nothing else.",
+            },
+            "sessionCookie": {
+                "type": "apiKey", "in": "cookie", "name": "kw_portal",
+                "description": "A browser session of the portal (`kw_portal`) or the console "
+                               "(`kw_console`), named by `X-Keyward-Session`. A console "
+                               "session acts as its root key; a portal session as its "
+                               "workspace, on the routes its permissions open: `keys:read` "
+                               "(list and read keys, read the workspace), `keys:create`, "
+                               "`keys:rotate`, `keys:revoke`, `usage:read`. Changes need this "
+                               "deployment's `Origin` and the session's `X-CSRF-Token`.",
             },
         },
         "schemas": schemas,

@@ -28,6 +28,16 @@ const ROUTES = [
   ['get', '/v1/auth/{path}'],
   ['get', '/v1/audit-log'],
   ['get', '/v1/usage'],
+  ['post', '/v1/portal-sessions'],
+  ['get', '/v1/portal-sessions/{id}'],
+  ['delete', '/v1/portal-sessions/{id}'],
+  ['post', '/v1/console-sessions'],
+  ['get', '/v1/session'],
+  ['delete', '/v1/session'],
+  ['get', '/portal'],
+  ['get', '/console'],
+  ['get', '/'],
+  ['get', '/assets/{file}'],
   ['get', '/healthz'],
   ['get', '/readyz'],
   ['get', '/metrics'],
@@ -107,10 +117,13 @@ test('request bodies refuse unknown fields', async () => {
 });
 
 test('routes without a credential say so', () => {
-  for (const p of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/v1/auth', '/v1/auth/{path}']) {
+  for (const p of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/v1/auth', '/v1/auth/{path}',
+    '/portal', '/console', '/', '/assets/{file}']) {
     assert.deepEqual(doc.paths[p].get.security, [], `${p}: security`);
   }
-  assert.deepEqual(doc.security, [{ bearerAuth: [] }]);
+  // A root or managing key, or a browser session of the pages.
+  assert.deepEqual(doc.security, [{ bearerAuth: [] }, { sessionCookie: [] }]);
+  assert.equal(doc.components.securitySchemes.sessionCookie.in, 'cookie');
   assert.equal(doc.components.securitySchemes.bearerAuth.scheme, 'bearer');
 });
 
