@@ -256,6 +256,167 @@ TEST_P(StoreContractTest, EngineErrorsMapToCodes) {
   EXPECT_TRUE(store_->GetKey("key_missing").status().IsNotFound());
 }
 
+// ---- Browser sessions
+
+PortalSession Portal(const std::string& id, Timestamp code_expires_at = 1000) {
+  PortalSession ps;
+  ps.id = id;
+  ps.workspace_id = "ws_contract";
+  ps.permissions = {"keys:read"};
+  ps.return_url = "https://app.example.com/back";
+  ps.actor = "member:m_1";
+  ps.code_hash = Sha256("code:" + id);
+  ps.created_at = 10;
+  ps.created_by = "rk_test";
+  ps.code_expires_at = code_expires_at;
+  return ps;
+}
+
+WebSession Browser(const std::string& token, Timestamp expires_at = 5000) {
+  WebSession w;
+  w.token_hash = Sha256(token);
+  w.kind = "portal";
+  w.created_at = 100;
+  w.expires_at = expires_at;
+  w.ip = "203.0.113.7";
+  return w;
+}
+
+TEST_P(StoreContractTest, APortalCodeOpensOneSessionEvenWhenRaced) {
+  ASSERT_TRUE(store_->InsertPortalSession(Portal("ps_race"), Audit("portal_session.create")).ok());
+  std::atomic<int> opened{0}, refused{0};
+  OnThreads(8, [&](int i) {
+    PortalSession found;
+    const Status st = store_->RedeemPortalCode(Sha256("code:ps_race"), 100,
+                                               Browser("tok" + std::to_string(i)),
+                                               Audit("portal_session.open"), &found);
+    if (st.ok()) opened++;
+    if (st.code() == Code::kConflict && found.id == "ps_race") refused++;
+  });
+  EXPECT_EQ(opened.load(), 1);
+  EXPECT_EQ(refused.load(), 7);
+  int sessions = 0;
+  for (int i = 0; i < 8; ++i) {
+    auto w = store_->FindWebSession(Sha256("tok" + std::to_string(i)));
+    if (w.ok()) {
+      ++sessions;
+      EXPECT_EQ(w->portal_session_id, "ps_race");
+    }
+  }
+  EXPECT_EQ(sessions, 1);
+  // The open is audited as the portal session's actor, on it.
+  AuditFilter filter;
+  filter.action = "portal_session.open";
+  auto audit = store_->ListAudit(filter, {"", 100});
+  ASSERT_TRUE(audit.ok());
+  ASSERT_EQ(audit->items.size(), 1u);
+  EXPECT_EQ(audit->items[0].actor, "member:m_1");
+  EXPECT_EQ(audit->items[0].target, "ps_race");
+  EXPECT_EQ(audit->items[0].workspace_id, "ws_contract");
+}
+
+TEST_P(StoreContractTest, AnExpiredUnknownOrEndedCodeOpensNothing) {
+  ASSERT_TRUE(store_->InsertPortalSession(Portal("ps_old", 1000), Audit()).ok());
+  PortalSession found;
+  EXPECT_EQ(store_->RedeemPortalCode(Sha256("code:ps_old"), 1000, Browser("a"), Audit(), &found)
+                .code(),
+            Code::kExpired);
+  EXPECT_EQ(found.return_url, "https://app.example.com/back");
+  PortalSession none;
+  EXPECT_EQ(
+      store_->RedeemPortalCode(Sha256("nope"), 10, Browser("b"), Audit(), &none).code(),
+      Code::kNotFound);
+  EXPECT_TRUE(none.id.empty());
+  ASSERT_TRUE(store_->InsertPortalSession(Portal("ps_end"), Audit()).ok());
+  ASSERT_TRUE(store_->EndPortalSession("ps_end", 50, Audit("portal_session.end")).ok());
+  EXPECT_EQ(
+      store_->RedeemPortalCode(Sha256("code:ps_end"), 60, Browser("c"), Audit(), &found).code(),
+      Code::kConflict);
+  for (const char* t : {"a", "b", "c"}) {
+    EXPECT_TRUE(store_->FindWebSession(Sha256(t)).status().IsNotFound()) << t;
+  }
+  EXPECT_TRUE(store_->EndPortalSession("ps_missing", 1, Audit()).IsNotFound());
+}
+
+TEST_P(StoreContractTest, EndingAPortalSessionEndsItsBrowsers) {
+  ASSERT_TRUE(store_->InsertPortalSession(Portal("ps_live"), Audit()).ok());
+  PortalSession found;
+  ASSERT_TRUE(
+      store_->RedeemPortalCode(Sha256("code:ps_live"), 100, Browser("live"), Audit(), &found)
+          .ok());
+  EXPECT_FALSE(store_->FindWebSession(Sha256("live"))->ended_at.has_value());
+  ASSERT_TRUE(store_->EndPortalSession("ps_live", 200, Audit()).ok());
+  auto w = store_->FindWebSession(Sha256("live"));
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->ended_at, 200);
+  EXPECT_EQ(store_->GetPortalSession("ps_live")->ended_at, 200);
+}
+
+TEST_P(StoreContractTest, SignOutEndsOneSessionAndPruningDropsOldOnes) {
+  WebSession console = Browser("console", 5000);
+  console.kind = "console";
+  console.root_key_id = "rk_test";
+  ASSERT_TRUE(store_->InsertWebSession(console, Audit("console.sign_in")).ok());
+  ASSERT_TRUE(store_->InsertWebSession(Browser("other", 9000), Audit()).ok());
+  ASSERT_TRUE(store_->EndWebSession(Sha256("console"), 300, Audit("session.sign_out")).ok());
+  EXPECT_EQ(store_->FindWebSession(Sha256("console"))->ended_at, 300);
+  EXPECT_EQ(store_->FindWebSession(Sha256("console"))->root_key_id, "rk_test");
+  EXPECT_FALSE(store_->FindWebSession(Sha256("other"))->ended_at.has_value());
+  EXPECT_TRUE(store_->EndWebSession(Sha256("missing"), 1, Audit()).IsNotFound());
+  // Pruning before 400 drops the signed-out one, keeps the live one.
+  ASSERT_TRUE(store_->PruneSessions(400).ok());
+  EXPECT_TRUE(store_->FindWebSession(Sha256("console")).status().IsNotFound());
+  EXPECT_TRUE(store_->FindWebSession(Sha256("other")).ok());
+  // A portal session goes once its code expired and no browser holds it.
+  ASSERT_TRUE(store_->InsertPortalSession(Portal("ps_unused", 100), Audit()).ok());
+  ASSERT_TRUE(store_->PruneSessions(400).ok());
+  EXPECT_TRUE(store_->GetPortalSession("ps_unused").status().IsNotFound());
+}
+
+TEST_P(StoreContractTest, APortalSessionNeedsItsWorkspace) {
+  PortalSession ps = Portal("ps_nows");
+  ps.workspace_id = "ws_missing";
+  EXPECT_TRUE(store_->InsertPortalSession(ps, Audit()).IsNotFound());
+  EXPECT_TRUE(store_->GetPortalSession("ps_nows").status().IsNotFound());
+}
+
+TEST_P(StoreContractTest, WorkspacesAreSearchedByNameOrIdAndAuditByActorAndAction) {
+  for (const auto& [id, name] : {std::pair{"ws_acme1", "Acme Corp"}, {"ws_globex", "Globex"},
+                                 {"ws_pct", "100% Acme_like"}}) {
+    Workspace ws;
+    ws.id = id;
+    ws.name = name;
+    ws.created_at = 2;
+    ASSERT_TRUE(store_->CreateWorkspace(ws, Audit("workspace.create")).ok());
+  }
+  auto names = [&](const std::string& q) {
+    std::set<std::string> out;
+    WorkspaceFilter f;
+    f.query = q;
+    auto page = store_->ListWorkspaces(f, {"", 100});
+    EXPECT_TRUE(page.ok());
+    for (const auto& w : page->items) out.insert(w.id);
+    return out;
+  };
+  EXPECT_EQ(names("acme"), (std::set<std::string>{"ws_acme1", "ws_pct"}));
+  EXPECT_EQ(names("globex"), (std::set<std::string>{"ws_globex"}));
+  EXPECT_EQ(names("%"), (std::set<std::string>{"ws_pct"}));  // LIKE's wildcard, literally
+  EXPECT_EQ(names("e_l"), (std::set<std::string>{"ws_pct"}));
+  EXPECT_EQ(names("").size(), 4u);
+  AuditEntry by_member = Audit("key.create");
+  by_member.actor = "member:m_1";
+  ASSERT_TRUE(store_->AppendAudit(by_member).ok());
+  AuditFilter f;
+  f.actor = "member:m_1";
+  auto mine = store_->ListAudit(f, {"", 100});
+  ASSERT_TRUE(mine.ok());
+  ASSERT_EQ(mine->items.size(), 1u);
+  f.action = "workspace.create";
+  EXPECT_TRUE(store_->ListAudit(f, {"", 100})->items.empty());
+  f.actor.clear();
+  EXPECT_EQ(store_->ListAudit(f, {"", 100})->items.size(), 3u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, StoreContractTest, ::testing::ValuesIn(kEngines),
                          [](const auto& info) { return std::string(info.param.name); });
 
