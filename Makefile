@@ -3,14 +3,18 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test test-asan test-tsan fuzz fuzz-merge run bench clean format
+.PHONY: all deps web configure build test test-asan test-tsan fuzz fuzz-merge run bench clean format
 
 all: build
 
 deps:
 	@scripts/install-deps
 
-configure: deps
+# The portal and console (web/), built to web/dist and embedded in the binary.
+web: deps
+	@scripts/build-web
+
+configure: deps web
 	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
 
 build: configure
@@ -26,7 +30,7 @@ test: build
 # server that a test killed or whose exit status it did not look at
 # (scripts/ctest-sanitized).
 ASAN_DIR ?= build-asan
-test-asan: deps
+test-asan: deps web
 	@scripts/install-deps fuzz
 	@cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEYWARD_SANITIZE=ON -DCMAKE_CXX_COMPILER=clang++ >/dev/null
 	@cmake --build $(ASAN_DIR) -j $(JOBS)
@@ -77,7 +81,7 @@ fuzz-merge:
 # process land in $(TSAN_DIR)/sanitizer-logs and fail the run.
 TSAN_DIR ?= build-tsan
 CONCURRENCY_TESTS ?= KeyCache|Usage|RateLimiter|StoreContract|KeyServiceRace|Sha256Test.SameAnswer|functional.line-rate|functional.verify|functional.hostile|functional.crash
-test-tsan: deps
+test-tsan: deps web
 	@scripts/install-deps fuzz
 	@cmake -S . -B $(TSAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEYWARD_TSAN=ON -DCMAKE_CXX_COMPILER=clang++ >/dev/null
 	@cmake --build $(TSAN_DIR) -j $(JOBS)
@@ -87,7 +91,7 @@ test-tsan: deps
 # Benchmarks: in-process verification against bare SHA-256, HTTP against
 # nginx, and a million keys. Each prints what it compares with.
 BENCH_DIR ?= build-bench
-bench: deps
+bench: deps web
 	@scripts/install-deps bench
 	@cmake -S . -B $(BENCH_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DKEYWARD_BENCH=ON >/dev/null
 	@cmake --build $(BENCH_DIR) -j $(JOBS)

@@ -29,8 +29,8 @@ def main():
     entries = []
     for i, path in enumerate(files):
         name = path.relative_to(dist).as_posix()
-        if name.endswith(".map"):
-            continue  # source maps stay out of the binary
+        if name.endswith(".map") or path.name.startswith("."):
+            continue  # source maps and build stamps stay out of the binary
         ctype = TYPES.get(path.suffix.lower())
         if ctype is None:
             sys.exit(f"embed-web: {name}: no content type for {path.suffix!r}; add one to TYPES")
