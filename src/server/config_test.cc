@@ -47,6 +47,53 @@ TEST_F(ConfigTest, TrustedProxiesAreLoopbackUnlessSet) {
   EXPECT_NE(c.status().message().find("trusted_proxies"), std::string::npos);
 }
 
+TEST_F(ConfigTest, PortalSettingsAreReadAndChecked) {
+  auto c = LoadConfig({}, Env());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->EffectivePublicUrl(), "http://127.0.0.1:8080");
+  EXPECT_TRUE(c->portal_frame_ancestors.empty());
+  EXPECT_EQ(c->portal_code_ttl_seconds, 900);
+  EXPECT_EQ(c->portal_session_ttl_seconds, 86400);
+  ConfigFlags flags;
+  flags.config_file = WriteConfig(
+      "public_url = \"https://keys.example.com/\"\n[portal]\nproduct_name = \"Acme API\"\n"
+      "logo_url = \"/logo.svg\"\naccent_color = \"#4F46e5\"\nsupport_url = "
+      "\"mailto:help@acme.example\"\nframe_ancestors = [\"https://app.acme.example\"]\n"
+      "code_ttl_seconds = 60\nsession_ttl_seconds = 3600\n");
+  c = LoadConfig(flags, Env());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->EffectivePublicUrl(), "https://keys.example.com");
+  EXPECT_EQ(c->portal_product_name, "Acme API");
+  EXPECT_EQ(c->portal_frame_ancestors, (std::vector<std::string>{"https://app.acme.example"}));
+  EXPECT_EQ(c->portal_session_ttl_seconds, 3600);
+  env_["KEYWARD_PUBLIC_URL"] = "http://localhost:9000";
+  c = LoadConfig(flags, Env());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->EffectivePublicUrl(), "http://localhost:9000");
+  env_.clear();
+  // Each bad value is refused, naming its key.
+  for (const auto& [text, key] : std::vector<std::pair<std::string, std::string>>{
+           {"public_url = \"ftp://keys.example.com\"", "public_url"},
+           {"public_url = \"https://keys.example.com/keys\"", "public_url"},
+           {"public_url = \"https://user@keys.example.com\"", "public_url"},
+           {"[portal]\naccent_color = \"red\"", "portal.accent_color"},
+           {"[portal]\nlogo_url = \"javascript:alert(1)\"", "portal.logo_url"},
+           {"[portal]\nlogo_url = \"//evil.example/x.png\"", "portal.logo_url"},
+           {"[portal]\nframe_ancestors = [\"*\"]", "portal.frame_ancestors"},
+           {"[portal]\nframe_ancestors = [\"https://a.example; script-src *\"]",
+            "portal.frame_ancestors"},
+           {"[portal]\nsession_ttl_seconds = 0", "portal.session_ttl_seconds"},
+           {"[portal]\ncode_ttl_seconds = 9999999", "portal.code_ttl_seconds"},
+           {"[portal]\nproduct_name = \"\"", "portal.product_name"},
+           {"[portal]\ncolour = \"#000000\"", "portal.colour"},
+       }) {
+    flags.config_file = WriteConfig(text);
+    auto bad = LoadConfig(flags, Env());
+    ASSERT_FALSE(bad.ok()) << text;
+    EXPECT_NE(bad.status().message().find(key), std::string::npos) << bad.status().message();
+  }
+}
+
 TEST_F(ConfigTest, DefaultsWithNoFile) {
   auto c = LoadConfig({}, Env());
   ASSERT_TRUE(c.ok()) << c.status().ToString();
