@@ -3,10 +3,9 @@
 // harness drive: the store (chosen by `database`), the key service, the key
 // cache with its change-log follower, the rate limiters, usage counting,
 // the verifier, the browser sessions and the API, wired one way (store ->
-// service -> cache -> verifier -> usage -> sessions -> API). It owns all of them and the background jobs
-// (Maintenance), which run only once StartBackground is called.
-// Not thread-safe to open, start or stop; what it holds is as thread-safe
-// as each part says.
+// service -> cache -> verifier -> usage -> sessions -> API). It owns all of them and the background
+// jobs (Maintenance), which run only once StartBackground is called. Not thread-safe to open, start
+// or stop; what it holds is as thread-safe as each part says.
 #ifndef KEYWARD_APP_APP_H_
 #define KEYWARD_APP_APP_H_
 

@@ -76,8 +76,8 @@ Status CheckPermissions(const std::vector<std::string>& permissions) {
   const bool changes = std::any_of(permissions.begin(), permissions.end(), [](const auto& p) {
     return p == "keys:create" || p == "keys:rotate" || p == "keys:revoke";
   });
-  if (changes && std::find(permissions.begin(), permissions.end(), "keys:read") ==
-                     permissions.end()) {
+  if (changes &&
+      std::find(permissions.begin(), permissions.end(), "keys:read") == permissions.end()) {
     return Status::InvalidRequest(
         "permissions that change keys need keys:read too: the page lists the keys it changes");
   }
@@ -109,9 +109,9 @@ Result<CreatedPortalSession> WebSessions::CreatePortalSession(NewPortalSession p
                                   "\"; this deployment has " + known);
   }
   std::vector<std::string> permissions =
-      p.permissions ? std::move(*p.permissions)
-                    : std::vector<std::string>(std::begin(kPortalPermissions),
-                                               std::end(kPortalPermissions));
+      p.permissions
+          ? std::move(*p.permissions)
+          : std::vector<std::string>(std::begin(kPortalPermissions), std::end(kPortalPermissions));
   KEYWARD_RETURN_IF_ERROR(CheckPermissions(permissions));
   if (p.scopes.size() > 64) return Status::InvalidRequest("scopes has more than 64 entries");
   for (const auto& s : p.scopes) {
@@ -139,20 +139,19 @@ Result<CreatedPortalSession> WebSessions::CreatePortalSession(NewPortalSession p
   ps.member_id = std::move(p.member_id);
   ps.member_name = std::move(p.member_name);
   ps.member_email = std::move(p.member_email);
-  ps.actor = p.as_operator        ? actor.id
+  ps.actor = p.as_operator          ? actor.id
              : ps.member_id.empty() ? "portal:" + ps.id
                                     : "member:" + ps.member_id;
   ps.code_hash = Sha256(out.code);
   ps.created_at = now;
   ps.created_by = actor.id;
   ps.code_expires_at = now + options_.code_ttl_seconds * 1000;
-  json details = {{"environment", ps.environment},
-                  {"permissions", ps.permissions},
-                  {"actor", ps.actor}};
+  json details = {
+      {"environment", ps.environment}, {"permissions", ps.permissions}, {"actor", ps.actor}};
   if (!ps.member_id.empty()) details["member_id"] = ps.member_id;
   KEYWARD_RETURN_IF_ERROR(store_->InsertPortalSession(
-      ps, MakeAuditEntry(actor, now, "portal_session.create", ps.id, ps.workspace_id,
-                         details.dump())));
+      ps,
+      MakeAuditEntry(actor, now, "portal_session.create", ps.id, ps.workspace_id, details.dump())));
   return out;
 }
 
@@ -201,8 +200,8 @@ Result<OpenedWebSession> WebSessions::OpenConsole(std::string_view root_key_id,
   w.expires_at = now + options_.session_ttl_seconds * 1000;
   w.ip = std::string(ip);
   KEYWARD_RETURN_IF_ERROR(store_->InsertWebSession(
-      w, MakeAuditEntry(Actor{w.root_key_id, w.ip}, now, "console.sign_in", w.root_key_id, "",
-                        "{}")));
+      w,
+      MakeAuditEntry(Actor{w.root_key_id, w.ip}, now, "console.sign_in", w.root_key_id, "", "{}")));
   return out;
 }
 

@@ -23,7 +23,7 @@
 namespace keyward {
 
 struct WebSessionOptions {
-  int64_t code_ttl_seconds = 15 * 60;         // how long a portal link works
+  int64_t code_ttl_seconds = 15 * 60;          // how long a portal link works
   int64_t session_ttl_seconds = 24 * 60 * 60;  // how long a browser session lasts
   std::vector<std::string> environments;       // the deployment's, for validation
 };
@@ -31,10 +31,10 @@ struct WebSessionOptions {
 // What the operator asks for (POST /v1/portal-sessions).
 struct NewPortalSession {
   std::string workspace_id;
-  std::string environment;                             // empty: every environment
+  std::string environment;                              // empty: every environment
   std::optional<std::vector<std::string>> permissions;  // unset: all of them
-  std::vector<std::string> scopes;  // what keys made on the page may carry
-  std::string return_url;           // empty: none
+  std::vector<std::string> scopes;                      // what keys made on the page may carry
+  std::string return_url;                               // empty: none
   std::string member_id, member_name, member_email;
   // Opened from the console: the page acts for, and is audited as, the root
   // key that opened it.
@@ -70,7 +70,9 @@ class WebSessions {
   // InvalidRequest naming the field for bad input; NotFound for a missing
   // workspace. Audited as "portal_session.create".
   Result<CreatedPortalSession> CreatePortalSession(NewPortalSession p, const Actor& actor);
-  Result<PortalSession> GetPortalSession(std::string_view id) { return store_->GetPortalSession(id); }
+  Result<PortalSession> GetPortalSession(std::string_view id) {
+    return store_->GetPortalSession(id);
+  }
   // Withdraws a portal session: its link stops working and its browsers are
   // signed out. Audited as "portal_session.end".
   Status EndPortalSession(std::string_view id, const Actor& actor);

@@ -107,10 +107,9 @@ ApiReply Api::Handle(const HttpRequest& req, std::string_view peer_ip) {
   // A header that says one thing, sent twice saying two, is refused: a
   // gateway passes its client's headers on, and the client's copy must not
   // be able to win (credentials, the referrer, a gateway's demands).
-  for (const char* name :
-       {"Authorization", "X-API-Key", "Referer", "X-Keyward-Required-Scopes",
-        "X-Keyward-Required-Environment", "Content-Type", "Origin", "Sec-Fetch-Site",
-        "X-Keyward-Session", "X-CSRF-Token"}) {
+  for (const char* name : {"Authorization", "X-API-Key", "Referer", "X-Keyward-Required-Scopes",
+                           "X-Keyward-Required-Environment", "Content-Type", "Origin",
+                           "Sec-Fetch-Site", "X-Keyward-Session", "X-CSRF-Token"}) {
     if (auto single = SingleHeaderValue(req, name); !single.ok()) {
       reply.route = metrics_.unmatched_route();
       call.Fail(single.status());
@@ -149,8 +148,8 @@ void Api::Dispatch(Call& call, const Route& route) {
   const bool protected_route = route.access == Access::kRoot ||
                                route.access == Access::kRootOrManagingKey ||
                                route.access == Access::kSession;
-  if (protected_route && (route.access == Access::kSession ||
-                          !Header(call.req, kSessionHeader).empty())) {
+  if (protected_route &&
+      (route.access == Access::kSession || !Header(call.req, kSessionHeader).empty())) {
     if (!AuthenticateSession(call, context_, route)) return;
     route.handler(call, context_);
     return;

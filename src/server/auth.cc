@@ -152,8 +152,8 @@ bool MayReach(const Principal& who, std::string_view workspace_id, std::string_v
 
 std::optional<std::string_view> CookieValue(const HttpRequest& req, std::string_view name) {
   std::optional<std::string_view> found;
-  for (auto it = req.find(http::field::cookie); it != req.end() && it->name() == http::field::cookie;
-       ++it) {
+  for (auto it = req.find(http::field::cookie);
+       it != req.end() && it->name() == http::field::cookie; ++it) {
     std::string_view rest(it->value().data(), it->value().size());
     while (!rest.empty()) {
       const size_t semi = rest.find(';');
@@ -251,8 +251,8 @@ bool AuthenticateSession(Call& call, const RouteContext& ctx, const Route& route
     if (code == Code::kSessionExpired) {
       call.reply.code = code;
       Json body = {{"error", CodeName(code)}, {"message", active.status().message()}};
-      body["return_url"] = portal && !portal->return_url.empty() ? Json(portal->return_url)
-                                                                 : Json(nullptr);
+      body["return_url"] =
+          portal && !portal->return_url.empty() ? Json(portal->return_url) : Json(nullptr);
       call.SendJson(401, body);
       return false;
     }
@@ -266,8 +266,7 @@ bool AuthenticateSession(Call& call, const RouteContext& ctx, const Route& route
   if (method != "GET" && method != "HEAD") {
     if (!FromOwnOrigin(call, ctx)) return false;
     if (!SameSecret(Header(call.req, kCsrfHeader), WebSessions::CsrfToken(*token))) {
-      call.Error(Code::kForbidden,
-                 "the X-CSRF-Token header is missing or wrong; reload the page");
+      call.Error(Code::kForbidden, "the X-CSRF-Token header is missing or wrong; reload the page");
       return false;
     }
   }
@@ -286,8 +285,8 @@ bool AuthenticateSession(Call& call, const RouteContext& ctx, const Route& route
       return false;
     }
     if (!HasPermission(ps, route.portal_permission)) {
-      call.Error(Code::kForbidden, std::string("this portal session does not allow ") +
-                                       route.portal_permission);
+      call.Error(Code::kForbidden,
+                 std::string("this portal session does not allow ") + route.portal_permission);
       return false;
     }
   }

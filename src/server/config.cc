@@ -228,7 +228,8 @@ Status ValidatePortal(const Config& c) {
   if (!c.portal_accent_color.empty()) {
     const std::string& a = c.portal_accent_color;
     bool ok = a.size() == 7 && a[0] == '#';
-    for (size_t i = 1; ok && i < a.size(); ++i) ok = std::isxdigit(static_cast<unsigned char>(a[i]));
+    for (size_t i = 1; ok && i < a.size(); ++i)
+      ok = std::isxdigit(static_cast<unsigned char>(a[i]));
     if (!ok) return Status::InvalidRequest("portal.accent_color: must be #rrggbb, like #4f46e5");
   }
   for (const auto& f : c.portal_frame_ancestors) {

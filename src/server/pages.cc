@@ -112,9 +112,10 @@ void SendMessagePage(Call& call, const RouteContext& ctx, int status, std::strin
                      std::string_view link_text) {
   static const std::string style_hash = "sha256-" + Base64(Sha256(kMessageStyle));
   const PageOptions& pages = ctx.options->pages;
-  std::string html = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                     "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-                     "<title>";
+  std::string html =
+      "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+      "<title>";
   html += HtmlEscape(title) + " · " + HtmlEscape(pages.product_name);
   html += "</title><style>" + std::string(kMessageStyle) + "</style></head><body><main><h1>";
   html += HtmlEscape(title) + "</h1><p>" + HtmlEscape(message) + "</p>";

@@ -287,9 +287,9 @@ TEST_P(StoreContractTest, APortalCodeOpensOneSessionEvenWhenRaced) {
   std::atomic<int> opened{0}, refused{0};
   OnThreads(8, [&](int i) {
     PortalSession found;
-    const Status st = store_->RedeemPortalCode(Sha256("code:ps_race"), 100,
-                                               Browser("tok" + std::to_string(i)),
-                                               Audit("portal_session.open"), &found);
+    const Status st =
+        store_->RedeemPortalCode(Sha256("code:ps_race"), 100, Browser("tok" + std::to_string(i)),
+                                 Audit("portal_session.open"), &found);
     if (st.ok()) opened++;
     if (st.code() == Code::kConflict && found.id == "ps_race") refused++;
   });
@@ -318,14 +318,13 @@ TEST_P(StoreContractTest, APortalCodeOpensOneSessionEvenWhenRaced) {
 TEST_P(StoreContractTest, AnExpiredUnknownOrEndedCodeOpensNothing) {
   ASSERT_TRUE(store_->InsertPortalSession(Portal("ps_old", 1000), Audit()).ok());
   PortalSession found;
-  EXPECT_EQ(store_->RedeemPortalCode(Sha256("code:ps_old"), 1000, Browser("a"), Audit(), &found)
-                .code(),
-            Code::kExpired);
+  EXPECT_EQ(
+      store_->RedeemPortalCode(Sha256("code:ps_old"), 1000, Browser("a"), Audit(), &found).code(),
+      Code::kExpired);
   EXPECT_EQ(found.return_url, "https://app.example.com/back");
   PortalSession none;
-  EXPECT_EQ(
-      store_->RedeemPortalCode(Sha256("nope"), 10, Browser("b"), Audit(), &none).code(),
-      Code::kNotFound);
+  EXPECT_EQ(store_->RedeemPortalCode(Sha256("nope"), 10, Browser("b"), Audit(), &none).code(),
+            Code::kNotFound);
   EXPECT_TRUE(none.id.empty());
   ASSERT_TRUE(store_->InsertPortalSession(Portal("ps_end"), Audit()).ok());
   ASSERT_TRUE(store_->EndPortalSession("ps_end", 50, Audit("portal_session.end")).ok());
@@ -342,8 +341,7 @@ TEST_P(StoreContractTest, EndingAPortalSessionEndsItsBrowsers) {
   ASSERT_TRUE(store_->InsertPortalSession(Portal("ps_live"), Audit()).ok());
   PortalSession found;
   ASSERT_TRUE(
-      store_->RedeemPortalCode(Sha256("code:ps_live"), 100, Browser("live"), Audit(), &found)
-          .ok());
+      store_->RedeemPortalCode(Sha256("code:ps_live"), 100, Browser("live"), Audit(), &found).ok());
   EXPECT_FALSE(store_->FindWebSession(Sha256("live"))->ended_at.has_value());
   ASSERT_TRUE(store_->EndPortalSession("ps_live", 200, Audit()).ok());
   auto w = store_->FindWebSession(Sha256("live"));
@@ -381,7 +379,8 @@ TEST_P(StoreContractTest, APortalSessionNeedsItsWorkspace) {
 }
 
 TEST_P(StoreContractTest, WorkspacesAreSearchedByNameOrIdAndAuditByActorAndAction) {
-  for (const auto& [id, name] : {std::pair{"ws_acme1", "Acme Corp"}, {"ws_globex", "Globex"},
+  for (const auto& [id, name] : {std::pair{"ws_acme1", "Acme Corp"},
+                                 {"ws_globex", "Globex"},
                                  {"ws_pct", "100% Acme_like"}}) {
     Workspace ws;
     ws.id = id;

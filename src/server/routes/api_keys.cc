@@ -204,10 +204,10 @@ void RegisterApiKeyRoutes(RouteTable& table) {
   // The last field: what a portal session needs to call the route.
   table.Add({"POST", "/v1/api-keys", "createApiKey", Access::kRootOrManagingKey, CreateKey,
              "keys:create"});
-  table.Add({"GET", "/v1/api-keys", "listApiKeys", Access::kRootOrManagingKey, ListKeys,
-             "keys:read"});
-  table.Add({"GET", "/v1/api-keys/{id}", "getApiKey", Access::kRootOrManagingKey, GetKey,
-             "keys:read"});
+  table.Add(
+      {"GET", "/v1/api-keys", "listApiKeys", Access::kRootOrManagingKey, ListKeys, "keys:read"});
+  table.Add(
+      {"GET", "/v1/api-keys/{id}", "getApiKey", Access::kRootOrManagingKey, GetKey, "keys:read"});
   table.Add({"PATCH", "/v1/api-keys/{id}", "updateApiKey", Access::kRootOrManagingKey, UpdateKey});
   table.Add({"DELETE", "/v1/api-keys/{id}", "revokeApiKey", Access::kRootOrManagingKey, RevokeKey,
              "keys:revoke"});

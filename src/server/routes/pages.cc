@@ -2,12 +2,12 @@
 // redeemed for a session), the operator console (/console), and the built
 // files they load (/assets/…, hashed names, cached for a year).
 // Thread-safe: handlers run on any serving thread at once.
+#include "server/pages.h"
 #include "core/key_service.h"
 #include "core/web_sessions.h"
 #include "server/api.h"
 #include "server/auth.h"
 #include "server/forwarded.h"
-#include "server/pages.h"
 #include "server/routes/routes.h"
 
 namespace keyward {

@@ -171,14 +171,14 @@ void SignOut(Call& call, const RouteContext& ctx) {
 }  // namespace
 
 void RegisterSessionRoutes(RouteTable& table) {
-  table.Add({"POST", "/v1/portal-sessions", "createPortalSession", Access::kRoot,
-             CreatePortalSession});
+  table.Add(
+      {"POST", "/v1/portal-sessions", "createPortalSession", Access::kRoot, CreatePortalSession});
   table.Add(
       {"GET", "/v1/portal-sessions/{id}", "getPortalSession", Access::kRoot, GetPortalSession});
-  table.Add({"DELETE", "/v1/portal-sessions/{id}", "endPortalSession", Access::kRoot,
-             EndPortalSession});
-  table.Add({"POST", "/v1/console-sessions", "createConsoleSession", Access::kRootKey,
-             SignInToConsole});
+  table.Add(
+      {"DELETE", "/v1/portal-sessions/{id}", "endPortalSession", Access::kRoot, EndPortalSession});
+  table.Add(
+      {"POST", "/v1/console-sessions", "createConsoleSession", Access::kRootKey, SignInToConsole});
   table.Add({"GET", "/v1/session", "getSession", Access::kSession, GetSession});
   table.Add({"DELETE", "/v1/session", "endSession", Access::kSession, SignOut});
 }

@@ -79,7 +79,8 @@ void RegisterWorkspaceRoutes(RouteTable& table) {
   table.Add({"GET", "/v1/workspaces", "listWorkspaces", Access::kRoot, ListWorkspaces});
   // A portal session reads its own workspace (its key limit); managing keys
   // do not.
-  table.Add({"GET", "/v1/workspaces/{id}", "getWorkspace", Access::kRoot, GetWorkspace, "keys:read"});
+  table.Add(
+      {"GET", "/v1/workspaces/{id}", "getWorkspace", Access::kRoot, GetWorkspace, "keys:read"});
   table.Add({"PATCH", "/v1/workspaces/{id}", "updateWorkspace", Access::kRoot, UpdateWorkspace});
 }
 

@@ -40,8 +40,8 @@ PortalSession RowToPortalSession(const Stmt& s) {
 // The one portal session matching "WHERE <where> = ?".
 template <typename Bind>
 Result<PortalSession> ReadPortalSession(sqlite3* db, const char* where, Bind bind) {
-  const std::string sql = std::string("SELECT ") + kPortalColumns + " FROM portal_sessions WHERE " +
-                          where + " = ?";
+  const std::string sql =
+      std::string("SELECT ") + kPortalColumns + " FROM portal_sessions WHERE " + where + " = ?";
   Stmt s(db, sql.c_str());
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   bind(s);
@@ -199,9 +199,10 @@ Status SqliteStore::PruneSessions(Timestamp before) {
   KEYWARD_RETURN_IF_ERROR(web.Run());
   // A portal session goes once its code can no longer be redeemed and no
   // web session made from it is left.
-  Stmt portal(db_,
-              "DELETE FROM portal_sessions WHERE (code_expires_at < ? OR ended_at < ?) AND NOT "
-              "EXISTS (SELECT 1 FROM web_sessions w WHERE w.portal_session_id = portal_sessions.id)");
+  Stmt portal(
+      db_,
+      "DELETE FROM portal_sessions WHERE (code_expires_at < ? OR ended_at < ?) AND NOT "
+      "EXISTS (SELECT 1 FROM web_sessions w WHERE w.portal_session_id = portal_sessions.id)");
   KEYWARD_RETURN_IF_ERROR(portal.PrepareStatus());
   portal.Bind(before).Bind(before);
   KEYWARD_RETURN_IF_ERROR(portal.Run());

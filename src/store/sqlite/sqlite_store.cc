@@ -240,7 +240,7 @@ Result<Workspace> SqliteStore::GetWorkspace(std::string_view id) {
 }
 
 Result<Page<Workspace>> SqliteStore::ListWorkspaces(const WorkspaceFilter& f,
-                                                   const PageRequest& page) {
+                                                    const PageRequest& page) {
   KEYWARD_RETURN_IF_ERROR(CheckLimit(page.limit));
   MutexLock lock(&mu_);
   auto seq = CursorSeq(db_, "workspaces", page.cursor);
