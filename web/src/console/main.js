@@ -1,0 +1,8 @@
+import '../shared/styles.css';
+import { render } from 'preact';
+import { html } from '../shared/html.js';
+import { ConsoleApp } from './app.js';
+
+const root = document.getElementById('app');
+root.textContent = '';
+render(html`<${ConsoleApp} />`, root);
