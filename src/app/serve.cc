@@ -53,6 +53,7 @@ int RunServe(const Config& config) {
   const std::string address =
       (ho.host.find(':') != std::string::npos ? "[" + ho.host + "]" : ho.host) + ":" +
       std::to_string(server.port());
+  (*app)->api().SetListenAddress(address);
   LogLine("info", "listening")
       .Str("address", address)
       .Int("threads", config.threads)

@@ -89,6 +89,12 @@ void ApiResponse::SerializeTo(std::string* out) const {
   *out += body;
 }
 
+void Api::SetListenAddress(std::string_view address) {
+  if (!options_.pages.public_url_configured) {
+    options_.pages.public_url = "http://" + std::string(address);
+  }
+}
+
 ApiReply Api::Handle(const HttpRequest& req, std::string_view peer_ip) {
   ApiReply reply;
   reply.response.version = req.version();

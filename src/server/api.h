@@ -95,6 +95,10 @@ class Api {
   // The registered routes, in router() order.
   const RouteTable& routes() const { return routes_; }
   Metrics& metrics() { return metrics_; }
+  // The address the server listens on ("127.0.0.1:41234"), known once it
+  // is bound: without a configured public_url, links point there. Call
+  // before serving; not thread-safe.
+  void SetListenAddress(std::string_view address);
   // /readyz answers 503 once the server is stopping.
   void SetStopping() { stopping_.store(true); }
   bool stopping() const { return stopping_.load(); }

@@ -152,8 +152,9 @@ bool MayReach(const Principal& who, std::string_view workspace_id, std::string_v
 
 std::optional<std::string_view> CookieValue(const HttpRequest& req, std::string_view name) {
   std::optional<std::string_view> found;
-  for (auto it = req.find(http::field::cookie);
-       it != req.end() && it->name() == http::field::cookie; ++it) {
+  // Every Cookie header, wherever it stands among the others.
+  const auto cookies = req.equal_range(http::field::cookie);
+  for (auto it = cookies.first; it != cookies.second; ++it) {
     std::string_view rest(it->value().data(), it->value().size());
     while (!rest.empty()) {
       const size_t semi = rest.find(';');
