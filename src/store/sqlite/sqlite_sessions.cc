@@ -11,31 +11,9 @@ namespace {
 
 using namespace sqlite_internal;  // NOLINT: the engine's own helpers
 
-constexpr const char* kPortalColumns =
-    "id, workspace_id, environment, permissions, scopes, return_url, member_id, member_name, "
-    "member_email, actor, code_hash, created_at, created_by, code_expires_at, code_used_at, "
-    "ended_at";
+using store_rules::kPortalColumns;
 
-PortalSession RowToPortalSession(const Stmt& s) {
-  PortalSession ps;
-  ps.id = s.Text(0);
-  ps.workspace_id = s.Text(1);
-  ps.environment = s.Text(2);
-  ps.permissions = FromJsonArray(s.Text(3));
-  ps.scopes = FromJsonArray(s.Text(4));
-  ps.return_url = s.Text(5);
-  ps.member_id = s.Text(6);
-  ps.member_name = s.Text(7);
-  ps.member_email = s.Text(8);
-  ps.actor = s.Text(9);
-  ps.code_hash = s.Hash(10);
-  ps.created_at = s.Int(11);
-  ps.created_by = s.Text(12);
-  ps.code_expires_at = s.Int(13);
-  ps.code_used_at = s.OptInt(14);
-  ps.ended_at = s.OptInt(15);
-  return ps;
-}
+PortalSession RowToPortalSession(const Stmt& s) { return store_rules::PortalSessionFromRow(s); }
 
 // The one portal session matching "WHERE <where> = ?".
 template <typename Bind>
@@ -96,9 +74,7 @@ Status SqliteStore::RedeemPortalCode(const KeyHash& code_hash, Timestamp now,
   auto ps = ReadPortalSession(db_, "code_hash", [&](Stmt& s) { s.Bind(code_hash); });
   if (!ps.ok()) return ps.status();
   *found = *ps;
-  if (ps->ended_at) return Status::Conflict("this link was withdrawn by the operator");
-  if (ps->code_used_at) return Status::Conflict("this link was already used");
-  if (now >= ps->code_expires_at) return Status(Code::kExpired, "this link has expired");
+  KEYWARD_RETURN_IF_ERROR(store_rules::CheckPortalCode(*ps, now));
   Stmt s(db_, "UPDATE portal_sessions SET code_used_at = ? WHERE id = ? AND code_used_at IS NULL");
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   s.Bind(now).Bind(ps->id);
@@ -163,16 +139,7 @@ Result<WebSession> SqliteStore::FindWebSession(const KeyHash& token_hash) {
   const int rc = s.Step();
   if (rc == SQLITE_DONE) return Status::NotFound("no such session");
   if (rc != SQLITE_ROW) return SqliteError(db_, "read");
-  WebSession w;
-  w.token_hash = s.Hash(0);
-  w.kind = s.Text(1);
-  w.portal_session_id = s.Text(2);
-  w.root_key_id = s.Text(3);
-  w.created_at = s.Int(4);
-  w.expires_at = s.Int(5);
-  w.ended_at = s.OptInt(6);
-  w.ip = s.Text(7);
-  return w;
+  return store_rules::WebSessionFromRow(s);
 }
 
 Status SqliteStore::EndWebSession(const KeyHash& token_hash, Timestamp at,

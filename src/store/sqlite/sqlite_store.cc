@@ -16,75 +16,32 @@ namespace {
 
 using namespace sqlite_internal;  // NOLINT: the engine's own helpers
 
-constexpr const char* kKeyColumns =
-    "id, hash, short_prefix, workspace_id, environment, name, scopes, ip_allowlist, "
-    "referrer_allowlist, endpoint_allowlist, rate_limit_limit, rate_limit_period, meta, "
-    "created_at, created_by, expires_at, last_used_at, revoked_at, revoked_by, revoked_reason, "
-    "disabled, rotated_from, disabled_by, lineage_id, version";
+using store_rules::kAuditColumns;
+using store_rules::kKeyColumns;
+using store_rules::kRootKeyColumns;
+using store_rules::kWorkspaceColumns;
 
-ApiKey RowToKey(const Stmt& s) {
-  ApiKey k;
-  k.id = s.Text(0);
-  k.hash = s.Hash(1);
-  k.short_prefix = s.Text(2);
-  k.workspace_id = s.Text(3);
-  k.environment = s.Text(4);
-  k.name = s.Text(5);
-  k.scopes = FromJsonArray(s.Text(6));
-  k.ip_allowlist = FromJsonArray(s.Text(7));
-  k.referrer_allowlist = FromJsonArray(s.Text(8));
-  k.endpoint_allowlist = FromJsonArray(s.Text(9));
-  if (auto limit = s.OptInt(10), period = s.OptInt(11); limit && period) {
-    k.rate_limit = RateLimit{*limit, *period};
-  }
-  k.meta_json = s.Text(12);
-  k.created_at = s.Int(13);
-  k.created_by = s.Text(14);
-  k.expires_at = s.OptInt(15);
-  k.last_used_at = s.OptInt(16);
-  k.revoked_at = s.OptInt(17);
-  k.revoked_by = s.Text(18);
-  k.revoked_reason = s.Text(19);
-  k.disabled = s.Int(20) != 0;
-  k.rotated_from = s.Text(21);
-  k.disabled_by = s.Text(22);
-  k.lineage_id = s.Text(23);
-  k.version = s.Int(24);
-  return k;
-}
+ApiKey RowToKey(const Stmt& s) { return store_rules::KeyFromRow(s); }
+Workspace RowToWorkspace(const Stmt& s) { return store_rules::WorkspaceFromRow(s); }
+RootKey RowToRootKey(const Stmt& s) { return store_rules::RootKeyFromRow(s); }
+AuditEntry RowToAudit(const Stmt& s) { return store_rules::AuditFromRow(s); }
 
-Workspace RowToWorkspace(const Stmt& s) {
-  Workspace w;
-  w.id = s.Text(0);
-  w.name = s.Text(1);
-  w.max_active_keys = s.OptInt(2);
-  w.created_at = s.Int(3);
-  return w;
-}
-
-RootKey RowToRootKey(const Stmt& s) {
-  RootKey r;
-  r.id = s.Text(0);
-  r.hash = s.Hash(1);
-  r.short_prefix = s.Text(2);
-  r.name = s.Text(3);
-  r.created_at = s.Int(4);
-  r.created_by = s.Text(5);
-  r.revoked_at = s.OptInt(6);
+// The rules' reads, on this connection (under the store's mutex).
+store_rules::Reads MakeReads(sqlite3* db, std::function<Result<ApiKey>(std::string_view)> get_key,
+                             std::function<Result<int64_t>()> count_active) {
+  store_rules::Reads r;
+  r.heir_of = [db](std::string_view id) -> Result<std::optional<std::string>> {
+    Stmt heir(db, "SELECT id FROM api_keys WHERE rotated_from = ? LIMIT 1");
+    KEYWARD_RETURN_IF_ERROR(heir.PrepareStatus());
+    heir.Bind(id);
+    const int rc = heir.Step();
+    if (rc == SQLITE_ROW) return std::optional<std::string>(heir.Text(0));
+    if (rc == SQLITE_DONE) return std::optional<std::string>();
+    return SqliteError(db, "read key");
+  };
+  r.get_key = std::move(get_key);
+  r.count_active = std::move(count_active);
   return r;
-}
-
-AuditEntry RowToAudit(const Stmt& s) {
-  AuditEntry e;
-  e.id = s.Text(0);
-  e.at = s.Int(1);
-  e.actor = s.Text(2);
-  e.action = s.Text(3);
-  e.target = s.Text(4);
-  e.workspace_id = s.Text(5);
-  e.ip = s.Text(6);
-  e.details_json = s.Text(7);
-  return e;
 }
 
 }  // namespace
@@ -247,12 +204,7 @@ Result<Page<Workspace>> SqliteStore::ListWorkspaces(const WorkspaceFilter& f,
   if (!seq.ok()) return seq.status();
   // A part of the name (any case) or of the id; LIKE's own wildcards in the
   // query are matched as themselves.
-  std::string like = "%";
-  for (char c : f.query) {
-    if (c == '%' || c == '_' || c == '\\') like += '\\';
-    like += c;
-  }
-  like += '%';
+  const std::string like = store_rules::ContainsPattern(f.query);
   Stmt s(db_,
          "SELECT id, name, max_active_keys, created_at FROM workspaces "
          "WHERE (? = 0 OR seq < ?) AND (? = '' OR name LIKE ? ESCAPE '\\' OR id LIKE ? ESCAPE "
@@ -345,11 +297,7 @@ Status SqliteStore::InsertKey(const ApiKey& key, int64_t max_active, Timestamp n
   }
   auto active = CountActiveKeysLocked(key.workspace_id, now);
   if (!active.ok()) return active.status();
-  if (*active >= max_active) {
-    return Status::KeyLimitReached("workspace " + key.workspace_id + " already has " +
-                                   std::to_string(*active) + " active keys, its limit; " +
-                                   "revoke an unused key first");
-  }
+  KEYWARD_RETURN_IF_ERROR(store_rules::CheckKeyLimit(key.workspace_id, *active, max_active));
   KEYWARD_RETURN_IF_ERROR(InsertKeyLocked(key));
   KEYWARD_RETURN_IF_ERROR(InsertAuditLocked(audit));
   return tx.Commit();
@@ -444,40 +392,10 @@ Status SqliteStore::UpdateKey(const ApiKey& k, int64_t max_active, Timestamp now
   KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
   auto current = GetKeyLocked(k.id);
   if (!current.ok()) return current.status();
-  if (current->revoked_at) return Status::KeyRevoked("API key " + k.id + " is revoked");
-  if (current->version != k.version) {
-    *stale = true;
-    return Status::Conflict("API key " + k.id + " changed while this update was prepared");
-  }
-  if (k.expires_at != current->expires_at &&
-      (!k.expires_at || (current->expires_at && *k.expires_at > *current->expires_at))) {
-    // A replaced key's expiry is its rotation's: it may end sooner, never later.
-    Stmt heir(db_, "SELECT id FROM api_keys WHERE rotated_from = ? LIMIT 1");
-    KEYWARD_RETURN_IF_ERROR(heir.PrepareStatus());
-    heir.Bind(k.id);
-    if (heir.Step() == SQLITE_ROW) {
-      return Status::Conflict("API key " + k.id + " was rotated (its replacement is " +
-                              heir.Text(0) + "); its expiry can move earlier, never later or away");
-    }
-  }
-  const auto expired = [now](const ApiKey& key) {
-    return key.expires_at && *key.expires_at <= now;
-  };
-  const bool was_working = !expired(*current) && !current->disabled;
-  const bool will_work = !expired(k) && !k.disabled;
-  if (!was_working && will_work) {
-    // Bringing a key back takes a slot like creating one: the workspace's
-    // other keys must leave room for it.
-    auto active = CountActiveKeysLocked(k.workspace_id, now);
-    if (!active.ok()) return active.status();
-    const int64_t others = *active - (expired(*current) ? 0 : 1);
-    if (others >= max_active) {
-      return Status::KeyLimitReached("workspace " + k.workspace_id + " has " +
-                                     std::to_string(others) + " other active keys and a limit of " +
-                                     std::to_string(max_active) +
-                                     "; revoke an unused key before bringing this one back");
-    }
-  }
+  const auto reads = MakeReads(db_, nullptr, [&]() NO_THREAD_SAFETY_ANALYSIS {
+    return CountActiveKeysLocked(k.workspace_id, now);
+  });
+  KEYWARD_RETURN_IF_ERROR(store_rules::CheckKeyUpdate(*current, k, max_active, now, reads, stale));
   Stmt s(db_,
          "UPDATE api_keys SET name = ?, scopes = ?, ip_allowlist = ?, referrer_allowlist = ?, "
          "endpoint_allowlist = ?, rate_limit_limit = ?, rate_limit_period = ?, meta = ?, "
@@ -526,52 +444,11 @@ Status SqliteStore::RotateKey(const ApiKey& replacement, std::string_view old_id
   KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
   auto old = GetKeyLocked(old_id);
   if (!old.ok()) return old.status();
-  const std::string id(old_id);
-  *stale = false;
-  if (old->revoked_at) return Status::KeyRevoked("API key " + id + " is revoked");
-  if (old->expires_at && *old->expires_at <= now) {
-    return Status::Conflict("API key " + id +
-                            " has expired; an expired key cannot be rotated, create a new key");
-  }
-  {
-    // One replacement per key: a second rotation would leave two live heirs.
-    Stmt heir(db_, "SELECT id FROM api_keys WHERE rotated_from = ? LIMIT 1");
-    KEYWARD_RETURN_IF_ERROR(heir.PrepareStatus());
-    heir.Bind(old_id);
-    if (heir.Step() == SQLITE_ROW) {
-      return Status::Conflict("API key " + id + " was already rotated; its replacement is " +
-                              heir.Text(0) + " (rotate that one instead)");
-    }
-  }
-  if (old->version != replacement.version) {
-    // Made from an older read: it would carry settings changed since (a
-    // disable, a narrower allow-list) back to life in the new key.
-    *stale = true;
-    return Status::Conflict("API key " + id + " changed while this rotation was prepared");
-  }
-  if (!old->rotated_from.empty()) {
-    // One grace per slot: while this key's predecessor still works, a second
-    // rotation would put a third key in the slot.
-    auto predecessor = GetKeyLocked(old->rotated_from);
-    if (predecessor.ok() && !predecessor->revoked_at &&
-        (!predecessor->expires_at || *predecessor->expires_at > now)) {
-      return Status::Conflict("API key " + id + " replaced " + predecessor->id +
-                              ", which still works until its rotation grace ends; revoke " +
-                              predecessor->id + " (or wait) before rotating again");
-    }
-  }
-  if (old_expires_at > now) {
-    // The grace lets the workspace go one over its limit, never more.
-    auto active = CountActiveKeysLocked(old->workspace_id, now);
-    if (!active.ok()) return active.status();
-    if (*active > max_active) {
-      return Status::KeyLimitReached(
-          "workspace " + old->workspace_id + " has " + std::to_string(*active) +
-          " active keys, more than its limit of " + std::to_string(max_active) +
-          ", and a grace would add one more; rotate with grace_seconds 0 or revoke an unused "
-          "key first");
-    }
-  }
+  const auto reads = MakeReads(
+      db_, [&](std::string_view id) NO_THREAD_SAFETY_ANALYSIS { return GetKeyLocked(id); },
+      [&]() NO_THREAD_SAFETY_ANALYSIS { return CountActiveKeysLocked(old->workspace_id, now); });
+  KEYWARD_RETURN_IF_ERROR(
+      store_rules::CheckRotation(*old, replacement, old_expires_at, max_active, now, reads, stale));
   Stmt s(db_, "UPDATE api_keys SET expires_at = ?, version = version + 1 WHERE id = ?");
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   s.Bind(old_expires_at).Bind(old_id);

@@ -1,7 +1,5 @@
 #include "store/sqlite/statement.h"
 
-#include <nlohmann/json.hpp>
-
 namespace keyward {
 namespace sqlite_internal {
 
@@ -15,18 +13,6 @@ Status SqliteError(sqlite3* db, const char* what) {
     return Status::Conflict(msg);
   }
   return Status::Internal(msg);
-}
-
-std::string ToJsonArray(const std::vector<std::string>& v) { return nlohmann::json(v).dump(); }
-
-std::vector<std::string> FromJsonArray(const std::string& text) {
-  std::vector<std::string> out;
-  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_array()) return out;
-  for (const auto& e : j) {
-    if (e.is_string()) out.push_back(e.get<std::string>());
-  }
-  return out;
 }
 
 Result<int64_t> CursorSeq(sqlite3* db, const char* table, const std::string& cursor,

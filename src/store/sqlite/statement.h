@@ -18,6 +18,7 @@
 
 #include "core/model.h"
 #include "core/status.h"
+#include "store/rules.h"
 
 namespace keyward {
 namespace sqlite_internal {
@@ -143,14 +144,9 @@ class Transaction {
   bool done_ = false;
 };
 
-std::string ToJsonArray(const std::vector<std::string>& v);
-
-std::vector<std::string> FromJsonArray(const std::string& text);
-
-inline Status CheckLimit(int limit) {
-  if (limit < 1 || limit > 1000) return Status::InvalidRequest("limit must be between 1 and 1000");
-  return Status::Ok();
-}
+using store_rules::CheckLimit;
+using store_rules::FromJsonArray;
+using store_rules::ToJsonArray;
 
 // Runs a page query whose SQL ends in "LIMIT ?" (already bound but for the
 // limit), reading rows with read; fetches one extra row to know if there is

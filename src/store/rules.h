@@ -1,0 +1,191 @@
+// What every storage engine decides the same way: the rules of the store
+// contract (core/key_store.h) that an engine checks inside its transaction
+// (the key limit, the slot rule, stale versions, one replacement per key,
+// one use per portal code), the columns of each table and how a row becomes
+// a model object. An engine reads what a rule needs through its own
+// connection and asks the rule; the rule never does I/O, so SQLite and
+// PostgreSQL cannot drift apart.
+//
+// Internal to store/: engines include it, nothing above them does.
+// Thread-safe: pure functions.
+#ifndef KEYWARD_STORE_RULES_H_
+#define KEYWARD_STORE_RULES_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/model.h"
+#include "core/status.h"
+
+namespace keyward {
+namespace store_rules {
+
+// ---- Columns, in the order the row readers below expect them ----
+inline constexpr const char* kKeyColumns =
+    "id, hash, short_prefix, workspace_id, environment, name, scopes, ip_allowlist, "
+    "referrer_allowlist, endpoint_allowlist, rate_limit_limit, rate_limit_period, meta, "
+    "created_at, created_by, expires_at, last_used_at, revoked_at, revoked_by, revoked_reason, "
+    "disabled, rotated_from, disabled_by, lineage_id, version";
+inline constexpr const char* kWorkspaceColumns = "id, name, max_active_keys, created_at";
+inline constexpr const char* kRootKeyColumns =
+    "id, hash, short_prefix, name, created_at, created_by, revoked_at";
+inline constexpr const char* kAuditColumns =
+    "id, at, actor, action, target, workspace_id, ip, details";
+inline constexpr const char* kPortalColumns =
+    "id, workspace_id, environment, permissions, scopes, return_url, member_id, member_name, "
+    "member_email, actor, code_hash, created_at, created_by, code_expires_at, code_used_at, "
+    "ended_at";
+inline constexpr const char* kWebSessionColumns =
+    "token_hash, kind, portal_session_id, root_key_id, created_at, expires_at, ended_at, ip";
+
+// JSON arrays of strings, as the list columns hold them.
+std::string ToJsonArray(const std::vector<std::string>& v);
+std::vector<std::string> FromJsonArray(const std::string& text);
+
+// A page size the lists accept (1..1000).
+Status CheckLimit(int limit);
+
+// A LIKE pattern matching text anywhere, with LIKE's own wildcards (and the
+// escape, '\') in text matched as themselves.
+std::string ContainsPattern(std::string_view text);
+
+// ---- Row readers: Row has Text(i), Int(i), OptInt(i) and Hash(i) ----
+template <typename Row>
+ApiKey KeyFromRow(const Row& s) {
+  ApiKey k;
+  k.id = s.Text(0);
+  k.hash = s.Hash(1);
+  k.short_prefix = s.Text(2);
+  k.workspace_id = s.Text(3);
+  k.environment = s.Text(4);
+  k.name = s.Text(5);
+  k.scopes = FromJsonArray(s.Text(6));
+  k.ip_allowlist = FromJsonArray(s.Text(7));
+  k.referrer_allowlist = FromJsonArray(s.Text(8));
+  k.endpoint_allowlist = FromJsonArray(s.Text(9));
+  if (auto limit = s.OptInt(10), period = s.OptInt(11); limit && period) {
+    k.rate_limit = RateLimit{*limit, *period};
+  }
+  k.meta_json = s.Text(12);
+  k.created_at = s.Int(13);
+  k.created_by = s.Text(14);
+  k.expires_at = s.OptInt(15);
+  k.last_used_at = s.OptInt(16);
+  k.revoked_at = s.OptInt(17);
+  k.revoked_by = s.Text(18);
+  k.revoked_reason = s.Text(19);
+  k.disabled = s.Int(20) != 0;
+  k.rotated_from = s.Text(21);
+  k.disabled_by = s.Text(22);
+  k.lineage_id = s.Text(23);
+  k.version = s.Int(24);
+  return k;
+}
+
+template <typename Row>
+Workspace WorkspaceFromRow(const Row& s) {
+  Workspace w;
+  w.id = s.Text(0);
+  w.name = s.Text(1);
+  w.max_active_keys = s.OptInt(2);
+  w.created_at = s.Int(3);
+  return w;
+}
+
+template <typename Row>
+RootKey RootKeyFromRow(const Row& s) {
+  RootKey r;
+  r.id = s.Text(0);
+  r.hash = s.Hash(1);
+  r.short_prefix = s.Text(2);
+  r.name = s.Text(3);
+  r.created_at = s.Int(4);
+  r.created_by = s.Text(5);
+  r.revoked_at = s.OptInt(6);
+  return r;
+}
+
+template <typename Row>
+AuditEntry AuditFromRow(const Row& s) {
+  AuditEntry e;
+  e.id = s.Text(0);
+  e.at = s.Int(1);
+  e.actor = s.Text(2);
+  e.action = s.Text(3);
+  e.target = s.Text(4);
+  e.workspace_id = s.Text(5);
+  e.ip = s.Text(6);
+  e.details_json = s.Text(7);
+  return e;
+}
+
+template <typename Row>
+PortalSession PortalSessionFromRow(const Row& s) {
+  PortalSession ps;
+  ps.id = s.Text(0);
+  ps.workspace_id = s.Text(1);
+  ps.environment = s.Text(2);
+  ps.permissions = FromJsonArray(s.Text(3));
+  ps.scopes = FromJsonArray(s.Text(4));
+  ps.return_url = s.Text(5);
+  ps.member_id = s.Text(6);
+  ps.member_name = s.Text(7);
+  ps.member_email = s.Text(8);
+  ps.actor = s.Text(9);
+  ps.code_hash = s.Hash(10);
+  ps.created_at = s.Int(11);
+  ps.created_by = s.Text(12);
+  ps.code_expires_at = s.Int(13);
+  ps.code_used_at = s.OptInt(14);
+  ps.ended_at = s.OptInt(15);
+  return ps;
+}
+
+template <typename Row>
+WebSession WebSessionFromRow(const Row& s) {
+  WebSession w;
+  w.token_hash = s.Hash(0);
+  w.kind = s.Text(1);
+  w.portal_session_id = s.Text(2);
+  w.root_key_id = s.Text(3);
+  w.created_at = s.Int(4);
+  w.expires_at = s.Int(5);
+  w.ended_at = s.OptInt(6);
+  w.ip = s.Text(7);
+  return w;
+}
+
+// ---- The rules ----
+
+// What a rule may need to read, in the engine's open transaction. Each is
+// called only when the rule needs it.
+struct Reads {
+  // The id of the key that replaced id, if any.
+  std::function<Result<std::optional<std::string>>(std::string_view id)> heir_of;
+  // Keys of the workspace occupying a slot at the rule's now.
+  std::function<Result<int64_t>()> count_active;
+  std::function<Result<ApiKey>(std::string_view id)> get_key;
+};
+
+// InsertKey: room for one more key when `active` keys occupy a slot.
+Status CheckKeyLimit(std::string_view workspace_id, int64_t active, int64_t max_active);
+
+// UpdateKey: whether `next` may be written over `current` (as stored now).
+Status CheckKeyUpdate(const ApiKey& current, const ApiKey& next, int64_t max_active, Timestamp now,
+                      const Reads& reads, bool* stale);
+
+// RotateKey: whether `old` (as stored now) may be replaced by replacement,
+// its own expiry becoming old_expires_at.
+Status CheckRotation(const ApiKey& old, const ApiKey& replacement, Timestamp old_expires_at,
+                     int64_t max_active, Timestamp now, const Reads& reads, bool* stale);
+
+// RedeemPortalCode: whether ps's code may open a session at now.
+Status CheckPortalCode(const PortalSession& ps, Timestamp now);
+
+}  // namespace store_rules
+}  // namespace keyward
+
+#endif  // KEYWARD_STORE_RULES_H_
