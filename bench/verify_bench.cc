@@ -66,7 +66,7 @@ struct Fixture {
   KeyFormat format;
   MapResolver backing;
   std::unique_ptr<KeyCache> cache;
-  RateLimiter limiter;
+  MemoryRateLimiter limiter;
   UsageRecorder usage;
   std::unique_ptr<Verifier> verifier;
   std::vector<std::string> headers;

@@ -76,7 +76,7 @@ schemas["ErrorCode"] = {
         "`invalid_request` 400 (or 431 for headers over 16 KiB), `not_found` 404, "
         "`method_not_allowed` 405, `conflict` / `key_limit_reached` / `key_revoked` 409, "
         "`payload_too_large` 413, `unsupported_media_type` 415, `unprocessable` 422, `internal` "
-        "500, `unavailable` 503, `insufficient_scope` 403, `forbidden` 403 (a managing key asked "
+        "500, `storage_unavailable` 503, `insufficient_scope` 403, `forbidden` 403 (a managing key asked "
         "for more than it holds: a wider allow-list, a later expiry, a higher rate limit, or its "
         "own restrictions changed). Gateway mode (`GET /v1/auth`) also "
         "answers the refusing verification codes as errors: `missing malformed invalid revoked "
@@ -861,8 +861,8 @@ responses = {
         "Something failed inside keyward: `internal`. The message never carries internals.",
         ["internal"], [("internal", "internal error")]),
     "Unavailable": err_response(
-        "Storage is unreachable or the server is stopping: `unavailable`. Retry later.",
-        ["unavailable"], [("unavailable", "storage is unavailable")]),
+        "The database cannot be reached, or the server is stopping: `storage_unavailable`. Retry later; keys already cached keep verifying meanwhile.",
+        ["storage_unavailable"], [("storage_unavailable", "the database cannot be reached")]),
     "GatewayBadRequest": err_response(
         "Forwarded headers from a trusted proxy that disagree (two methods, two URIs, "
         "`X-Real-IP` against `X-Forwarded-For`, a header repeated with different values) or "
@@ -1402,7 +1402,7 @@ Ids carry a type prefix: `ws_`, `key_`, `rk_`, `evt_`, `ps_`. Every response car
 workspace); 405 `method_not_allowed` (with `Allow`); 409 `key_limit_reached`, `key_revoked`, \
 `conflict`; 413 `payload_too_large`; 415 `unsupported_media_type`; 422 `unprocessable`; 431 \
 `invalid_request` (headers over 16 KiB); 500 `internal` (never with internals); 503 \
-`unavailable` (storage unreachable, or stopping). In gateway mode the refusing verification \
+`storage_unavailable` (the database unreachable, or stopping). In gateway mode the refusing verification \
 codes are the errors (401, 403, 429).
 
 ## Pagination

@@ -2,6 +2,7 @@
 
 #include "app/maintenance.h"
 #include "app/open_store.h"
+#include "server/log.h"
 
 namespace keyward {
 
@@ -11,7 +12,7 @@ Result<std::unique_ptr<App>> App::Open(const Config& config, AppOptions options)
   auto format = KeyFormat::Create(config.product_prefix, config.environments);
   if (!format.ok()) return Status::InvalidRequest(format.status().message());
   app->format_.emplace(std::move(*format));
-  auto store = OpenStore(config.database, config.data_dir);
+  auto store = OpenStore(config);
   if (!store.ok()) return store.status();
   app->store_ = std::move(*store);
 
@@ -32,15 +33,52 @@ Result<std::unique_ptr<App>> App::Open(const Config& config, AppOptions options)
   app->service_->AddObserver(app->cache_.get());
   app->follower_ = std::make_unique<ChangeFollower>(app->store_.get(), app->cache_.get());
 
+  RateLimiter* rate_limiter = &app->limiter_;
+  RateLimiter* failure_limiter = &app->failure_limiter_;
+  if (!config.redis.empty()) {
+    auto mode = ParseRedisFailureMode(config.redis_failure_mode);
+    if (!mode.ok()) return mode.status();
+    auto make = [&](const char* name, std::string prefix,
+                    MemoryRateLimiter* fallback) -> Result<std::unique_ptr<RedisRateLimiter>> {
+      RedisRateLimiterOptions ro;
+      ro.url = config.redis;
+      ro.failure_mode = *mode;
+      ro.key_prefix = std::move(prefix);  // the two limiters never share buckets
+      ro.fallback = fallback;
+      ro.on_state_change = [name, mode = config.redis_failure_mode](bool up,
+                                                                    const std::string& why) {
+        LogLine(up ? "info" : "warn",
+                up ? "redis is back: limits are shared by every node again"
+                   : "redis is unreachable: limits follow redis_failure_mode until it returns")
+            .Str("limiter", name)
+            .Str("redis_failure_mode", mode)
+            .Str("why", why)
+            .Emit();
+      };
+      return RedisRateLimiter::Create(std::move(ro));
+    };
+    auto keys = make("keys", "kw:rl:key:", &app->limiter_);
+    if (!keys.ok()) return keys.status();
+    auto ips = make("failed_verifications", "kw:rl:ip:", &app->failure_limiter_);
+    if (!ips.ok()) return ips.status();
+    app->redis_limiter_ = std::move(*keys);
+    app->redis_failure_limiter_ = std::move(*ips);
+    // Unreachable at start: logged through on_state_change, not fatal.
+    (void)app->redis_limiter_->Ping();
+    (void)app->redis_failure_limiter_->Ping();
+    rate_limiter = app->redis_limiter_.get();
+    failure_limiter = app->redis_failure_limiter_.get();
+  }
+
   VerifierOptions vo;
   vo.format = &*app->format_;
   vo.accept_environments = config.accept_environments;
   vo.clock = app->clock_;
   vo.resolver = app->cache_.get();
-  vo.rate_limiter = &app->limiter_;
+  vo.rate_limiter = rate_limiter;
   vo.default_rate_limit = default_rate_limit;
   if (config.failed_verifications_per_ip > 0) {
-    vo.failure_limiter = &app->failure_limiter_;
+    vo.failure_limiter = failure_limiter;
     vo.failure_limit = RateLimit{config.failed_verifications_per_ip, 60};
   }
   vo.usage = &app->usage_;
@@ -73,13 +111,38 @@ Result<std::unique_ptr<App>> App::Open(const Config& config, AppOptions options)
     trusted.push_back(*block);
   }
   ao.trusted_proxies = TrustedProxies(std::move(trusted));
-  KeyStore* store_for_ready = app->store_.get();
-  ao.ready = [store_for_ready] { return store_for_ready->Ping().ok(); };
+  KeyStore* opened = app->store_.get();
+  ao.ready = [opened] { return opened->Ping(); };
+  ao.extra_metrics = [opened, a = app.get()] { return a->RenderMetrics(*opened); };
   app->api_ = std::make_unique<Api>(ao);
   return app;
 }
 
 App::~App() { Stop(); }
+
+std::string App::RenderMetrics(KeyStore& store) const {
+  std::string out;
+  auto line = [&out](const char* name, const char* type, const char* help, uint64_t v) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+           name + " " + std::to_string(v) + "\n";
+  };
+  line("keyward_store_up", "gauge", "1 when the database answers, 0 while it cannot be reached.",
+       store.Ping().ok() ? 1 : 0);
+  if (redis_limiter_) {
+    const auto keys = redis_limiter_->Stats();
+    const auto ips = redis_failure_limiter_->Stats();
+    line("keyward_redis_up", "gauge", "1 when Redis answers the shared rate limits, else 0.",
+         keys.up && ips.up ? 1 : 0);
+    line("keyward_redis_decisions_total", "counter", "Rate-limit decisions made with Redis.",
+         keys.decisions + ips.decisions);
+    line("keyward_redis_fallback_decisions_total", "counter",
+         "Rate-limit decisions made without Redis (redis_failure_mode applied).",
+         keys.fallback_decisions + ips.fallback_decisions);
+    line("keyward_redis_errors_total", "counter", "Redis calls that failed.",
+         keys.errors + ips.errors);
+  }
+  return out;
+}
 
 Status App::StartBackground() {
   if (maintenance_) return Status::Ok();
@@ -88,10 +151,21 @@ Status App::StartBackground() {
       std::make_unique<Maintenance>(store_.get(), follower_.get(), &usage_,
                                     std::vector<RateLimiter*>{&limiter_, &failure_limiter_},
                                     config_.usage_retention_days, clock_);
-  return Status::Ok();
+  {
+    MutexLock lock(&waker_->mu);
+    waker_->target = maintenance_.get();
+  }
+  return store_->WatchKeyChanges([waker = waker_] {
+    MutexLock lock(&waker->mu);
+    if (waker->target != nullptr) waker->target->WakeFollower();
+  });
 }
 
 void App::Stop() {
+  {
+    MutexLock lock(&waker_->mu);
+    waker_->target = nullptr;
+  }
   if (maintenance_) maintenance_->Stop();
 }
 

@@ -22,6 +22,7 @@
 #include "core/usage.h"
 #include "core/verifier.h"
 #include "core/web_sessions.h"
+#include "limits/redis/redis_rate_limiter.h"
 #include "server/api.h"
 #include "server/config.h"
 
@@ -54,6 +55,8 @@ class App {
   UsageRecorder& usage() { return usage_; }
   WebSessions& sessions() { return *sessions_; }
   Api& api() { return *api_; }
+  // /metrics lines of the store and of Redis.
+  std::string RenderMetrics(KeyStore& store) const;
 
  private:
   explicit App(const Config& config, const Clock* clock) : config_(config), clock_(clock) {}
@@ -66,13 +69,24 @@ class App {
   std::unique_ptr<StoreKeyResolver> backing_;
   std::unique_ptr<KeyCache> cache_;
   std::unique_ptr<ChangeFollower> follower_;
-  RateLimiter limiter_;
-  RateLimiter failure_limiter_;
+  MemoryRateLimiter limiter_;
+  MemoryRateLimiter failure_limiter_;
+  // With `redis`: the limits every node shares, the two above their
+  // fallbacks while Redis is away. Null: each node limits on its own.
+  std::unique_ptr<RedisRateLimiter> redis_limiter_;
+  std::unique_ptr<RedisRateLimiter> redis_failure_limiter_;
   UsageRecorder usage_;
   std::unique_ptr<Verifier> verifier_;
   std::unique_ptr<WebSessions> sessions_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<Maintenance> maintenance_;
+  // The store's change signal reaches maintenance_ through this, which
+  // Stop empties first: the store's thread may outlive maintenance_.
+  struct FollowerWaker {
+    Mutex mu;
+    Maintenance* target GUARDED_BY(mu) = nullptr;
+  };
+  std::shared_ptr<FollowerWaker> waker_ = std::make_shared<FollowerWaker>();
 };
 
 }  // namespace keyward

@@ -14,6 +14,38 @@ Maintenance::Maintenance(KeyStore* store, ChangeFollower* follower, UsageRecorde
       retention_days_(retention_days),
       clock_(clock) {
   thread_ = std::thread([this] { Loop(); });
+  follower_thread_ = std::thread([this] { FollowLoop(); });
+}
+
+void Maintenance::WakeFollower() {
+  {
+    MutexLock lock(&mu_);
+    follow_now_ = true;
+  }
+  follow_cv_.notify_all();
+}
+
+void Maintenance::FollowLoop() {
+  while (true) {
+    {
+      MutexLock lock(&mu_);
+      if (!stop_ && !follow_now_) follow_cv_.wait_for(mu_, std::chrono::milliseconds(200));
+      if (stop_) break;
+      follow_now_ = false;
+    }
+    Report("reading the key change log", follower_->Poll(), &follower_failing_);
+  }
+}
+
+void Maintenance::Report(const char* job, const Status& s, bool* failing) {
+  if (!s.ok() && !*failing) {
+    LogLine("warn", std::string(job) + " failed; retrying until it works")
+        .Str("error", s.ToString())
+        .Emit();
+  } else if (s.ok() && *failing) {
+    LogLine("info", std::string(job) + " works again").Emit();
+  }
+  *failing = !s.ok();
 }
 
 void Maintenance::Stop() {
@@ -23,7 +55,9 @@ void Maintenance::Stop() {
     stop_ = true;
   }
   cv_.notify_all();
+  follow_cv_.notify_all();
   thread_.join();
+  follower_thread_.join();
   FlushUsage();
 }
 
@@ -39,9 +73,6 @@ void Maintenance::Loop() {
       if (stop_) break;
     }
     LogLine::Flush();
-    if (Status s = follower_->Poll(); !s.ok()) {
-      LogLine("warn", "cannot read the key change log").Str("error", s.ToString()).Emit();
-    }
     const auto now = Steady::now();
     if (now >= next_flush) {
       FlushUsage();
@@ -59,12 +90,13 @@ void Maintenance::Loop() {
 }
 
 void Maintenance::FlushUsage() {
+  MutexLock lock(&flush_mu_);
   UsageBatch batch = usage_->Drain();
   if (batch.empty()) return;
-  if (Status s = store_->RecordUsage(batch); !s.ok()) {
-    LogLine("warn", "cannot write usage; will retry").Str("error", s.ToString()).Emit();
-    usage_->Restore(batch);
-  }
+  Status s = store_->RecordUsage(batch);
+  // Kept in memory for the next try: counts are never dropped silently.
+  if (!s.ok()) usage_->Restore(batch);
+  Report("writing usage", s, &usage_failing_);
 }
 
 void Maintenance::Prune() {

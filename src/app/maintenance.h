@@ -1,5 +1,7 @@
-// The background work of a node: follows the key change log and flushes the
-// access log (every 200 ms), writes usage counters (every second), forgets
+// The background work of a node: follows the key change log (every 200 ms,
+// and at once when the store signals a change, on a thread of its own so
+// that nothing else delays a revocation), flushes the access log (every
+// 200 ms), writes usage counters (every second), forgets
 // rate-limit state that has refilled (every minute), prunes old change-log
 // entries and usage past its retention (every hour). Owned by App.
 // Thread-safe: Stop may be called from any thread, once or more; the work
@@ -31,9 +33,17 @@ class Maintenance {
   // Writes the usage counted so far; on failure keeps it for the next try.
   void FlushUsage();
 
+  // Reads the change log now rather than at the next poll (the store's
+  // WatchKeyChanges signal). Any thread.
+  void WakeFollower();
+
  private:
   void Loop();
+  void FollowLoop();
   void Prune();
+  // Logs a failing job once when it starts failing and once when it works
+  // again, never once per try.
+  void Report(const char* job, const Status& s, bool* failing);
 
   KeyStore* store_;
   ChangeFollower* follower_;
@@ -44,7 +54,13 @@ class Maintenance {
   Mutex mu_;
   std::condition_variable_any cv_;
   bool stop_ GUARDED_BY(mu_) = false;
+  bool follow_now_ GUARDED_BY(mu_) = false;
+  std::condition_variable_any follow_cv_;
+  bool follower_failing_ = false;  // the follower thread's own
+  Mutex flush_mu_;                 // one usage flush at a time
+  bool usage_failing_ GUARDED_BY(flush_mu_) = false;
   std::thread thread_;
+  std::thread follower_thread_;
 };
 
 }  // namespace keyward

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "server/log.h"
+#include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace keyward {
@@ -38,13 +39,17 @@ Result<std::unique_ptr<KeyStore>> OpenSqlite(const std::string& data_dir) {
 
 }  // namespace
 
-Result<std::unique_ptr<KeyStore>> OpenStore(const std::string& database,
-                                            const std::string& data_dir) {
-  if (database.empty()) return OpenSqlite(data_dir);
-  // The configuration refuses this before; a caller that skipped it is told too.
-  return Status::Unavailable("database \"" + database.substr(0, database.find(':')) +
-                             ":…\" is not an engine this build has; leave database unset for "
-                             "SQLite in data_dir");
+Result<std::unique_ptr<KeyStore>> OpenStore(const Config& config) {
+  if (config.database.empty()) return OpenSqlite(config.data_dir);
+  auto store = PgStore::Open(config.database, static_cast<int>(config.database_pool_size));
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<KeyStore>(std::move(*store));
+}
+
+std::string StoreDisplayName(const Config& config) {
+  if (config.database.empty()) return "sqlite " + config.data_dir;
+  auto info = pg_internal::ParseConnInfo(config.database);
+  return info.ok() ? info->display : "postgres";
 }
 
 }  // namespace keyward

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "app/app.h"
+#include "app/open_store.h"
 #include "server/http_server.h"
 #include "server/log.h"
 
@@ -30,8 +31,10 @@ int RunServe(const Config& config) {
                  "      %s\n\n"
                  "  Store it in your secrets manager now: it will not be shown again.\n"
                  "  Use it as  Authorization: Bearer <root key>  (export KEYWARD_ROOT_KEY=...).\n"
-                 "  More root keys: keyward root-keys create --data %s --name NAME\n\n",
-                 (*first)->secret.c_str(), config.data_dir.c_str());
+                 "  More root keys: keyward root-keys create %s --name NAME\n\n",
+                 (*first)->secret.c_str(),
+                 config.database.empty() ? ("--data " + config.data_dir).c_str()
+                                         : "--database \"$KEYWARD_DATABASE\"");
     std::fflush(stderr);
   }
 
@@ -57,8 +60,8 @@ int RunServe(const Config& config) {
   LogLine("info", "listening")
       .Str("address", address)
       .Int("threads", config.threads)
-      .Str("storage", "sqlite")
-      .Str("data_dir", config.data_dir)
+      .Str("storage", config.database.empty() ? "sqlite" : "postgres")
+      .Str("database", StoreDisplayName(config))
       .Str("product_prefix", config.product_prefix)
       .Emit();
   server.Run();

@@ -194,7 +194,8 @@ int Main(int argc, char** argv) {
       serve->add_option("--listen", listen, "Address to listen on (default 127.0.0.1:8080)");
   auto* o_threads = serve->add_option("--threads", threads, "Request-serving threads (default 2)");
   auto* o_data = serve->add_option("--data", data, "Data directory for SQLite (default ./data)");
-  auto* o_db = serve->add_option("--database", database, "postgres://… instead of SQLite");
+  auto* o_db = serve->add_option("--database", database,
+                                 "PostgreSQL connection string (postgres://…) instead of SQLite");
   auto* o_prefix =
       serve->add_option("--product-prefix", prefix, "Key prefix, e.g. asa (default kw)");
   auto* o_envs =
@@ -221,14 +222,36 @@ int Main(int argc, char** argv) {
     exit_code = RunServe(*config);
   });
 
-  // ---- root-keys (offline, on the data directory) ----
-  auto* rk = app.add_subcommand("root-keys", "Manage root keys directly in the data directory");
+  // ---- root-keys (offline, on the database itself) ----
+  auto* rk = app.add_subcommand(
+      "root-keys",
+      "Manage root keys directly in the database (SQLite data directory or PostgreSQL)");
   rk->require_subcommand(1);
-  std::string rk_data = EnvOr("KEYWARD_DATA_DIR", "./data"), rk_name, rk_id;
+  std::string rk_data, rk_database, rk_config, rk_name, rk_id;
   bool rk_json = false;
+  // Which database: --database, else --config's, else KEYWARD_DATABASE,
+  // else SQLite in --data (or the configuration's data_dir).
+  const auto add_store_options = [&](CLI::App* sub) {
+    sub->add_option("--data", rk_data,
+                    "SQLite data directory (default ./data or KEYWARD_DATA_DIR)");
+    sub->add_option(
+        "--database", rk_database,
+        "PostgreSQL connection string (default KEYWARD_DATABASE or the configuration's)");
+    sub->add_option("--config,-c", rk_config, "The TOML configuration that names the database");
+  };
   auto open_service = [&](auto&& fn) {
     LogLine::SetFd(2);  // stdout is the command's answer (a root key, a table)
-    auto store = OpenStore("", rk_data);
+    ConfigFlags store_flags;
+    store_flags.config_file = rk_config;
+    if (!rk_data.empty()) store_flags.data_dir = rk_data;
+    if (!rk_database.empty()) store_flags.database = rk_database;
+    auto config = LoadConfig(store_flags);
+    if (!config.ok()) {
+      std::cerr << "keyward: configuration: " << config.status().message() << "\n";
+      exit_code = kExitUsage;
+      return;
+    }
+    auto store = OpenStore(*config);
     if (!store.ok()) {
       std::cerr << "keyward: " << store.status().message() << "\n";
       exit_code = kExitUnavailable;
@@ -244,7 +267,7 @@ int Main(int argc, char** argv) {
     fn(service);
   };
   auto* rk_create = rk->add_subcommand("create", "Create a root key; prints it alone on stdout");
-  rk_create->add_option("--data", rk_data, "Data directory (default ./data or KEYWARD_DATA_DIR)");
+  add_store_options(rk_create);
   rk_create->add_option("--name", rk_name, "What the key is for, e.g. ops")->required();
   rk_create->callback([&] {
     open_service([&](KeyService& service) {
@@ -261,7 +284,7 @@ int Main(int argc, char** argv) {
     });
   });
   auto* rk_list = rk->add_subcommand("list", "List root keys (never their secrets)");
-  rk_list->add_option("--data", rk_data, "Data directory (default ./data or KEYWARD_DATA_DIR)");
+  add_store_options(rk_list);
   rk_list->add_flag("--json", rk_json, "Print JSON");
   rk_list->callback([&] {
     open_service([&](KeyService& service) {
@@ -286,7 +309,7 @@ int Main(int argc, char** argv) {
     });
   });
   auto* rk_revoke = rk->add_subcommand("revoke", "Revoke a root key, immediately and for good");
-  rk_revoke->add_option("--data", rk_data, "Data directory (default ./data or KEYWARD_DATA_DIR)");
+  add_store_options(rk_revoke);
   rk_revoke->add_option("id", rk_id, "The root key's id (rk_…)")->required();
   rk_revoke->callback([&] {
     open_service([&](KeyService& service) {

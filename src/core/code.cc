@@ -35,7 +35,7 @@ constexpr std::array<std::string_view, kCodeCount> kNames = {
     "forbidden",
     "session_expired",
     "internal",
-    "unavailable",
+    "storage_unavailable",
 };
 
 }  // namespace

@@ -439,6 +439,10 @@ Result<CreatedKey> KeyService::RotateKeyOnce(std::string_view id, int64_t grace_
 // ---- Root keys ----
 
 Result<CreatedRootKey> KeyService::CreateRootKey(std::string name, const Actor& actor) {
+  return MakeRootKey(std::move(name), actor, /*first=*/false);
+}
+
+Result<CreatedRootKey> KeyService::MakeRootKey(std::string name, const Actor& actor, bool first) {
   KEYWARD_RETURN_IF_ERROR(ValidateName(name));
   if (auto prefix = FindKeyIn(name)) {
     return Status::InvalidRequest("the name holds a key (" + *prefix +
@@ -456,8 +460,9 @@ Result<CreatedRootKey> KeyService::CreateRootKey(std::string name, const Actor& 
   r.created_at = options_.clock->Now();
   r.created_by = actor.id;
   const json details = {{"name", r.name}, {"short_prefix", r.short_prefix}};
-  KEYWARD_RETURN_IF_ERROR(
-      store_->InsertRootKey(r, MakeAudit(actor, "root_key.create", r.id, "", details.dump())));
+  const AuditEntry audit = MakeAudit(actor, "root_key.create", r.id, "", details.dump());
+  KEYWARD_RETURN_IF_ERROR(first ? store_->InsertFirstRootKey(r, audit)
+                                : store_->InsertRootKey(r, audit));
   return out;
 }
 
@@ -502,7 +507,8 @@ Result<std::optional<CreatedRootKey>> KeyService::EnsureRootKey(const Actor& act
   auto keys = store_->ListRootKeys();
   if (!keys.ok()) return keys.status();
   if (!keys->empty()) return std::optional<CreatedRootKey>();
-  auto created = CreateRootKey("initial", actor);
+  auto created = MakeRootKey("initial", actor, /*first=*/true);
+  if (created.status().code() == Code::kConflict) return std::optional<CreatedRootKey>();
   if (!created.ok()) return created.status();
   return std::optional<CreatedRootKey>(std::move(*created));
 }

@@ -138,7 +138,8 @@ class KeyService {
   // The root key behind a presented credential; kUnauthorized when it is
   // malformed, unknown or revoked.
   Result<RootKey> AuthenticateRootKey(std::string_view secret);
-  // Creates the first root key when there is none; nullopt otherwise.
+  // Creates the first root key when there is none; nullopt otherwise (also
+  // when another node made it first).
   Result<std::optional<CreatedRootKey>> EnsureRootKey(const Actor& actor);
 
   Result<std::vector<UsagePoint>> QueryUsage(const UsageQuery& query) {
@@ -165,6 +166,8 @@ class KeyService {
   const Clock& clock() const { return *options_.clock; }
 
  private:
+  // A new root key, inserted as the first (only when there is none) or not.
+  Result<CreatedRootKey> MakeRootKey(std::string name, const Actor& actor, bool first);
   Status ValidateKeyFields(const ApiKey& key) const;
   // One attempt of RotateKey; *stale when the old key changed meanwhile.
   Result<CreatedKey> RotateKeyOnce(std::string_view id, int64_t grace_seconds,

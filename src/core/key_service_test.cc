@@ -373,7 +373,7 @@ TEST_F(KeyServiceTest, ARotationSharesOneRateLimitBudget) {
   auto rotated = service_->RotateKey(old->record.id, 600, std::nullopt, actor_);
   ASSERT_TRUE(rotated.ok());
   EXPECT_EQ(rotated->record.lineage_id, old->record.id);
-  RateLimiter limiter;
+  MemoryRateLimiter limiter;
   VerifierOptions o;
   o.format = &format_;
   o.accept_environments = {"live"};

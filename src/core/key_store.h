@@ -28,6 +28,7 @@
 #ifndef KEYWARD_CORE_KEY_STORE_H_
 #define KEYWARD_CORE_KEY_STORE_H_
 
+#include <functional>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -49,6 +50,16 @@ class KeyStore {
 
   // Whether the store can answer now (for /readyz): Ok, or Unavailable.
   virtual Status Ping() = 0;
+
+  // Calls on_change, from a thread of the engine's own, whenever another
+  // process may have changed a key (PostgreSQL: a NOTIFY, and every
+  // reconnect), so that the change log is read at once instead of at the
+  // next poll. Engines without such a signal do nothing: the poll still
+  // finds every change. Call once, before serving.
+  virtual Status WatchKeyChanges(std::function<void()> on_change) {
+    (void)on_change;
+    return Status::Ok();
+  }
 
   // Workspaces.
   virtual Status CreateWorkspace(const Workspace& ws, const AuditEntry& audit) = 0;
@@ -120,6 +131,10 @@ class KeyStore {
 
   // Root keys.
   virtual Status InsertRootKey(const RootKey& key, const AuditEntry& audit) = 0;
+  // Inserts key only when the store has no root key at all (revoked ones
+  // count), kConflict otherwise: of several nodes starting at once on an
+  // empty database, exactly one makes the first root key.
+  virtual Status InsertFirstRootKey(const RootKey& key, const AuditEntry& audit) = 0;
   virtual Result<RootKey> FindRootKeyByHash(const KeyHash& hash) = 0;
   virtual Result<std::vector<RootKey>> ListRootKeys() = 0;
   virtual Result<RootKey> RevokeRootKey(std::string_view id, Timestamp at,

@@ -5,7 +5,8 @@
 
 namespace keyward {
 
-bool RateLimiter::WouldAdmit(uint64_t key_id, const RateLimit& limit, Timestamp now_ms) const {
+bool MemoryRateLimiter::WouldAdmit(uint64_t key_id, const RateLimit& limit,
+                                   Timestamp now_ms) const {
   if (limit.limit <= 0 || limit.period_seconds <= 0) return false;
   const int64_t now = now_ms * 1000;
   const int64_t period = limit.period_seconds * 1'000'000;
@@ -17,7 +18,8 @@ bool RateLimiter::WouldAdmit(uint64_t key_id, const RateLimit& limit, Timestamp 
   return std::max(it->second, now) + interval - now <= period;
 }
 
-RateLimitDecision RateLimiter::Take(uint64_t key_id, const RateLimit& limit, Timestamp now_ms) {
+RateLimitDecision MemoryRateLimiter::Take(uint64_t key_id, const RateLimit& limit,
+                                          Timestamp now_ms) {
   RateLimitDecision d;
   d.limit = limit.limit;
   if (limit.limit <= 0 || limit.period_seconds <= 0) {
@@ -52,7 +54,7 @@ RateLimitDecision RateLimiter::Take(uint64_t key_id, const RateLimit& limit, Tim
   return d;
 }
 
-void RateLimiter::Prune(Timestamp now_ms) {
+void MemoryRateLimiter::Prune(Timestamp now_ms) {
   const int64_t now = now_ms * 1000;
   for (auto& shard : shards_) {
     MutexLock lock(&shard.mu);
@@ -60,7 +62,7 @@ void RateLimiter::Prune(Timestamp now_ms) {
   }
 }
 
-size_t RateLimiter::TrackedKeys() const {
+size_t MemoryRateLimiter::TrackedKeys() const {
   size_t n = 0;
   for (const auto& shard : shards_) {
     MutexLock lock(&shard.mu);

@@ -1,9 +1,15 @@
-// Per-key rate limits, enforced in memory with GCRA (the generic cell rate
-// algorithm: a token bucket kept as one timestamp per key). A limit of
-// `limit` requests per `period_seconds` admits a burst of `limit` and then
-// one request every period/limit.
-// Thread-safe: sharded; a key's state is touched under its shard's mutex
-// only, so serving threads do not serialise on one lock.
+// Per-key rate limits with GCRA (the generic cell rate algorithm: a token
+// bucket kept as one timestamp per key). A limit of `limit` requests per
+// `period_seconds` admits a burst of `limit` and then one request every
+// period/limit.
+//
+// RateLimiter is the contract the verifier uses; MemoryRateLimiter keeps the
+// state in this process (one node's limits), and limits/redis/ holds an
+// engine that shares it between nodes. Every engine answers the same
+// RateLimitDecision for the same sequence of requests.
+// Thread-safe: every engine may be called from any number of threads.
+// MemoryRateLimiter is sharded; a key's state is touched under its shard's
+// mutex only, so serving threads do not serialise on one lock.
 #ifndef KEYWARD_CORE_RATE_LIMITER_H_
 #define KEYWARD_CORE_RATE_LIMITER_H_
 
@@ -29,18 +35,34 @@ struct RateLimitDecision {
 
 class RateLimiter {
  public:
-  // Takes one request from key_id's bucket when it has room.
+  virtual ~RateLimiter() = default;
+
+  // Takes one request from key's bucket when it has room.
   // key: a 64-bit identity of what is limited (a key's hash prefix, an
   // address's hash), so a lookup builds and hashes no string.
-  RateLimitDecision Take(uint64_t key, const RateLimit& limit, Timestamp now);
+  // now: the caller's clock; an engine shared between nodes may use a clock
+  // of its own instead, so that nodes whose clocks differ agree.
+  virtual RateLimitDecision Take(uint64_t key, const RateLimit& limit, Timestamp now) = 0;
 
   // Whether a Take now would be admitted, without taking anything.
-  bool WouldAdmit(uint64_t key, const RateLimit& limit, Timestamp now) const;
+  virtual bool WouldAdmit(uint64_t key, const RateLimit& limit, Timestamp now) const = 0;
 
-  // Drops state that has fully refilled by now, to bound memory.
-  void Prune(Timestamp now);
+  // Drops state that has fully refilled by now, to bound memory. A no-op for
+  // engines whose state expires by itself.
+  virtual void Prune(Timestamp now) = 0;
 
-  size_t TrackedKeys() const;
+  // How many keys hold state in this process (0 when the state lives
+  // elsewhere).
+  virtual size_t TrackedKeys() const = 0;
+};
+
+// The in-process engine: one node's limits, kept in memory.
+class MemoryRateLimiter final : public RateLimiter {
+ public:
+  RateLimitDecision Take(uint64_t key, const RateLimit& limit, Timestamp now) override;
+  bool WouldAdmit(uint64_t key, const RateLimit& limit, Timestamp now) const override;
+  void Prune(Timestamp now) override;
+  size_t TrackedKeys() const override;
 
  private:
   struct Shard {

@@ -6,7 +6,7 @@ namespace keyward {
 namespace {
 
 TEST(RateLimiterTest, AdmitsABurstThenRefuses) {
-  RateLimiter rl;
+  MemoryRateLimiter rl;
   const RateLimit limit{5, 10};  // 5 per 10 s
   const Timestamp t0 = 1'700'000'000'000;
   for (int i = 0; i < 5; ++i) {
@@ -22,7 +22,7 @@ TEST(RateLimiterTest, AdmitsABurstThenRefuses) {
 }
 
 TEST(RateLimiterTest, RefillsAfterInterval) {
-  RateLimiter rl;
+  MemoryRateLimiter rl;
   const RateLimit limit{5, 10};
   const Timestamp t0 = 1'700'000'000'000;
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(rl.Take(2, limit, t0).allowed);
@@ -34,7 +34,7 @@ TEST(RateLimiterTest, RefillsAfterInterval) {
 }
 
 TEST(RateLimiterTest, RefusedRequestsDoNotConsume) {
-  RateLimiter rl;
+  MemoryRateLimiter rl;
   const RateLimit limit{1, 1};
   const Timestamp t0 = 1'700'000'000'000;
   ASSERT_TRUE(rl.Take(2, limit, t0).allowed);
@@ -43,7 +43,7 @@ TEST(RateLimiterTest, RefusedRequestsDoNotConsume) {
 }
 
 TEST(RateLimiterTest, KeysAreIndependent) {
-  RateLimiter rl;
+  MemoryRateLimiter rl;
   const RateLimit limit{1, 60};
   EXPECT_TRUE(rl.Take(3, limit, 0).allowed);
   EXPECT_FALSE(rl.Take(3, limit, 0).allowed);
@@ -51,7 +51,7 @@ TEST(RateLimiterTest, KeysAreIndependent) {
 }
 
 TEST(RateLimiterTest, PruneForgetsRefilledKeys) {
-  RateLimiter rl;
+  MemoryRateLimiter rl;
   rl.Take(3, {10, 1}, 0);
   rl.Take(4, {1, 3600}, 0);
   EXPECT_EQ(rl.TrackedKeys(), 2u);

@@ -2,7 +2,7 @@
 // lookup -> checks in a fixed order (revoked, expired, disabled, environment,
 // IP allow-list, referrer, endpoint, scope, rate limit) -> one Code.
 // Thread-safe: Verify may be called from any number of threads at once;
-// keys are immutable shared records, the rate limiter is sharded.
+// keys are immutable shared records, rate limiters are thread-safe.
 #ifndef KEYWARD_CORE_VERIFIER_H_
 #define KEYWARD_CORE_VERIFIER_H_
 

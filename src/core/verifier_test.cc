@@ -57,7 +57,7 @@ class VerifierTest : public ::testing::Test {
   KeyFormat format_;
   ManualClock clock_;
   MapResolver resolver_;
-  RateLimiter limiter_;
+  MemoryRateLimiter limiter_;
 };
 
 TEST_F(VerifierTest, ValidKeyAnswersValidWithTheRecord) {

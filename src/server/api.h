@@ -43,7 +43,9 @@ struct PageOptions {
 struct ApiOptions {
   KeyService* service = nullptr;
   const Verifier* verifier = nullptr;
-  std::function<bool()> ready;  // /readyz: can storage answer?
+  std::function<Status()> ready;  // /readyz: can storage answer?
+  // More /metrics lines in the text format (the store, Redis); may be empty.
+  std::function<std::string()> extra_metrics;
   int64_t usage_retention_days = 90;
   const KeyCache* cache = nullptr;  // for /metrics; may be null
   // Whose forwarded headers count (server/forwarded.h).

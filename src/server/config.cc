@@ -86,6 +86,12 @@ Status ApplyToml(std::string_view text, const std::string& path, Config* c, bool
       KEYWARD_RETURN_IF_ERROR(ReadString(v, path, key, &c->data_dir));
     } else if (key == "database") {
       KEYWARD_RETURN_IF_ERROR(ReadString(v, path, key, &c->database));
+    } else if (key == "database_pool_size") {
+      KEYWARD_RETURN_IF_ERROR(ReadInt(v, path, key, &c->database_pool_size));
+    } else if (key == "redis") {
+      KEYWARD_RETURN_IF_ERROR(ReadString(v, path, key, &c->redis));
+    } else if (key == "redis_failure_mode") {
+      KEYWARD_RETURN_IF_ERROR(ReadString(v, path, key, &c->redis_failure_mode));
     } else if (key == "trusted_proxies") {
       KEYWARD_RETURN_IF_ERROR(ReadList(v, path, key, &c->trusted_proxies));
     } else if (key == "public_url") {
@@ -258,10 +264,22 @@ Status Validate(const Config& c) {
     return Status::InvalidRequest("threads: must be between 1 and 1024");
   if (c.database.empty() && c.data_dir.empty())
     return Status::InvalidRequest("data_dir: must not be empty");
-  if (!c.database.empty()) {
+  // The values are never quoted back: they may hold passwords.
+  if (!c.database.empty() && !c.database.starts_with("postgres://") &&
+      !c.database.starts_with("postgresql://") && c.database.find('=') == std::string::npos) {
     return Status::InvalidRequest(
-        "database: PostgreSQL is not available in this build yet; remove \"database\" to use "
-        "SQLite in data_dir");
+        "database: must be a PostgreSQL connection string (postgres://user:password@host:port/db "
+        "or libpq's key=value pairs); leave it out for SQLite in data_dir");
+  }
+  if (c.database_pool_size < 1 || c.database_pool_size > 1000) {
+    return Status::InvalidRequest("database_pool_size: must be between 1 and 1000");
+  }
+  if (!c.redis.empty() && !c.redis.starts_with("redis://") && !c.redis.starts_with("unix://")) {
+    return Status::InvalidRequest(
+        "redis: must be redis://[:password@]host:port[/db] or unix:///path/to/redis.sock");
+  }
+  if (c.redis_failure_mode != "fail_open" && c.redis_failure_mode != "fail_closed") {
+    return Status::InvalidRequest("redis_failure_mode: must be \"fail_open\" or \"fail_closed\"");
   }
   if (!KeyFormat::IsValidName(c.product_prefix)) {
     return Status::InvalidRequest(
@@ -387,6 +405,8 @@ Result<Config> LoadConfig(const ConfigFlags& flags, const EnvLookup& env) {
   }
   if (auto v = env("KEYWARD_DATA_DIR")) c.data_dir = *v;
   if (auto v = env("KEYWARD_DATABASE")) c.database = *v;
+  if (auto v = env("KEYWARD_REDIS")) c.redis = *v;
+  if (auto v = env("KEYWARD_REDIS_FAILURE_MODE")) c.redis_failure_mode = *v;
   if (auto v = env("KEYWARD_TRUSTED_PROXIES")) c.trusted_proxies = SplitCommaList(*v);
   if (auto v = env("KEYWARD_PUBLIC_URL")) c.public_url = *v;
   if (auto v = env("KEYWARD_KEYS_PRODUCT_PREFIX")) c.product_prefix = *v;
@@ -405,6 +425,7 @@ Result<Config> LoadConfig(const ConfigFlags& flags, const EnvLookup& env) {
       {"KEYWARD_LIMITS_RATE_PERIOD_SECONDS", &c.default_rate_period_seconds},
       {"KEYWARD_LIMITS_FAILED_VERIFICATIONS_PER_IP", &c.failed_verifications_per_ip},
       {"KEYWARD_CACHE_MAX_KEYS", &c.cache_max_keys},
+      {"KEYWARD_DATABASE_POOL_SIZE", &c.database_pool_size},
   };
   for (const auto& [name, target] : ints) {
     if (auto v = env(name)) KEYWARD_RETURN_IF_ERROR(ParseInt(*v, where, name, target));

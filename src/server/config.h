@@ -20,7 +20,17 @@ struct Config {
   std::string listen = "127.0.0.1:8080";
   int threads = 2;
   std::string data_dir = "./data";
-  std::string database;  // postgres://… instead of SQLite (not in this build)
+  // A PostgreSQL connection string (postgres://… or libpq's key=value
+  // pairs) instead of SQLite in data_dir: several nodes share one database.
+  std::string database;
+  int64_t database_pool_size = 8;  // connections per node
+  // redis://[:password@]host:port[/db] or unix:///path[?db=N]: rate limits
+  // and the failed-verification limit shared by every node. Empty: each
+  // node limits on its own.
+  std::string redis;
+  // While Redis cannot be reached: "fail_open" (each node limits on its
+  // own) or "fail_closed" (refused as rate_limited).
+  std::string redis_failure_mode = "fail_open";
   // Peers whose forwarded headers (X-Forwarded-For, X-Real-IP,
   // X-Original-URI, …) count: CIDR blocks, loopback by default.
   std::vector<std::string> trusted_proxies = {"127.0.0.0/8", "::1/128"};

@@ -1,7 +1,8 @@
 // The store contract (core/key_store.h), stated once and run against every
-// engine: today SQLite; the PostgreSQL engine joins by adding its factory
-// to kEngines. Each test races what a cluster would race, on one store
-// shared by threads standing in for nodes.
+// engine: SQLite, and PostgreSQL on the server ctest's postgres fixture
+// starts (each test on a database of its own). Each test races what a
+// cluster would race, on one store shared by threads standing in for nodes;
+// PostgreSQL's tests also run two stores (two nodes) on one database.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -12,31 +13,52 @@
 
 #include "core/key_store.h"
 #include "core/sha256.h"
+#include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testing/postgres_db.h"
 #include "testing/temp_dir.h"
 
 namespace keyward {
 namespace {
 
+// Where a test's store lives: a directory for SQLite, a database for
+// PostgreSQL. Opening twice gives two stores on the same data, as two
+// nodes (or two processes) would have.
+struct Place {
+  keyward::testing::TempDir dir;
+  std::unique_ptr<keyward::testing::PostgresDb> pg;
+};
+
 struct Engine {
   const char* name;
-  std::function<std::unique_ptr<KeyStore>(const keyward::testing::TempDir&)> open;
+  std::function<Result<std::unique_ptr<KeyStore>>(Place&)> open;
 };
 
 const Engine kEngines[] = {
     {"sqlite",
-     [](const keyward::testing::TempDir& dir) -> std::unique_ptr<KeyStore> {
-       auto s = SqliteStore::Open(dir.File("keyward.db"));
-       if (!s.ok()) return nullptr;
-       return std::move(*s);
+     [](Place& place) -> Result<std::unique_ptr<KeyStore>> {
+       auto s = SqliteStore::Open(place.dir.File("keyward.db"));
+       if (!s.ok()) return s.status();
+       return std::unique_ptr<KeyStore>(std::move(*s));
+     }},
+    {"postgres",
+     [](Place& place) -> Result<std::unique_ptr<KeyStore>> {
+       if (!place.pg) place.pg = std::make_unique<keyward::testing::PostgresDb>();
+       if (!place.pg->ok()) return Status::Unavailable(place.pg->error());
+       auto s = PgStore::Open(place.pg->url(), 8);
+       if (!s.ok()) return s.status();
+       return std::unique_ptr<KeyStore>(std::move(*s));
      }},
 };
+
+void PrintTo(const Engine& e, std::ostream* os) { *os << e.name; }
 
 class StoreContractTest : public ::testing::TestWithParam<Engine> {
  protected:
   void SetUp() override {
-    store_ = GetParam().open(dir_);
-    ASSERT_NE(store_, nullptr);
+    auto store = GetParam().open(place_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
     Workspace ws;
     ws.id = "ws_contract";
     ws.name = "contract";
@@ -81,7 +103,14 @@ class StoreContractTest : public ::testing::TestWithParam<Engine> {
     for (auto& t : threads) t.join();
   }
 
-  keyward::testing::TempDir dir_;
+  // A second store on the same data: another node.
+  std::unique_ptr<KeyStore> OpenAgain() {
+    auto store = GetParam().open(place_);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+
+  Place place_;
   std::unique_ptr<KeyStore> store_;
   std::atomic<int> next_{0};
 };
@@ -414,6 +443,65 @@ TEST_P(StoreContractTest, WorkspacesAreSearchedByNameOrIdAndAuditByActorAndActio
   EXPECT_TRUE(store_->ListAudit(f, {"", 100})->items.empty());
   f.actor.clear();
   EXPECT_EQ(store_->ListAudit(f, {"", 100})->items.size(), 3u);
+}
+
+// ---- Two nodes on one database
+
+TEST_P(StoreContractTest, TheKeyLimitHoldsAcrossNodes) {
+  auto other = OpenAgain();
+  ASSERT_NE(other, nullptr);
+  KeyStore* nodes[] = {store_.get(), other.get()};
+  std::atomic<int> inserted{0}, refused{0};
+  OnThreads(30, [&](int i) {
+    Status s = nodes[i % 2]->InsertKey(Key("key_n" + std::to_string(i)), 5, 100, Audit());
+    if (s.ok()) ++inserted;
+    if (s.code() == Code::kKeyLimitReached) ++refused;
+  });
+  EXPECT_EQ(inserted.load(), 5);
+  EXPECT_EQ(refused.load(), 25);
+  EXPECT_EQ(*other->CountActiveKeys("ws_contract", 100), 5);
+}
+
+TEST_P(StoreContractTest, TheFirstRootKeyIsMadeOnceWhenNodesStartTogether) {
+  auto other = OpenAgain();
+  ASSERT_NE(other, nullptr);
+  KeyStore* nodes[] = {store_.get(), other.get()};
+  std::atomic<int> made{0}, conflicts{0};
+  OnThreads(6, [&](int i) {
+    RootKey k;
+    k.id = "rk_" + std::to_string(i);
+    k.hash = Sha256("root" + std::to_string(i));
+    k.short_prefix = "kw_root_x";
+    k.name = "initial";
+    k.created_by = "keyward";
+    Status s = nodes[i % 2]->InsertFirstRootKey(k, Audit("root_key.create"));
+    if (s.ok()) ++made;
+    if (s.code() == Code::kConflict) ++conflicts;
+  });
+  EXPECT_EQ(made.load(), 1);
+  EXPECT_EQ(conflicts.load(), 5);
+  EXPECT_EQ(store_->ListRootKeys()->size(), 1u);
+}
+
+TEST_P(StoreContractTest, AChangeOnOneNodeReachesTheOthersChangeLog) {
+  auto other = OpenAgain();
+  ASSERT_NE(other, nullptr);
+  std::atomic<int> signals{0};
+  ASSERT_TRUE(other->WatchKeyChanges([&] { ++signals; }).ok());
+  const int64_t seen = *other->LatestKeyChange();
+  const int before = signals.load();
+  ASSERT_TRUE(store_->InsertKey(Key("key_signal"), 10, 100, Audit()).ok());
+  ASSERT_TRUE(store_->RevokeKey("key_signal", 150, "test", "", Audit()).ok());
+  auto changes = other->KeyChangesSince(seen, 100);
+  ASSERT_TRUE(changes.ok());
+  ASSERT_EQ(changes->size(), 2u);
+  EXPECT_EQ((*changes)[1].hash, Sha256("key_signal"));
+  if (std::string(GetParam().name) == "sqlite") return;  // no signal: its followers poll
+  // PostgreSQL: NOTIFY wakes the other node's follower within a second.
+  for (int i = 0; i < 100 && signals.load() == before; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GT(signals.load(), before) << "no NOTIFY reached the other node";
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, StoreContractTest, ::testing::ValuesIn(kEngines),

@@ -37,8 +37,12 @@ void Health(Call& call, const RouteContext&) { call.SendJson(200, {{"status", "o
 
 void Ready(Call& call, const RouteContext& ctx) {
   if (ctx.api->stopping()) return call.Error(Code::kUnavailable, "keyward is stopping");
-  if (ctx.options->ready && !ctx.options->ready())
-    return call.Error(Code::kUnavailable, "storage is not answering");
+  if (ctx.options->ready) {
+    // The cause stays in the server's log: it may name hosts and paths.
+    if (Status s = ctx.options->ready(); !s.ok()) {
+      return call.Error(Code::kUnavailable, "the database is not answering");
+    }
+  }
   call.SendJson(200, {{"status", "ready"}});
 }
 
@@ -48,6 +52,7 @@ void MetricsPage(Call& call, const RouteContext& ctx) {
   call.reply.response.body = ctx.api->metrics().Render();
   if (ctx.options->cache != nullptr)
     call.reply.response.body += RenderCacheMetrics(ctx.options->cache->Stats());
+  if (ctx.options->extra_metrics) call.reply.response.body += ctx.options->extra_metrics();
 }
 
 void OpenApi(Call& call, const RouteContext&) {

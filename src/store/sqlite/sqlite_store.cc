@@ -543,16 +543,33 @@ Status SqliteStore::PruneUsage(int64_t before_minute) {
 
 // ---- Root keys ----
 
-Status SqliteStore::InsertRootKey(const RootKey& k, const AuditEntry& audit) {
-  MutexLock lock(&mu_);
-  Transaction tx(db_);
-  KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
+Status SqliteStore::InsertRootKeyLocked(const RootKey& k) {
   Stmt s(db_,
          "INSERT INTO root_keys (id, hash, short_prefix, name, created_at, created_by) "
          "VALUES (?, ?, ?, ?, ?, ?)");
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   s.Bind(k.id).Bind(k.hash).Bind(k.short_prefix).Bind(k.name).Bind(k.created_at).Bind(k.created_by);
-  KEYWARD_RETURN_IF_ERROR(s.Run());
+  return s.Run();
+}
+
+Status SqliteStore::InsertRootKey(const RootKey& k, const AuditEntry& audit) {
+  MutexLock lock(&mu_);
+  Transaction tx(db_);
+  KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
+  KEYWARD_RETURN_IF_ERROR(InsertRootKeyLocked(k));
+  KEYWARD_RETURN_IF_ERROR(InsertAuditLocked(audit));
+  return tx.Commit();
+}
+
+Status SqliteStore::InsertFirstRootKey(const RootKey& k, const AuditEntry& audit) {
+  MutexLock lock(&mu_);
+  // BEGIN IMMEDIATE: another process on the file waits until this commits.
+  Transaction tx(db_);
+  KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
+  Stmt count(db_, "SELECT COUNT(*) FROM root_keys");
+  if (count.Step() != SQLITE_ROW) return SqliteError(db_, "count root keys");
+  if (count.Int(0) > 0) return Status::Conflict("the database already has a root key");
+  KEYWARD_RETURN_IF_ERROR(InsertRootKeyLocked(k));
   KEYWARD_RETURN_IF_ERROR(InsertAuditLocked(audit));
   return tx.Commit();
 }

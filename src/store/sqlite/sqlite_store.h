@@ -67,6 +67,7 @@ class SqliteStore final : public KeyStore {
   Status PruneKeyChanges(Timestamp before) override;
 
   Status InsertRootKey(const RootKey& key, const AuditEntry& audit) override;
+  Status InsertFirstRootKey(const RootKey& key, const AuditEntry& audit) override;
   Result<RootKey> FindRootKeyByHash(const KeyHash& hash) override;
   Result<std::vector<RootKey>> ListRootKeys() override;
   Result<RootKey> RevokeRootKey(std::string_view id, Timestamp at,
@@ -94,6 +95,7 @@ class SqliteStore final : public KeyStore {
   Status Exec(const char* sql) REQUIRES(mu_);
   Status InsertAuditLocked(const AuditEntry& entry) REQUIRES(mu_);
   Status InsertKeyLocked(const ApiKey& key) REQUIRES(mu_);
+  Status InsertRootKeyLocked(const RootKey& key) REQUIRES(mu_);
   Status InsertWebSessionLocked(const WebSession& session) REQUIRES(mu_);
   Status LogKeyChangeLocked(const KeyHash& hash, Timestamp at) REQUIRES(mu_);
   Status TouchKeysLocked(const std::vector<std::pair<std::string, Timestamp>>& last_used)

@@ -1,0 +1,165 @@
+// The PostgreSQL engine's portal and web sessions (KeyStore's session
+// methods), as store/sqlite/sqlite_sessions.cc has them for SQLite, the
+// rules shared through store/rules.h. Thread-safe: each call on a pooled
+// connection of its own.
+#include "store/postgres/pg_store.h"
+#include "store/rules.h"
+
+namespace keyward {
+namespace {
+
+using namespace pg_internal;  // NOLINT: the engine's own helpers
+using store_rules::ToJsonArray;
+
+Status InsertWebSessionRow(PgConnection& c, const WebSession& w) {
+  return c.Exec(
+      "INSERT INTO web_sessions (token_hash, kind, portal_session_id, root_key_id, created_at, "
+      "expires_at, ip) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+      Params()
+          .Add(w.token_hash)
+          .Add(w.kind)
+          .Add(w.portal_session_id)
+          .Add(w.root_key_id)
+          .Add(w.created_at)
+          .Add(w.expires_at)
+          .Add(w.ip));
+}
+
+// The one portal session whose column equals the parameter; lock: " FOR UPDATE" or "".
+template <typename T>
+Result<PortalSession> ReadPortalSession(PgConnection& c, const char* column, const T& value,
+                                        const char* lock = "") {
+  const std::string sql = std::string("SELECT ") + store_rules::kPortalColumns +
+                          " FROM portal_sessions WHERE " + column + " = $1" + lock;
+  auto rows = c.Query(sql.c_str(), Params().Add(value));
+  if (!rows.ok()) return rows.status();
+  if (rows->rows() == 0) return Status::NotFound("no portal session");
+  return store_rules::PortalSessionFromRow(rows->row(0));
+}
+
+}  // namespace
+
+Status PgStore::InsertPortalSession(const PortalSession& ps, const AuditEntry& audit) {
+  return Transact([&](PgConnection& c) -> Status {
+    Status s = c.Exec(
+        "INSERT INTO portal_sessions (id, workspace_id, environment, permissions, scopes, "
+        "return_url, member_id, member_name, member_email, actor, code_hash, created_at, "
+        "created_by, code_expires_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        Params()
+            .Add(ps.id)
+            .Add(ps.workspace_id)
+            .Add(ps.environment)
+            .Add(ToJsonArray(ps.permissions))
+            .Add(ToJsonArray(ps.scopes))
+            .Add(ps.return_url)
+            .Add(ps.member_id)
+            .Add(ps.member_name)
+            .Add(ps.member_email)
+            .Add(ps.actor)
+            .Add(ps.code_hash)
+            .Add(ps.created_at)
+            .Add(ps.created_by)
+            .Add(ps.code_expires_at));
+    if (s.IsNotFound()) return Status::NotFound("no workspace " + ps.workspace_id);
+    KEYWARD_RETURN_IF_ERROR(s);
+    return InsertAudit(c, audit);
+  });
+}
+
+Result<PortalSession> PgStore::GetPortalSession(std::string_view id) {
+  Result<PortalSession> out = Status::Internal("unset");
+  KEYWARD_RETURN_IF_ERROR(WithConnection([&](PgConnection& c) {
+    out = ReadPortalSession(c, "id", id);
+    return out.status().IsNotFound() ? Status::Ok() : out.status();
+  }));
+  if (out.status().IsNotFound()) return Status::NotFound("no portal session " + std::string(id));
+  return out;
+}
+
+Status PgStore::RedeemPortalCode(const KeyHash& code_hash, Timestamp now, const WebSession& session,
+                                 const AuditEntry& audit, PortalSession* found) {
+  Status outcome = Status::Ok();
+  Status s = Transact([&](PgConnection& c) -> Status {
+    // The row stays locked to commit: two browsers racing with one code
+    // cannot both win, on any node.
+    auto ps = ReadPortalSession(c, "code_hash", code_hash, " FOR UPDATE");
+    if (!ps.ok()) return ps.status();
+    *found = *ps;
+    KEYWARD_RETURN_IF_ERROR(store_rules::CheckPortalCode(*ps, now));
+    KEYWARD_RETURN_IF_ERROR(c.Exec(
+        "UPDATE portal_sessions SET code_used_at = $1 WHERE id = $2 AND code_used_at IS NULL",
+        Params().Add(now).Add(ps->id)));
+    WebSession w = session;
+    w.portal_session_id = ps->id;
+    KEYWARD_RETURN_IF_ERROR(InsertWebSessionRow(c, w));
+    AuditEntry e = audit;
+    e.actor = ps->actor;
+    e.target = ps->id;
+    e.workspace_id = ps->workspace_id;
+    return InsertAudit(c, e);
+  });
+  KEYWARD_RETURN_IF_ERROR(s);
+  found->code_used_at = now;
+  return outcome;
+}
+
+Status PgStore::EndPortalSession(std::string_view id, Timestamp at, const AuditEntry& audit) {
+  return Transact([&](PgConnection& c) -> Status {
+    auto rows =
+        c.Query("UPDATE portal_sessions SET ended_at = coalesce(ended_at, $1) WHERE id = $2",
+                Params().Add(at).Add(id));
+    if (!rows.ok()) return rows.status();
+    if (rows->affected() == 0) return Status::NotFound("no portal session " + std::string(id));
+    KEYWARD_RETURN_IF_ERROR(c.Exec(
+        "UPDATE web_sessions SET ended_at = $1 WHERE portal_session_id = $2 AND ended_at IS NULL",
+        Params().Add(at).Add(id)));
+    return InsertAudit(c, audit);
+  });
+}
+
+Status PgStore::InsertWebSession(const WebSession& session, const AuditEntry& audit) {
+  return Transact([&](PgConnection& c) -> Status {
+    KEYWARD_RETURN_IF_ERROR(InsertWebSessionRow(c, session));
+    return InsertAudit(c, audit);
+  });
+}
+
+Result<WebSession> PgStore::FindWebSession(const KeyHash& token_hash) {
+  Result<WebSession> out = Status::NotFound("no such session");
+  KEYWARD_RETURN_IF_ERROR(WithConnection([&](PgConnection& c) -> Status {
+    const std::string sql = std::string("SELECT ") + store_rules::kWebSessionColumns +
+                            " FROM web_sessions WHERE token_hash = $1";
+    auto rows = c.Query(sql.c_str(), Params().Add(token_hash));
+    if (!rows.ok()) return rows.status();
+    if (rows->rows() > 0) out = store_rules::WebSessionFromRow(rows->row(0));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Status PgStore::EndWebSession(const KeyHash& token_hash, Timestamp at, const AuditEntry& audit) {
+  return Transact([&](PgConnection& c) -> Status {
+    auto rows =
+        c.Query("UPDATE web_sessions SET ended_at = coalesce(ended_at, $1) WHERE token_hash = $2",
+                Params().Add(at).Add(token_hash));
+    if (!rows.ok()) return rows.status();
+    if (rows->affected() == 0) return Status::NotFound("no such session");
+    return InsertAudit(c, audit);
+  });
+}
+
+Status PgStore::PruneSessions(Timestamp before) {
+  return Transact([&](PgConnection& c) -> Status {
+    KEYWARD_RETURN_IF_ERROR(c.Exec(
+        "DELETE FROM web_sessions WHERE expires_at < $1 OR ended_at < $1", Params().Add(before)));
+    // A portal session goes once its code can no longer be redeemed and no
+    // web session made from it is left.
+    return c.Exec(
+        "DELETE FROM portal_sessions WHERE (code_expires_at < $1 OR ended_at < $1) AND NOT "
+        "EXISTS (SELECT 1 FROM web_sessions w WHERE w.portal_session_id = portal_sessions.id)",
+        Params().Add(before));
+  });
+}
+
+}  // namespace keyward
