@@ -468,9 +468,14 @@ Result<CreatedRootKey> KeyService::MakeRootKey(std::string name, const Actor& ac
 
 Result<RootKey> KeyService::RevokeRootKey(std::string_view id, const Actor& actor) {
   const json details = json::object();
-  return store_->RevokeRootKey(
+  auto revoked = store_->RevokeRootKey(
       id, options_.clock->Now(),
       MakeAudit(actor, "root_key.revoke", std::string(id), "", details.dump()));
+  if (revoked.ok()) {
+    MutexLock lock(&root_mu_);
+    root_cache_.erase(revoked->hash);
+  }
+  return revoked;
 }
 
 std::optional<std::string> KeyService::FindKeyIn(std::string_view text) const {
@@ -495,11 +500,27 @@ Result<RootKey> KeyService::AuthenticateRootKey(std::string_view secret) {
   if (root_format_.Parse(secret, nullptr) != KeyParseError::kNone) {
     return Status(Code::kUnauthorized, "the root key is malformed; check it for a typo");
   }
+  const KeyHash hash = Sha256(secret);
+  const Timestamp now = options_.clock->Now();
+  {
+    MutexLock lock(&root_mu_);
+    auto it = root_cache_.find(hash);
+    if (it != root_cache_.end() && now - it->second.read_at < kRootKeyFreshMillis &&
+        now >= it->second.read_at) {
+      return it->second.key;
+    }
+  }
   // Unknown and revoked answer alike: a guess learns nothing.
-  auto key = store_->FindRootKeyByHash(Sha256(secret));
-  if (key.status().IsNotFound()) return Status(Code::kUnauthorized, "the root key is not valid");
-  if (!key.ok()) return key;
-  if (key->revoked_at) return Status(Code::kUnauthorized, "the root key is not valid");
+  auto key = store_->FindRootKeyByHash(hash);
+  if (!key.ok() && !key.status().IsNotFound()) return key;  // never a stale answer
+  MutexLock lock(&root_mu_);
+  if (!key.ok() || key->revoked_at) {
+    root_cache_.erase(hash);
+    return Status(Code::kUnauthorized, "the root key is not valid");
+  }
+  // Root keys are few; a bound keeps guessed-but-valid floods harmless.
+  if (root_cache_.size() >= 1024) root_cache_.clear();
+  root_cache_[hash] = CachedRootKey{*key, now};
   return key;
 }
 

@@ -136,7 +136,8 @@ class KeyService {
   Result<RootKey> RevokeRootKey(std::string_view id, const Actor& actor);
   Result<std::vector<RootKey>> ListRootKeys() { return store_->ListRootKeys(); }
   // The root key behind a presented credential; kUnauthorized when it is
-  // malformed, unknown or revoked.
+  // malformed, unknown or revoked. Read from the store at most once a
+  // second per key (a revocation elsewhere is felt within that second).
   Result<RootKey> AuthenticateRootKey(std::string_view secret);
   // Creates the first root key when there is none; nullopt otherwise (also
   // when another node made it first).
@@ -185,6 +186,17 @@ class KeyService {
   KeyFormat root_format_;
   Mutex observers_mu_;
   std::vector<KeyChangeObserver*> observers_ GUARDED_BY(observers_mu_);
+  // Root keys that authenticated in the last kRootKeyFreshMillis: a
+  // management call needs no database round trip, and a revocation on
+  // another node is felt within that time (on this node, at once).
+  static constexpr int64_t kRootKeyFreshMillis = 1000;
+  struct CachedRootKey {
+    RootKey key;
+    Timestamp read_at = 0;
+  };
+  Mutex root_mu_;
+  std::unordered_map<KeyHash, CachedRootKey, KeyHashHasher, KeyHashEq> root_cache_
+      GUARDED_BY(root_mu_);
 };
 
 // Resolves keys straight from the store, compiling each record on each call.

@@ -104,6 +104,14 @@ void Call::Fail(const Status& st) {
     Error(Code::kInternal, "internal error");
     return;
   }
+  if (st.code() == Code::kUnavailable) {
+    // The cause (hosts, sockets, paths) is the operator's, in the server's
+    // log; the client learns what to do.
+    Error(Code::kUnavailable,
+          "the database cannot be reached right now; try again shortly (keys already checked "
+          "by this node keep verifying)");
+    return;
+  }
   Error(st.code(), st.message());
 }
 
