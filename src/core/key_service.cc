@@ -512,8 +512,14 @@ Result<RootKey> KeyService::AuthenticateRootKey(std::string_view secret) {
   }
   // Unknown and revoked answer alike: a guess learns nothing.
   auto key = store_->FindRootKeyByHash(hash);
-  if (!key.ok() && !key.status().IsNotFound()) return key;  // never a stale answer
   MutexLock lock(&root_mu_);
+  if (!key.ok() && !key.status().IsNotFound()) {
+    // The store cannot answer: a root key this node accepted before keeps
+    // working (verification goes on from the cache), an unseen one cannot.
+    auto it = root_cache_.find(hash);
+    if (it != root_cache_.end()) return it->second.key;
+    return key;
+  }
   if (!key.ok() || key->revoked_at) {
     root_cache_.erase(hash);
     return Status(Code::kUnauthorized, "the root key is not valid");

@@ -137,7 +137,8 @@ class KeyService {
   Result<std::vector<RootKey>> ListRootKeys() { return store_->ListRootKeys(); }
   // The root key behind a presented credential; kUnauthorized when it is
   // malformed, unknown or revoked. Read from the store at most once a
-  // second per key (a revocation elsewhere is felt within that second).
+  // second per key (a revocation elsewhere is felt within that second);
+  // while the store cannot answer, a root key accepted before still is.
   Result<RootKey> AuthenticateRootKey(std::string_view secret);
   // Creates the first root key when there is none; nullopt otherwise (also
   // when another node made it first).

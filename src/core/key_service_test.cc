@@ -6,6 +6,7 @@
 
 #include "core/sha256.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testing/key_store_wrapper.h"
 #include "testing/temp_dir.h"
 
 namespace keyward {
@@ -652,6 +653,63 @@ TEST_F(KeyServiceTest, NoSecretIsWrittenToTheDatabaseFiles) {
   }
   EXPECT_GE(files, 2);  // keyward.db and keyward.db-wal at least
   EXPECT_TRUE(std::filesystem::exists(dir_.File("keyward.db-wal")));
+}
+
+// A store whose root-key lookups can be counted and made to fail, as a
+// database that went away.
+class RootKeyLookups : public keyward::testing::KeyStoreWrapper {
+ public:
+  using KeyStoreWrapper::KeyStoreWrapper;
+  Result<RootKey> FindRootKeyByHash(const KeyHash& hash) override {
+    ++lookups;
+    if (down) return Status::Unavailable("the database is unreachable");
+    return KeyStoreWrapper::FindRootKeyByHash(hash);
+  }
+  int lookups = 0;
+  bool down = false;
+};
+
+TEST_F(KeyServiceTest, RootKeysAreReadOnceASecondAndRevocationsElsewhereLandWithinIt) {
+  RootKeyLookups node_a(store_.get()), node_b(store_.get());
+  KeyServiceOptions o;
+  o.format = &format_;
+  o.clock = &clock_;
+  o.store = &node_a;
+  KeyService a(o);
+  o.store = &node_b;
+  KeyService b(o);
+  auto root = a.CreateRootKey("ops", actor_);
+  ASSERT_TRUE(root.ok());
+  ASSERT_TRUE(b.AuthenticateRootKey(root->secret).ok());
+  ASSERT_TRUE(b.AuthenticateRootKey(root->secret).ok());
+  EXPECT_EQ(node_b.lookups, 1) << "a second call within the second read the store again";
+  // Revoked through node a: a at once, b once its second is over.
+  ASSERT_TRUE(a.AuthenticateRootKey(root->secret).ok());
+  ASSERT_TRUE(a.RevokeRootKey(root->record.id, actor_).ok());
+  EXPECT_EQ(a.AuthenticateRootKey(root->secret).status().code(), Code::kUnauthorized);
+  clock_.Advance(1000);
+  EXPECT_EQ(b.AuthenticateRootKey(root->secret).status().code(), Code::kUnauthorized);
+}
+
+TEST_F(KeyServiceTest, WhileTheStoreIsAwayOnlyRootKeysAcceptedBeforeAreAccepted) {
+  RootKeyLookups node(store_.get());
+  KeyServiceOptions o;
+  o.format = &format_;
+  o.clock = &clock_;
+  o.store = &node;
+  KeyService service(o);
+  auto seen = service.CreateRootKey("seen", actor_);
+  auto unseen = service.CreateRootKey("unseen", actor_);
+  ASSERT_TRUE(seen.ok() && unseen.ok());
+  ASSERT_TRUE(service.AuthenticateRootKey(seen->secret).ok());
+  node.down = true;
+  clock_.Advance(5000);
+  EXPECT_TRUE(service.AuthenticateRootKey(seen->secret).ok());
+  EXPECT_EQ(service.AuthenticateRootKey(unseen->secret).status().code(), Code::kUnavailable);
+  // A guess is still a guess: never accepted, never "unauthorized" from a
+  // store that cannot say.
+  EXPECT_EQ(service.AuthenticateRootKey(service.root_format().Generate("root")).status().code(),
+            Code::kUnavailable);
 }
 
 }  // namespace
