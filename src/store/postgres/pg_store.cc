@@ -631,6 +631,11 @@ Status PgStore::RecordUsage(const UsageBatch& batch) {
               .Add(IntArrayLiteral(counts))));
     }
     if (!used_ids.empty()) {
+      // Rows locked in id order, as every node does: two flushes never
+      // wait on each other in a circle.
+      KEYWARD_RETURN_IF_ERROR(
+          c.Exec("SELECT 1 FROM api_keys WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
+                 Params().Add(ArrayLiteral(used_ids))));
       KEYWARD_RETURN_IF_ERROR(
           c.Exec("UPDATE api_keys AS k SET last_used_at = v.at "
                  "FROM unnest($1::text[], $2::bigint[]) AS v (id, at) "
