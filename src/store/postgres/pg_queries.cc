@@ -1,0 +1,127 @@
+#include "store/postgres/pg_queries.h"
+
+namespace keyward {
+namespace pg_internal {
+
+using store_rules::kKeyColumns;
+using store_rules::ToJsonArray;
+
+std::string Sql(std::initializer_list<std::string_view> parts) {
+  std::string out;
+  for (auto p : parts) out += p;
+  return out;
+}
+
+std::string ArrayLiteral(const std::vector<std::string>& v) {
+  std::string out = "{";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : v[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+std::string IntArrayLiteral(const std::vector<int64_t>& v) {
+  std::string out = "{";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ',';
+    out += std::to_string(v[i]);
+  }
+  out += '}';
+  return out;
+}
+
+Status LogKeyChange(PgConnection& c, const KeyHash& hash, Timestamp at) {
+  KEYWARD_RETURN_IF_ERROR(c.Exec("SELECT pg_advisory_xact_lock($1)", Params().Add(kChangeLogLock)));
+  KEYWARD_RETURN_IF_ERROR(
+      c.Exec("INSERT INTO key_changes (key_hash, at) VALUES ($1, $2)", Params().Add(hash).Add(at)));
+  return c.Exec("SELECT pg_notify($1, '')", Params().Add(kChannel));
+}
+
+Status InsertKeyRow(PgConnection& c, const ApiKey& k) {
+  Params p;
+  p.Add(k.id).Add(k.hash).Add(k.short_prefix).Add(k.workspace_id).Add(k.environment);
+  p.Add(k.name).Add(ToJsonArray(k.scopes)).Add(ToJsonArray(k.ip_allowlist));
+  p.Add(ToJsonArray(k.referrer_allowlist)).Add(ToJsonArray(k.endpoint_allowlist));
+  p.Add(k.rate_limit ? std::optional<int64_t>(k.rate_limit->limit) : std::nullopt);
+  p.Add(k.rate_limit ? std::optional<int64_t>(k.rate_limit->period_seconds) : std::nullopt);
+  p.Add(k.meta_json).Add(k.created_at).Add(k.created_by).Add(k.expires_at);
+  p.Add(int64_t{k.disabled ? 1 : 0}).AddNullableText(k.rotated_from);
+  p.AddNullableText(k.disabled_by).AddNullableText(k.lineage_id);
+  KEYWARD_RETURN_IF_ERROR(c.Exec(
+      "INSERT INTO api_keys (id, hash, short_prefix, workspace_id, environment, name, scopes, "
+      "ip_allowlist, referrer_allowlist, endpoint_allowlist, rate_limit_limit, "
+      "rate_limit_period, meta, created_at, created_by, expires_at, disabled, rotated_from, "
+      "disabled_by, lineage_id) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, "
+      "$19, $20)",
+      p));
+  return LogKeyChange(c, k.hash, k.created_at);
+}
+
+Result<ApiKey> ReadKey(PgConnection& c, std::string_view id, const char* lock) {
+  const std::string sql = Sql({"SELECT ", kKeyColumns, " FROM api_keys WHERE id = $1", lock});
+  return One<ApiKey>(
+      c.Query(sql.c_str(), Params().Add(id)),
+      [](const Row& r) { return store_rules::KeyFromRow(r); }, "no API key " + std::string(id));
+}
+
+Result<int64_t> CountActive(PgConnection& c, std::string_view workspace_id, Timestamp now) {
+  auto rows = c.Query(
+      "SELECT COUNT(*) FROM api_keys WHERE workspace_id = $1 AND revoked_at IS NULL "
+      "AND (expires_at IS NULL OR expires_at > $2)",
+      Params().Add(workspace_id).Add(now));
+  if (!rows.ok()) return rows.status();
+  return rows->row(0).Int(0);
+}
+
+// Locks the workspace's row: key counts then hold until commit, on every node.
+Status LockWorkspace(PgConnection& c, std::string_view workspace_id) {
+  auto rows =
+      c.Query("SELECT 1 FROM workspaces WHERE id = $1 FOR UPDATE", Params().Add(workspace_id));
+  if (!rows.ok()) return rows.status();
+  if (rows->rows() == 0) return Status::NotFound("no workspace " + std::string(workspace_id));
+  return Status::Ok();
+}
+
+store_rules::Reads ReadsOn(PgConnection& c, std::string workspace_id, Timestamp now) {
+  store_rules::Reads r;
+  r.heir_of = [&c](std::string_view id) -> Result<std::optional<std::string>> {
+    auto rows =
+        c.Query("SELECT id FROM api_keys WHERE rotated_from = $1 LIMIT 1", Params().Add(id));
+    if (!rows.ok()) return rows.status();
+    if (rows->rows() == 0) return std::optional<std::string>();
+    return std::optional<std::string>(rows->row(0).Text(0));
+  };
+  r.get_key = [&c](std::string_view id) { return ReadKey(c, id); };
+  r.count_active = [&c, ws = std::move(workspace_id), now]() -> Result<int64_t> {
+    KEYWARD_RETURN_IF_ERROR(LockWorkspace(c, ws));
+    return CountActive(c, ws, now);
+  };
+  return r;
+}
+
+Result<int64_t> CursorSeq(PgConnection& c, const char* table, const std::string& cursor,
+                          std::initializer_list<CursorScope> scope) {
+  if (cursor.empty()) return int64_t{0};
+  Builder b;
+  std::string sql = Sql({"SELECT seq FROM ", table, " WHERE id = "}) + b.Arg(cursor);
+  for (const auto& s : scope) {
+    if (!s.value.empty()) sql += Sql({" AND ", s.column, " = "}) + b.Arg(s.value);
+  }
+  auto rows = c.Query(sql.c_str(), b.params);
+  if (!rows.ok()) return rows.status();
+  if (rows->rows() == 0) {
+    return Status::InvalidRequest("cursor \"" + cursor + "\" is not from this list");
+  }
+  return rows->row(0).Int(0);
+}
+
+}  // namespace pg_internal
+}  // namespace keyward

@@ -1,0 +1,169 @@
+// The PostgreSQL engine's usage counters (upserts that add, so flushes from
+// many nodes sum) and the key change log that other nodes follow.
+// Thread-safe: each call on a pooled connection of its own.
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+#include "store/postgres/pg_queries.h"
+#include "store/postgres/pg_store.h"
+#include "store/rules.h"
+
+namespace keyward {
+
+using namespace pg_internal;  // NOLINT: the engine's own helpers
+
+Status PgStore::RecordUsage(const UsageBatch& batch) {
+  if (batch.empty()) return Status::Ok();
+  // One row per counter (an upsert may touch a row once), in key order so
+  // that nodes flushing at once lock rows in the same order.
+  std::map<std::tuple<std::string, int64_t, std::string>, std::pair<std::string, int64_t>> rows;
+  for (const auto& r : batch.rows) {
+    auto& slot = rows[{r.key_id, r.minute, std::string(CodeName(r.code))}];
+    slot.first = r.workspace_id;
+    slot.second += r.count;
+  }
+  std::vector<std::string> key_ids, workspace_ids, codes;
+  std::vector<int64_t> minutes, counts;
+  for (const auto& [k, v] : rows) {
+    key_ids.push_back(std::get<0>(k));
+    minutes.push_back(std::get<1>(k));
+    codes.push_back(std::get<2>(k));
+    workspace_ids.push_back(v.first);
+    counts.push_back(v.second);
+  }
+  std::map<std::string, Timestamp> last_used;
+  for (const auto& [id, at] : batch.last_used) {
+    auto& t = last_used[id];
+    t = std::max(t, at);
+  }
+  std::vector<std::string> used_ids;
+  std::vector<int64_t> used_at;
+  for (const auto& [id, at] : last_used) {
+    used_ids.push_back(id);
+    used_at.push_back(at);
+  }
+  return Transact([&](PgConnection& c) -> Status {
+    if (!key_ids.empty()) {
+      KEYWARD_RETURN_IF_ERROR(c.Exec(
+          "INSERT INTO usage (key_id, workspace_id, minute, code, count) "
+          "SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[]) "
+          "ON CONFLICT (key_id, minute, code) DO UPDATE SET count = usage.count + excluded.count",
+          Params()
+              .Add(ArrayLiteral(key_ids))
+              .Add(ArrayLiteral(workspace_ids))
+              .Add(IntArrayLiteral(minutes))
+              .Add(ArrayLiteral(codes))
+              .Add(IntArrayLiteral(counts))));
+    }
+    if (!used_ids.empty()) {
+      // Rows locked in id order, as every node does: two flushes never
+      // wait on each other in a circle.
+      KEYWARD_RETURN_IF_ERROR(
+          c.Exec("SELECT 1 FROM api_keys WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
+                 Params().Add(ArrayLiteral(used_ids))));
+      KEYWARD_RETURN_IF_ERROR(
+          c.Exec("UPDATE api_keys AS k SET last_used_at = v.at "
+                 "FROM unnest($1::text[], $2::bigint[]) AS v (id, at) "
+                 "WHERE k.id = v.id AND (k.last_used_at IS NULL OR k.last_used_at < v.at)",
+                 Params().Add(ArrayLiteral(used_ids)).Add(IntArrayLiteral(used_at))));
+    }
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<UsagePoint>> PgStore::QueryUsage(const UsageQuery& q) {
+  std::vector<UsagePoint> out;
+  KEYWARD_RETURN_IF_ERROR(WithConnection([&](PgConnection& c) -> Status {
+    Builder b;
+    const std::string bucket = b.Arg(std::max<int64_t>(q.bucket_minutes, 1));
+    const std::string ws = b.Arg(q.workspace_id);
+    std::string sql = "SELECT (minute / " + bucket + "::bigint) * " + bucket +
+                      "::bigint AS bucket, code, SUM(count)::bigint FROM usage WHERE workspace_id "
+                      "= " +
+                      ws + " AND minute >= " + b.Arg(q.from_minute) + " AND minute < " +
+                      b.Arg(q.to_minute);
+    if (!q.key_id.empty()) sql += " AND key_id = " + b.Arg(q.key_id);
+    if (!q.environment.empty()) {
+      sql += " AND key_id IN (SELECT id FROM api_keys WHERE workspace_id = " + ws +
+             " AND environment = " + b.Arg(q.environment) + ")";
+    }
+    sql += " GROUP BY bucket, code ORDER BY bucket, code";
+    auto rows = c.Query(sql.c_str(), b.params);
+    if (!rows.ok()) return rows.status();
+    for (int i = 0; i < rows->rows(); ++i) {
+      const Row r = rows->row(i);
+      const auto code = CodeFromName(r.Text(1));
+      if (!code) continue;
+      out.push_back({r.Int(0), *code, r.Int(2)});
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Result<std::unordered_map<std::string, RequestCounts>> PgStore::CountRequests(
+    const std::vector<std::string>& key_ids, int64_t now_minute) {
+  std::unordered_map<std::string, RequestCounts> out;
+  if (key_ids.empty()) return out;
+  for (const auto& id : key_ids) out[id] = RequestCounts{};
+  KEYWARD_RETURN_IF_ERROR(WithConnection([&](PgConnection& c) -> Status {
+    auto rows = c.Query(
+        "SELECT key_id, SUM(CASE WHEN minute >= $2 THEN count ELSE 0 END)::bigint, "
+        "SUM(count)::bigint FROM usage WHERE key_id = ANY($1::text[]) AND code = 'valid' "
+        "AND minute >= $3 GROUP BY key_id",
+        Params()
+            .Add(ArrayLiteral(key_ids))
+            .Add(now_minute - 24 * 60)
+            .Add(now_minute - 30 * 24 * 60));
+    if (!rows.ok()) return rows.status();
+    for (int i = 0; i < rows->rows(); ++i) {
+      const Row r = rows->row(i);
+      out[r.Text(0)] = RequestCounts{r.Int(1), r.Int(2)};
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Status PgStore::PruneUsage(int64_t before_minute) {
+  return WithConnection([&](PgConnection& c) {
+    return c.Exec("DELETE FROM usage WHERE minute < $1", Params().Add(before_minute));
+  });
+}
+
+// ---- The change log ----
+
+Result<std::vector<KeyChange>> PgStore::KeyChangesSince(int64_t seq, int limit) {
+  std::vector<KeyChange> out;
+  KEYWARD_RETURN_IF_ERROR(WithConnection([&](PgConnection& c) -> Status {
+    auto rows =
+        c.Query("SELECT seq, key_hash FROM key_changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+                Params().Add(seq).Add(static_cast<int64_t>(limit)));
+    if (!rows.ok()) return rows.status();
+    for (int i = 0; i < rows->rows(); ++i) {
+      out.push_back({rows->row(i).Int(0), rows->row(i).Hash(1)});
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Result<int64_t> PgStore::LatestKeyChange() {
+  int64_t latest = 0;
+  KEYWARD_RETURN_IF_ERROR(WithConnection([&](PgConnection& c) -> Status {
+    auto rows = c.Query("SELECT COALESCE(MAX(seq), 0) FROM key_changes");
+    if (!rows.ok()) return rows.status();
+    latest = rows->row(0).Int(0);
+    return Status::Ok();
+  }));
+  return latest;
+}
+
+Status PgStore::PruneKeyChanges(Timestamp before) {
+  return WithConnection([&](PgConnection& c) {
+    return c.Exec("DELETE FROM key_changes WHERE at < $1", Params().Add(before));
+  });
+}
+
+}  // namespace keyward
