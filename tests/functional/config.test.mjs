@@ -12,8 +12,11 @@ import {
   toToml,
   runCli,
   createRootKey,
+  storeArgs,
+  databaseFor,
   assertError,
   poll,
+  ENGINE,
 } from './lib/keyward.mjs';
 
 async function defaultLimit(srv) {
@@ -52,7 +55,7 @@ test('precedence: KEYWARD_* beats the flag, the flag beats the file', async (t) 
   assert.equal(await defaultLimit(env), 9);
 });
 
-test('listen and data_dir from the file; KEYWARD_DATA_DIR beats --data', async (t) => {
+test('listen and data_dir from the file; KEYWARD_DATA_DIR beats --data', { skip: ENGINE === 'postgres' && 'data_dir picks the SQLite file; on PostgreSQL the next test checks database the same way' }, async (t) => {
   const base = makeTempDir();
   t.after(() => fs.rmSync(base, { recursive: true, force: true }));
   const fileData = path.join(base, 'file-data');
@@ -82,6 +85,55 @@ test('listen and data_dir from the file; KEYWARD_DATA_DIR beats --data', async (
   assert.equal((await b.get('/v1/workspaces')).status, 200, 'the root key of KEYWARD_DATA_DIR works');
   b.rootKey = fileRoot;
   assertError(await b.get('/v1/workspaces'), 401, 'unauthorized', 'the file data_dir is not used');
+});
+
+test('listen and database from the file; KEYWARD_DATABASE beats --database', { skip: ENGINE === 'sqlite' && 'needs PostgreSQL (KEYWARD_TEST_POSTGRES_URL)' }, async (t) => {
+  const base = makeTempDir();
+  t.after(() => fs.rmSync(base, { recursive: true, force: true }));
+  // Three databases, each standing for a directory of its own, each with a root key.
+  const [fileDb, envDb, flagDb] = ['file', 'env', 'flag'].map((n) => {
+    const d = path.join(base, n);
+    fs.mkdirSync(d);
+    return { dir: d, url: databaseFor(d) };
+  });
+  const fileRoot = await createRootKey(fileDb.dir);
+  const envRoot = await createRootKey(envDb.dir);
+  const flagRoot = await createRootKey(flagDb.dir);
+
+  // listen and database only in the file (no --database, no --data).
+  const a = await startServer({
+    config: { listen: '127.0.0.1:0', database: fileDb.url, database_pool_size: 4 },
+    listen: null,
+    passData: false,
+    database: null,
+    rootKey: false,
+  });
+  t.after(() => a.close());
+  a.rootKey = fileRoot;
+  assert.equal((await a.get('/v1/workspaces')).status, 200, 'the root key of the file database works');
+  await a.stop();
+
+  // --database beats the file.
+  const b = await startServer({ config: { database: fileDb.url }, database: flagDb.url, rootKey: false });
+  t.after(() => b.close());
+  b.rootKey = flagRoot;
+  assert.equal((await b.get('/v1/workspaces')).status, 200, 'the root key of --database works');
+  b.rootKey = fileRoot;
+  assertError(await b.get('/v1/workspaces'), 401, 'unauthorized', 'the file database is not used');
+  await b.stop();
+
+  // KEYWARD_DATABASE beats --database.
+  const c = await startServer({
+    config: { database: fileDb.url },
+    database: flagDb.url,
+    env: { KEYWARD_DATABASE: envDb.url },
+    rootKey: false,
+  });
+  t.after(() => c.close());
+  c.rootKey = envRoot;
+  assert.equal((await c.get('/v1/workspaces')).status, 200, 'the root key of KEYWARD_DATABASE works');
+  c.rootKey = flagRoot;
+  assertError(await c.get('/v1/workspaces'), 401, 'unauthorized', 'the --database database is not used');
 });
 
 test('KEYWARD_LISTEN beats --listen', async (t) => {
@@ -132,6 +184,9 @@ test('bad values: exit 2 naming the key', async (t) => {
     [{ keys: { environments: [] } }, 'environments'],
     [{ keys: { environments: ['live', 'test'], accept_environments: ['prod'] } }, 'accept_environments'],
     [{ listen: 'not an address' }, 'listen'],
+    [{ database_pool_size: 0 }, 'database_pool_size'],
+    [{ database_pool_size: 'many' }, 'database_pool_size'],
+    [{ redis_failure_mode: 'sometimes' }, 'redis_failure_mode'],
   ];
   const problems = [];
   for (const [i, [config, name]] of cases.entries()) {
@@ -202,7 +257,7 @@ test('no banner when root-keys create ran first; root-keys create prints the key
   assert.ok(!/kw_root_/.test(srv.stderr), `no banner: ${srv.stderr}`);
   assert.ok(!/will not be shown again/.test(srv.stderr));
   assert.match(srv.rootKey, /^kw_root_[0-9A-Za-z]{40}$/);
-  const second = await runCli(['root-keys', 'create', '--data', makeTempDirFor(t), '--name', 'ops']);
+  const second = await runCli(['root-keys', 'create', ...storeArgs(makeTempDirFor(t)), '--name', 'ops']);
   assert.equal(second.code, 0, second.stderr);
   assert.equal(second.stdout.split('\n').filter((l) => l.trim()).length, 1, 'one line on stdout');
 });

@@ -109,10 +109,10 @@ test('a root key revoked with the command line (server stopped) answers 401', as
   assert.ok(!audit.text.includes(first), 'the root secret is not in the audit log');
   await srv.stop();
 
-  const r = await runCli(['root-keys', 'create', '--data', srv.dataDir, '--name', 'second']);
+  const r = await runCli(['root-keys', 'create', ...srv.storeArgs(), '--name', 'second']);
   assert.equal(r.code, 0, r.stderr);
   const second = r.stdout.trim();
-  const rev = await runCli(['root-keys', 'revoke', '--data', srv.dataDir, rootId]);
+  const rev = await runCli(['root-keys', 'revoke', ...srv.storeArgs(), rootId]);
   if (rev.code !== 0 && /usage|unknown|not supported|no such/i.test(rev.stderr + rev.stdout)) {
     t.skip(`keyward root-keys revoke is not available: ${rev.stderr.trim()}`);
     return;

@@ -2,6 +2,13 @@
 // on a temporary data directory, talk to it over HTTP, stop it, restart it.
 //
 // The binary is $KEYWARD_BIN, or build/keyward of this repository.
+//
+// The storage engine is SQLite in the data directory, unless
+// KEYWARD_TEST_POSTGRES_URL (or a file named by KEYWARD_TEST_POSTGRES_URL_FILE)
+// gives the admin URL of a PostgreSQL server (scripts/test-postgres start
+// prints one): then every server gets a database of its own on it, created
+// with psql, passed with --database and dropped when the server is closed.
+// ctest runs every suite both ways (functional.<name>, functional-pg.<name>).
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import fs from 'node:fs';
@@ -81,6 +88,124 @@ function writeEvidence() {
   });
 }
 process.on('exit', writeEvidence);
+
+// ---------------------------------------------------------------------------
+// The storage engine: SQLite (the default) or PostgreSQL.
+
+function readPostgresAdminUrl() {
+  const direct = process.env.KEYWARD_TEST_POSTGRES_URL?.trim();
+  if (direct) return direct;
+  const file = process.env.KEYWARD_TEST_POSTGRES_URL_FILE;
+  if (file) {
+    const text = fs.readFileSync(file, 'utf8').trim();
+    if (!text) throw new Error(`KEYWARD_TEST_POSTGRES_URL_FILE ${file} is empty`);
+    return text;
+  }
+  return null;
+}
+
+// The admin URL (database "postgres") of the PostgreSQL server the suite
+// runs on, or null for SQLite.
+export const POSTGRES_ADMIN_URL = readPostgresAdminUrl();
+// 'postgres' or 'sqlite': what the servers of this run store their data in.
+export const ENGINE = POSTGRES_ADMIN_URL ? 'postgres' : 'sqlite';
+
+// The same server and credentials, another database.
+export function postgresUrlFor(adminUrl, database) {
+  const m = /^(postgres(?:ql)?:\/\/[^/?#]*)(\/[^?#]*)?(.*)$/.exec(adminUrl);
+  if (!m) throw new Error(`not a postgresql:// URL: ${adminUrl}`);
+  return `${m[1]}/${encodeURIComponent(database)}${m[3]}`;
+}
+
+// Runs SQL (or psql's other arguments) with psql against url; returns its
+// stdout (tuples only, unaligned), throws with its stderr when it fails.
+export function psql(url, sql, { args = [], timeoutMs = 30_000 } = {}) {
+  const argv = ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', url, ...args];
+  if (sql !== null && sql !== undefined) argv.push('-c', sql);
+  const r = spawnSync('psql', argv, {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    env: { ...process.env, PGCONNECT_TIMEOUT: '10' },
+  });
+  if (r.error) throw new Error(`psql: ${r.error.message} (is postgresql-client installed?)`);
+  if (r.status !== 0) throw new Error(`psql ${sql ?? args.join(' ')} exited ${r.status}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+let databaseCounter = 0;
+const createdDatabases = new Map(); // name -> admin URL, until dropped
+
+// A new, empty database on the server of adminUrl: {name, url}.
+export function createDatabase(adminUrl = POSTGRES_ADMIN_URL, label = 'kwt') {
+  if (!adminUrl) throw new Error('createDatabase: no PostgreSQL (KEYWARD_TEST_POSTGRES_URL)');
+  const name = `${label}_${process.pid}_${++databaseCounter}_${Math.random().toString(36).slice(2, 8)}`;
+  psql(adminUrl, `CREATE DATABASE "${name}"`);
+  createdDatabases.set(name, adminUrl);
+  return { name, url: postgresUrlFor(adminUrl, name) };
+}
+
+// Drops a database made by createDatabase, even with sessions still open.
+export function dropDatabase(name) {
+  const adminUrl = createdDatabases.get(name);
+  if (!adminUrl) return;
+  createdDatabases.delete(name);
+  psql(adminUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+}
+
+// The databases of this run's data directories: a data directory stands for
+// one database in PostgreSQL mode, so that tests which share a data
+// directory between servers (or run `root-keys create` on one) share the
+// database as they would share keyward.db. path -> {name, url, users}.
+const dataDirDatabases = new Map();
+
+// The database URL that stands for dataDir (made on first use).
+export function databaseFor(dataDir) {
+  const at = path.resolve(dataDir);
+  let entry = dataDirDatabases.get(at);
+  if (!entry) {
+    entry = { ...createDatabase(POSTGRES_ADMIN_URL), users: 0 };
+    dataDirDatabases.set(at, entry);
+  }
+  return entry.url;
+}
+
+function acquireDatabase(dataDir) {
+  databaseFor(dataDir);
+  const entry = dataDirDatabases.get(path.resolve(dataDir));
+  entry.users++;
+  return entry.url;
+}
+
+function releaseDatabase(url) {
+  for (const [at, entry] of dataDirDatabases) {
+    if (entry.url !== url) continue;
+    if (--entry.users > 0) return;
+    dataDirDatabases.delete(at);
+    dropDatabase(entry.name);
+    return;
+  }
+}
+
+// The command-line arguments naming a store: --database URL (the database
+// standing for dataDir) in PostgreSQL mode, --data DIR otherwise. database:
+// a URL to use instead, or null for SQLite in dataDir whatever the engine.
+export function storeArgs(dataDir, { database } = {}) {
+  if (typeof database === 'string') return ['--database', database];
+  if (database === null || ENGINE === 'sqlite') return ['--data', dataDir];
+  return ['--database', databaseFor(dataDir)];
+}
+
+// Whatever a crashed or careless test left: dropped when the run ends (the
+// servers are killed first, by the handler above).
+process.on('exit', () => {
+  for (const name of [...createdDatabases.keys()]) {
+    try {
+      dropDatabase(name);
+    } catch {
+      // the server may be gone already
+    }
+  }
+});
 
 // ---------------------------------------------------------------------------
 // Small utilities
@@ -228,8 +353,9 @@ export function runCli(args, { env = {}, timeoutMs = 15_000 } = {}) {
 }
 
 // `keyward root-keys create`: the new root key, which must be alone on stdout.
-export async function createRootKey(dataDir, name = 'tests') {
-  const r = await runCli(['root-keys', 'create', '--data', dataDir, '--name', name]);
+// The store is dataDir's (see storeArgs; options.database overrides it).
+export async function createRootKey(dataDir, name = 'tests', options = {}) {
+  const r = await runCli(['root-keys', 'create', ...storeArgs(dataDir, options), '--name', name]);
   assert.equal(r.code, 0, `root-keys create exited ${r.code}: ${r.stderr}`);
   const key = r.stdout.trim();
   assert.match(key, /^kw_root_[0-9A-Za-z]+$/, `root-keys create printed ${JSON.stringify(r.stdout)}`);
@@ -249,11 +375,31 @@ export class KeywardServer {
   //               false: no root key (the first start prints the banner)
   //   listen      the --listen value (default 127.0.0.1:0); null: no flag
   //   passData    pass --data (default true)
+  //   database    in PostgreSQL mode the database is the one standing for
+  //               dataDir (a new one unless another server or root-keys
+  //               create used that data directory), passed with --database;
+  //               a URL: pass that instead (in either mode); null: no
+  //               --database (SQLite, or whatever config or env says)
+  //   configDatabase  with database null: the URL the config or env gives,
+  //               for the evidence dump and storeArgs()
   constructor(options = {}) {
     this.options = options;
     this.baseDir = makeTempDir();
     this.dataDir = options.dataDir ?? path.join(this.baseDir, 'data');
     fs.mkdirSync(this.dataDir, { recursive: true });
+    this.database = null; // the database it uses, when known
+    this.passDatabase = false; // passed with --database
+    this.ownsDatabase = false; // dropped by close()
+    if (typeof options.database === 'string') {
+      this.database = options.database;
+      this.passDatabase = true;
+    } else if (options.database === undefined && ENGINE === 'postgres') {
+      this.database = acquireDatabase(this.dataDir);
+      this.passDatabase = true;
+      this.ownsDatabase = true;
+    } else if (options.database === null && typeof options.configDatabase === 'string') {
+      this.database = options.configDatabase;
+    }
     this.configPath = null;
     if (options.config !== undefined) {
       this.configPath = path.join(this.baseDir, 'keyward.toml');
@@ -279,7 +425,9 @@ export class KeywardServer {
   static async start(options = {}) {
     const srv = new KeywardServer(options);
     try {
-      if (options.rootKey !== false) srv.rootKey = await createRootKey(srv.dataDir);
+      if (options.rootKey !== false) {
+        srv.rootKey = await createRootKey(srv.dataDir, 'tests', { database: srv.passDatabase ? srv.database : null });
+      }
       await srv.spawn();
     } catch (e) {
       await srv.close();
@@ -288,12 +436,19 @@ export class KeywardServer {
     return srv;
   }
 
+  // The command-line arguments naming this server's store, for the
+  // commands that open it directly (root-keys): --database or --data.
+  storeArgs() {
+    return this.database ? ['--database', this.database] : ['--data', this.dataDir];
+  }
+
   serveArgs() {
     const o = this.options;
     const args = ['serve'];
     const listen = o.listen === undefined ? '127.0.0.1:0' : o.listen;
     if (listen !== null) args.push('--listen', listen);
     if (o.passData !== false) args.push('--data', this.dataDir);
+    if (this.passDatabase) args.push('--database', this.database);
     if (this.configPath) args.push('--config', this.configPath);
     args.push(...(o.args ?? []));
     return args;
@@ -403,8 +558,8 @@ export class KeywardServer {
     await this.exited;
   }
 
-  // Starts again on the same data directory (stopping first with SIGTERM if
-  // still running). options may change env/args for the new run.
+  // Starts again on the same data directory and database (stopping first
+  // with SIGTERM if still running). options may change env/args for the new run.
   async restart(options = {}) {
     if (this.running) await this.stop();
     if (options.env !== undefined) this.options.env = options.env;
@@ -413,11 +568,22 @@ export class KeywardServer {
     return this;
   }
 
-  // Stops the server if it runs and removes the temporary directory.
+  // Stops the server if it runs and removes the temporary directory; in
+  // PostgreSQL mode drops its database once no other server uses it.
   async close() {
+    if (this.closed) return;
+    this.closed = true;
     if (EVIDENCE_DIR && this.proc && this.running) await this.collectMetrics();
     if (this.proc && this.running) await this.stop('SIGTERM', 5000);
     if (EVIDENCE_DIR) this.dumpDatabase();
+    if (this.ownsDatabase) {
+      this.ownsDatabase = false;
+      try {
+        releaseDatabase(this.database);
+      } catch (e) {
+        this.evidenceError = `${this.database}: drop: ${e.message}`;
+      }
+    }
     fs.rmSync(this.baseDir, { recursive: true, force: true });
     if (this.options.dataDir === undefined) fs.rmSync(this.dataDir, { recursive: true, force: true });
   }
@@ -425,7 +591,7 @@ export class KeywardServer {
   // For the secrets sweep, when the test is done with this server: its last
   // /metrics page if it still runs, then a dump of everything its database
   // holds (audit log, names, meta, reasons), read with the sqlite3 command
-  // line whatever state the test left the server in.
+  // line (pg_dump on PostgreSQL) whatever state the test left the server in.
   async collectMetrics() {
     try {
       const m = await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(5000) });
@@ -436,6 +602,17 @@ export class KeywardServer {
   }
 
   dumpDatabase() {
+    if (this.database) {
+      const r = spawnSync('pg_dump', ['--inserts', '--no-owner', '--no-privileges', '-d', this.database], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 30,
+        timeout: 60_000,
+        env: { ...process.env, PGCONNECT_TIMEOUT: '10' },
+      });
+      if (r.status === 0) this.databaseDump = r.stdout;
+      else this.evidenceError = `${this.database}: pg_dump exited ${r.status}: ${r.stderr ?? r.error}`;
+      return;
+    }
     const db = path.join(this.dataDir, 'keyward.db');
     if (!fs.existsSync(db)) return;
     const r = spawnSync('sqlite3', [db, '.dump'], { encoding: 'utf8', maxBuffer: 1 << 30 });

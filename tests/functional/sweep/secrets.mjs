@@ -2,7 +2,7 @@
 // cleanup) over what they left in $KEYWARD_EVIDENCE_DIR (see lib/keyward.mjs):
 // every secret the tests saw or sent, and every server's stdout and stderr
 // logs, last /metrics, whole database (audit log, names, meta, reasons, as
-// `sqlite3 .dump` prints it), every error body answered and everything the
+// `sqlite3 .dump` or, on PostgreSQL, `pg_dump --inserts` prints it), every error body answered and everything the
 // command line printed besides its answers. No
 // secret may appear in any of them beyond its short prefix (the product,
 // the environment and 12 characters), which is all keyward ever shows.
