@@ -40,6 +40,44 @@ int HexValue(char c) {
   return -1;
 }
 
+// Whether PostgreSQL can hold text as a parameter: UTF-8 (the database's
+// encoding) with no NUL byte, which libpq would take for the end.
+bool Storable(const std::string& text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned char c = p[i];
+    if (c == 0) return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<ConnInfo> ParseConnInfo(const std::string& conninfo) {
@@ -86,12 +124,17 @@ Params& Params::Add(const KeyHash& h) {
   return *this;
 }
 
+bool Row::Present(int col) const {
+  return r_ != nullptr && row_ < PQntuples(r_) && col < PQnfields(r_);
+}
+
 std::string Row::Text(int col) const {
+  if (!Present(col)) return std::string();
   return std::string(PQgetvalue(r_, row_, col), static_cast<size_t>(PQgetlength(r_, row_, col)));
 }
 
 int64_t Row::Int(int col) const {
-  if (PQgetisnull(r_, row_, col)) return 0;
+  if (!Present(col) || PQgetisnull(r_, row_, col)) return 0;
   const char* v = PQgetvalue(r_, row_, col);
   if (v[0] == 't') return 1;  // a boolean
   if (v[0] == 'f') return 0;
@@ -99,14 +142,15 @@ int64_t Row::Int(int col) const {
 }
 
 std::optional<int64_t> Row::OptInt(int col) const {
-  if (PQgetisnull(r_, row_, col)) return std::nullopt;
+  if (!Present(col) || PQgetisnull(r_, row_, col)) return std::nullopt;
   return Int(col);
 }
 
-bool Row::IsNull(int col) const { return PQgetisnull(r_, row_, col) != 0; }
+bool Row::IsNull(int col) const { return !Present(col) || PQgetisnull(r_, row_, col) != 0; }
 
 KeyHash Row::Hash(int col) const {
   KeyHash h{};
+  if (!Present(col)) return h;
   const char* v = PQgetvalue(r_, row_, col);
   const size_t n = static_cast<size_t>(PQgetlength(r_, row_, col));
   // bytea in hex output: \x and two digits a byte.
@@ -149,7 +193,7 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const ConnInfo& info
 }
 
 bool PgConnection::healthy() const {
-  return PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE;
+  return !broken_ && PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE;
 }
 
 Status PgConnection::ErrorOf(pg_result* res, const char* sql) {
@@ -159,8 +203,12 @@ Status PgConnection::ErrorOf(pg_result* res, const char* sql) {
   if (msg.empty()) msg = PQerrorMessage(conn_);
   msg = Clean(TrimNewlines(msg), info_->password);
   if (res) PQclear(res);
-  if (PQstatus(conn_) != CONNECTION_OK || IsConnectionLoss(last_sqlstate_)) {
+  // Every error the server sends has a SQLSTATE; one without is libpq's own
+  // (the connection broke), even when PQstatus has not caught up yet.
+  if (PQstatus(conn_) != CONNECTION_OK || last_sqlstate_.empty() ||
+      IsConnectionLoss(last_sqlstate_)) {
     if (last_sqlstate_.empty()) last_sqlstate_ = "08006";
+    broken_ = true;  // never lent out again
     return Status::Unavailable("the database is unreachable: " + msg);
   }
   if (last_sqlstate_ == "23505") return Status::Conflict(msg);
@@ -174,6 +222,14 @@ Status PgConnection::ErrorOf(pg_result* res, const char* sql) {
 Result<PgRows> PgConnection::Query(const char* sql, const Params& params) {
   last_sqlstate_.clear();
   const auto& v = params.values();
+  for (const auto& value : v) {
+    if (!value || Storable(*value)) continue;
+    // No stored text equals a value that cannot be stored: a read finds
+    // nothing (as SQLite's would); a write is refused, before libpq could
+    // cut the value short at a NUL byte.
+    if (std::string_view(sql).starts_with("SELECT")) return PgRows(nullptr);
+    return Status::InvalidRequest("text must be UTF-8 without NUL bytes");
+  }
   std::vector<const char*> values(v.size());
   for (size_t i = 0; i < v.size(); ++i) values[i] = v[i] ? v[i]->c_str() : nullptr;
   pg_result* res = PQexecParams(conn_, sql, static_cast<int>(v.size()), nullptr, values.data(),

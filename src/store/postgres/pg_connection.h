@@ -83,6 +83,8 @@ class Row {
   bool IsNull(int col) const;
 
  private:
+  // Whether the cell exists (a read of a missing one answers empty or 0).
+  bool Present(int col) const;
   const pg_result* r_;
   int row_;
 };
@@ -132,6 +134,7 @@ class PgConnection {
   pg_conn* conn_;
   const ConnInfo* info_;
   std::string last_sqlstate_;
+  bool broken_ = false;  // lost the server: the pool drops it
 };
 
 // SQLSTATEs that mean "run the transaction again".

@@ -107,5 +107,21 @@ TEST(PgStoreTest, DroppedConnectionsAreRemadeWithoutARestart) {
   EXPECT_TRUE((*store)->GetWorkspace("ws_c").ok());
 }
 
+TEST(PgStoreTest, TextItCannotHoldFindsNothingAndIsNeverCutShort) {
+  keyward::testing::PostgresDb db;
+  ASSERT_TRUE(db.ok()) << db.error();
+  auto store = PgStore::Open(db.url(), 2);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_TRUE((*store)->CreateWorkspace(MakeWorkspace("ws_a"), Audit("evt_1")).ok());
+  // libpq reads parameters up to a NUL: "ws_a\0…" must not find ws_a.
+  EXPECT_TRUE((*store)->GetWorkspace(std::string("ws_a\0junk", 9)).status().IsNotFound());
+  EXPECT_TRUE((*store)->GetWorkspace("ws_\xff\xfe").status().IsNotFound());
+  EXPECT_TRUE((*store)->GetWorkspace("ws_\xc0\xae").status().IsNotFound());  // overlong
+  Workspace bad = MakeWorkspace(std::string("ws_b\0", 5));
+  EXPECT_EQ((*store)->CreateWorkspace(bad, Audit("evt_2")).code(), Code::kInvalidRequest);
+  EXPECT_TRUE((*store)->GetWorkspace("ws_b").status().IsNotFound()) << "a cut-short id was stored";
+  EXPECT_EQ(*(*store)->CountActiveKeys(std::string("ws_a\0", 5), 1), 0);
+}
+
 }  // namespace
 }  // namespace keyward
