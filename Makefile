@@ -80,7 +80,7 @@ fuzz-merge:
 # (line rate, hostile clients, SIGKILLs and graceful stops). Reports from any
 # process land in $(TSAN_DIR)/sanitizer-logs and fail the run.
 TSAN_DIR ?= build-tsan
-CONCURRENCY_TESTS ?= KeyCache|Usage|RateLimiter|StoreContract|KeyServiceRace|Sha256Test.SameAnswer|functional.line-rate|functional.verify|functional.hostile|functional.crash
+CONCURRENCY_TESTS ?= KeyCache|Usage|RateLimiter|StoreContract|PgStore|KeyServiceRace|Sha256Test.SameAnswer|functional.line-rate|functional.verify|functional.hostile|functional.crash|functional-pg.verify|functional-pg.crash
 test-tsan: deps web
 	@scripts/install-deps fuzz
 	@cmake -S . -B $(TSAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEYWARD_TSAN=ON -DCMAKE_CXX_COMPILER=clang++ >/dev/null
@@ -89,7 +89,8 @@ test-tsan: deps web
 	  scripts/ctest-sanitized $(TSAN_DIR) --output-on-failure -j $(JOBS) -R "$(CONCURRENCY_TESTS)"
 
 # Benchmarks: in-process verification against bare SHA-256, HTTP against
-# nginx, and a million keys. Each prints what it compares with.
+# nginx, a million keys, and three nodes on PostgreSQL (revocation
+# propagation; three nodes against one). Each prints what it compares with.
 BENCH_DIR ?= build-bench
 bench: deps web
 	@scripts/install-deps bench
@@ -98,6 +99,7 @@ bench: deps web
 	$(BENCH_DIR)/verify_bench --benchmark_min_time=1
 	KEYWARD_BIN=$(BENCH_DIR)/keyward bench/http_vs_nginx.sh
 	KEYWARD_BIN=$(BENCH_DIR)/keyward bench/scale.sh
+	KEYWARD_BIN=$(BENCH_DIR)/keyward bench/cluster.sh
 
 run: build
 	./$(BUILD_DIR)/keyward serve

@@ -38,9 +38,10 @@ Result<std::unique_ptr<App>> App::Open(const Config& config, AppOptions options)
   if (!config.redis.empty()) {
     auto mode = ParseRedisFailureMode(config.redis_failure_mode);
     if (!mode.ok()) return mode.status();
-    auto make = [&](const char* name, std::string prefix,
-                    MemoryRateLimiter* fallback) -> Result<std::unique_ptr<RedisRateLimiter>> {
+    auto make = [&](const char* name, std::string prefix, MemoryRateLimiter* fallback,
+                    bool peek_from_refusals) -> Result<std::unique_ptr<RedisRateLimiter>> {
       RedisRateLimiterOptions ro;
+      ro.peek_from_refusals = peek_from_refusals;
       ro.url = config.redis;
       ro.failure_mode = *mode;
       ro.key_prefix = std::move(prefix);  // the two limiters never share buckets
@@ -57,9 +58,11 @@ Result<std::unique_ptr<App>> App::Open(const Config& config, AppOptions options)
       };
       return RedisRateLimiter::Create(std::move(ro));
     };
-    auto keys = make("keys", "kw:rl:key:", &app->limiter_);
+    auto keys = make("keys", "kw:rl:key:", &app->limiter_, false);
     if (!keys.ok()) return keys.status();
-    auto ips = make("failed_verifications", "kw:rl:ip:", &app->failure_limiter_);
+    // Asked before every verification: from this node's memory of refusals,
+    // so that a good key costs no round trip to Redis.
+    auto ips = make("failed_verifications", "kw:rl:ip:", &app->failure_limiter_, true);
     if (!ips.ok()) return ips.status();
     app->redis_limiter_ = std::move(*keys);
     app->redis_failure_limiter_ = std::move(*ips);
@@ -149,7 +152,8 @@ Status App::StartBackground() {
   KEYWARD_RETURN_IF_ERROR(follower_->Start());
   maintenance_ =
       std::make_unique<Maintenance>(store_.get(), follower_.get(), &usage_,
-                                    std::vector<RateLimiter*>{&limiter_, &failure_limiter_},
+                                    std::vector<RateLimiter*>{&limiter_, &failure_limiter_,
+                                                              redis_failure_limiter_.get()},
                                     config_.usage_retention_days, clock_);
   {
     MutexLock lock(&waker_->mu);

@@ -79,7 +79,9 @@ void Maintenance::Loop() {
       next_flush = now + std::chrono::seconds(1);
     }
     if (now >= next_limiter_prune) {
-      for (RateLimiter* l : limiters_) l->Prune(clock_->Now());
+      for (RateLimiter* l : limiters_) {
+        if (l != nullptr) l->Prune(clock_->Now());
+      }
       next_limiter_prune = now + std::chrono::minutes(1);
     }
     if (now >= next_prune) {

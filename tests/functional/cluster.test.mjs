@@ -61,7 +61,9 @@ const SKIP = (() => {
   if (spawnSync('sh', ['-c', 'ls /usr/lib/postgresql/*/bin/initdb'], { encoding: 'utf8' }).status !== 0) {
     missing.push('PostgreSQL server binaries');
   }
-  return missing.length ? `needs ${missing.join(', ')} (scripts/install-deps)` : false;
+  // Never skipped: a machine without them is a broken setup, said loudly.
+  if (missing.length) throw new Error(`the cluster suite needs ${missing.join(', ')}: run scripts/install-deps`);
+  return false;
 })();
 
 // ---------------------------------------------------------------------------

@@ -137,7 +137,7 @@ test('error codes match the contract', () => {
     'insufficient_scope', 'rate_limited', 'quota_exceeded'];
   const api = ['unauthorized', 'invalid_json', 'invalid_request', 'not_found',
     'method_not_allowed', 'conflict', 'key_limit_reached', 'key_revoked', 'payload_too_large',
-    'unsupported_media_type', 'unprocessable', 'internal', 'unavailable', 'insufficient_scope'];
+    'unsupported_media_type', 'unprocessable', 'internal', 'storage_unavailable', 'insufficient_scope'];
   const s = doc.components.schemas;
   assert.deepEqual(s.VerificationCode.enum, verify);
   const errors = new Set(s.ErrorCode.enum);

@@ -19,6 +19,7 @@
 #ifndef KEYWARD_LIMITS_REDIS_REDIS_RATE_LIMITER_H_
 #define KEYWARD_LIMITS_REDIS_REDIS_RATE_LIMITER_H_
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -26,6 +27,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/mutex.h"
@@ -65,6 +67,12 @@ struct RedisRateLimiterOptions {
   // answers again (up = true). `why` names the server by its redacted URL.
   // Called on a serving thread, outside any lock of the limiter; keep it short.
   std::function<void(bool up, const std::string& why)> on_state_change;
+  // For a limit asked before every verification (the failed-verification
+  // budget per address): WouldAdmit answers from this node's memory of what
+  // a Take was refused, until its retry time, with no round trip; only Take
+  // (a failure) goes to Redis. An address over budget through failures on
+  // other nodes is refused here from its next failure here on.
+  bool peek_from_refusals = false;
   // For tests only: run GCRA on the `now` passed to Take and WouldAdmit
   // instead of Redis's TIME, so a test can move time.
   bool use_caller_clock = false;
@@ -90,7 +98,8 @@ class RedisRateLimiter final : public RateLimiter {
   // Read-only: the same script in a mode that writes nothing.
   bool WouldAdmit(uint64_t key, const RateLimit& limit, Timestamp now) const override;
   // Redis expires the buckets itself (the fallback is pruned by its owner).
-  void Prune(Timestamp) override {}
+  // Forgets refusals whose retry time has passed (peek_from_refusals).
+  void Prune(Timestamp now) override;
   size_t TrackedKeys() const override { return 0; }
 
   // One round trip now, regardless of the retry interval: OK when Redis
@@ -134,6 +143,17 @@ class RedisRateLimiter final : public RateLimiter {
 
   mutable Mutex mu_;
   mutable std::vector<std::unique_ptr<Connection>> idle_ GUARDED_BY(mu_);
+
+  // peek_from_refusals: key -> when its refusal ends, sharded so that the
+  // check before every verification does not serialise serving threads.
+  void NoteRefusal(uint64_t key, Timestamp until);
+  bool Refused(uint64_t key, Timestamp now) const;
+  struct RefusalShard {
+    mutable Mutex mu;
+    std::unordered_map<uint64_t, Timestamp> until GUARDED_BY(mu);
+  };
+  static constexpr size_t kRefusalShards = 16;
+  std::array<RefusalShard, kRefusalShards> refusals_;
 
   mutable std::atomic<bool> up_{true};
   // Steady-clock microseconds before which a down Redis is not tried again.

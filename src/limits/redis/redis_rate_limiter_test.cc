@@ -136,6 +136,33 @@ TEST_F(RedisRateLimiterTest, TwoNodesShareOneLimit) {
   EXPECT_TRUE(log_.events().empty());
 }
 
+// The failed-verification budget is asked before every verification:
+// peeking costs no round trip, and a refusal learned from Redis holds on
+// this node until its retry time, whichever node spent the budget.
+TEST_F(RedisRateLimiterTest, PeekingFromRefusalsNeedsNoRoundTrip) {
+  MemoryRateLimiter fallback_b;
+  auto o = Options();
+  o.peek_from_refusals = true;
+  o.use_caller_clock = true;
+  auto a = Make(o);
+  o.fallback = &fallback_b;
+  auto b = Make(o);
+  ASSERT_TRUE(a && b);
+  const RateLimit budget{3, 60};
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(a->WouldAdmit(7, budget, kT0));
+  EXPECT_EQ(a->Stats().decisions, 0u) << "a peek went to Redis";
+  // Node b spends the budget; node a learns at its next failure.
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(b->Take(7, budget, kT0).allowed);
+  EXPECT_TRUE(a->WouldAdmit(7, budget, kT0));
+  const auto refused = a->Take(7, budget, kT0);
+  EXPECT_FALSE(refused.allowed);
+  EXPECT_FALSE(a->WouldAdmit(7, budget, kT0));
+  EXPECT_FALSE(a->WouldAdmit(7, budget, kT0 + refused.retry_after_seconds * 1000 - 1));
+  EXPECT_TRUE(a->WouldAdmit(7, budget, kT0 + refused.retry_after_seconds * 1000));
+  a->Prune(kT0 + refused.retry_after_seconds * 1000);
+  EXPECT_TRUE(a->WouldAdmit(7, budget, kT0 + 1));
+}
+
 // The same requests at the same moments get the same answers, field by
 // field, from both engines (the caller's clock, so that time can move).
 TEST_F(RedisRateLimiterTest, AnswersAsTheMemoryLimiterDoes) {
