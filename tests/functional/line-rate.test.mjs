@@ -144,11 +144,13 @@ test('cache and verification counters appear in /metrics', async () => {
   const srv = await start();
   const ws = await srv.createWorkspace('metrics');
   const k = await srv.createKey(ws.id);
-  for (let i = 0; i < 3; i++) await srv.auth(bearer(k.key));
+  for (let i = 0; i < 10; i++) await srv.auth(bearer(k.key));
   const m = await srv.get('/metrics');
-  assert.match(m.text, /keyward_verifications_total\{code="valid"\} 3/);
+  assert.match(m.text, /keyward_verifications_total\{code="valid"\} 10/);
   assert.match(m.text, /keyward_key_cache_hits_total \d+/);
   assert.match(m.text, /keyward_key_cache_entries \d+/);
   const hits = Number(m.text.match(/keyward_key_cache_hits_total (\d+)/)[1]);
-  assert.ok(hits >= 2, `expected cache hits, got ${hits}`);
+  // The first lookup misses; the key's own creation, read back from the
+  // change log (at once on PostgreSQL, through NOTIFY), may drop it once more.
+  assert.ok(hits >= 8, `expected cache hits, got ${hits}`);
 });

@@ -175,9 +175,7 @@ RateLimitDecision RedisRateLimiter::Take(uint64_t key, const RateLimit& limit, T
     d.remaining = reply->values[1];
     d.reset_seconds = reply->values[2];
     d.retry_after_seconds = reply->values[3];
-    if (!d.allowed && options_.peek_from_refusals) {
-      NoteRefusal(key, now + std::max<int64_t>(d.retry_after_seconds, 1) * 1000);
-    }
+    if (options_.peek_from_refusals) NoteTake(key, now, limit, d);
     return d;
   }
   fallback_decisions_.fetch_add(1, std::memory_order_relaxed);
@@ -191,37 +189,42 @@ RateLimitDecision RedisRateLimiter::Take(uint64_t key, const RateLimit& limit, T
   return d;
 }
 
-void RedisRateLimiter::NoteRefusal(uint64_t key, Timestamp until) {
+void RedisRateLimiter::NoteTake(uint64_t key, Timestamp now, const RateLimit& limit,
+                                const RateLimitDecision& d) {
   RefusalShard& shard = refusals_[key % kRefusalShards];
   MutexLock lock(&shard.mu);
-  // Bounded: refusals last seconds, and a flood of addresses is pruned.
+  // Bounded: entries last a period, and a flood of addresses is pruned.
   if (shard.until.size() >= 65536) shard.until.clear();
-  Timestamp& t = shard.until[key];
-  t = std::max(t, until);
+  Seen& seen = shard.until[key];
+  seen.taken_until = std::max(seen.taken_until, now + limit.period_seconds * 1000);
+  if (!d.allowed) {
+    seen.refused_until =
+        std::max(seen.refused_until, now + std::max<int64_t>(d.retry_after_seconds, 1) * 1000);
+  }
 }
 
-bool RedisRateLimiter::Refused(uint64_t key, Timestamp now) const {
+RedisRateLimiter::Seen RedisRateLimiter::Lookup(uint64_t key) const {
   const RefusalShard& shard = refusals_[key % kRefusalShards];
   MutexLock lock(&shard.mu);
   auto it = shard.until.find(key);
-  return it != shard.until.end() && now < it->second;
+  return it == shard.until.end() ? Seen{} : it->second;
 }
 
 void RedisRateLimiter::Prune(Timestamp now) {
   for (RefusalShard& shard : refusals_) {
     MutexLock lock(&shard.mu);
-    std::erase_if(shard.until, [now](const auto& e) { return e.second <= now; });
+    std::erase_if(shard.until, [now](const auto& e) {
+      return e.second.refused_until <= now && e.second.taken_until <= now;
+    });
   }
 }
 
 bool RedisRateLimiter::WouldAdmit(uint64_t key, const RateLimit& limit, Timestamp now) const {
   if (limit.limit <= 0 || limit.period_seconds <= 0) return false;
   if (options_.peek_from_refusals) {
-    if (options_.failure_mode == RedisFailureMode::kFailOpen && !up_.load()) {
-      // While Redis is away, this node's own budget decides.
-      return options_.fallback->WouldAdmit(key, limit, now);
-    }
-    return !Refused(key, now);
+    const Seen seen = Lookup(key);
+    if (now < seen.refused_until) return false;
+    if (now >= seen.taken_until) return true;  // never failed here lately: no round trip
   }
   decisions_.fetch_add(1, std::memory_order_relaxed);
   auto reply = Run(Mode::kPeek, key, limit, now);

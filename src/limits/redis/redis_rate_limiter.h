@@ -68,10 +68,12 @@ struct RedisRateLimiterOptions {
   // Called on a serving thread, outside any lock of the limiter; keep it short.
   std::function<void(bool up, const std::string& why)> on_state_change;
   // For a limit asked before every verification (the failed-verification
-  // budget per address): WouldAdmit answers from this node's memory of what
-  // a Take was refused, until its retry time, with no round trip; only Take
-  // (a failure) goes to Redis. An address over budget through failures on
-  // other nodes is refused here from its next failure here on.
+  // budget per address): WouldAdmit asks Redis only about keys this node
+  // has called Take for within their period (an address that failed here)
+  // and answers the rest from memory, so a good key from an address that
+  // never failed costs no round trip. An address over budget through
+  // failures on other nodes alone is refused here from its first failure
+  // here on.
   bool peek_from_refusals = false;
   // For tests only: run GCRA on the `now` passed to Take and WouldAdmit
   // instead of Redis's TIME, so a test can move time.
@@ -144,13 +146,17 @@ class RedisRateLimiter final : public RateLimiter {
   mutable Mutex mu_;
   mutable std::vector<std::unique_ptr<Connection>> idle_ GUARDED_BY(mu_);
 
-  // peek_from_refusals: key -> when its refusal ends, sharded so that the
+  // peek_from_refusals: what this node knows of a key, sharded so that the
   // check before every verification does not serialise serving threads.
-  void NoteRefusal(uint64_t key, Timestamp until);
-  bool Refused(uint64_t key, Timestamp now) const;
+  struct Seen {
+    Timestamp refused_until = 0;  // a Take was refused: no need to ask
+    Timestamp taken_until = 0;    // a Take was made here: ask Redis until then
+  };
+  void NoteTake(uint64_t key, Timestamp now, const RateLimit& limit, const RateLimitDecision& d);
+  Seen Lookup(uint64_t key) const;
   struct RefusalShard {
     mutable Mutex mu;
-    std::unordered_map<uint64_t, Timestamp> until GUARDED_BY(mu);
+    std::unordered_map<uint64_t, Seen> until GUARDED_BY(mu);
   };
   static constexpr size_t kRefusalShards = 16;
   std::array<RefusalShard, kRefusalShards> refusals_;
