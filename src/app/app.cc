@@ -150,11 +150,10 @@ std::string App::RenderMetrics(KeyStore& store) const {
 Status App::StartBackground() {
   if (maintenance_) return Status::Ok();
   KEYWARD_RETURN_IF_ERROR(follower_->Start());
-  maintenance_ =
-      std::make_unique<Maintenance>(store_.get(), follower_.get(), &usage_,
-                                    std::vector<RateLimiter*>{&limiter_, &failure_limiter_,
-                                                              redis_failure_limiter_.get()},
-                                    config_.usage_retention_days, clock_);
+  maintenance_ = std::make_unique<Maintenance>(
+      store_.get(), follower_.get(), &usage_,
+      std::vector<RateLimiter*>{&limiter_, &failure_limiter_, redis_failure_limiter_.get()},
+      config_.usage_retention_days, clock_);
   {
     MutexLock lock(&waker_->mu);
     waker_->target = maintenance_.get();
