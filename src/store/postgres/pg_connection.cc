@@ -176,8 +176,11 @@ PgConnection::~PgConnection() { PQfinish(conn_); }
 
 Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const ConnInfo& info) {
   // Ours first, so that the configured string's own values win.
-  const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
-  const char* values[] = {"5", "keyward", info.conninfo.c_str(), nullptr};
+  // A commit is on disk before it is answered, whatever the server's
+  // default says (an `options` in the configured string replaces this).
+  const char* keys[] = {"connect_timeout", "application_name", "options", "dbname", nullptr};
+  const char* values[] = {"5", "keyward", "-c synchronous_commit=on", info.conninfo.c_str(),
+                          nullptr};
   pg_conn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (conn == nullptr) return Status::Unavailable("cannot connect to the database: out of memory");
   if (PQstatus(conn) != CONNECTION_OK) {

@@ -123,5 +123,30 @@ TEST(PgStoreTest, TextItCannotHoldFindsNothingAndIsNeverCutShort) {
   EXPECT_EQ(*(*store)->CountActiveKeys(std::string("ws_a\0", 5), 1), 0);
 }
 
+TEST(PgStoreTest, SeveralHostsFindTheOneThatTakesWritesAndCommitsAreSynchronous) {
+  keyward::testing::PostgresDb db;
+  ASSERT_TRUE(db.ok()) << db.error();
+  // The first host does not answer; libpq goes on to the next one that
+  // accepts writes.
+  std::string url = db.url();
+  const size_t at = url.find("host='");
+  ASSERT_NE(at, std::string::npos) << url;
+  url.insert(at + 6, "/nonexistent-keyward-socket-dir,");
+  url += " target_session_attrs=read-write";
+  auto store = PgStore::Open(url, 2);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_TRUE((*store)->CreateWorkspace(MakeWorkspace("ws_a"), Audit("evt_1")).ok());
+  std::string mode;
+  ASSERT_TRUE((*store)
+                  ->WithConnection([&](pg_internal::PgConnection& c) -> Status {
+                    auto rows = c.Query("SHOW synchronous_commit");
+                    if (!rows.ok()) return rows.status();
+                    mode = rows->row(0).Text(0);
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_EQ(mode, "on");
+}
+
 }  // namespace
 }  // namespace keyward
