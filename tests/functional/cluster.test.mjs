@@ -786,3 +786,49 @@ test('keyward migrate carries a SQLite deployment to PostgreSQL, once, and refus
   assert.match(refused.stderr, /not empty|other data|holds|already|refus/i, `a clear message: ${refused.stderr}`);
   assert.deepEqual(fingerprint(other.url), untouched, 'the refused target is unchanged');
 });
+
+test('a database password reaches no log line, error body, /metrics or command output', { skip: SKIP, timeout: 120_000 }, async (t) => {
+  const secret = `pw-${Math.random().toString(36).slice(2)}-never-shown`;
+  const db = newDatabase('secret');
+  const url = `${db.url}&password=${secret}`;
+  const seen = [];
+  const keep = (label, text) => seen.push([label, String(text ?? '')]);
+  // The command line: a root key made and listed through the URL.
+  const created = await runCli(['root-keys', 'create', '--database', url, '--name', 'ops']);
+  assert.equal(created.code, 0, created.stderr);
+  keep('root-keys create stderr', created.stderr);
+  const listed = await runCli(['root-keys', 'list', '--database', url]);
+  keep('root-keys list', listed.stdout + listed.stderr);
+  // A database that cannot be reached, named with the password.
+  const unreachable = url.replace(/host=[^&]*/, 'host=/nonexistent-keyward-socket-dir');
+  const refused = await runCli(['root-keys', 'list', '--database', unreachable]);
+  assert.notEqual(refused.code, 0);
+  keep('root-keys list, unreachable', refused.stdout + refused.stderr);
+  const migrate = await runCli(['migrate', '--from', makeTempDir(), '--to', unreachable]);
+  assert.notEqual(migrate.code, 0);
+  keep('migrate, unreachable', migrate.stdout + migrate.stderr);
+  // A node: its logs, /metrics, and the answers of an outage.
+  const node = await startNode(t, 'a', url, { rootKey: created.stdout.trim() });
+  const ws = await node.createWorkspace('secrets');
+  await node.createKey(ws.id, { name: 'k' });
+  keep('/metrics', (await node.get('/metrics', { token: null })).text);
+  testPostgres('pause', 'immediate');
+  try {
+    const write = await node.post('/v1/workspaces', { name: 'during the outage' });
+    assert.equal(write.status, 503, write.text);
+    keep('503 body', write.text);
+    keep('/readyz body', (await node.get('/readyz', { token: null })).text);
+    keep('/metrics during the outage', (await node.get('/metrics', { token: null })).text);
+    await sleep(700); // the change-log reader and the usage flush fail, and say so
+  } finally {
+    testPostgres('start');
+  }
+  await poll(async () => (await ready(node)) === 200, { timeoutMs: 15_000 });
+  await node.stop();
+  keep('node stdout', node.allStdout);
+  keep('node stderr', node.allStderr);
+  assert.match(node.allStdout, /reading the key change log failed/, 'the outage was logged');
+  for (const [label, text] of seen) {
+    assert.ok(!text.includes(secret), `the database password appears in ${label}`);
+  }
+});
