@@ -3,6 +3,7 @@
 #include "app/maintenance.h"
 #include "app/open_store.h"
 #include "server/log.h"
+#include "server/metrics.h"
 
 namespace keyward {
 
@@ -115,7 +116,7 @@ Result<std::unique_ptr<App>> App::Open(const Config& config, AppOptions options)
   }
   ao.trusted_proxies = TrustedProxies(std::move(trusted));
   KeyStore* opened = app->store_.get();
-  ao.ready = [opened] { return opened->Ping(); };
+  ao.ready = [opened] { return opened->Ping().ok(); };
   ao.extra_metrics = [opened, a = app.get()] { return a->RenderMetrics(*opened); };
   app->api_ = std::make_unique<Api>(ao);
   return app;
@@ -126,8 +127,7 @@ App::~App() { Stop(); }
 std::string App::RenderMetrics(KeyStore& store) const {
   std::string out;
   auto line = [&out](const char* name, const char* type, const char* help, uint64_t v) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
-           name + " " + std::to_string(v) + "\n";
+    AppendMetric(&out, name, type, help, v);
   };
   line("keyward_store_up", "gauge", "1 when the database answers, 0 while it cannot be reached.",
        store.Ping().ok() ? 1 : 0);

@@ -43,7 +43,7 @@ struct PageOptions {
 struct ApiOptions {
   KeyService* service = nullptr;
   const Verifier* verifier = nullptr;
-  std::function<Status()> ready;  // /readyz: can storage answer?
+  std::function<bool()> ready;  // /readyz: can storage answer?
   // More /metrics lines in the text format (the store, Redis); may be empty.
   std::function<std::string()> extra_metrics;
   int64_t usage_retention_days = 90;

@@ -96,4 +96,10 @@ std::string Metrics::Render() const {
   return out;
 }
 
+void AppendMetric(std::string* out, const char* name, const char* type, const char* help,
+                  uint64_t value) {
+  *out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+          name + " " + std::to_string(value) + "\n";
+}
+
 }  // namespace keyward

@@ -46,6 +46,11 @@ class Metrics {
   std::array<std::atomic<uint64_t>, kCodeCount> verifications_{};
 };
 
+// Appends one unlabelled sample with its HELP and TYPE lines (type:
+// "counter" or "gauge") to out, in the text exposition format.
+void AppendMetric(std::string* out, const char* name, const char* type, const char* help,
+                  uint64_t value);
+
 }  // namespace keyward
 
 #endif  // KEYWARD_SERVER_METRICS_H_

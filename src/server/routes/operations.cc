@@ -12,12 +12,10 @@ namespace {
 std::string RenderCacheMetrics(const KeyCacheStats& s) {
   std::string out;
   auto counter = [&out](const char* name, const char* help, uint64_t v) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
-           " " + std::to_string(v) + "\n";
+    AppendMetric(&out, name, "counter", help, v);
   };
   auto gauge = [&out](const char* name, const char* help, uint64_t v) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n" + name +
-           " " + std::to_string(v) + "\n";
+    AppendMetric(&out, name, "gauge", help, v);
   };
   counter("keyward_key_cache_hits_total", "Verifications answered from the key cache.", s.hits);
   counter("keyward_key_cache_negative_hits_total",
@@ -37,12 +35,9 @@ void Health(Call& call, const RouteContext&) { call.SendJson(200, {{"status", "o
 
 void Ready(Call& call, const RouteContext& ctx) {
   if (ctx.api->stopping()) return call.Error(Code::kUnavailable, "keyward is stopping");
-  if (ctx.options->ready) {
-    // The cause stays in the server's log: it may name hosts and paths.
-    if (Status s = ctx.options->ready(); !s.ok()) {
-      return call.Error(Code::kUnavailable, "the database is not answering");
-    }
-  }
+  // The cause may name hosts and paths: the jobs that fail log it.
+  if (ctx.options->ready && !ctx.options->ready())
+    return call.Error(Code::kUnavailable, "the database is not answering");
   call.SendJson(200, {{"status", "ready"}});
 }
 
