@@ -17,6 +17,20 @@ std::vector<std::string> FromJsonArray(const std::string& text) {
   return out;
 }
 
+std::optional<int64_t> RateLimitCount(const ApiKey& k) {
+  return k.rate_limit ? std::optional<int64_t>(k.rate_limit->limit) : std::nullopt;
+}
+
+std::optional<int64_t> RateLimitPeriod(const ApiKey& k) {
+  return k.rate_limit ? std::optional<int64_t>(k.rate_limit->period_seconds) : std::nullopt;
+}
+
+void MarkRevoked(ApiKey* key, Timestamp at, std::string_view by, std::string_view reason) {
+  key->revoked_at = at;
+  key->revoked_by = std::string(by);
+  key->revoked_reason = std::string(reason);
+}
+
 Status CheckLimit(int limit) {
   if (limit < 1 || limit > 1000) return Status::InvalidRequest("limit must be between 1 and 1000");
   return Status::Ok();

@@ -41,6 +41,26 @@ inline constexpr const char* kPortalColumns =
 inline constexpr const char* kWebSessionColumns =
     "token_hash, kind, portal_session_id, root_key_id, created_at, expires_at, ended_at, ip";
 
+// An api_keys row as inserted: the columns, and their values bound in that
+// order. Binder is an engine's statement or parameter list, with
+// Bind(text | int64_t | optional<int64_t> | KeyHash) and BindNullableText
+// (empty text as NULL).
+inline constexpr const char* kKeyInsertColumns =
+    "id, hash, short_prefix, workspace_id, environment, name, scopes, ip_allowlist, "
+    "referrer_allowlist, endpoint_allowlist, rate_limit_limit, rate_limit_period, meta, "
+    "created_at, created_by, expires_at, disabled, rotated_from, disabled_by, lineage_id";
+template <typename Binder>
+void BindKeyInsert(Binder& s, const ApiKey& k);
+
+// What an update of a key writes, bound in this order: name, scopes,
+// ip_allowlist, referrer_allowlist, endpoint_allowlist, rate_limit_limit,
+// rate_limit_period, meta, disabled, disabled_by, expires_at.
+template <typename Binder>
+void BindKeyUpdate(Binder& s, const ApiKey& k);
+
+// The key as RevokeKey answers it, once revoked now.
+void MarkRevoked(ApiKey* key, Timestamp at, std::string_view by, std::string_view reason);
+
 // JSON arrays of strings, as the list columns hold them.
 std::string ToJsonArray(const std::vector<std::string>& v);
 std::vector<std::string> FromJsonArray(const std::string& text);
@@ -156,6 +176,29 @@ WebSession WebSessionFromRow(const Row& s) {
   w.ended_at = s.OptInt(6);
   w.ip = s.Text(7);
   return w;
+}
+
+std::optional<int64_t> RateLimitCount(const ApiKey& k);   // rate_limit_limit, or NULL
+std::optional<int64_t> RateLimitPeriod(const ApiKey& k);  // rate_limit_period, or NULL
+
+template <typename Binder>
+void BindKeyInsert(Binder& s, const ApiKey& k) {
+  s.Bind(k.id).Bind(k.hash).Bind(k.short_prefix).Bind(k.workspace_id).Bind(k.environment);
+  s.Bind(k.name).Bind(ToJsonArray(k.scopes)).Bind(ToJsonArray(k.ip_allowlist));
+  s.Bind(ToJsonArray(k.referrer_allowlist)).Bind(ToJsonArray(k.endpoint_allowlist));
+  s.Bind(RateLimitCount(k)).Bind(RateLimitPeriod(k));
+  s.Bind(k.meta_json).Bind(k.created_at).Bind(k.created_by).Bind(k.expires_at);
+  s.Bind(int64_t{k.disabled ? 1 : 0}).BindNullableText(k.rotated_from);
+  s.BindNullableText(k.disabled_by).BindNullableText(k.lineage_id);
+}
+
+template <typename Binder>
+void BindKeyUpdate(Binder& s, const ApiKey& k) {
+  s.Bind(k.name).Bind(ToJsonArray(k.scopes)).Bind(ToJsonArray(k.ip_allowlist));
+  s.Bind(ToJsonArray(k.referrer_allowlist)).Bind(ToJsonArray(k.endpoint_allowlist));
+  s.Bind(RateLimitCount(k)).Bind(RateLimitPeriod(k));
+  s.Bind(k.meta_json).Bind(int64_t{k.disabled ? 1 : 0}).BindNullableText(k.disabled_by);
+  s.Bind(k.expires_at);
 }
 
 // ---- The rules ----

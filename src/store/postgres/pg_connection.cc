@@ -114,7 +114,7 @@ Result<ConnInfo> ParseConnInfo(const std::string& conninfo) {
   return info;
 }
 
-Params& Params::Add(const KeyHash& h) {
+Params& Params::Bind(const KeyHash& h) {
   std::string v = "\\x";
   for (uint8_t b : h) {
     v += kHex[b >> 4];

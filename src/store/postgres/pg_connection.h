@@ -37,34 +37,35 @@ struct ConnInfo {
 // secret) when libpq cannot read it.
 Result<ConnInfo> ParseConnInfo(const std::string& conninfo);
 
-// Statement parameters, sent as text.
+// Statement parameters, sent as text. Bind and BindNullableText are named
+// as SQLite's Stmt has them, so store/rules.h binds a row for both engines.
 class Params {
  public:
-  Params& Add(std::string_view v) {
+  Params& Bind(std::string_view v) {
     values_.emplace_back(std::string(v));
     return *this;
   }
-  Params& Add(const char* v) { return Add(std::string_view(v)); }
-  Params& Add(const std::string& v) { return Add(std::string_view(v)); }
-  Params& Add(int64_t v) {
+  Params& Bind(const char* v) { return Bind(std::string_view(v)); }
+  Params& Bind(const std::string& v) { return Bind(std::string_view(v)); }
+  Params& Bind(int64_t v) {
     values_.emplace_back(std::to_string(v));
     return *this;
   }
-  Params& Add(int v) { return Add(static_cast<int64_t>(v)); }
-  Params& Add(const std::optional<int64_t>& v) {
+  Params& Bind(int v) { return Bind(static_cast<int64_t>(v)); }
+  Params& Bind(const std::optional<int64_t>& v) {
     if (!v) {
       values_.emplace_back(std::nullopt);
       return *this;
     }
-    return Add(*v);
+    return Bind(*v);
   }
-  Params& Add(const KeyHash& h);  // bytea, as \x<hex>
-  Params& AddNullableText(std::string_view v) {
+  Params& Bind(const KeyHash& h);  // bytea, as \x<hex>
+  Params& BindNullableText(std::string_view v) {
     if (v.empty()) {
       values_.emplace_back(std::nullopt);
       return *this;
     }
-    return Add(v);
+    return Bind(v);
   }
   const std::vector<std::optional<std::string>>& values() const { return values_; }
 

@@ -12,7 +12,6 @@ namespace keyward {
 
 using namespace pg_internal;  // NOLINT: the engine's own helpers
 using store_rules::kKeyColumns;
-using store_rules::ToJsonArray;
 
 Status PgStore::InsertKey(const ApiKey& key, int64_t max_active, Timestamp now,
                           const AuditEntry& audit) {
@@ -49,7 +48,7 @@ Result<ApiKey> PgStore::FindKeyByHash(const KeyHash& hash) {
   KEYWARD_RETURN_IF_ERROR(WithConnection([&](PgConnection& c) {
     const std::string sql = Sql({"SELECT ", kKeyColumns, " FROM api_keys WHERE hash = $1"});
     out = One<ApiKey>(
-        c.Query(sql.c_str(), Params().Add(hash)),
+        c.Query(sql.c_str(), Params().Bind(hash)),
         [](const Row& r) { return store_rules::KeyFromRow(r); }, "no such key");
     return out.status().IsNotFound() ? Status::Ok() : out.status();
   }));
@@ -104,12 +103,8 @@ Status PgStore::UpdateKey(const ApiKey& k, int64_t max_active, Timestamp now,
     KEYWARD_RETURN_IF_ERROR(store_rules::CheckKeyUpdate(*current, k, max_active, now,
                                                         ReadsOn(c, k.workspace_id, now), stale));
     Params p;
-    p.Add(k.name).Add(ToJsonArray(k.scopes)).Add(ToJsonArray(k.ip_allowlist));
-    p.Add(ToJsonArray(k.referrer_allowlist)).Add(ToJsonArray(k.endpoint_allowlist));
-    p.Add(k.rate_limit ? std::optional<int64_t>(k.rate_limit->limit) : std::nullopt);
-    p.Add(k.rate_limit ? std::optional<int64_t>(k.rate_limit->period_seconds) : std::nullopt);
-    p.Add(k.meta_json).Add(int64_t{k.disabled ? 1 : 0}).AddNullableText(k.disabled_by);
-    p.Add(k.expires_at).Add(k.id);
+    store_rules::BindKeyUpdate(p, k);
+    p.Bind(k.id);
     KEYWARD_RETURN_IF_ERROR(
         c.Exec("UPDATE api_keys SET name = $1, scopes = $2, ip_allowlist = $3, "
                "referrer_allowlist = $4, endpoint_allowlist = $5, rate_limit_limit = $6, "
@@ -131,15 +126,13 @@ Result<ApiKey> PgStore::RevokeKey(std::string_view id, Timestamp at, std::string
     KEYWARD_RETURN_IF_ERROR(
         c.Exec("UPDATE api_keys SET revoked_at = $1, revoked_by = $2, revoked_reason = $3, "
                "version = version + 1 WHERE id = $4",
-               Params().Add(at).Add(by).Add(reason).Add(id)));
+               Params().Bind(at).Bind(by).Bind(reason).Bind(id)));
     KEYWARD_RETURN_IF_ERROR(LogKeyChange(c, out->hash, at));
     return InsertAudit(c, audit);
   });
   if (!s.ok()) return s;
   if (out.ok() && !out->revoked_at) {
-    out->revoked_at = at;
-    out->revoked_by = std::string(by);
-    out->revoked_reason = std::string(reason);
+    store_rules::MarkRevoked(&*out, at, by, reason);
   }
   return out;
 }
@@ -155,7 +148,7 @@ Status PgStore::RotateKey(const ApiKey& replacement, std::string_view old_id,
                                                        ReadsOn(c, old->workspace_id, now), stale));
     KEYWARD_RETURN_IF_ERROR(
         c.Exec("UPDATE api_keys SET expires_at = $1, version = version + 1 WHERE id = $2",
-               Params().Add(old_expires_at).Add(old_id)));
+               Params().Bind(old_expires_at).Bind(old_id)));
     KEYWARD_RETURN_IF_ERROR(LogKeyChange(c, old->hash, audit.at));
     KEYWARD_RETURN_IF_ERROR(InsertKeyRow(c, replacement));
     return InsertAudit(c, audit);

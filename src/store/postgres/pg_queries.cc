@@ -4,7 +4,6 @@ namespace keyward {
 namespace pg_internal {
 
 using store_rules::kKeyColumns;
-using store_rules::ToJsonArray;
 
 std::string Sql(std::initializer_list<std::string_view> parts) {
   std::string out;
@@ -38,37 +37,27 @@ std::string IntArrayLiteral(const std::vector<int64_t>& v) {
 }
 
 Status LogKeyChange(PgConnection& c, const KeyHash& hash, Timestamp at) {
-  KEYWARD_RETURN_IF_ERROR(c.Exec("SELECT pg_advisory_xact_lock($1)", Params().Add(kChangeLogLock)));
   KEYWARD_RETURN_IF_ERROR(
-      c.Exec("INSERT INTO key_changes (key_hash, at) VALUES ($1, $2)", Params().Add(hash).Add(at)));
-  return c.Exec("SELECT pg_notify($1, '')", Params().Add(kChannel));
+      c.Exec("SELECT pg_advisory_xact_lock($1)", Params().Bind(kChangeLogLock)));
+  KEYWARD_RETURN_IF_ERROR(c.Exec("INSERT INTO key_changes (key_hash, at) VALUES ($1, $2)",
+                                 Params().Bind(hash).Bind(at)));
+  return c.Exec("SELECT pg_notify($1, '')", Params().Bind(kChannel));
 }
 
 Status InsertKeyRow(PgConnection& c, const ApiKey& k) {
   Params p;
-  p.Add(k.id).Add(k.hash).Add(k.short_prefix).Add(k.workspace_id).Add(k.environment);
-  p.Add(k.name).Add(ToJsonArray(k.scopes)).Add(ToJsonArray(k.ip_allowlist));
-  p.Add(ToJsonArray(k.referrer_allowlist)).Add(ToJsonArray(k.endpoint_allowlist));
-  p.Add(k.rate_limit ? std::optional<int64_t>(k.rate_limit->limit) : std::nullopt);
-  p.Add(k.rate_limit ? std::optional<int64_t>(k.rate_limit->period_seconds) : std::nullopt);
-  p.Add(k.meta_json).Add(k.created_at).Add(k.created_by).Add(k.expires_at);
-  p.Add(int64_t{k.disabled ? 1 : 0}).AddNullableText(k.rotated_from);
-  p.AddNullableText(k.disabled_by).AddNullableText(k.lineage_id);
-  KEYWARD_RETURN_IF_ERROR(c.Exec(
-      "INSERT INTO api_keys (id, hash, short_prefix, workspace_id, environment, name, scopes, "
-      "ip_allowlist, referrer_allowlist, endpoint_allowlist, rate_limit_limit, "
-      "rate_limit_period, meta, created_at, created_by, expires_at, disabled, rotated_from, "
-      "disabled_by, lineage_id) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, "
-      "$19, $20)",
-      p));
+  store_rules::BindKeyInsert(p, k);
+  const std::string sql = Sql({"INSERT INTO api_keys (", store_rules::kKeyInsertColumns,
+                               ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+                               "$14, $15, $16, $17, $18, $19, $20)"});
+  KEYWARD_RETURN_IF_ERROR(c.Exec(sql.c_str(), p));
   return LogKeyChange(c, k.hash, k.created_at);
 }
 
 Result<ApiKey> ReadKey(PgConnection& c, std::string_view id, const char* lock) {
   const std::string sql = Sql({"SELECT ", kKeyColumns, " FROM api_keys WHERE id = $1", lock});
   return One<ApiKey>(
-      c.Query(sql.c_str(), Params().Add(id)),
+      c.Query(sql.c_str(), Params().Bind(id)),
       [](const Row& r) { return store_rules::KeyFromRow(r); }, "no API key " + std::string(id));
 }
 
@@ -76,7 +65,7 @@ Result<int64_t> CountActive(PgConnection& c, std::string_view workspace_id, Time
   auto rows = c.Query(
       "SELECT COUNT(*) FROM api_keys WHERE workspace_id = $1 AND revoked_at IS NULL "
       "AND (expires_at IS NULL OR expires_at > $2)",
-      Params().Add(workspace_id).Add(now));
+      Params().Bind(workspace_id).Bind(now));
   if (!rows.ok()) return rows.status();
   return rows->row(0).Int(0);
 }
@@ -84,7 +73,7 @@ Result<int64_t> CountActive(PgConnection& c, std::string_view workspace_id, Time
 // Locks the workspace's row: key counts then hold until commit, on every node.
 Status LockWorkspace(PgConnection& c, std::string_view workspace_id) {
   auto rows =
-      c.Query("SELECT 1 FROM workspaces WHERE id = $1 FOR UPDATE", Params().Add(workspace_id));
+      c.Query("SELECT 1 FROM workspaces WHERE id = $1 FOR UPDATE", Params().Bind(workspace_id));
   if (!rows.ok()) return rows.status();
   if (rows->rows() == 0) return Status::NotFound("no workspace " + std::string(workspace_id));
   return Status::Ok();
@@ -94,7 +83,7 @@ store_rules::Reads ReadsOn(PgConnection& c, std::string workspace_id, Timestamp 
   store_rules::Reads r;
   r.heir_of = [&c](std::string_view id) -> Result<std::optional<std::string>> {
     auto rows =
-        c.Query("SELECT id FROM api_keys WHERE rotated_from = $1 LIMIT 1", Params().Add(id));
+        c.Query("SELECT id FROM api_keys WHERE rotated_from = $1 LIMIT 1", Params().Bind(id));
     if (!rows.ok()) return rows.status();
     if (rows->rows() == 0) return std::optional<std::string>();
     return std::optional<std::string>(rows->row(0).Text(0));

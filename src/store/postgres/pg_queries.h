@@ -33,7 +33,7 @@ class Builder {
   // "$n" for v, appended to the parameters.
   template <typename T>
   std::string Arg(const T& v) {
-    params.Add(v);
+    params.Bind(v);
     return "$" + std::to_string(params.values().size());
   }
   Params params;

@@ -16,13 +16,13 @@ Status InsertWebSessionRow(PgConnection& c, const WebSession& w) {
       "INSERT INTO web_sessions (token_hash, kind, portal_session_id, root_key_id, created_at, "
       "expires_at, ip) VALUES ($1, $2, $3, $4, $5, $6, $7)",
       Params()
-          .Add(w.token_hash)
-          .Add(w.kind)
-          .Add(w.portal_session_id)
-          .Add(w.root_key_id)
-          .Add(w.created_at)
-          .Add(w.expires_at)
-          .Add(w.ip));
+          .Bind(w.token_hash)
+          .Bind(w.kind)
+          .Bind(w.portal_session_id)
+          .Bind(w.root_key_id)
+          .Bind(w.created_at)
+          .Bind(w.expires_at)
+          .Bind(w.ip));
 }
 
 // The one portal session whose column equals the parameter; lock: " FOR UPDATE" or "".
@@ -31,7 +31,7 @@ Result<PortalSession> ReadPortalSession(PgConnection& c, const char* column, con
                                         const char* lock = "") {
   const std::string sql = std::string("SELECT ") + store_rules::kPortalColumns +
                           " FROM portal_sessions WHERE " + column + " = $1" + lock;
-  auto rows = c.Query(sql.c_str(), Params().Add(value));
+  auto rows = c.Query(sql.c_str(), Params().Bind(value));
   if (!rows.ok()) return rows.status();
   if (rows->rows() == 0) return Status::NotFound("no portal session");
   return store_rules::PortalSessionFromRow(rows->row(0));
@@ -47,20 +47,20 @@ Status PgStore::InsertPortalSession(const PortalSession& ps, const AuditEntry& a
         "created_by, code_expires_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         Params()
-            .Add(ps.id)
-            .Add(ps.workspace_id)
-            .Add(ps.environment)
-            .Add(ToJsonArray(ps.permissions))
-            .Add(ToJsonArray(ps.scopes))
-            .Add(ps.return_url)
-            .Add(ps.member_id)
-            .Add(ps.member_name)
-            .Add(ps.member_email)
-            .Add(ps.actor)
-            .Add(ps.code_hash)
-            .Add(ps.created_at)
-            .Add(ps.created_by)
-            .Add(ps.code_expires_at));
+            .Bind(ps.id)
+            .Bind(ps.workspace_id)
+            .Bind(ps.environment)
+            .Bind(ToJsonArray(ps.permissions))
+            .Bind(ToJsonArray(ps.scopes))
+            .Bind(ps.return_url)
+            .Bind(ps.member_id)
+            .Bind(ps.member_name)
+            .Bind(ps.member_email)
+            .Bind(ps.actor)
+            .Bind(ps.code_hash)
+            .Bind(ps.created_at)
+            .Bind(ps.created_by)
+            .Bind(ps.code_expires_at));
     if (s.IsNotFound()) return Status::NotFound("no workspace " + ps.workspace_id);
     KEYWARD_RETURN_IF_ERROR(s);
     return InsertAudit(c, audit);
@@ -89,7 +89,7 @@ Status PgStore::RedeemPortalCode(const KeyHash& code_hash, Timestamp now, const 
     KEYWARD_RETURN_IF_ERROR(store_rules::CheckPortalCode(*ps, now));
     KEYWARD_RETURN_IF_ERROR(c.Exec(
         "UPDATE portal_sessions SET code_used_at = $1 WHERE id = $2 AND code_used_at IS NULL",
-        Params().Add(now).Add(ps->id)));
+        Params().Bind(now).Bind(ps->id)));
     WebSession w = session;
     w.portal_session_id = ps->id;
     KEYWARD_RETURN_IF_ERROR(InsertWebSessionRow(c, w));
@@ -108,12 +108,12 @@ Status PgStore::EndPortalSession(std::string_view id, Timestamp at, const AuditE
   return Transact([&](PgConnection& c) -> Status {
     auto rows =
         c.Query("UPDATE portal_sessions SET ended_at = coalesce(ended_at, $1) WHERE id = $2",
-                Params().Add(at).Add(id));
+                Params().Bind(at).Bind(id));
     if (!rows.ok()) return rows.status();
     if (rows->affected() == 0) return Status::NotFound("no portal session " + std::string(id));
     KEYWARD_RETURN_IF_ERROR(c.Exec(
         "UPDATE web_sessions SET ended_at = $1 WHERE portal_session_id = $2 AND ended_at IS NULL",
-        Params().Add(at).Add(id)));
+        Params().Bind(at).Bind(id)));
     return InsertAudit(c, audit);
   });
 }
@@ -130,7 +130,7 @@ Result<WebSession> PgStore::FindWebSession(const KeyHash& token_hash) {
   KEYWARD_RETURN_IF_ERROR(WithConnection([&](PgConnection& c) -> Status {
     const std::string sql = std::string("SELECT ") + store_rules::kWebSessionColumns +
                             " FROM web_sessions WHERE token_hash = $1";
-    auto rows = c.Query(sql.c_str(), Params().Add(token_hash));
+    auto rows = c.Query(sql.c_str(), Params().Bind(token_hash));
     if (!rows.ok()) return rows.status();
     if (rows->rows() > 0) out = store_rules::WebSessionFromRow(rows->row(0));
     return Status::Ok();
@@ -142,7 +142,7 @@ Status PgStore::EndWebSession(const KeyHash& token_hash, Timestamp at, const Aud
   return Transact([&](PgConnection& c) -> Status {
     auto rows =
         c.Query("UPDATE web_sessions SET ended_at = coalesce(ended_at, $1) WHERE token_hash = $2",
-                Params().Add(at).Add(token_hash));
+                Params().Bind(at).Bind(token_hash));
     if (!rows.ok()) return rows.status();
     if (rows->affected() == 0) return Status::NotFound("no such session");
     return InsertAudit(c, audit);
@@ -152,13 +152,13 @@ Status PgStore::EndWebSession(const KeyHash& token_hash, Timestamp at, const Aud
 Status PgStore::PruneSessions(Timestamp before) {
   return Transact([&](PgConnection& c) -> Status {
     KEYWARD_RETURN_IF_ERROR(c.Exec(
-        "DELETE FROM web_sessions WHERE expires_at < $1 OR ended_at < $1", Params().Add(before)));
+        "DELETE FROM web_sessions WHERE expires_at < $1 OR ended_at < $1", Params().Bind(before)));
     // A portal session goes once its code can no longer be redeemed and no
     // web session made from it is left.
     return c.Exec(
         "DELETE FROM portal_sessions WHERE (code_expires_at < $1 OR ended_at < $1) AND NOT "
         "EXISTS (SELECT 1 FROM web_sessions w WHERE w.portal_session_id = portal_sessions.id)",
-        Params().Add(before));
+        Params().Bind(before));
   });
 }
 

@@ -21,8 +21,14 @@ constexpr int kMaxTries = 8;
 
 Status PgStore::InsertAudit(PgConnection& c, const AuditEntry& e) {
   Params p;
-  p.Add(e.id).Add(e.at).Add(e.actor).Add(e.action).Add(e.target).Add(e.workspace_id).Add(e.ip);
-  p.Add(e.details_json);
+  p.Bind(e.id)
+      .Bind(e.at)
+      .Bind(e.actor)
+      .Bind(e.action)
+      .Bind(e.target)
+      .Bind(e.workspace_id)
+      .Bind(e.ip);
+  p.Bind(e.details_json);
   return c.Exec(
       "INSERT INTO audit_log (id, at, actor, action, target, workspace_id, ip, details) "
       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -74,7 +80,7 @@ Status PgStore::Migrate() {
   PgConnection& c = **lease;
   // Held by this session until unlocked: other nodes wait here, then find
   // the schema current.
-  KEYWARD_RETURN_IF_ERROR(c.Exec("SELECT pg_advisory_lock($1)", Params().Add(kMigrationLock)));
+  KEYWARD_RETURN_IF_ERROR(c.Exec("SELECT pg_advisory_lock($1)", Params().Bind(kMigrationLock)));
   Status s = [&]() -> Status {
     KEYWARD_RETURN_IF_ERROR(
         c.Exec("CREATE TABLE IF NOT EXISTS keyward_schema (version INTEGER NOT NULL)"));
@@ -101,7 +107,7 @@ Status PgStore::Migrate() {
         }
         KEYWARD_RETURN_IF_ERROR(c.Exec("DELETE FROM keyward_schema"));
         return c.Exec("INSERT INTO keyward_schema (version) VALUES ($1)",
-                      Params().Add(static_cast<int64_t>(i + 1)));
+                      Params().Bind(static_cast<int64_t>(i + 1)));
       }();
       if (!step.ok()) {
         (void)c.Exec("ROLLBACK");
@@ -111,7 +117,7 @@ Status PgStore::Migrate() {
     }
     return Status::Ok();
   }();
-  (void)c.Exec("SELECT pg_advisory_unlock($1)", Params().Add(kMigrationLock));
+  (void)c.Exec("SELECT pg_advisory_unlock($1)", Params().Bind(kMigrationLock));
   return s;
 }
 
@@ -207,7 +213,7 @@ Status PgStore::CreateWorkspace(const Workspace& ws, const AuditEntry& audit) {
   return Transact([&](PgConnection& c) -> Status {
     KEYWARD_RETURN_IF_ERROR(c.Exec(
         "INSERT INTO workspaces (id, name, max_active_keys, created_at) VALUES ($1, $2, $3, $4)",
-        Params().Add(ws.id).Add(ws.name).Add(ws.max_active_keys).Add(ws.created_at)));
+        Params().Bind(ws.id).Bind(ws.name).Bind(ws.max_active_keys).Bind(ws.created_at)));
     return InsertAudit(c, audit);
   });
 }
@@ -217,7 +223,7 @@ Result<Workspace> PgStore::GetWorkspace(std::string_view id) {
   KEYWARD_RETURN_IF_ERROR(WithConnection([&](PgConnection& c) {
     const std::string sql = Sql({"SELECT ", kWorkspaceColumns, " FROM workspaces WHERE id = $1"});
     out = One<Workspace>(
-        c.Query(sql.c_str(), Params().Add(id)),
+        c.Query(sql.c_str(), Params().Bind(id)),
         [](const Row& r) { return store_rules::WorkspaceFromRow(r); },
         "no workspace " + std::string(id));
     return out.status().IsNotFound() ? Status::Ok() : out.status();
@@ -251,7 +257,7 @@ Result<Page<Workspace>> PgStore::ListWorkspaces(const WorkspaceFilter& f, const 
 Status PgStore::UpdateWorkspace(const Workspace& ws, const AuditEntry& audit) {
   return Transact([&](PgConnection& c) -> Status {
     auto rows = c.Query("UPDATE workspaces SET name = $1, max_active_keys = $2 WHERE id = $3",
-                        Params().Add(ws.name).Add(ws.max_active_keys).Add(ws.id));
+                        Params().Bind(ws.name).Bind(ws.max_active_keys).Bind(ws.id));
     if (!rows.ok()) return rows.status();
     if (rows->affected() == 0) return Status::NotFound("no workspace " + ws.id);
     return InsertAudit(c, audit);
@@ -266,12 +272,12 @@ Status InsertRootKeyRow(PgConnection& c, const RootKey& k, const AuditEntry& aud
       c.Exec("INSERT INTO root_keys (id, hash, short_prefix, name, created_at, created_by) "
              "VALUES ($1, $2, $3, $4, $5, $6)",
              Params()
-                 .Add(k.id)
-                 .Add(k.hash)
-                 .Add(k.short_prefix)
-                 .Add(k.name)
-                 .Add(k.created_at)
-                 .Add(k.created_by)));
+                 .Bind(k.id)
+                 .Bind(k.hash)
+                 .Bind(k.short_prefix)
+                 .Bind(k.name)
+                 .Bind(k.created_at)
+                 .Bind(k.created_by)));
   return PgStore::InsertAudit(c, audit);
 }
 }  // namespace
@@ -284,7 +290,7 @@ Status PgStore::InsertFirstRootKey(const RootKey& k, const AuditEntry& audit) {
   return Transact([&](PgConnection& c) -> Status {
     // Nodes starting together on an empty database: one makes the key.
     KEYWARD_RETURN_IF_ERROR(
-        c.Exec("SELECT pg_advisory_xact_lock($1)", Params().Add(kFirstRootKeyLock)));
+        c.Exec("SELECT pg_advisory_xact_lock($1)", Params().Bind(kFirstRootKeyLock)));
     auto rows = c.Query("SELECT COUNT(*) FROM root_keys");
     if (!rows.ok()) return rows.status();
     if (rows->row(0).Int(0) > 0) return Status::Conflict("the database already has a root key");
@@ -297,7 +303,7 @@ Result<RootKey> PgStore::FindRootKeyByHash(const KeyHash& hash) {
   KEYWARD_RETURN_IF_ERROR(WithConnection([&](PgConnection& c) {
     const std::string sql = Sql({"SELECT ", kRootKeyColumns, " FROM root_keys WHERE hash = $1"});
     out = One<RootKey>(
-        c.Query(sql.c_str(), Params().Add(hash)),
+        c.Query(sql.c_str(), Params().Bind(hash)),
         [](const Row& r) { return store_rules::RootKeyFromRow(r); }, "no such root key");
     return out.status().IsNotFound() ? Status::Ok() : out.status();
   }));
@@ -322,13 +328,13 @@ Result<RootKey> PgStore::RevokeRootKey(std::string_view id, Timestamp at, const 
     const std::string sql =
         Sql({"SELECT ", kRootKeyColumns, " FROM root_keys WHERE id = $1 FOR UPDATE"});
     out = One<RootKey>(
-        c.Query(sql.c_str(), Params().Add(id)),
+        c.Query(sql.c_str(), Params().Bind(id)),
         [](const Row& r) { return store_rules::RootKeyFromRow(r); },
         "no root key " + std::string(id));
     if (!out.ok() || out->revoked_at)
       return out.status().IsNotFound() ? Status::Ok() : out.status();
     KEYWARD_RETURN_IF_ERROR(
-        c.Exec("UPDATE root_keys SET revoked_at = $1 WHERE id = $2", Params().Add(at).Add(id)));
+        c.Exec("UPDATE root_keys SET revoked_at = $1 WHERE id = $2", Params().Bind(at).Bind(id)));
     return InsertAudit(c, audit);
   });
   if (!s.ok()) return s;

@@ -50,23 +50,23 @@ Status PgStore::RecordUsage(const UsageBatch& batch) {
           "SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[]) "
           "ON CONFLICT (key_id, minute, code) DO UPDATE SET count = usage.count + excluded.count",
           Params()
-              .Add(ArrayLiteral(key_ids))
-              .Add(ArrayLiteral(workspace_ids))
-              .Add(IntArrayLiteral(minutes))
-              .Add(ArrayLiteral(codes))
-              .Add(IntArrayLiteral(counts))));
+              .Bind(ArrayLiteral(key_ids))
+              .Bind(ArrayLiteral(workspace_ids))
+              .Bind(IntArrayLiteral(minutes))
+              .Bind(ArrayLiteral(codes))
+              .Bind(IntArrayLiteral(counts))));
     }
     if (!used_ids.empty()) {
       // Rows locked in id order, as every node does: two flushes never
       // wait on each other in a circle.
       KEYWARD_RETURN_IF_ERROR(
           c.Exec("SELECT 1 FROM api_keys WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
-                 Params().Add(ArrayLiteral(used_ids))));
+                 Params().Bind(ArrayLiteral(used_ids))));
       KEYWARD_RETURN_IF_ERROR(
           c.Exec("UPDATE api_keys AS k SET last_used_at = v.at "
                  "FROM unnest($1::text[], $2::bigint[]) AS v (id, at) "
                  "WHERE k.id = v.id AND (k.last_used_at IS NULL OR k.last_used_at < v.at)",
-                 Params().Add(ArrayLiteral(used_ids)).Add(IntArrayLiteral(used_at))));
+                 Params().Bind(ArrayLiteral(used_ids)).Bind(IntArrayLiteral(used_at))));
     }
     return Status::Ok();
   });
@@ -113,9 +113,9 @@ Result<std::unordered_map<std::string, RequestCounts>> PgStore::CountRequests(
         "SUM(count)::bigint FROM usage WHERE key_id = ANY($1::text[]) AND code = 'valid' "
         "AND minute >= $3 GROUP BY key_id",
         Params()
-            .Add(ArrayLiteral(key_ids))
-            .Add(now_minute - 24 * 60)
-            .Add(now_minute - 30 * 24 * 60));
+            .Bind(ArrayLiteral(key_ids))
+            .Bind(now_minute - 24 * 60)
+            .Bind(now_minute - 30 * 24 * 60));
     if (!rows.ok()) return rows.status();
     for (int i = 0; i < rows->rows(); ++i) {
       const Row r = rows->row(i);
@@ -128,7 +128,7 @@ Result<std::unordered_map<std::string, RequestCounts>> PgStore::CountRequests(
 
 Status PgStore::PruneUsage(int64_t before_minute) {
   return WithConnection([&](PgConnection& c) {
-    return c.Exec("DELETE FROM usage WHERE minute < $1", Params().Add(before_minute));
+    return c.Exec("DELETE FROM usage WHERE minute < $1", Params().Bind(before_minute));
   });
 }
 
@@ -139,7 +139,7 @@ Result<std::vector<KeyChange>> PgStore::KeyChangesSince(int64_t seq, int limit) 
   KEYWARD_RETURN_IF_ERROR(WithConnection([&](PgConnection& c) -> Status {
     auto rows =
         c.Query("SELECT seq, key_hash FROM key_changes WHERE seq > $1 ORDER BY seq LIMIT $2",
-                Params().Add(seq).Add(static_cast<int64_t>(limit)));
+                Params().Bind(seq).Bind(static_cast<int64_t>(limit)));
     if (!rows.ok()) return rows.status();
     for (int i = 0; i < rows->rows(); ++i) {
       out.push_back({rows->row(i).Int(0), rows->row(i).Hash(1)});
@@ -162,7 +162,7 @@ Result<int64_t> PgStore::LatestKeyChange() {
 
 Status PgStore::PruneKeyChanges(Timestamp before) {
   return WithConnection([&](PgConnection& c) {
-    return c.Exec("DELETE FROM key_changes WHERE at < $1", Params().Add(before));
+    return c.Exec("DELETE FROM key_changes WHERE at < $1", Params().Bind(before));
   });
 }
 

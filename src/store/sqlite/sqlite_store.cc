@@ -231,21 +231,11 @@ Status SqliteStore::UpdateWorkspace(const Workspace& ws, const AuditEntry& audit
 // ---- API keys ----
 
 Status SqliteStore::InsertKeyLocked(const ApiKey& k) {
-  Stmt s(db_,
-         "INSERT INTO api_keys (id, hash, short_prefix, workspace_id, environment, name, scopes, "
-         "ip_allowlist, referrer_allowlist, endpoint_allowlist, rate_limit_limit, "
-         "rate_limit_period, meta, created_at, created_by, expires_at, disabled, rotated_from, "
-         "disabled_by, lineage_id) "
-         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  const std::string sql = std::string("INSERT INTO api_keys (") + store_rules::kKeyInsertColumns +
+                          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  Stmt s(db_, sql.c_str());
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
-  s.Bind(k.id).Bind(k.hash).Bind(k.short_prefix).Bind(k.workspace_id).Bind(k.environment);
-  s.Bind(k.name).Bind(ToJsonArray(k.scopes)).Bind(ToJsonArray(k.ip_allowlist));
-  s.Bind(ToJsonArray(k.referrer_allowlist)).Bind(ToJsonArray(k.endpoint_allowlist));
-  s.Bind(k.rate_limit ? std::optional<int64_t>(k.rate_limit->limit) : std::nullopt);
-  s.Bind(k.rate_limit ? std::optional<int64_t>(k.rate_limit->period_seconds) : std::nullopt);
-  s.Bind(k.meta_json).Bind(k.created_at).Bind(k.created_by).Bind(k.expires_at);
-  s.Bind(int64_t{k.disabled ? 1 : 0}).BindNullableText(k.rotated_from);
-  s.BindNullableText(k.disabled_by).BindNullableText(k.lineage_id);
+  store_rules::BindKeyInsert(s, k);
   KEYWARD_RETURN_IF_ERROR(s.Run());
   return LogKeyChangeLocked(k.hash, k.created_at);
 }
@@ -402,12 +392,8 @@ Status SqliteStore::UpdateKey(const ApiKey& k, int64_t max_active, Timestamp now
          "disabled = ?, disabled_by = ?, expires_at = ?, version = version + 1 "
          "WHERE id = ? AND revoked_at IS NULL");
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
-  s.Bind(k.name).Bind(ToJsonArray(k.scopes)).Bind(ToJsonArray(k.ip_allowlist));
-  s.Bind(ToJsonArray(k.referrer_allowlist)).Bind(ToJsonArray(k.endpoint_allowlist));
-  s.Bind(k.rate_limit ? std::optional<int64_t>(k.rate_limit->limit) : std::nullopt);
-  s.Bind(k.rate_limit ? std::optional<int64_t>(k.rate_limit->period_seconds) : std::nullopt);
-  s.Bind(k.meta_json).Bind(int64_t{k.disabled ? 1 : 0}).BindNullableText(k.disabled_by);
-  s.Bind(k.expires_at).Bind(k.id);
+  store_rules::BindKeyUpdate(s, k);
+  s.Bind(k.id);
   KEYWARD_RETURN_IF_ERROR(s.Run());
   KEYWARD_RETURN_IF_ERROR(LogKeyChangeLocked(current->hash, audit.at));
   KEYWARD_RETURN_IF_ERROR(InsertAuditLocked(audit));
@@ -430,9 +416,7 @@ Result<ApiKey> SqliteStore::RevokeKey(std::string_view id, Timestamp at, std::st
   KEYWARD_RETURN_IF_ERROR(LogKeyChangeLocked(current->hash, at));
   KEYWARD_RETURN_IF_ERROR(InsertAuditLocked(audit));
   KEYWARD_RETURN_IF_ERROR(tx.Commit());
-  current->revoked_at = at;
-  current->revoked_by = std::string(by);
-  current->revoked_reason = std::string(reason);
+  store_rules::MarkRevoked(&*current, at, by, reason);
   return current;
 }
 
