@@ -58,6 +58,13 @@ void BindKeyInsert(Binder& s, const ApiKey& k);
 template <typename Binder>
 void BindKeyUpdate(Binder& s, const ApiKey& k);
 
+// An audit_log row's values in kAuditColumns order.
+template <typename Binder>
+void BindAudit(Binder& s, const AuditEntry& e) {
+  s.Bind(e.id).Bind(e.at).Bind(e.actor).Bind(e.action).Bind(e.target).Bind(e.workspace_id);
+  s.Bind(e.ip).Bind(e.details_json);
+}
+
 // The key as RevokeKey answers it, once revoked now.
 void MarkRevoked(ApiKey* key, Timestamp at, std::string_view by, std::string_view reason);
 

@@ -21,18 +21,10 @@ constexpr int kMaxTries = 8;
 
 Status PgStore::InsertAudit(PgConnection& c, const AuditEntry& e) {
   Params p;
-  p.Bind(e.id)
-      .Bind(e.at)
-      .Bind(e.actor)
-      .Bind(e.action)
-      .Bind(e.target)
-      .Bind(e.workspace_id)
-      .Bind(e.ip);
-  p.Bind(e.details_json);
-  return c.Exec(
-      "INSERT INTO audit_log (id, at, actor, action, target, workspace_id, ip, details) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-      p);
+  store_rules::BindAudit(p, e);
+  const std::string sql = std::string("INSERT INTO audit_log (") + kAuditColumns +
+                          ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+  return c.Exec(sql.c_str(), p);
 }
 
 // ---- Opening, transactions, listening ----

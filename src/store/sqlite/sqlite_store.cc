@@ -154,12 +154,11 @@ Result<std::string> SqliteStore::IntegrityCheck() {
 }
 
 Status SqliteStore::InsertAuditLocked(const AuditEntry& e) {
-  Stmt s(db_,
-         "INSERT INTO audit_log (id, at, actor, action, target, workspace_id, ip, details) "
-         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  const std::string sql =
+      std::string("INSERT INTO audit_log (") + kAuditColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+  Stmt s(db_, sql.c_str());
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
-  s.Bind(e.id).Bind(e.at).Bind(e.actor).Bind(e.action).Bind(e.target).Bind(e.workspace_id);
-  s.Bind(e.ip).Bind(e.details_json);
+  store_rules::BindAudit(s, e);
   return s.Run();
 }
 
