@@ -26,39 +26,26 @@ Status PgStore::InsertKey(const ApiKey& key, int64_t max_active, Timestamp now,
 }
 
 Result<ApiKey> PgStore::GetKey(std::string_view id) {
-  Result<ApiKey> out = Status::Internal("unset");
-  KEYWARD_RETURN_IF_ERROR(WithConnection([&](PgConnection& c) {
-    out = ReadKey(c, id);
-    return out.status().IsNotFound() ? Status::Ok() : out.status();
-  }));
-  return out;
+  return Read<ApiKey>([&](PgConnection& c) -> Result<ApiKey> { return ReadKey(c, id); });
 }
 
 Result<int64_t> PgStore::CountActiveKeys(std::string_view workspace_id, Timestamp now) {
-  Result<int64_t> out = Status::Internal("unset");
-  KEYWARD_RETURN_IF_ERROR(WithConnection([&](PgConnection& c) {
-    out = CountActive(c, workspace_id, now);
-    return out.status();
-  }));
-  return out;
+  return Read<int64_t>(
+      [&](PgConnection& c) -> Result<int64_t> { return CountActive(c, workspace_id, now); });
 }
 
 Result<ApiKey> PgStore::FindKeyByHash(const KeyHash& hash) {
-  Result<ApiKey> out = Status::Internal("unset");
-  KEYWARD_RETURN_IF_ERROR(WithConnection([&](PgConnection& c) {
+  return Read<ApiKey>([&](PgConnection& c) -> Result<ApiKey> {
     const std::string sql = Sql({"SELECT ", kKeyColumns, " FROM api_keys WHERE hash = $1"});
-    out = One<ApiKey>(
+    return One<ApiKey>(
         c.Query(sql.c_str(), Params().Bind(hash)),
         [](const Row& r) { return store_rules::KeyFromRow(r); }, "no such key");
-    return out.status().IsNotFound() ? Status::Ok() : out.status();
-  }));
-  return out;
+  });
 }
 
 Result<Page<ApiKey>> PgStore::ListKeys(const KeyFilter& f, const PageRequest& page) {
   KEYWARD_RETURN_IF_ERROR(store_rules::CheckLimit(page.limit));
-  Result<Page<ApiKey>> out = Status::Internal("unset");
-  KEYWARD_RETURN_IF_ERROR(WithConnection([&](PgConnection& c) -> Status {
+  return Read<Page<ApiKey>>([&](PgConnection& c) -> Result<Page<ApiKey>> {
     auto seq = CursorSeq(c, "api_keys", page.cursor,
                          {{"workspace_id", f.workspace_id}, {"environment", f.environment}});
     if (!seq.ok()) return seq.status();
@@ -87,12 +74,10 @@ Result<Page<ApiKey>> PgStore::ListKeys(const KeyFilter& f, const PageRequest& pa
       }
     }
     sql += " ORDER BY seq DESC LIMIT ";
-    out = ReadPage<ApiKey>(
+    return ReadPage<ApiKey>(
         c, b, sql, page.limit, [](const Row& r) { return store_rules::KeyFromRow(r); },
         [](const ApiKey& k) { return k.id; });
-    return out.status();
-  }));
-  return out;
+  });
 }
 
 Status PgStore::UpdateKey(const ApiKey& k, int64_t max_active, Timestamp now,

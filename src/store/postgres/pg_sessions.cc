@@ -68,18 +68,14 @@ Status PgStore::InsertPortalSession(const PortalSession& ps, const AuditEntry& a
 }
 
 Result<PortalSession> PgStore::GetPortalSession(std::string_view id) {
-  Result<PortalSession> out = Status::Internal("unset");
-  KEYWARD_RETURN_IF_ERROR(WithConnection([&](PgConnection& c) {
-    out = ReadPortalSession(c, "id", id);
-    return out.status().IsNotFound() ? Status::Ok() : out.status();
-  }));
+  auto out = Read<PortalSession>(
+      [&](PgConnection& c) -> Result<PortalSession> { return ReadPortalSession(c, "id", id); });
   if (out.status().IsNotFound()) return Status::NotFound("no portal session " + std::string(id));
   return out;
 }
 
 Status PgStore::RedeemPortalCode(const KeyHash& code_hash, Timestamp now, const WebSession& session,
                                  const AuditEntry& audit, PortalSession* found) {
-  Status outcome = Status::Ok();
   Status s = Transact([&](PgConnection& c) -> Status {
     // The row stays locked to commit: two browsers racing with one code
     // cannot both win, on any node.
@@ -101,7 +97,7 @@ Status PgStore::RedeemPortalCode(const KeyHash& code_hash, Timestamp now, const 
   });
   KEYWARD_RETURN_IF_ERROR(s);
   found->code_used_at = now;
-  return outcome;
+  return Status::Ok();
 }
 
 Status PgStore::EndPortalSession(std::string_view id, Timestamp at, const AuditEntry& audit) {
@@ -126,16 +122,14 @@ Status PgStore::InsertWebSession(const WebSession& session, const AuditEntry& au
 }
 
 Result<WebSession> PgStore::FindWebSession(const KeyHash& token_hash) {
-  Result<WebSession> out = Status::NotFound("no such session");
-  KEYWARD_RETURN_IF_ERROR(WithConnection([&](PgConnection& c) -> Status {
+  return Read<WebSession>([&](PgConnection& c) -> Result<WebSession> {
     const std::string sql = std::string("SELECT ") + store_rules::kWebSessionColumns +
                             " FROM web_sessions WHERE token_hash = $1";
     auto rows = c.Query(sql.c_str(), Params().Bind(token_hash));
     if (!rows.ok()) return rows.status();
-    if (rows->rows() > 0) out = store_rules::WebSessionFromRow(rows->row(0));
-    return Status::Ok();
-  }));
-  return out;
+    if (rows->rows() == 0) return Status::NotFound("no such session");
+    return store_rules::WebSessionFromRow(rows->row(0));
+  });
 }
 
 Status PgStore::EndWebSession(const KeyHash& token_hash, Timestamp at, const AuditEntry& audit) {

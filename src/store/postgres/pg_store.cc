@@ -175,8 +175,7 @@ Status PgStore::AppendAudit(const AuditEntry& entry) {
 
 Result<Page<AuditEntry>> PgStore::ListAudit(const AuditFilter& f, const PageRequest& page) {
   KEYWARD_RETURN_IF_ERROR(store_rules::CheckLimit(page.limit));
-  Result<Page<AuditEntry>> out = Status::Internal("unset");
-  KEYWARD_RETURN_IF_ERROR(WithConnection([&](PgConnection& c) -> Status {
+  return Read<Page<AuditEntry>>([&](PgConnection& c) -> Result<Page<AuditEntry>> {
     auto seq = CursorSeq(c, "audit_log", page.cursor,
                          {{"workspace_id", f.workspace_id},
                           {"target", f.target},
@@ -191,12 +190,10 @@ Result<Page<AuditEntry>> PgStore::ListAudit(const AuditFilter& f, const PageRequ
     if (!f.actor.empty()) sql += " AND actor = " + b.Arg(f.actor);
     if (!f.action.empty()) sql += " AND action = " + b.Arg(f.action);
     sql += " ORDER BY seq DESC LIMIT ";
-    out = ReadPage<AuditEntry>(
+    return ReadPage<AuditEntry>(
         c, b, sql, page.limit, [](const Row& r) { return store_rules::AuditFromRow(r); },
         [](const AuditEntry& e) { return e.id; });
-    return out.status();
-  }));
-  return out;
+  });
 }
 
 // ---- Workspaces ----
@@ -211,22 +208,18 @@ Status PgStore::CreateWorkspace(const Workspace& ws, const AuditEntry& audit) {
 }
 
 Result<Workspace> PgStore::GetWorkspace(std::string_view id) {
-  Result<Workspace> out = Status::Internal("unset");
-  KEYWARD_RETURN_IF_ERROR(WithConnection([&](PgConnection& c) {
+  return Read<Workspace>([&](PgConnection& c) -> Result<Workspace> {
     const std::string sql = Sql({"SELECT ", kWorkspaceColumns, " FROM workspaces WHERE id = $1"});
-    out = One<Workspace>(
+    return One<Workspace>(
         c.Query(sql.c_str(), Params().Bind(id)),
         [](const Row& r) { return store_rules::WorkspaceFromRow(r); },
         "no workspace " + std::string(id));
-    return out.status().IsNotFound() ? Status::Ok() : out.status();
-  }));
-  return out;
+  });
 }
 
 Result<Page<Workspace>> PgStore::ListWorkspaces(const WorkspaceFilter& f, const PageRequest& page) {
   KEYWARD_RETURN_IF_ERROR(store_rules::CheckLimit(page.limit));
-  Result<Page<Workspace>> out = Status::Internal("unset");
-  KEYWARD_RETURN_IF_ERROR(WithConnection([&](PgConnection& c) -> Status {
+  return Read<Page<Workspace>>([&](PgConnection& c) -> Result<Page<Workspace>> {
     auto seq = CursorSeq(c, "workspaces", page.cursor);
     if (!seq.ok()) return seq.status();
     Builder b;
@@ -238,12 +231,10 @@ Result<Page<Workspace>> PgStore::ListWorkspaces(const WorkspaceFilter& f, const 
       sql += " AND (name ILIKE " + arg + " ESCAPE '\\' OR id ILIKE " + arg + " ESCAPE '\\')";
     }
     sql += " ORDER BY seq DESC LIMIT ";
-    out = ReadPage<Workspace>(
+    return ReadPage<Workspace>(
         c, b, sql, page.limit, [](const Row& r) { return store_rules::WorkspaceFromRow(r); },
         [](const Workspace& w) { return w.id; });
-    return out.status();
-  }));
-  return out;
+  });
 }
 
 Status PgStore::UpdateWorkspace(const Workspace& ws, const AuditEntry& audit) {
@@ -291,15 +282,12 @@ Status PgStore::InsertFirstRootKey(const RootKey& k, const AuditEntry& audit) {
 }
 
 Result<RootKey> PgStore::FindRootKeyByHash(const KeyHash& hash) {
-  Result<RootKey> out = Status::Internal("unset");
-  KEYWARD_RETURN_IF_ERROR(WithConnection([&](PgConnection& c) {
+  return Read<RootKey>([&](PgConnection& c) -> Result<RootKey> {
     const std::string sql = Sql({"SELECT ", kRootKeyColumns, " FROM root_keys WHERE hash = $1"});
-    out = One<RootKey>(
+    return One<RootKey>(
         c.Query(sql.c_str(), Params().Bind(hash)),
         [](const Row& r) { return store_rules::RootKeyFromRow(r); }, "no such root key");
-    return out.status().IsNotFound() ? Status::Ok() : out.status();
-  }));
-  return out;
+  });
 }
 
 Result<std::vector<RootKey>> PgStore::ListRootKeys() {

@@ -107,6 +107,14 @@ class PgStore final : public KeyStore {
   Status Transact(const TxFn& fn);
   // fn on a pooled connection, no transaction of its own.
   Status WithConnection(const TxFn& fn);
+  // The same, for a read that answers a value: fn's answer, or why no
+  // connection could be had.
+  template <typename T, typename Fn>
+  Result<T> Read(Fn fn) {
+    auto lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    return fn(**lease);
+  }
   // Appends e to the audit log in c's transaction.
   static Status InsertAudit(pg_internal::PgConnection& c, const AuditEntry& e);
 
