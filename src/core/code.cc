@@ -35,6 +35,7 @@ constexpr std::array<std::string_view, kCodeCount> kNames = {
     "forbidden",
     "session_expired",
     "internal",
+    "storage_full",
     "storage_unavailable",
 };
 

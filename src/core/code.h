@@ -47,6 +47,10 @@ enum class Code : uint8_t {
   // A browser session (portal or console) that expired or was ended.
   kSessionExpired,
   kInternal,
+  // Storage has no space left: changes are refused, revocations still work.
+  kStorageFull,
+  // Storage cannot be used (unreachable, read-only, an I/O error, deleted,
+  // unreadable); the wire name is "storage_unavailable".
   kUnavailable,
 };
 

@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "core/code.h"
+#include "core/storage_fault.h"
 
 namespace keyward {
 
@@ -30,15 +31,27 @@ class [[nodiscard]] Status {
   static Status Forbidden(std::string msg) { return {Code::kForbidden, std::move(msg)}; }
   static Status Internal(std::string msg) { return {Code::kInternal, std::move(msg)}; }
   static Status Unavailable(std::string msg) { return {Code::kUnavailable, std::move(msg)}; }
+  // A storage fault: kStorageFull for kFull, else kUnavailable, carrying the
+  // fault so that the store guard and the API can name it. msg is for the
+  // operator's log (it may name paths); clients read StorageFaultMessage.
+  static Status Storage(StorageFault fault, std::string msg) {
+    Status s(fault == StorageFault::kFull ? Code::kStorageFull : Code::kUnavailable,
+             std::move(msg));
+    s.fault_ = fault;
+    return s;
+  }
 
   bool ok() const { return code_ == Code::kOk; }
   bool IsNotFound() const { return code_ == Code::kNotFound; }
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
+  // kNone unless made by Status::Storage.
+  StorageFault fault() const { return fault_; }
   std::string ToString() const;
 
  private:
   Code code_ = Code::kOk;
+  StorageFault fault_ = StorageFault::kNone;
   std::string message_;
 };
 

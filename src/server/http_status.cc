@@ -45,6 +45,7 @@ int HttpStatusFor(Code code) {
       return 422;
     case Code::kInternal:
       return 500;
+    case Code::kStorageFull:
     case Code::kUnavailable:
       return 503;
   }

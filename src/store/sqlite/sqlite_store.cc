@@ -101,12 +101,7 @@ SqliteStore::~SqliteStore() {
 int SqliteStore::LatestSchemaVersion() { return static_cast<int>(SqliteMigrations().size()); }
 
 Status SqliteStore::Exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
-    sqlite3_free(err);
-    return Status::Internal(std::string("sqlite: ") + msg);
-  }
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return SqliteError(db_, "exec");
   return Status::Ok();
 }
 

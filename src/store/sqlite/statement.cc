@@ -1,13 +1,50 @@
 #include "store/sqlite/statement.h"
 
+#include <cerrno>
+
 namespace keyward {
 namespace sqlite_internal {
+
+StorageFault ClassifySqliteError(int extended_code, int system_errno) {
+  switch (extended_code & 0xff) {
+    case SQLITE_FULL:
+      return StorageFault::kFull;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return StorageFault::kCorrupt;
+    case SQLITE_READONLY:
+      // The file was unlinked or renamed under the open connection.
+      if (extended_code == SQLITE_READONLY_DBMOVED) return StorageFault::kMissing;
+      return StorageFault::kReadOnly;
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+      switch (system_errno) {
+        case ENOSPC:
+        case EDQUOT:
+          return StorageFault::kFull;
+        case EROFS:
+        case EACCES:
+        case EPERM:
+          return StorageFault::kReadOnly;
+        case ENOENT:
+          return StorageFault::kMissing;
+        default:
+          return StorageFault::kIoError;
+      }
+    default:
+      return StorageFault::kNone;
+  }
+}
 
 Status SqliteError(sqlite3* db, const char* what) {
   const int code = sqlite3_extended_errcode(db);
   std::string msg = std::string(what) + ": " + sqlite3_errmsg(db);
   if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED) {
     return Status::Unavailable("database is busy: " + msg);
+  }
+  if (const StorageFault fault = ClassifySqliteError(code, sqlite3_system_errno(db));
+      fault != StorageFault::kNone) {
+    return Status::Storage(fault, msg);
   }
   if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY) {
     return Status::Conflict(msg);

@@ -23,9 +23,14 @@
 namespace keyward {
 namespace sqlite_internal {
 
-// A SQLite failure as a Status: busy as Unavailable, a unique violation as
-// Conflict, anything else as Internal.
+// A SQLite failure as a Status: busy as Unavailable, a storage fault (full,
+// read-only, I/O error, moved, corrupt) as Status::Storage, a unique
+// violation as Conflict, anything else as Internal.
 Status SqliteError(sqlite3* db, const char* what);
+
+// The storage fault an SQLite error code (extended) and the errno of the
+// system call that failed stand for; kNone for errors that are not one.
+StorageFault ClassifySqliteError(int extended_code, int system_errno);
 
 // A prepared statement, finalized on scope exit.
 class Stmt {
