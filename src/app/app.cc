@@ -2,6 +2,8 @@
 
 #include "app/maintenance.h"
 #include "app/open_store.h"
+
+#include <filesystem>
 #include "server/log.h"
 #include "server/metrics.h"
 
@@ -15,7 +17,8 @@ Result<std::unique_ptr<App>> App::Open(const Config& config, AppOptions options)
   app->format_.emplace(std::move(*format));
   auto store = OpenStore(config);
   if (!store.ok()) return store.status();
-  app->store_ = std::move(*store);
+  app->engine_ = std::move(*store);
+  app->OpenGuard();
 
   std::optional<RateLimit> default_rate_limit;
   if (config.default_rate_limit > 0) {
@@ -115,22 +118,80 @@ Result<std::unique_ptr<App>> App::Open(const Config& config, AppOptions options)
     trusted.push_back(*block);
   }
   ao.trusted_proxies = TrustedProxies(std::move(trusted));
-  KeyStore* opened = app->store_.get();
-  ao.ready = [opened] { return opened->Ping().ok(); };
-  ao.extra_metrics = [opened, a = app.get()] { return a->RenderMetrics(*opened); };
+  GuardedStore* guarded = app->store_.get();
+  ao.ready = [guarded] { return guarded->Readiness(); };
+  ao.extra_metrics = [a = app.get()] { return a->RenderMetrics(); };
   app->api_ = std::make_unique<Api>(ao);
   return app;
 }
 
 App::~App() { Stop(); }
 
-std::string App::RenderMetrics(KeyStore& store) const {
+void App::OpenGuard() {
+  if (config_.database.empty() && config_.storage_reserve_bytes > 0) {
+    reserve_ = std::make_unique<DiskReserve>(
+        (std::filesystem::path(config_.data_dir) / "keyward.reserve").string(),
+        static_cast<uint64_t>(config_.storage_reserve_bytes));
+    if (Status s = reserve_->Fill(); !s.ok()) {
+      // Not fatal: the guard makes it once the disk has room.
+      LogLine("warn", "cannot hold the storage reserve yet; revocations on a full disk need it")
+          .Str("error", s.message())
+          .Emit();
+    }
+  }
+  GuardedStoreOptions go;
+  go.base = engine_.get();
+  go.reserve = reserve_.get();
+  go.on_change = [](StorageFault before, StorageFault now, const std::string& detail) {
+    if (now != StorageFault::kNone) {
+      LogLine("error", "storage fault: " + std::string(StorageFaultMessage(now)))
+          .Str("fault", StorageFaultName(now))
+          .Str("detail", detail)
+          .Emit();
+    } else {
+      LogLine("info", "storage works again: changes are accepted")
+          .Str("fault_ended", StorageFaultName(before))
+          .Emit();
+    }
+  };
+  go.on_reserve_released = [](uint64_t bytes) {
+    LogLine("warn", "the disk is full: released the storage reserve so that a revocation commits")
+        .Int("bytes", static_cast<int64_t>(bytes))
+        .Emit();
+  };
+  store_ = std::make_unique<GuardedStore>(std::move(go));
+}
+
+std::string App::RenderMetrics() const {
   std::string out;
   auto line = [&out](const char* name, const char* type, const char* help, uint64_t v) {
     AppendMetric(&out, name, type, help, v);
   };
-  line("keyward_store_up", "gauge", "1 when the database answers, 0 while it cannot be reached.",
-       store.Ping().ok() ? 1 : 0);
+  const StorageStats st = store_->Stats();
+  line("keyward_store_up", "gauge", "1 when storage takes changes, 0 during a storage fault.",
+       st.fault == StorageFault::kNone ? 1 : 0);
+  out += "# HELP keyward_storage_fault 1 for the storage fault now in effect (label fault).\n"
+         "# TYPE keyward_storage_fault gauge\n";
+  for (int i = 1; i < kStorageFaultCount; ++i) {
+    const auto f = static_cast<StorageFault>(i);
+    out += "keyward_storage_fault{fault=\"" + std::string(StorageFaultName(f)) + "\"} " +
+           (st.fault == f ? "1\n" : "0\n");
+  }
+  line("keyward_storage_faults_total", "counter", "Storage faults begun since start.", st.faults);
+  line("keyward_storage_refused_changes_total", "counter",
+       "Changes refused at once because of a storage fault.", st.refused_changes);
+  line("keyward_storage_reserve_bytes", "gauge",
+       "Bytes held in the storage reserve (data_dir/keyward.reserve) now.", st.reserve_bytes);
+  line("keyward_storage_reserve_releases_total", "counter",
+       "Times the reserve was released so that a revocation could commit on a full disk.",
+       st.reserve_releases);
+  const UsageStats us = usage_.Stats();
+  line("keyward_usage_pending_rows", "gauge",
+       "Usage rows waiting in memory for storage to take them.", us.pending_rows);
+  line("keyward_usage_dropped_total", "counter",
+       "Verifications whose usage count was dropped (past usage_buffer_rows during a storage "
+       "fault).",
+       us.dropped);
   if (redis_limiter_) {
     const auto keys = redis_limiter_->Stats();
     const auto ips = redis_failure_limiter_->Stats();
@@ -153,7 +214,7 @@ Status App::StartBackground() {
   maintenance_ = std::make_unique<Maintenance>(
       store_.get(), follower_.get(), &usage_,
       std::vector<RateLimiter*>{&limiter_, &failure_limiter_, redis_failure_limiter_.get()},
-      config_.usage_retention_days, clock_);
+      config_.usage_retention_days, clock_, [guard = store_.get()] { guard->Check(); });
   {
     MutexLock lock(&waker_->mu);
     waker_->target = maintenance_.get();

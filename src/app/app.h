@@ -25,6 +25,8 @@
 #include "limits/redis/redis_rate_limiter.h"
 #include "server/api.h"
 #include "server/config.h"
+#include "store/guard/disk_reserve.h"
+#include "store/guard/guarded_store.h"
 
 namespace keyward {
 
@@ -48,23 +50,32 @@ class App {
   const Config& config() const { return config_; }
   const Clock& clock() const { return *clock_; }
   const KeyFormat& format() const { return *format_; }
-  KeyStore& store() { return *store_; }
+  // The store every part uses: the engine behind the storage-fault guard.
+  GuardedStore& store() { return *store_; }
   KeyService& service() { return *service_; }
   KeyCache& cache() { return *cache_; }
   const Verifier& verifier() const { return *verifier_; }
   UsageRecorder& usage() { return usage_; }
   WebSessions& sessions() { return *sessions_; }
   Api& api() { return *api_; }
-  // /metrics lines of the store and of Redis.
-  std::string RenderMetrics(KeyStore& store) const;
+  // /metrics lines of storage, usage waiting for it, and Redis.
+  std::string RenderMetrics() const;
 
  private:
-  explicit App(const Config& config, const Clock* clock) : config_(config), clock_(clock) {}
+  explicit App(const Config& config, const Clock* clock)
+      : config_(config),
+        clock_(clock),
+        usage_(static_cast<size_t>(config.usage_buffer_rows)) {}
+
+  // Puts engine_ behind the guard, with a reserve when it is SQLite.
+  void OpenGuard();
 
   Config config_;
   const Clock* clock_;
   std::optional<KeyFormat> format_;
-  std::unique_ptr<KeyStore> store_;
+  std::unique_ptr<KeyStore> engine_;     // SQLite or PostgreSQL
+  std::unique_ptr<DiskReserve> reserve_;  // SQLite: the ballast in data_dir
+  std::unique_ptr<GuardedStore> store_;   // engine_ behind the fault guard
   std::unique_ptr<KeyService> service_;
   std::unique_ptr<StoreKeyResolver> backing_;
   std::unique_ptr<KeyCache> cache_;

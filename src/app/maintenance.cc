@@ -6,13 +6,14 @@ namespace keyward {
 
 Maintenance::Maintenance(KeyStore* store, ChangeFollower* follower, UsageRecorder* usage,
                          std::vector<RateLimiter*> limiters, int64_t retention_days,
-                         const Clock* clock)
+                         const Clock* clock, std::function<void()> check_storage)
     : store_(store),
       follower_(follower),
       usage_(usage),
       limiters_(std::move(limiters)),
       retention_days_(retention_days),
-      clock_(clock) {
+      clock_(clock),
+      check_storage_(std::move(check_storage)) {
   thread_ = std::thread([this] { Loop(); });
   follower_thread_ = std::thread([this] { FollowLoop(); });
 }
@@ -73,6 +74,7 @@ void Maintenance::Loop() {
       if (stop_) break;
     }
     LogLine::Flush();
+    if (check_storage_) check_storage_();
     const auto now = Steady::now();
     if (now >= next_flush) {
       FlushUsage();
@@ -96,9 +98,11 @@ void Maintenance::FlushUsage() {
   UsageBatch batch = usage_->Drain();
   if (batch.empty()) return;
   Status s = store_->RecordUsage(batch);
-  // Kept in memory for the next try: counts are never dropped silently.
+  // Kept in memory for the next try (up to its bound, past which what is
+  // dropped is counted): counts are never dropped silently.
   if (!s.ok()) usage_->Restore(batch);
-  Report("writing usage", s, &usage_failing_);
+  // A storage fault is logged once by the guard, as it begins and ends.
+  if (s.fault() == StorageFault::kNone) Report("writing usage", s, &usage_failing_);
 }
 
 void Maintenance::Prune() {

@@ -1,7 +1,9 @@
 // The background work of a node: follows the key change log (every 200 ms,
 // and at once when the store signals a change, on a thread of its own so
 // that nothing else delays a revocation), flushes the access log (every
-// 200 ms), writes usage counters (every second), forgets
+// 200 ms), probes storage through the fault guard (check_storage, every
+// 200 ms; the guard itself acts about once a second), writes usage
+// counters (every second), forgets
 // rate-limit state that has refilled (every minute), prunes old change-log
 // entries and usage past its retention (every hour). Owned by App.
 // Thread-safe: Stop may be called from any thread, once or more; the work
@@ -10,6 +12,7 @@
 #define KEYWARD_APP_MAINTENANCE_H_
 
 #include <condition_variable>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -24,7 +27,8 @@ namespace keyward {
 class Maintenance {
  public:
   Maintenance(KeyStore* store, ChangeFollower* follower, UsageRecorder* usage,
-              std::vector<RateLimiter*> limiters, int64_t retention_days, const Clock* clock);
+              std::vector<RateLimiter*> limiters, int64_t retention_days, const Clock* clock,
+              std::function<void()> check_storage = nullptr);
   ~Maintenance() { Stop(); }
 
   // Stops the thread, then writes what usage is still counted in memory.
@@ -51,6 +55,7 @@ class Maintenance {
   std::vector<RateLimiter*> limiters_;
   int64_t retention_days_;
   const Clock* clock_;
+  std::function<void()> check_storage_;
   Mutex mu_;
   std::condition_variable_any cv_;
   bool stop_ GUARDED_BY(mu_) = false;

@@ -61,6 +61,17 @@ class KeyStore {
     return Status::Ok();
   }
 
+  // Writes one row no one reads and commits it durably, to learn whether
+  // writes work again after a storage fault. Ok, or the fault.
+  virtual Status ProbeWrite() = 0;
+
+  // After a storage fault, reopens what the engine holds open when that is
+  // what recovery needs (SQLite: its files, by path, once they are back, so
+  // that a restored or remounted data directory is used without a
+  // restart). Never creates a database that is not there. Ok when there is
+  // nothing to do.
+  virtual Status Recover() { return Status::Ok(); }
+
   // Workspaces.
   virtual Status CreateWorkspace(const Workspace& ws, const AuditEntry& audit) = 0;
   virtual Result<Workspace> GetWorkspace(std::string_view id) = 0;

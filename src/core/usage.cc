@@ -1,5 +1,6 @@
 #include "core/usage.h"
 
+#include <algorithm>
 #include <map>
 #include <tuple>
 
@@ -53,9 +54,42 @@ UsageBatch UsageRecorder::Drain() {
 
 void UsageRecorder::Restore(const UsageBatch& batch) {
   MutexLock lock(&restored_mu_);
-  restored_.rows.insert(restored_.rows.end(), batch.rows.begin(), batch.rows.end());
-  restored_.last_used.insert(restored_.last_used.end(), batch.last_used.begin(),
-                             batch.last_used.end());
+  // Merged per key, minute and code: a flush that fails every second for
+  // an hour holds one row per counter, not one per try.
+  std::map<std::tuple<std::string, int64_t, Code>, UsageRow> rows;
+  for (const UsageBatch* b : {static_cast<const UsageBatch*>(&restored_), &batch}) {
+    for (const UsageRow& r : b->rows) {
+      auto [it, inserted] = rows.try_emplace({r.key_id, r.minute, r.code}, r);
+      if (!inserted) it->second.count += r.count;
+    }
+  }
+  std::map<std::string, Timestamp> last_used;
+  for (const UsageBatch* b : {static_cast<const UsageBatch*>(&restored_), &batch}) {
+    for (const auto& [id, at] : b->last_used) {
+      Timestamp& t = last_used[id];
+      if (at > t) t = at;
+    }
+  }
+  UsageBatch merged;
+  merged.rows.reserve(rows.size());
+  for (auto& [k, r] : rows) merged.rows.push_back(std::move(r));
+  if (merged.rows.size() > max_pending_rows_) {
+    // The oldest minutes go first: the newest are what an operator looks at.
+    std::stable_sort(merged.rows.begin(), merged.rows.end(),
+                     [](const UsageRow& a, const UsageRow& b) { return a.minute < b.minute; });
+    const size_t drop = merged.rows.size() - max_pending_rows_;
+    for (size_t i = 0; i < drop; ++i) dropped_ += static_cast<uint64_t>(merged.rows[i].count);
+    dropped_rows_ += drop;
+    merged.rows.erase(merged.rows.begin(), merged.rows.begin() + static_cast<ptrdiff_t>(drop));
+  }
+  // One entry per key: bounded by the keys that were used, as the cache is.
+  for (auto& [id, at] : last_used) merged.last_used.emplace_back(id, at);
+  restored_ = std::move(merged);
+}
+
+UsageStats UsageRecorder::Stats() const {
+  MutexLock lock(&restored_mu_);
+  return UsageStats{restored_.rows.size(), dropped_, dropped_rows_};
 }
 
 }  // namespace keyward

@@ -24,13 +24,24 @@
 
 namespace keyward {
 
+struct UsageStats {
+  uint64_t pending_rows = 0;   // rows put back, waiting for storage
+  uint64_t dropped = 0;        // verifications whose count was dropped
+  uint64_t dropped_rows = 0;   // rows dropped
+};
+
 class UsageRecorder {
  public:
+  explicit UsageRecorder(size_t max_pending_rows = 200'000)
+      : max_pending_rows_(max_pending_rows) {}
+
   void Record(const std::shared_ptr<const VerifiableKey>& key, Code code, Timestamp now);
   // Everything recorded since the last drain, rows merged per key id.
   UsageBatch Drain();
-  // Puts a batch back (after storage refused it), to try again later.
+  // Puts a batch back (after storage refused it), to try again later:
+  // merged with what already waits, then cut to max_pending_rows.
   void Restore(const UsageBatch& batch);
+  UsageStats Stats() const;
 
  private:
   struct Slot {
@@ -56,8 +67,11 @@ class UsageRecorder {
   };
   static constexpr size_t kShards = 32;
   std::array<Shard, kShards> shards_;
-  Mutex restored_mu_;
+  const size_t max_pending_rows_;
+  mutable Mutex restored_mu_;
   UsageBatch restored_ GUARDED_BY(restored_mu_);
+  uint64_t dropped_ GUARDED_BY(restored_mu_) = 0;
+  uint64_t dropped_rows_ GUARDED_BY(restored_mu_) = 0;
 };
 
 }  // namespace keyward

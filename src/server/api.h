@@ -43,7 +43,8 @@ struct PageOptions {
 struct ApiOptions {
   KeyService* service = nullptr;
   const Verifier* verifier = nullptr;
-  std::function<bool()> ready;  // /readyz: can storage answer?
+  // /readyz: Ok, or why storage cannot take changes (a storage fault).
+  std::function<Status()> ready;
   // More /metrics lines in the text format (the store, Redis); may be empty.
   std::function<std::string()> extra_metrics;
   int64_t usage_retention_days = 90;

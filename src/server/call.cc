@@ -104,6 +104,12 @@ void Call::Fail(const Status& st) {
     Error(Code::kInternal, "internal error");
     return;
   }
+  if (st.fault() != StorageFault::kNone) {
+    // The cause named (a full disk, a read-only directory); the details,
+    // which may name paths and hosts, are the operator's, in the log.
+    Error(st.code(), StorageFaultMessage(st.fault()));
+    return;
+  }
   if (st.code() == Code::kUnavailable) {
     // The cause (hosts, sockets, paths) is the operator's, in the server's
     // log; the client learns what to do.

@@ -122,7 +122,9 @@ Status ApplyToml(std::string_view text, const std::string& path, Config* c, bool
       }
     } else if (key == "usage_retention_days") {
       KEYWARD_RETURN_IF_ERROR(ReadInt(v, path, key, &c->usage_retention_days));
-    } else if (key == "limits" || key == "cache") {
+    } else if (key == "usage_buffer_rows") {
+      KEYWARD_RETURN_IF_ERROR(ReadInt(v, path, key, &c->usage_buffer_rows));
+    } else if (key == "limits" || key == "cache" || key == "storage") {
       const toml::table* table = v.as_table();
       if (!table) return Bad(path, key, "must be a table ([" + key + "])");
       for (auto&& [kk, kv] : *table) {
@@ -131,8 +133,9 @@ Status ApplyToml(std::string_view text, const std::string& path, Config* c, bool
                           : name == "limits.rate_period_seconds" ? &c->default_rate_period_seconds
                           : name == "limits.failed_verifications_per_ip"
                               ? &c->failed_verifications_per_ip
-                          : name == "cache.max_keys" ? &c->cache_max_keys
-                                                     : nullptr;
+                          : name == "cache.max_keys"        ? &c->cache_max_keys
+                          : name == "storage.reserve_bytes" ? &c->storage_reserve_bytes
+                                                            : nullptr;
         if (target == nullptr) {
           return Status::InvalidRequest(path + ": unknown configuration key \"" + name + "\"");
         }
@@ -331,6 +334,13 @@ Status Validate(const Config& c) {
   if (c.cache_max_keys < 64 || c.cache_max_keys > 1'000'000'000) {
     return Status::InvalidRequest("cache.max_keys: must be between 64 and 1000000000");
   }
+  if (c.storage_reserve_bytes < 0 || c.storage_reserve_bytes > (int64_t{1} << 40)) {
+    return Status::InvalidRequest(
+        "storage.reserve_bytes: must be between 0 (no reserve) and 1099511627776");
+  }
+  if (c.usage_buffer_rows < 1000 || c.usage_buffer_rows > 100'000'000) {
+    return Status::InvalidRequest("usage_buffer_rows: must be between 1000 and 100000000");
+  }
   return ValidatePortal(c);
 }
 
@@ -425,6 +435,8 @@ Result<Config> LoadConfig(const ConfigFlags& flags, const EnvLookup& env) {
       {"KEYWARD_LIMITS_RATE_PERIOD_SECONDS", &c.default_rate_period_seconds},
       {"KEYWARD_LIMITS_FAILED_VERIFICATIONS_PER_IP", &c.failed_verifications_per_ip},
       {"KEYWARD_CACHE_MAX_KEYS", &c.cache_max_keys},
+      {"KEYWARD_STORAGE_RESERVE_BYTES", &c.storage_reserve_bytes},
+      {"KEYWARD_USAGE_BUFFER_ROWS", &c.usage_buffer_rows},
       {"KEYWARD_DATABASE_POOL_SIZE", &c.database_pool_size},
   };
   for (const auto& [name, target] : ints) {

@@ -39,12 +39,19 @@ struct Config {
   std::vector<std::string> accept_environments = {"live", "test"};
   int64_t max_active_per_workspace = 20;
   int64_t usage_retention_days = 90;
+  // Usage rows (a key, a minute, an answer code) kept in memory while
+  // storage refuses them; past this, the oldest are dropped and counted in
+  // keyward_usage_dropped_total.
+  int64_t usage_buffer_rows = 200'000;
   // [limits]
   int64_t default_rate_limit = 0;  // requests per period for keys without their own; 0: none
   int64_t default_rate_period_seconds = 60;
   int64_t failed_verifications_per_ip = 100;  // per minute, then 429; 0: no limit
   // [cache]
   int64_t cache_max_keys = 1'000'000;
+  // [storage]: bytes held back in data_dir/keyward.reserve so that
+  // revocations still commit on a full disk (SQLite only); 0: none.
+  int64_t storage_reserve_bytes = 8 << 20;
   // Where browsers reach this deployment ("https://keys.example.com"): the
   // origin of portal links and the one origin the pages accept changes
   // from. Empty: http://<listen>.

@@ -15,6 +15,8 @@ class KeyStoreWrapper : public KeyStore {
   KeyStore* base() { return base_; }
 
   Status Ping() override { return base_->Ping(); }
+  Status ProbeWrite() override { return base_->ProbeWrite(); }
+  Status Recover() override { return base_->Recover(); }
   Status WatchKeyChanges(std::function<void()> on_change) override {
     return base_->WatchKeyChanges(on_change);
   }

@@ -35,9 +35,11 @@ void Health(Call& call, const RouteContext&) { call.SendJson(200, {{"status", "o
 
 void Ready(Call& call, const RouteContext& ctx) {
   if (ctx.api->stopping()) return call.Error(Code::kUnavailable, "keyward is stopping");
-  // The cause may name hosts and paths: the jobs that fail log it.
-  if (ctx.options->ready && !ctx.options->ready())
-    return call.Error(Code::kUnavailable, "the database is not answering");
+  // Named for a person (storage_full, a read-only directory, ...); the
+  // details, which may name hosts and paths, are in the log.
+  if (ctx.options->ready) {
+    if (Status s = ctx.options->ready(); !s.ok()) return call.Fail(s);
+  }
   call.SendJson(200, {{"status", "ready"}});
 }
 

@@ -152,11 +152,15 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const ConnInfo& info
   const char* values[] = {"5", "keyward", "-c synchronous_commit=on", info.conninfo.c_str(),
                           nullptr};
   pg_conn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
-  if (conn == nullptr) return Status::Unavailable("cannot connect to the database: out of memory");
+  if (conn == nullptr) {
+    return Status::Storage(StorageFault::kUnreachable,
+                           "cannot connect to the database: out of memory");
+  }
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string why = Clean(TrimNewlines(PQerrorMessage(conn)), info.password);
     PQfinish(conn);
-    return Status::Unavailable("cannot connect to the database " + info.display + ": " + why);
+    return Status::Storage(StorageFault::kUnreachable,
+                           "cannot connect to the database " + info.display + ": " + why);
   }
   std::unique_ptr<PgConnection> c(new PgConnection(conn, &info));
   // Times in the connection's zone are never read; keep its notices quiet.
@@ -182,12 +186,14 @@ Status PgConnection::ErrorOf(pg_result* res, const char* sql) {
       IsConnectionLoss(last_sqlstate_)) {
     if (last_sqlstate_.empty()) last_sqlstate_ = "08006";
     broken_ = true;  // never lent out again
-    return Status::Unavailable("the database is unreachable: " + msg);
+    return Status::Storage(StorageFault::kUnreachable, "the database is unreachable: " + msg);
   }
   if (last_sqlstate_ == "23505") return Status::Conflict(msg);
   if (last_sqlstate_ == "23503") return Status::NotFound(msg);
   if (IsRetryable(last_sqlstate_)) return Status::Unavailable("the database is busy: " + msg);
-  if (last_sqlstate_ == "53100") return Status::Unavailable("the database is out of disk space");
+  if (const StorageFault fault = ClassifySqlState(last_sqlstate_); fault != StorageFault::kNone) {
+    return Status::Storage(fault, "postgres: " + msg);
+  }
   (void)sql;
   return Status::Internal("postgres: " + msg);
 }
@@ -215,6 +221,14 @@ Result<PgRows> PgConnection::Query(const char* sql, const Params& params) {
 Status PgConnection::Exec(const char* sql, const Params& params) {
   auto r = Query(sql, params);
   return r.ok() ? Status::Ok() : r.status();
+}
+
+StorageFault ClassifySqlState(std::string_view sqlstate) {
+  if (sqlstate == "53100") return StorageFault::kFull;     // disk_full
+  if (sqlstate == "58030") return StorageFault::kIoError;  // io_error
+  // data_corrupted, index_corrupted
+  if (sqlstate == "XX001" || sqlstate == "XX002") return StorageFault::kCorrupt;
+  return StorageFault::kNone;
 }
 
 bool IsRetryable(std::string_view sqlstate) { return sqlstate == "40001" || sqlstate == "40P01"; }
@@ -249,7 +263,7 @@ Result<PgPool::Lease> PgPool::Acquire() {
       if (now < down_until_) {
         std::string why = down_reason_;
         mu_.Unlock();
-        return Status::Unavailable(why);
+        return Status::Storage(StorageFault::kUnreachable, why);
       }
       ++open_;
       mu_.Unlock();

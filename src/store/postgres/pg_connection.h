@@ -141,6 +141,10 @@ class PgConnection {
 // SQLSTATEs that mean "run the transaction again".
 bool IsRetryable(std::string_view sqlstate);
 
+// The storage fault a SQLSTATE stands for (53100 disk_full, 58030 io_error,
+// XX001/XX002 corruption); kNone for the rest.
+StorageFault ClassifySqlState(std::string_view sqlstate);
+
 // A fixed number of connections, made when first needed and remade after a
 // failure, so that the database can go away and come back with no restart.
 // While the database cannot be reached, callers are answered Unavailable at

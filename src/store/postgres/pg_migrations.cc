@@ -119,6 +119,11 @@ CREATE TABLE web_sessions (
 CREATE INDEX web_sessions_by_portal_session ON web_sessions (portal_session_id);
 CREATE INDEX web_sessions_by_expiry ON web_sessions (expires_at);
 )sql",
+      // 2: one row that ProbeWrite rewrites to learn whether writes work
+      // again after a storage fault.
+      R"sql(
+CREATE TABLE write_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at BIGINT NOT NULL);
+)sql",
   };
   return kMigrations;
 }

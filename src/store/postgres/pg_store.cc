@@ -129,6 +129,14 @@ Status PgStore::Ping() {
   return WithConnection([](PgConnection& c) { return c.Exec("SELECT 1"); });
 }
 
+Status PgStore::ProbeWrite() {
+  return Transact([](PgConnection& c) {
+    return c.Exec(
+        "INSERT INTO write_probe (id, at) VALUES (1, (extract(epoch FROM now()) * 1000)::bigint) "
+        "ON CONFLICT (id) DO UPDATE SET at = excluded.at");
+  });
+}
+
 Status PgStore::WatchKeyChanges(std::function<void()> on_change) {
   if (listener_.joinable()) return Status::InvalidRequest("already watching key changes");
   listener_ = std::thread([this, on_change = std::move(on_change)] { ListenLoop(on_change); });

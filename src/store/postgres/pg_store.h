@@ -48,6 +48,7 @@ class PgStore final : public KeyStore {
   Result<int> SchemaVersion();
 
   Status Ping() override;
+  Status ProbeWrite() override;
   Status WatchKeyChanges(std::function<void()> on_change) override;
 
   Status CreateWorkspace(const Workspace& ws, const AuditEntry& audit) override;

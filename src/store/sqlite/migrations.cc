@@ -138,6 +138,11 @@ CREATE INDEX web_sessions_by_expiry ON web_sessions (expires_at);
 CREATE INDEX audit_log_by_actor ON audit_log (actor, seq);
 CREATE INDEX audit_log_by_action ON audit_log (action, seq);
 )sql",
+      // 7: one row that ProbeWrite rewrites to learn whether writes work
+      // again after a storage fault.
+      R"sql(
+CREATE TABLE write_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL);
+)sql",
   };
   return kMigrations;
 }

@@ -46,25 +46,45 @@ store_rules::Reads MakeReads(sqlite3* db, std::function<Result<ApiKey>(std::stri
 
 }  // namespace
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
+namespace {
+
+// Opens the writer's connection to path (creating the file only when
+// create), with the settings every write relies on.
+Result<sqlite3*> OpenWriter(const std::string& path, bool create) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(
-      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    if (db == nullptr) return Status::Unavailable("cannot open database " + path + ": out of memory");
+    Status s = SqliteError(db, ("cannot open database " + path).c_str());
     sqlite3_close(db);
-    return Status::Unavailable("cannot open database " + path + ": " + msg);
+    return s;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
+    if (sqlite3_exec(db, pragma, nullptr, nullptr, nullptr) != SQLITE_OK) {
+      Status s = SqliteError(db, pragma);
+      sqlite3_close(db);
+      return s;
+    }
+  }
+  return db;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
+  auto db = OpenWriter(path, /*create=*/true);
+  if (!db.ok()) {
+    // Opening is the operator's business, not a client's: the path helps.
+    return Status::Unavailable(db.status().message());
   }
   // The owner's alone, even a database first made under a looser umask;
   // SQLite gives new WAL and shared-memory files the database's mode.
   for (const char* suffix : {"", "-wal", "-shm"}) ::chmod((path + suffix).c_str(), 0600);
-  std::unique_ptr<SqliteStore> store(new SqliteStore(db));
-  sqlite3_busy_timeout(db, 5000);
+  std::unique_ptr<SqliteStore> store(new SqliteStore(*db, path));
   {
     MutexLock lock(&store->mu_);
-    KEYWARD_RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL"));
-    KEYWARD_RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=FULL"));
-    KEYWARD_RETURN_IF_ERROR(store->Exec("PRAGMA foreign_keys=ON"));
     KEYWARD_RETURN_IF_ERROR(store->Migrate());
   }
   KEYWARD_RETURN_IF_ERROR(store->OpenReaders(path));
@@ -74,18 +94,59 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
 Status SqliteStore::OpenReaders(const std::string& path) {
   const std::string sql = std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE hash = ?";
   for (Reader& r : readers_) {
+    sqlite3* db = nullptr;
+    sqlite3_stmt* find = nullptr;
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) !=
+            SQLITE_OK ||
+        sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &find, nullptr) !=
+            SQLITE_OK) {
+      Status s = db != nullptr ? SqliteError(db, "open a reader")
+                               : Status::Unavailable("cannot open a reader: out of memory");
+      sqlite3_close_v2(db);
+      return s;
+    }
+    sqlite3_busy_timeout(db, 5000);
     MutexLock lock(&r.mu);
-    if (sqlite3_open_v2(path.c_str(), &r.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) !=
-        SQLITE_OK) {
-      return Status::Unavailable("cannot open a reader on " + path + ": " + sqlite3_errmsg(r.db));
-    }
-    sqlite3_busy_timeout(r.db, 5000);
-    if (sqlite3_prepare_v3(r.db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &r.find_by_hash,
-                           nullptr) != SQLITE_OK) {
-      return SqliteError(r.db, "prepare");
-    }
+    sqlite3_finalize(r.find_by_hash);
+    sqlite3_close_v2(r.db);
+    r.db = db;
+    r.find_by_hash = find;
   }
   return Status::Ok();
+}
+
+Status SqliteStore::Recover() {
+  // Only the file that is there: a deleted database is never replaced by a
+  // new, empty one behind the operator's back.
+  auto fresh = OpenWriter(path_, /*create=*/false);
+  if (!fresh.ok()) return fresh.status();
+  sqlite3* old = nullptr;
+  {
+    MutexLock lock(&mu_);
+    old = db_;
+    db_ = *fresh;
+    // A file restored from before a migration is brought up to date.
+    if (Status s = Migrate(); !s.ok()) {
+      db_ = old;
+      sqlite3_close_v2(*fresh);
+      return s;
+    }
+  }
+  sqlite3_close_v2(old);
+  return OpenReaders(path_);
+}
+
+Status SqliteStore::ProbeWrite() {
+  MutexLock lock(&mu_);
+  Transaction tx(db_);
+  KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
+  Stmt s(db_,
+         "INSERT INTO write_probe (id, at) VALUES (1, ?) "
+         "ON CONFLICT (id) DO UPDATE SET at = excluded.at");
+  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  s.Bind(static_cast<int64_t>(SystemClock::Get().Now()));
+  KEYWARD_RETURN_IF_ERROR(s.Run());
+  return tx.Commit();
 }
 
 SqliteStore::~SqliteStore() {
@@ -130,7 +191,14 @@ Status SqliteStore::Migrate() {
 }
 
 Status SqliteStore::Ping() {
+  {
+    MutexLock lock(&mu_);
+    if (DatabaseMoved(db_)) {
+      return Status::Storage(StorageFault::kMissing, "the database file was deleted or moved");
+    }
+  }
   auto version = SchemaVersion();
+  if (!version.ok() && version.status().fault() != StorageFault::kNone) return version.status();
   return version.ok() ? Status::Ok() : Status::Unavailable(version.status().message());
 }
 

@@ -34,6 +34,10 @@ class SqliteStore final : public KeyStore {
   // The schema version of the open file.
   Result<int> SchemaVersion();
   Status Ping() override;
+  Status ProbeWrite() override;
+  // Reopens the file by path (never creating it): after the data directory
+  // was restored, remounted or made writable again.
+  Status Recover() override;
   // "ok" when PRAGMA integrity_check passes, else its first complaint.
   Result<std::string> IntegrityCheck();
 
@@ -88,7 +92,7 @@ class SqliteStore final : public KeyStore {
   Result<Page<AuditEntry>> ListAudit(const AuditFilter& filter, const PageRequest& page) override;
 
  private:
-  explicit SqliteStore(sqlite3* db) : db_(db) {}
+  SqliteStore(sqlite3* db, std::string path) : path_(std::move(path)), db_(db) {}
 
   Status Migrate() REQUIRES(mu_);
   Status OpenReaders(const std::string& path);
@@ -103,6 +107,7 @@ class SqliteStore final : public KeyStore {
   Result<ApiKey> GetKeyLocked(std::string_view id) REQUIRES(mu_);
   Result<int64_t> CountActiveKeysLocked(std::string_view workspace_id, Timestamp now) REQUIRES(mu_);
 
+  const std::string path_;
   Mutex mu_;
   sqlite3* db_ GUARDED_BY(mu_);
 

@@ -36,6 +36,12 @@ StorageFault ClassifySqliteError(int extended_code, int system_errno) {
   }
 }
 
+bool DatabaseMoved(sqlite3* db) {
+  int moved = 0;
+  return sqlite3_file_control(db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
+         moved != 0;
+}
+
 Status SqliteError(sqlite3* db, const char* what) {
   const int code = sqlite3_extended_errcode(db);
   std::string msg = std::string(what) + ": " + sqlite3_errmsg(db);

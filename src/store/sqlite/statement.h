@@ -125,16 +125,29 @@ class Stmt {
   int n_ = 0;
 };
 
-// Rolls back unless Commit() succeeded.
+// Whether the database file of db was unlinked or renamed since it was
+// opened (a deleted data directory): a write would land in a file that no
+// one will ever open again.
+bool DatabaseMoved(sqlite3* db);
+
+// A write transaction; rolls back unless Commit() succeeded. Refuses to
+// begin on a database file that was deleted or moved.
 class Transaction {
  public:
   explicit Transaction(sqlite3* db) : db_(db) {
-    rc_ = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+    moved_ = DatabaseMoved(db_);
+    rc_ = moved_ ? SQLITE_READONLY_DBMOVED
+                 : sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
   }
   ~Transaction() {
     if (rc_ == SQLITE_OK && !done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
-  Status BeginStatus() const { return rc_ == SQLITE_OK ? Status::Ok() : SqliteError(db_, "begin"); }
+  Status BeginStatus() const {
+    if (moved_) {
+      return Status::Storage(StorageFault::kMissing, "the database file was deleted or moved");
+    }
+    return rc_ == SQLITE_OK ? Status::Ok() : SqliteError(db_, "begin");
+  }
   Status Commit() {
     if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
       return SqliteError(db_, "commit");
@@ -146,6 +159,7 @@ class Transaction {
  private:
   sqlite3* db_;
   int rc_;
+  bool moved_ = false;
   bool done_ = false;
 };
 
