@@ -52,6 +52,47 @@ TEST(UsageRecorderTest, RestoredBatchesComeBack) {
   EXPECT_EQ(again.rows[0].count, 1);
 }
 
+TEST(UsageRecorderTest, FailedFlushesMergeInsteadOfGrowingPerTry) {
+  UsageRecorder u(1000);
+  auto a = Key("key_a", "ws");
+  // Storage refuses every flush for a minute's worth of tries.
+  for (int i = 0; i < 60; ++i) {
+    u.Record(a, Code::kValid, 60'000 + i);
+    u.Restore(u.Drain());
+  }
+  EXPECT_EQ(u.Stats().pending_rows, 1u);
+  EXPECT_EQ(u.Stats().dropped, 0u);
+  UsageBatch batch = u.Drain();
+  ASSERT_EQ(batch.rows.size(), 1u);
+  EXPECT_EQ(batch.rows[0].count, 60);
+  ASSERT_EQ(batch.last_used.size(), 1u);
+}
+
+TEST(UsageRecorderTest, PastItsBoundTheOldestMinutesAreDroppedAndCounted) {
+  UsageRecorder u(1000);
+  auto a = Key("key_a", "ws");
+  // 1500 minutes, 2 verifications each, while storage refuses them.
+  for (int m = 0; m < 1500; ++m) {
+    u.Record(a, Code::kValid, m * kMillisPerMinute);
+    u.Record(a, Code::kValid, m * kMillisPerMinute + 1);
+    if (m % 100 == 99) u.Restore(u.Drain());
+  }
+  u.Restore(u.Drain());
+  const UsageStats st = u.Stats();
+  EXPECT_EQ(st.pending_rows, 1000u);
+  EXPECT_EQ(st.dropped_rows, 500u);
+  EXPECT_EQ(st.dropped, 1000u);  // verifications, not rows
+  UsageBatch batch = u.Drain();
+  int64_t kept = 0;
+  int64_t oldest = INT64_MAX;
+  for (const auto& r : batch.rows) {
+    kept += r.count;
+    oldest = std::min(oldest, r.minute);
+  }
+  EXPECT_EQ(kept + static_cast<int64_t>(st.dropped), 3000);
+  EXPECT_EQ(oldest, 500);  // the newest minutes are the ones kept
+}
+
 TEST(UsageRecorderTest, NoCountIsLostAcrossThreads) {
   UsageRecorder u;
   auto a = Key("key_a", "ws");

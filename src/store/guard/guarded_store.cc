@@ -14,8 +14,6 @@ const Status& StatusOf(const Result<T>& r) {
 // Faults that refuse changes until a probe finds storage working again.
 bool Sticky(StorageFault f) { return f != StorageFault::kNone && f != StorageFault::kUnreachable; }
 
-constexpr auto kProbeEvery = std::chrono::seconds(1);
-
 }  // namespace
 
 GuardedStore::GuardedStore(GuardedStoreOptions options)
@@ -58,7 +56,7 @@ void GuardedStore::Enter(StorageFault fault, const std::string& detail) {
     if (fault == StorageFault::kUnreachable && Sticky(before)) return;
     fault_.store(fault, std::memory_order_release);
     ++faults_;
-    next_probe_ = Steady::now() + kProbeEvery;
+    next_probe_ = Steady::now() + options_.probe_every;
   }
   if (options_.on_change) options_.on_change(before, fault, detail);
 }
@@ -136,7 +134,7 @@ void GuardedStore::Check() {
   {
     MutexLock lock(&mu_);
     if (now < next_probe_) return;
-    next_probe_ = now + kProbeEvery;
+    next_probe_ = now + options_.probe_every;
   }
   const StorageFault f = fault();
   if (f == StorageFault::kNone) {

@@ -42,6 +42,8 @@ struct GuardedStoreOptions {
   std::function<void(StorageFault before, StorageFault now, const std::string& detail)> on_change;
   // Called when the reserve was released so that a revocation could commit.
   std::function<void(uint64_t bytes)> on_reserve_released;
+  // How often Check probes; tests set 0.
+  std::chrono::milliseconds probe_every{1000};
 };
 
 struct StorageStats {
