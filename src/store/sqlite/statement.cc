@@ -1,5 +1,7 @@
 #include "store/sqlite/statement.h"
 
+#include <sys/statvfs.h>
+
 #include <cerrno>
 
 namespace keyward {
@@ -48,10 +50,19 @@ Status SqliteError(sqlite3* db, const char* what) {
   if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED) {
     return Status::Unavailable("database is busy: " + msg);
   }
-  if (const StorageFault fault = ClassifySqliteError(code, sqlite3_system_errno(db));
-      fault != StorageFault::kNone) {
-    return Status::Storage(fault, msg);
+  StorageFault fault = ClassifySqliteError(code, sqlite3_system_errno(db));
+  if (fault == StorageFault::kIoError) {
+    // A file system that turned read-only under an open file (ext4's
+    // errors=remount-ro) fails a commit as an I/O error whose errno SQLite
+    // may not keep: ask the file system.
+    const char* file = sqlite3_db_filename(db, "main");
+    struct statvfs st {};
+    if (file != nullptr && *file != '\0' && ::statvfs(file, &st) == 0 &&
+        (st.f_flag & ST_RDONLY) != 0) {
+      fault = StorageFault::kReadOnly;
+    }
   }
+  if (fault != StorageFault::kNone) return Status::Storage(fault, msg);
   if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY) {
     return Status::Conflict(msg);
   }
