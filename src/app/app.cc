@@ -2,6 +2,7 @@
 
 #include "app/maintenance.h"
 #include "app/open_store.h"
+#include "store/postgres/pg_reserve.h"
 
 #include <filesystem>
 #include "server/log.h"
@@ -128,10 +129,14 @@ Result<std::unique_ptr<App>> App::Open(const Config& config, AppOptions options)
 App::~App() { Stop(); }
 
 void App::OpenGuard() {
-  if (config_.database.empty() && config_.storage_reserve_bytes > 0) {
+  const auto reserve_bytes = static_cast<uint64_t>(config_.storage_reserve_bytes);
+  if (reserve_bytes > 0 && config_.database.empty()) {
     reserve_ = std::make_unique<DiskReserve>(
-        (std::filesystem::path(config_.data_dir) / "keyward.reserve").string(),
-        static_cast<uint64_t>(config_.storage_reserve_bytes));
+        (std::filesystem::path(config_.data_dir) / "keyward.reserve").string(), reserve_bytes);
+  } else if (reserve_bytes > 0) {
+    reserve_ = std::make_unique<PgReserve>(static_cast<PgStore*>(engine_.get()), reserve_bytes);
+  }
+  if (reserve_ != nullptr) {
     if (Status s = reserve_->Fill(); !s.ok()) {
       // Not fatal: the guard makes it once the disk has room.
       LogLine("warn", "cannot hold the storage reserve yet; revocations on a full disk need it")

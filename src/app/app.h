@@ -74,7 +74,9 @@ class App {
   const Clock* clock_;
   std::optional<KeyFormat> format_;
   std::unique_ptr<KeyStore> engine_;     // SQLite or PostgreSQL
-  std::unique_ptr<DiskReserve> reserve_;  // SQLite: the ballast in data_dir
+  // Held back for revocations on a full disk: SQLite's ballast file in
+  // data_dir, PostgreSQL's table. Null with storage.reserve_bytes = 0.
+  std::unique_ptr<StorageReserve> reserve_;
   std::unique_ptr<GuardedStore> store_;   // engine_ behind the fault guard
   std::unique_ptr<KeyService> service_;
   std::unique_ptr<StoreKeyResolver> backing_;

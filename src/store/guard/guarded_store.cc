@@ -114,7 +114,7 @@ Status GuardedStore::Probe(StorageFault f) {
   if (f == StorageFault::kFull && reserve_ != nullptr && reserve_->held() < reserve_->size()) {
     // Room for the reserve and as much again before changes are let in:
     // otherwise the next writes would fill the disk at once.
-    if (reserve_->FreeBytes() < 2 * reserve_->size()) {
+    if (!reserve_->RoomToRefill()) {
       return Status::Storage(StorageFault::kFull, "still no room for the storage reserve");
     }
     KEYWARD_RETURN_IF_ERROR(reserve_->Fill());
@@ -142,7 +142,7 @@ void GuardedStore::Check() {
     // file), and a reserve that could not be made earlier.
     Observe(base_->Ping());
     if (reserve_ != nullptr && reserve_->held() < reserve_->size() &&
-        reserve_->FreeBytes() >= 2 * reserve_->size()) {
+        reserve_->RoomToRefill()) {
       (void)reserve_->Fill();
     }
     return;

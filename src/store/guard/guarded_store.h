@@ -8,7 +8,8 @@
 //  - while a fault lasts, refuses every change at once with that fault,
 //    except the changes that end access (revoking a key or a root key,
 //    ending a portal or web session), which are always tried;
-//  - when a revocation meets a full disk, releases the DiskReserve and tries
+//  - when a revocation meets a full disk, releases the engine's reserve
+//    (core/storage_reserve.h) and tries
 //    once more, so that revocations commit on a full disk;
 //  - recovers without a restart: Check(), called by the maintenance thread,
 //    probes storage about once a second while a fault lasts (refilling the
@@ -29,13 +30,13 @@
 
 #include "core/key_store.h"
 #include "core/mutex.h"
-#include "store/guard/disk_reserve.h"
+#include "core/storage_reserve.h"
 
 namespace keyward {
 
 struct GuardedStoreOptions {
   KeyStore* base = nullptr;
-  DiskReserve* reserve = nullptr;  // null: nothing held back (PostgreSQL)
+  StorageReserve* reserve = nullptr;  // null: nothing held back
   // Called, outside any lock the store holds, when the fault changes:
   // `before` and `now` (kNone when storage works again) and the engine's
   // own words for the cause (for the operator's log: it may name paths).
@@ -146,7 +147,7 @@ class GuardedStore final : public KeyStore {
   Status Probe(StorageFault fault);
 
   KeyStore* base_;
-  DiskReserve* reserve_;
+  StorageReserve* reserve_;
   GuardedStoreOptions options_;
   std::atomic<StorageFault> fault_{StorageFault::kNone};
   std::atomic<uint64_t> refused_{0};

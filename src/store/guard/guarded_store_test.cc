@@ -1,5 +1,7 @@
 #include "store/guard/guarded_store.h"
 
+#include "store/guard/disk_reserve.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>

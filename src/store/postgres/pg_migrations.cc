@@ -120,7 +120,8 @@ CREATE INDEX web_sessions_by_portal_session ON web_sessions (portal_session_id);
 CREATE INDEX web_sessions_by_expiry ON web_sessions (expires_at);
 )sql",
       // 2: one row that ProbeWrite rewrites to learn whether writes work
-      // again after a storage fault.
+      // again after a storage fault. (The space held back for revocations
+      // on a full disk is a table PgReserve makes and drops itself.)
       R"sql(
 CREATE TABLE write_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at BIGINT NOT NULL);
 )sql",
