@@ -117,6 +117,21 @@ class StoreContractTest : public ::testing::TestWithParam<Engine> {
 
 TEST_P(StoreContractTest, AnswersPing) { EXPECT_TRUE(store_->Ping().ok()); }
 
+// The guard's probe after a storage fault: a durable write that no list,
+// change log or audit log shows, and nothing to recover on a healthy store.
+TEST_P(StoreContractTest, AProbeWriteCommitsAndChangesNothingAnyoneReads) {
+  const int64_t changes = *store_->LatestKeyChange();
+  AuditFilter filter;
+  const size_t audit = store_->ListAudit(filter, {"", 1000})->items.size();
+  ASSERT_TRUE(store_->ProbeWrite().ok());
+  ASSERT_TRUE(store_->ProbeWrite().ok());
+  EXPECT_TRUE(store_->Recover().ok());
+  EXPECT_EQ(*store_->LatestKeyChange(), changes);
+  EXPECT_EQ(store_->ListAudit(filter, {"", 1000})->items.size(), audit);
+  EXPECT_TRUE(store_->Ping().ok());
+  ASSERT_TRUE(store_->InsertKey(Key("key_after_probe"), 100, 100, Audit()).ok());
+}
+
 TEST_P(StoreContractTest, TheKeyLimitHoldsUnderConcurrentInserts) {
   std::atomic<int> inserted{0}, refused{0};
   OnThreads(30, [&](int i) {
