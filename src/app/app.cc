@@ -12,7 +12,8 @@ namespace keyward {
 
 Result<std::unique_ptr<App>> App::Open(const Config& config, AppOptions options) {
   std::unique_ptr<App> app(
-      new App(config, options.clock != nullptr ? options.clock : &SystemClock::Get()));
+      new App(config, options.clock != nullptr ? options.clock : &SystemClock::Get(),
+              options.storage_probe_every));
   auto format = KeyFormat::Create(config.product_prefix, config.environments);
   if (!format.ok()) return Status::InvalidRequest(format.status().message());
   app->format_.emplace(std::move(*format));
@@ -146,6 +147,7 @@ void App::OpenGuard() {
   }
   GuardedStoreOptions go;
   go.base = engine_.get();
+  go.probe_every = probe_every_;
   go.reserve = reserve_.get();
   go.on_change = [](StorageFault before, StorageFault now, const std::string& detail) {
     if (now != StorageFault::kNone) {

@@ -9,6 +9,7 @@
 #ifndef KEYWARD_APP_APP_H_
 #define KEYWARD_APP_APP_H_
 
+#include <chrono>
 #include <memory>
 #include <optional>
 
@@ -32,6 +33,8 @@ namespace keyward {
 
 struct AppOptions {
   const Clock* clock = nullptr;  // null: the system clock
+  // How often the storage guard probes during a fault; tests set 0.
+  std::chrono::milliseconds storage_probe_every{1000};
 };
 
 class App {
@@ -62,9 +65,10 @@ class App {
   std::string RenderMetrics() const;
 
  private:
-  explicit App(const Config& config, const Clock* clock)
+  App(const Config& config, const Clock* clock, std::chrono::milliseconds probe_every)
       : config_(config),
         clock_(clock),
+        probe_every_(probe_every),
         usage_(static_cast<size_t>(config.usage_buffer_rows)) {}
 
   // Puts engine_ behind the guard, with a reserve when it is SQLite.
@@ -72,6 +76,7 @@ class App {
 
   Config config_;
   const Clock* clock_;
+  std::chrono::milliseconds probe_every_;
   std::optional<KeyFormat> format_;
   std::unique_ptr<KeyStore> engine_;     // SQLite or PostgreSQL
   // Held back for revocations on a full disk: SQLite's ballast file in

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "app/app.h"
 #include "app/open_store.h"
 #include "app/serve.h"
 #include "cli/http_client.h"
@@ -92,7 +93,7 @@ std::string UrlEncode(const std::string& s) {
 }
 
 // Runs one API call; on failure prints why and sets *exit_code.
-std::optional<json> Call(const std::string& method, const std::string& target, const json& body,
+std::optional<json> Request(const std::string& method, const std::string& target, const json& body,
                          int* exit_code) {
   const std::string token = EnvOr("KEYWARD_ROOT_KEY", "");
   if (token.empty()) {
@@ -134,7 +135,7 @@ std::optional<json> CallList(const std::string& path, std::string query, size_t 
   while (true) {
     std::string target = path + "?limit=100" + query;
     if (!cursor.empty()) target += "&cursor=" + UrlEncode(cursor);
-    auto page = Call("GET", target, nullptr, exit_code);
+    auto page = Request("GET", target, nullptr, exit_code);
     if (!page) return std::nullopt;
     for (auto& item : (*page)["data"]) {
       if (max > 0 && all.size() >= max) return all;
@@ -253,20 +254,16 @@ int Main(int argc, char** argv) {
       exit_code = kExitUsage;
       return;
     }
-    auto store = OpenStore(*config);
-    if (!store.ok()) {
-      std::cerr << "keyward: " << store.status().message() << "\n";
-      exit_code = kExitUnavailable;
+    // The program `serve` runs, without serving: its store guard and
+    // reserve too, so that a root key is revoked on a full disk as the
+    // server would revoke it.
+    auto app = App::Open(*config);
+    if (!app.ok()) {
+      std::cerr << "keyward: " << app.status().message() << "\n";
+      exit_code = app.status().code() == Code::kInvalidRequest ? kExitUsage : kExitUnavailable;
       return;
     }
-    // Root keys do not depend on the product prefix; any valid format will do.
-    auto format = KeyFormat::Create("kw", {"live"});
-    KeyServiceOptions so;
-    so.store = store->get();
-    so.format = &*format;
-    so.clock = &SystemClock::Get();
-    KeyService service(so);
-    fn(service);
+    fn((*app)->service());
   };
   auto* rk_create = rk->add_subcommand("create", "Create a root key; prints it alone on stdout");
   add_store_options(rk_create);
@@ -373,7 +370,7 @@ int Main(int argc, char** argv) {
   ws_create->callback([&] {
     json body = {{"name", ws_name}};
     if (o_ws_max->count()) body["max_active_keys"] = ws_max;
-    auto w = Call("POST", "/v1/workspaces", body, &exit_code);
+    auto w = Request("POST", "/v1/workspaces", body, &exit_code);
     if (!w) return;
     if (as_json) {
       std::cout << w->dump(2) << "\n";
@@ -403,7 +400,7 @@ int Main(int argc, char** argv) {
   ws_show->add_option("id", ws_id, "Workspace id (ws_…)")->required();
   ws_show->add_flag("--json", as_json, "Print JSON");
   ws_show->callback([&] {
-    auto w = Call("GET", "/v1/workspaces/" + UrlEncode(ws_id), nullptr, &exit_code);
+    auto w = Request("GET", "/v1/workspaces/" + UrlEncode(ws_id), nullptr, &exit_code);
     if (!w) return;
     if (as_json) {
       std::cout << w->dump(2) << "\n";
@@ -464,7 +461,7 @@ int Main(int argc, char** argv) {
       }
       body["meta"] = meta;
     }
-    auto k = Call("POST", "/v1/api-keys", body, &exit_code);
+    auto k = Request("POST", "/v1/api-keys", body, &exit_code);
     if (!k) return;
     if (as_json) {
       std::cout << k->dump(2) << "\n";
@@ -503,7 +500,7 @@ int Main(int argc, char** argv) {
   k_show->add_option("id", k_id, "Key id (key_…)")->required();
   k_show->add_flag("--json", as_json, "Print JSON");
   k_show->callback([&] {
-    auto k = Call("GET", "/v1/api-keys/" + UrlEncode(k_id), nullptr, &exit_code);
+    auto k = Request("GET", "/v1/api-keys/" + UrlEncode(k_id), nullptr, &exit_code);
     if (!k) return;
     if (as_json) {
       std::cout << k->dump(2) << "\n";
@@ -518,7 +515,7 @@ int Main(int argc, char** argv) {
   k_revoke->callback([&] {
     json body = json::object();
     if (!k_reason.empty()) body["reason"] = k_reason;
-    auto r = Call("DELETE", "/v1/api-keys/" + UrlEncode(k_id), body, &exit_code);
+    auto r = Request("DELETE", "/v1/api-keys/" + UrlEncode(k_id), body, &exit_code);
     if (!r) return;
     if (as_json) {
       std::cout << r->dump(2) << "\n";
@@ -533,7 +530,7 @@ int Main(int argc, char** argv) {
   k_rotate->add_flag("--json", as_json, "Print JSON");
   k_rotate->add_flag("--quiet,-q", quiet, "Print only the new key");
   k_rotate->callback([&] {
-    auto k = Call("POST", "/v1/api-keys/" + UrlEncode(k_id) + "/rotate",
+    auto k = Request("POST", "/v1/api-keys/" + UrlEncode(k_id) + "/rotate",
                   json{{"grace_seconds", k_grace}}, &exit_code);
     if (!k) return;
     if (as_json) {

@@ -120,6 +120,7 @@ Status CheckRotation(const ApiKey& old, const ApiKey& replacement, Timestamp old
     // One grace per slot: while this key's predecessor still works, a second
     // rotation would put a third key in the slot.
     auto predecessor = reads.get_key(old.rotated_from);
+    if (!predecessor.ok() && !predecessor.status().IsNotFound()) return predecessor.status();
     if (predecessor.ok() && !predecessor->revoked_at &&
         (!predecessor->expires_at || *predecessor->expires_at > now)) {
       return Status::Conflict("API key " + id + " replaced " + predecessor->id +

@@ -1,9 +1,11 @@
 #include "store/guard/disk_reserve.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -32,9 +34,15 @@ int Allocate(int fd, uint64_t bytes) {
 
 }  // namespace
 
+uint64_t DiskReserve::Allocated() const {
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) != 0) return 0;
+  return std::min<uint64_t>(static_cast<uint64_t>(st.st_blocks) * 512, bytes_);
+}
+
 Status DiskReserve::Fill() {
   MutexLock lock(&mu_);
-  if (bytes_ == 0 || held_ == bytes_) return Status::Ok();
+  if (bytes_ == 0 || Allocated() >= bytes_) return Status::Ok();
   const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
     const int err = errno;
@@ -43,35 +51,32 @@ Status DiskReserve::Fill() {
                            "cannot create the storage reserve " + path_ + ": " +
                                std::strerror(err));
   }
+  struct stat before {};
+  (void)::fstat(fd, &before);
   int err = Allocate(fd, bytes_);
   if (err == 0 && ::fsync(fd) != 0) err = errno;
   if (err != 0) {
-    // Half a reserve would take space that writes need and hold too little.
-    (void)::ftruncate(fd, 0);
+    // What this try added would take space that writes need: given back.
+    // What was held before stays held (a smaller reserve another process
+    // made, such as the server's when the command line asks for more).
+    (void)::ftruncate(fd, before.st_size);
     ::close(fd);
-    held_ = 0;
     return Status::Storage(err == ENOSPC || err == EDQUOT ? StorageFault::kFull
                                                           : StorageFault::kIoError,
                            "cannot fill the storage reserve " + path_ + ": " + std::strerror(err));
   }
   ::close(fd);
-  held_ = bytes_;
   return Status::Ok();
 }
 
 bool DiskReserve::Release() {
   MutexLock lock(&mu_);
-  if (held_ == 0) return false;
+  if (Allocated() == 0) return false;
   // Truncating frees the blocks at once; the name stays for the next Fill.
-  if (::truncate(path_.c_str(), 0) != 0 && ::unlink(path_.c_str()) != 0) return false;
-  held_ = 0;
-  return true;
+  return ::truncate(path_.c_str(), 0) == 0;
 }
 
-void DiskReserve::Forget() {
-  MutexLock lock(&mu_);
-  held_ = 0;
-}
+void DiskReserve::Forget() {}
 
 uint64_t DiskReserve::FreeBytes() const {
   struct statvfs st {};
@@ -80,9 +85,6 @@ uint64_t DiskReserve::FreeBytes() const {
   return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
 }
 
-uint64_t DiskReserve::held() const {
-  MutexLock lock(&mu_);
-  return held_;
-}
+uint64_t DiskReserve::held() const { return Allocated(); }
 
 }  // namespace keyward

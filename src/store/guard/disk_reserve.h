@@ -1,8 +1,10 @@
 // DiskReserve: a ballast file in the data directory (keyward.reserve),
 // space held back so that revocations can still commit when the disk is
 // full. The store guard releases it when a revocation meets a full disk and
-// fills it again once the disk has room for it and more.
-// Thread-safe: every method takes the reserve's own mutex.
+// fills it again once the disk has room for it and more. The file is the
+// truth about what is held (its allocated blocks), so the server and the
+// command line, which may both release it, never disagree.
+// Thread-safe: Fill and Release take the reserve's own mutex.
 #ifndef KEYWARD_STORE_GUARD_DISK_RESERVE_H_
 #define KEYWARD_STORE_GUARD_DISK_RESERVE_H_
 
@@ -28,8 +30,7 @@ class DiskReserve final : public StorageReserve {
   // held.
   bool Release() override;
 
-  // Forgets what it held (the data directory was restored or remounted, and
-  // the file found there may be sparse): the next Fill allocates again.
+  // Nothing to forget: what is held is read from the file each time.
   void Forget() override;
   // FreeBytes() holds twice size().
   bool RoomToRefill() const override { return FreeBytes() >= 2 * bytes_; }
@@ -43,10 +44,12 @@ class DiskReserve final : public StorageReserve {
   const std::string& path() const { return path_; }
 
  private:
+  // The file's allocated bytes, at most bytes_ (a sparse copy holds none).
+  uint64_t Allocated() const;
+
   const std::string path_;
   const uint64_t bytes_;
-  mutable Mutex mu_;
-  uint64_t held_ GUARDED_BY(mu_) = 0;
+  Mutex mu_;
 };
 
 }  // namespace keyward

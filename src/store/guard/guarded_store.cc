@@ -111,9 +111,11 @@ auto GuardedStore::EndAccess(Fn&& fn) -> decltype(fn()) {
 }
 
 Status GuardedStore::Probe(StorageFault f) {
-  if (f == StorageFault::kFull && reserve_ != nullptr && reserve_->held() < reserve_->size()) {
-    // Room for the reserve and as much again before changes are let in:
-    // otherwise the next writes would fill the disk at once.
+  if (f == StorageFault::kFull && reserve_ != nullptr) {
+    // Room for the reserve and as much again before changes are let in,
+    // whether or not the reserve was spent: a small probe write can succeed
+    // on a disk that is still full (in space SQLite's log already holds),
+    // and the next real write would fill it at once.
     if (!reserve_->RoomToRefill()) {
       return Status::Storage(StorageFault::kFull, "still no room for the storage reserve");
     }

@@ -345,7 +345,9 @@ Status SqliteStore::InsertKey(const ApiKey& key, int64_t max_active, Timestamp n
     Stmt ws(db_, "SELECT 1 FROM workspaces WHERE id = ?");
     KEYWARD_RETURN_IF_ERROR(ws.PrepareStatus());
     ws.Bind(key.workspace_id);
-    if (ws.Step() != SQLITE_ROW) return Status::NotFound("no workspace " + key.workspace_id);
+    const int rc = ws.Step();
+    if (rc == SQLITE_DONE) return Status::NotFound("no workspace " + key.workspace_id);
+    if (rc != SQLITE_ROW) return SqliteError(db_, "read workspace");
   }
   auto active = CountActiveKeysLocked(key.workspace_id, now);
   if (!active.ok()) return active.status();

@@ -1,8 +1,10 @@
 #include "store/sqlite/statement.h"
 
-#include <sys/statvfs.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <string>
 
 namespace keyward {
 namespace sqlite_internal {
@@ -38,6 +40,25 @@ StorageFault ClassifySqliteError(int extended_code, int system_errno) {
   }
 }
 
+bool DirectoryIsReadOnly(sqlite3* db) {
+  // A file system that turned read-only under an open file (ext4's
+  // errors=remount-ro) fails a commit as an I/O error, and SQLite may not
+  // keep the EROFS; nor does every kernel flag such a file system in
+  // statvfs. Creating a file beside the database tells. (Never opening
+  // the database file itself: closing any descriptor of it would drop
+  // SQLite's locks.)
+  const char* file = sqlite3_db_filename(db, "main");
+  if (file == nullptr || *file == '\0') return false;
+  const std::string probe = std::string(file) + ".rw-probe";
+  const int fd = ::open(probe.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+    ::unlink(probe.c_str());
+    return false;
+  }
+  return errno == EROFS;
+}
+
 bool DatabaseMoved(sqlite3* db) {
   int moved = 0;
   return sqlite3_file_control(db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
@@ -51,15 +72,15 @@ Status SqliteError(sqlite3* db, const char* what) {
     return Status::Unavailable("database is busy: " + msg);
   }
   StorageFault fault = ClassifySqliteError(code, sqlite3_system_errno(db));
-  if (fault == StorageFault::kIoError) {
-    // A file system that turned read-only under an open file (ext4's
-    // errors=remount-ro) fails a commit as an I/O error whose errno SQLite
-    // may not keep: ask the file system.
-    const char* file = sqlite3_db_filename(db, "main");
-    struct statvfs st {};
-    if (file != nullptr && *file != '\0' && ::statvfs(file, &st) == 0 &&
-        (st.f_flag & ST_RDONLY) != 0) {
+  if ((code & 0xff) == SQLITE_IOERR && fault != StorageFault::kFull) {
+    // SQLite does not refresh the errno for a failure at COMMIT (it may be
+    // an earlier error's): what the files say now decides.
+    if (DatabaseMoved(db)) {
+      fault = StorageFault::kMissing;
+    } else if (DirectoryIsReadOnly(db)) {
       fault = StorageFault::kReadOnly;
+    } else {
+      fault = StorageFault::kIoError;
     }
   }
   if (fault != StorageFault::kNone) return Status::Storage(fault, msg);

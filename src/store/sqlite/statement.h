@@ -125,6 +125,10 @@ class Stmt {
   int n_ = 0;
 };
 
+// Whether the directory of db's database file refuses new files because its
+// file system is read-only (EROFS).
+bool DirectoryIsReadOnly(sqlite3* db);
+
 // Whether the database file of db was unlinked or renamed since it was
 // opened (a deleted data directory): a write would land in a file that no
 // one will ever open again.
