@@ -11,9 +11,9 @@
 namespace keyward {
 
 Result<std::unique_ptr<App>> App::Open(const Config& config, AppOptions options) {
-  std::unique_ptr<App> app(
-      new App(config, options.clock != nullptr ? options.clock : &SystemClock::Get(),
-              options.storage_probe_every));
+  std::unique_ptr<App> app(new App(config,
+                                   options.clock != nullptr ? options.clock : &SystemClock::Get(),
+                                   options.storage_probe_every));
   auto format = KeyFormat::Create(config.product_prefix, config.environments);
   if (!format.ok()) return Status::InvalidRequest(format.status().message());
   app->format_.emplace(std::move(*format));
@@ -177,8 +177,9 @@ std::string App::RenderMetrics() const {
   const StorageStats st = store_->Stats();
   line("keyward_store_up", "gauge", "1 when storage takes changes, 0 during a storage fault.",
        st.fault == StorageFault::kNone ? 1 : 0);
-  out += "# HELP keyward_storage_fault 1 for the storage fault now in effect (label fault).\n"
-         "# TYPE keyward_storage_fault gauge\n";
+  out +=
+      "# HELP keyward_storage_fault 1 for the storage fault now in effect (label fault).\n"
+      "# TYPE keyward_storage_fault gauge\n";
   for (int i = 1; i < kStorageFaultCount; ++i) {
     const auto f = static_cast<StorageFault>(i);
     out += "keyward_storage_fault{fault=\"" + std::string(StorageFaultName(f)) + "\"} " +

@@ -78,11 +78,11 @@ class App {
   const Clock* clock_;
   std::chrono::milliseconds probe_every_;
   std::optional<KeyFormat> format_;
-  std::unique_ptr<KeyStore> engine_;     // SQLite or PostgreSQL
+  std::unique_ptr<KeyStore> engine_;  // SQLite or PostgreSQL
   // Held back for revocations on a full disk: SQLite's ballast file in
   // data_dir, PostgreSQL's table. Null with storage.reserve_bytes = 0.
   std::unique_ptr<StorageReserve> reserve_;
-  std::unique_ptr<GuardedStore> store_;   // engine_ behind the fault guard
+  std::unique_ptr<GuardedStore> store_;  // engine_ behind the fault guard
   std::unique_ptr<KeyService> service_;
   std::unique_ptr<StoreKeyResolver> backing_;
   std::unique_ptr<KeyCache> cache_;

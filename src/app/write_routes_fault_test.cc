@@ -5,8 +5,8 @@
 // after reopening it; anything else a 503 (storage_full or
 // storage_unavailable, never 500) with the database exactly as before.
 // After the fault, the store recovers without a restart.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include <functional>
@@ -89,8 +89,8 @@ class Stack {
 
   void Seed() {
     root_ = (*app_->service().EnsureRootKey(Actor{"test", ""}))->secret;
-    ws_ = Json::parse(Root(http::verb::post, "/v1/workspaces", R"({"name":"Acme"})").response.body)
-        ["id"];
+    ws_ = Json::parse(
+        Root(http::verb::post, "/v1/workspaces", R"({"name":"Acme"})").response.body)["id"];
     key_ = Json::parse(Root(http::verb::post, "/v1/api-keys", KeyBody()).response.body)["id"];
     const Json ps = Json::parse(
         Root(http::verb::post, "/v1/portal-sessions", R"({"workspace_id":")" + ws_ + R"("})")
@@ -161,7 +161,9 @@ std::vector<WriteRoute> Routes() {
       {"DELETE /v1/api-keys/{id}",
        [](Stack& s) { return s.Root(http::verb::delete_, "/v1/api-keys/" + s.key_); }},
       {"POST /v1/api-keys/{id}/rotate",
-       [](Stack& s) { return s.Root(http::verb::post, "/v1/api-keys/" + s.key_ + "/rotate", "{}"); }},
+       [](Stack& s) {
+         return s.Root(http::verb::post, "/v1/api-keys/" + s.key_ + "/rotate", "{}");
+       }},
       {"POST /v1/portal-sessions",
        [](Stack& s) {
          return s.Root(http::verb::post, "/v1/portal-sessions",

@@ -94,7 +94,7 @@ std::string UrlEncode(const std::string& s) {
 
 // Runs one API call; on failure prints why and sets *exit_code.
 std::optional<json> Request(const std::string& method, const std::string& target, const json& body,
-                         int* exit_code) {
+                            int* exit_code) {
   const std::string token = EnvOr("KEYWARD_ROOT_KEY", "");
   if (token.empty()) {
     std::cerr << "keyward: set KEYWARD_ROOT_KEY to a root key (kw_root_…) first\n";
@@ -531,7 +531,7 @@ int Main(int argc, char** argv) {
   k_rotate->add_flag("--quiet,-q", quiet, "Print only the new key");
   k_rotate->callback([&] {
     auto k = Request("POST", "/v1/api-keys/" + UrlEncode(k_id) + "/rotate",
-                  json{{"grace_seconds", k_grace}}, &exit_code);
+                     json{{"grace_seconds", k_grace}}, &exit_code);
     if (!k) return;
     if (as_json) {
       std::cout << k->dump(2) << "\n";

@@ -27,9 +27,7 @@ constexpr std::array<std::string_view, kStorageFaultCount> kMessages = {
 
 }  // namespace
 
-std::string_view StorageFaultName(StorageFault fault) {
-  return kNames[static_cast<size_t>(fault)];
-}
+std::string_view StorageFaultName(StorageFault fault) { return kNames[static_cast<size_t>(fault)]; }
 
 std::string_view StorageFaultMessage(StorageFault fault) {
   return kMessages[static_cast<size_t>(fault)];

@@ -25,15 +25,14 @@
 namespace keyward {
 
 struct UsageStats {
-  uint64_t pending_rows = 0;   // rows put back, waiting for storage
-  uint64_t dropped = 0;        // verifications whose count was dropped
-  uint64_t dropped_rows = 0;   // rows dropped
+  uint64_t pending_rows = 0;  // rows put back, waiting for storage
+  uint64_t dropped = 0;       // verifications whose count was dropped
+  uint64_t dropped_rows = 0;  // rows dropped
 };
 
 class UsageRecorder {
  public:
-  explicit UsageRecorder(size_t max_pending_rows = 200'000)
-      : max_pending_rows_(max_pending_rows) {}
+  explicit UsageRecorder(size_t max_pending_rows = 200'000) : max_pending_rows_(max_pending_rows) {}
 
   void Record(const std::shared_ptr<const VerifiableKey>& key, Code code, Timestamp now);
   // Everything recorded since the last drain, rows merged per key id.

@@ -46,10 +46,9 @@ Status DiskReserve::Fill() {
   const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
     const int err = errno;
-    return Status::Storage(err == ENOSPC || err == EDQUOT ? StorageFault::kFull
-                                                          : StorageFault::kReadOnly,
-                           "cannot create the storage reserve " + path_ + ": " +
-                               std::strerror(err));
+    return Status::Storage(
+        err == ENOSPC || err == EDQUOT ? StorageFault::kFull : StorageFault::kReadOnly,
+        "cannot create the storage reserve " + path_ + ": " + std::strerror(err));
   }
   struct stat before {};
   (void)::fstat(fd, &before);
@@ -61,9 +60,9 @@ Status DiskReserve::Fill() {
     // made, such as the server's when the command line asks for more).
     (void)::ftruncate(fd, before.st_size);
     ::close(fd);
-    return Status::Storage(err == ENOSPC || err == EDQUOT ? StorageFault::kFull
-                                                          : StorageFault::kIoError,
-                           "cannot fill the storage reserve " + path_ + ": " + std::strerror(err));
+    return Status::Storage(
+        err == ENOSPC || err == EDQUOT ? StorageFault::kFull : StorageFault::kIoError,
+        "cannot fill the storage reserve " + path_ + ": " + std::strerror(err));
   }
   ::close(fd);
   return Status::Ok();

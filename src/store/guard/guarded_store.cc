@@ -38,8 +38,7 @@ StorageStats GuardedStore::Stats() const {
 void GuardedStore::Observe(const Status& s) {
   if (s.fault() != StorageFault::kNone) {
     Enter(s.fault(), s.message());
-  } else if (fault() == StorageFault::kUnreachable &&
-             (s.ok() || s.code() != Code::kUnavailable)) {
+  } else if (fault() == StorageFault::kUnreachable && (s.ok() || s.code() != Code::kUnavailable)) {
     // The server answered (even a refusal is an answer).
     Exit();
   }
@@ -83,8 +82,8 @@ template <typename Fn>
 auto GuardedStore::Change(Fn&& fn) -> decltype(fn()) {
   if (const StorageFault f = fault(); Sticky(f)) {
     refused_.fetch_add(1, std::memory_order_relaxed);
-    return Status::Storage(f, "refused: storage has a fault (" +
-                                  std::string(StorageFaultName(f)) + ")");
+    return Status::Storage(
+        f, "refused: storage has a fault (" + std::string(StorageFaultName(f)) + ")");
   }
   auto r = fn();
   Observe(StatusOf(r));
@@ -143,8 +142,7 @@ void GuardedStore::Check() {
     // Faults no write has met yet (a deleted data directory, an unreadable
     // file), and a reserve that could not be made earlier.
     Observe(base_->Ping());
-    if (reserve_ != nullptr && reserve_->held() < reserve_->size() &&
-        reserve_->RoomToRefill()) {
+    if (reserve_ != nullptr && reserve_->held() < reserve_->size() && reserve_->RoomToRefill()) {
       (void)reserve_->Fill();
     }
     return;
@@ -164,7 +162,9 @@ Status GuardedStore::Readiness() {
   return Read([&] { return base_->Ping(); });
 }
 
-Status GuardedStore::Ping() { return Read([&] { return base_->Ping(); }); }
+Status GuardedStore::Ping() {
+  return Read([&] { return base_->Ping(); });
+}
 Status GuardedStore::ProbeWrite() { return base_->ProbeWrite(); }
 Status GuardedStore::Recover() { return base_->Recover(); }
 Status GuardedStore::WatchKeyChanges(std::function<void()> on_change) {
@@ -268,8 +268,7 @@ Status GuardedStore::RedeemPortalCode(const KeyHash& code_hash, Timestamp now,
                                       PortalSession* found) {
   return Change([&] { return base_->RedeemPortalCode(code_hash, now, session, audit, found); });
 }
-Status GuardedStore::EndPortalSession(std::string_view id, Timestamp at,
-                                      const AuditEntry& audit) {
+Status GuardedStore::EndPortalSession(std::string_view id, Timestamp at, const AuditEntry& audit) {
   return EndAccess([&] { return base_->EndPortalSession(id, at, audit); });
 }
 Status GuardedStore::InsertWebSession(const WebSession& session, const AuditEntry& audit) {

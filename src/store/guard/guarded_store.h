@@ -49,11 +49,11 @@ struct GuardedStoreOptions {
 
 struct StorageStats {
   StorageFault fault = StorageFault::kNone;
-  uint64_t faults = 0;             // faults begun since start
-  uint64_t refused_changes = 0;    // changes refused at once during a fault
-  uint64_t reserve_releases = 0;   // times the reserve was spent on a revocation
-  uint64_t reserve_bytes = 0;      // bytes the reserve holds now
-  uint64_t reserve_size = 0;       // bytes it holds when full
+  uint64_t faults = 0;            // faults begun since start
+  uint64_t refused_changes = 0;   // changes refused at once during a fault
+  uint64_t reserve_releases = 0;  // times the reserve was spent on a revocation
+  uint64_t reserve_bytes = 0;     // bytes the reserve holds now
+  uint64_t reserve_size = 0;      // bytes it holds when full
 };
 
 class GuardedStore final : public KeyStore {

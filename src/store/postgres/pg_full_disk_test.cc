@@ -83,8 +83,7 @@ class PgFullDiskTest : public ::testing::Test {
     const std::string admin = testing::PostgresDb::AdminUrl();
     // The admin URL names the database "postgres": this one instead.
     const std::string url =
-        admin.substr(0, admin.find("/postgres?")) + "/" + database_ +
-        admin.substr(admin.find('?'));
+        admin.substr(0, admin.find("/postgres?")) + "/" + database_ + admin.substr(admin.find('?'));
     auto opened = PgStore::Open(url, 2);
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     engine_ = std::move(*opened);

@@ -3,10 +3,9 @@
 // uncompressed, made by Fill), so that revocations can still commit when
 // the disk under the data files fills: DROP TABLE frees it at once
 // (PostgreSQL truncates a dropped file to zero at commit, so the space
-// returns even while other sessions hold it open) and needs no new page. It cannot protect the write-ahead log:
-// PostgreSQL stops when pg_wal has no space, whatever keyward holds back
-// (README, "When storage fails").
-// Thread-safe: a mutex around what it believes it holds; the database does
+// returns even while other sessions hold it open) and needs no new page. It cannot protect the
+// write-ahead log: PostgreSQL stops when pg_wal has no space, whatever keyward holds back (README,
+// "When storage fails"). Thread-safe: a mutex around what it believes it holds; the database does
 // the rest.
 #ifndef KEYWARD_STORE_POSTGRES_PG_RESERVE_H_
 #define KEYWARD_STORE_POSTGRES_PG_RESERVE_H_

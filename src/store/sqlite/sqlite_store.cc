@@ -54,7 +54,8 @@ Result<sqlite3*> OpenWriter(const std::string& path, bool create) {
   sqlite3* db = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
-    if (db == nullptr) return Status::Unavailable("cannot open database " + path + ": out of memory");
+    if (db == nullptr)
+      return Status::Unavailable("cannot open database " + path + ": out of memory");
     Status s = SqliteError(db, ("cannot open database " + path).c_str());
     sqlite3_close(db);
     return s;
@@ -162,7 +163,8 @@ SqliteStore::~SqliteStore() {
 int SqliteStore::LatestSchemaVersion() { return static_cast<int>(SqliteMigrations().size()); }
 
 Status SqliteStore::Exec(const char* sql) {
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return SqliteError(db_, "exec");
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK)
+    return SqliteError(db_, "exec");
   return Status::Ok();
 }
 
