@@ -200,6 +200,13 @@ std::string App::RenderMetrics() const {
        "Verifications whose usage count was dropped (past usage_buffer_rows during a storage "
        "fault).",
        us.dropped);
+  line("keyward_clock_jumps_total", "counter",
+       "Jumps of the wall clock of 2 s or more (forward or back) since start.",
+       maintenance_ ? maintenance_->clock_jumps() : 0);
+  line("keyward_clock_held_back_milliseconds", "gauge",
+       "How far the system clock is behind the latest time keyward has used (after a jump "
+       "back); expiry holds still meanwhile.",
+       static_cast<uint64_t>(wall_clock_.HeldBackMillis()));
   if (redis_limiter_) {
     const auto keys = redis_limiter_->Stats();
     const auto ips = redis_failure_limiter_->Stats();

@@ -65,9 +65,10 @@ class App {
   std::string RenderMetrics() const;
 
  private:
-  App(const Config& config, const Clock* clock, std::chrono::milliseconds probe_every)
+  App(const Config& config, const Clock* base, std::chrono::milliseconds probe_every)
       : config_(config),
-        clock_(clock),
+        wall_clock_(base),
+        clock_(&wall_clock_),
         probe_every_(probe_every),
         usage_(static_cast<size_t>(config.usage_buffer_rows)) {}
 
@@ -75,6 +76,10 @@ class App {
   void OpenGuard();
 
   Config config_;
+  // The injected (or system) clock, its wall time never going back within
+  // this process: expiry never revives a key when the clock is set back.
+  // Everything the App builds shares it.
+  NonDecreasingClock wall_clock_;
   const Clock* clock_;
   std::chrono::milliseconds probe_every_;
   std::optional<KeyFormat> format_;

@@ -3,6 +3,16 @@
 #include "server/log.h"
 
 namespace keyward {
+namespace {
+
+// The clock whose wall time jumps: under a NonDecreasingClock, its base (the
+// wrapper holds still after a jump back, so a jump would go unseen).
+const Clock* JumpWatched(const Clock* clock) {
+  const auto* held = dynamic_cast<const NonDecreasingClock*>(clock);
+  return held != nullptr ? &held->base() : clock;
+}
+
+}  // namespace
 
 Maintenance::Maintenance(KeyStore* store, ChangeFollower* follower, UsageRecorder* usage,
                          std::vector<RateLimiter*> limiters, int64_t retention_days,
@@ -13,7 +23,8 @@ Maintenance::Maintenance(KeyStore* store, ChangeFollower* follower, UsageRecorde
       limiters_(std::move(limiters)),
       retention_days_(retention_days),
       clock_(clock),
-      check_storage_(std::move(check_storage)) {
+      check_storage_(std::move(check_storage)),
+      jumps_(JumpWatched(clock)) {
   thread_ = std::thread([this] { Loop(); });
   follower_thread_ = std::thread([this] { FollowLoop(); });
 }
@@ -74,6 +85,15 @@ void Maintenance::Loop() {
       if (stop_) break;
     }
     LogLine::Flush();
+    if (const auto jump = jumps_.Poll()) {
+      clock_jumps_.fetch_add(1, std::memory_order_relaxed);
+      LogLine("warn", *jump > 0 ? "the wall clock jumped forward" : "the wall clock jumped back")
+          .Num("seconds", static_cast<double>(*jump < 0 ? -*jump : *jump) / 1000.0)
+          .Str("effect", *jump > 0 ? "keys whose expiry fell inside the jump are expired now"
+                                   : "expiry holds still until the clock catches up; no "
+                                     "expired key comes back")
+          .Emit();
+    }
     if (check_storage_) check_storage_();
     const auto now = Steady::now();
     if (now >= next_flush) {
@@ -82,7 +102,7 @@ void Maintenance::Loop() {
     }
     if (now >= next_limiter_prune) {
       for (RateLimiter* l : limiters_) {
-        if (l != nullptr) l->Prune(clock_->Now());
+        if (l != nullptr) l->Prune(clock_->Monotonic());
       }
       next_limiter_prune = now + std::chrono::minutes(1);
     }

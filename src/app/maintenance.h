@@ -1,7 +1,8 @@
 // The background work of a node: follows the key change log (every 200 ms,
 // and at once when the store signals a change, on a thread of its own so
 // that nothing else delays a revocation), flushes the access log (every
-// 200 ms), probes storage through the fault guard (check_storage, every
+// 200 ms), watches the wall clock for jumps (every 200 ms; logs each and
+// counts it), probes storage through the fault guard (check_storage, every
 // 200 ms; the guard itself acts about once a second), writes usage
 // counters (every second), forgets
 // rate-limit state that has refilled (every minute), prunes old change-log
@@ -11,6 +12,7 @@
 #ifndef KEYWARD_APP_MAINTENANCE_H_
 #define KEYWARD_APP_MAINTENANCE_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <thread>
@@ -41,6 +43,9 @@ class Maintenance {
   // WatchKeyChanges signal). Any thread.
   void WakeFollower();
 
+  // Wall-clock jumps of 2 s or more seen since the start. Any thread.
+  uint64_t clock_jumps() const { return clock_jumps_.load(std::memory_order_relaxed); }
+
  private:
   void Loop();
   void FollowLoop();
@@ -56,6 +61,10 @@ class Maintenance {
   int64_t retention_days_;
   const Clock* clock_;
   std::function<void()> check_storage_;
+  // Watches the clock under clock_ (a NonDecreasingClock's base) for
+  // jumps of its wall time; the maintenance thread's own.
+  ClockJumpDetector jumps_;
+  std::atomic<uint64_t> clock_jumps_{0};
   Mutex mu_;
   std::condition_variable_any cv_;
   bool stop_ GUARDED_BY(mu_) = false;

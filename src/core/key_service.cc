@@ -501,12 +501,13 @@ Result<RootKey> KeyService::AuthenticateRootKey(std::string_view secret) {
     return Status(Code::kUnauthorized, "the root key is malformed; check it for a typo");
   }
   const KeyHash hash = Sha256(secret);
-  const Timestamp now = options_.clock->Now();
+  // Freshness is a duration: on the monotonic clock, which setting the wall
+  // clock neither stretches nor cuts.
+  const Timestamp now = options_.clock->Monotonic();
   {
     MutexLock lock(&root_mu_);
     auto it = root_cache_.find(hash);
-    if (it != root_cache_.end() && now - it->second.read_at < kRootKeyFreshMillis &&
-        now >= it->second.read_at) {
+    if (it != root_cache_.end() && now - it->second.read_at < kRootKeyFreshMillis) {
       return it->second.key;
     }
   }

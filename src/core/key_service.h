@@ -187,13 +187,14 @@ class KeyService {
   KeyFormat root_format_;
   Mutex observers_mu_;
   std::vector<KeyChangeObserver*> observers_ GUARDED_BY(observers_mu_);
-  // Root keys that authenticated in the last kRootKeyFreshMillis: a
-  // management call needs no database round trip, and a revocation on
-  // another node is felt within that time (on this node, at once).
+  // Root keys that authenticated in the last kRootKeyFreshMillis of
+  // monotonic time (whatever the wall clock does): a management call needs
+  // no database round trip, and a revocation on another node is felt within
+  // that time (on this node, at once).
   static constexpr int64_t kRootKeyFreshMillis = 1000;
   struct CachedRootKey {
     RootKey key;
-    Timestamp read_at = 0;
+    Timestamp read_at = 0;  // Clock::Monotonic
   };
   Mutex root_mu_;
   std::unordered_map<KeyHash, CachedRootKey, KeyHashHasher, KeyHashEq> root_cache_

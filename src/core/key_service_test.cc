@@ -691,6 +691,36 @@ TEST_F(KeyServiceTest, RootKeysAreReadOnceASecondAndRevocationsElsewhereLandWith
   EXPECT_EQ(b.AuthenticateRootKey(root->secret).status().code(), Code::kUnauthorized);
 }
 
+// The cached root key's freshness is monotonic time: a wall clock set
+// forward does not send every call to the store, and one set back a day does
+// not keep a key revoked elsewhere accepted for a day.
+TEST_F(KeyServiceTest, RootKeyFreshnessIgnoresWallClockJumps) {
+  RootKeyLookups node_a(store_.get()), node_b(store_.get());
+  KeyServiceOptions o;
+  o.format = &format_;
+  o.clock = &clock_;
+  o.store = &node_a;
+  KeyService a(o);
+  o.store = &node_b;
+  KeyService b(o);
+  auto root = a.CreateRootKey("ops", actor_);
+  ASSERT_TRUE(root.ok());
+  ASSERT_TRUE(b.AuthenticateRootKey(root->secret).ok());
+  clock_.JumpWall(3600'000);
+  ASSERT_TRUE(b.AuthenticateRootKey(root->secret).ok());
+  EXPECT_EQ(node_b.lookups, 1) << "a clock set forward aged the cached root key";
+  // Revoked through node a; b's clock is then set back a day.
+  ASSERT_TRUE(a.RevokeRootKey(root->record.id, actor_).ok());
+  clock_.JumpWall(-86'400'000);
+  clock_.Advance(999);
+  EXPECT_TRUE(b.AuthenticateRootKey(root->secret).ok()) << "within its second, as always";
+  EXPECT_EQ(node_b.lookups, 1);
+  clock_.Advance(1);
+  EXPECT_EQ(b.AuthenticateRootKey(root->secret).status().code(), Code::kUnauthorized)
+      << "a clock set back kept a revoked root key fresh";
+  EXPECT_EQ(node_b.lookups, 2);
+}
+
 TEST_F(KeyServiceTest, WhileTheStoreIsAwayOnlyRootKeysAcceptedBeforeAreAccepted) {
   RootKeyLookups node(store_.get());
   KeyServiceOptions o;

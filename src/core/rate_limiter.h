@@ -40,15 +40,18 @@ class RateLimiter {
   // Takes one request from key's bucket when it has room.
   // key: a 64-bit identity of what is limited (a key's hash prefix, an
   // address's hash), so a lookup builds and hashes no string.
-  // now: the caller's clock; an engine shared between nodes may use a clock
-  // of its own instead, so that nodes whose clocks differ agree.
+  // now: the caller's monotonic clock (Clock::Monotonic), the same one for
+  // every call on one limiter, Prune included, so that setting the wall
+  // clock neither frees nor locks out a key. An engine shared between nodes
+  // may use a clock of its own instead, so that nodes whose clocks differ
+  // agree; the decision's durations are what the caller sees either way.
   virtual RateLimitDecision Take(uint64_t key, const RateLimit& limit, Timestamp now) = 0;
 
   // Whether a Take now would be admitted, without taking anything.
   virtual bool WouldAdmit(uint64_t key, const RateLimit& limit, Timestamp now) const = 0;
 
-  // Drops state that has fully refilled by now, to bound memory. A no-op for
-  // engines whose state expires by itself.
+  // Drops state that has fully refilled by now (on the clock Take is given),
+  // to bound memory. A no-op for engines whose state expires by itself.
   virtual void Prune(Timestamp now) = 0;
 
   // How many keys hold state in this process (0 when the state lives
@@ -67,7 +70,7 @@ class MemoryRateLimiter final : public RateLimiter {
  private:
   struct Shard {
     mutable Mutex mu;
-    // Theoretical arrival time, in microseconds since the epoch.
+    // Theoretical arrival time, in microseconds on the caller's clock.
     std::unordered_map<uint64_t, int64_t> tat GUARDED_BY(mu);
   };
   static constexpr size_t kShards = 64;

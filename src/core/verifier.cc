@@ -119,19 +119,21 @@ uint64_t LimiterKeyOf(const std::optional<IpAddress>& parsed) {
 
 uint64_t AddressLimiterKey(std::string_view ip) { return LimiterKeyOf(ParseIpAddress(ip)); }
 
-bool Verifier::FailureLimited(std::string_view ip, Timestamp now) const {
+bool Verifier::FailureLimited(std::string_view ip) const {
   return options_.failure_limiter != nullptr && !ip.empty() &&
-         !options_.failure_limiter->WouldAdmit(AddressLimiterKey(ip), options_.failure_limit, now);
+         !options_.failure_limiter->WouldAdmit(AddressLimiterKey(ip), options_.failure_limit,
+                                               options_.clock->Monotonic());
 }
 
-void Verifier::RecordFailure(std::string_view ip, Timestamp now) const {
+void Verifier::RecordFailure(std::string_view ip) const {
   if (options_.failure_limiter == nullptr || ip.empty()) return;
-  (void)options_.failure_limiter->Take(AddressLimiterKey(ip), options_.failure_limit, now);
+  (void)options_.failure_limiter->Take(AddressLimiterKey(ip), options_.failure_limit,
+                                       options_.clock->Monotonic());
 }
 
 VerifyResult Verifier::Verify(const VerifyRequest& req) const {
   const Timestamp now = options_.clock->Now();
-  VerifyResult result = Evaluate(req, now);
+  VerifyResult result = Evaluate(req, now, options_.clock->Monotonic());
   // Every answer about a known key counts, per code; only kValid is billable.
   if (options_.usage != nullptr && !req.management && result.key) {
     options_.usage->Record(result.key, result.code, now);
@@ -170,7 +172,8 @@ Code Verifier::CheckRestrictions(const KeyRestrictions& r, const VerifyRequest& 
   return Code::kValid;
 }
 
-VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now) const {
+VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now,
+                                Timestamp monotonic) const {
   VerifyResult result;
   if (req.key.empty()) {
     result.code = Code::kMissing;
@@ -180,16 +183,16 @@ VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now) const {
   const std::optional<IpAddress> client = req.ip.empty() ? std::nullopt : ParseIpAddress(req.ip);
   RateLimiter* failures = req.ip.empty() ? nullptr : options_.failure_limiter;
   const uint64_t address = failures != nullptr ? LimiterKeyOf(client) : 0;
-  if (failures != nullptr && !failures->WouldAdmit(address, options_.failure_limit, now)) {
+  if (failures != nullptr && !failures->WouldAdmit(address, options_.failure_limit, monotonic)) {
     // This address has sent too many bad keys: refuse before spending a hash.
     result.code = Code::kRateLimited;
-    result.ratelimit = failures->Take(address, options_.failure_limit, now);
+    result.ratelimit = failures->Take(address, options_.failure_limit, monotonic);
     return result;
   }
   ParsedKey parsed;
   result.parse_error = options_.format->Parse(req.key, &parsed);
   if (result.parse_error != KeyParseError::kNone) {
-    if (failures != nullptr) failures->Take(address, options_.failure_limit, now);
+    if (failures != nullptr) failures->Take(address, options_.failure_limit, monotonic);
     result.code = Code::kMalformed;
     return result;
   }
@@ -199,7 +202,7 @@ VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now) const {
     return result;
   }
   if (*resolved == nullptr) {
-    if (failures != nullptr) failures->Take(address, options_.failure_limit, now);
+    if (failures != nullptr) failures->Take(address, options_.failure_limit, monotonic);
     result.code = Code::kInvalid;
     return result;
   }
@@ -210,6 +213,8 @@ VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now) const {
     result.code = Code::kRevoked;
     return result;
   }
+  // Expiry is a calendar time, so wall time: the one thing here a clock set
+  // back or forward can move (see NonDecreasingClock).
   if (const auto expires = key.expires_at(); expires && *expires <= now) {
     result.code = Code::kExpired;
     return result;
@@ -239,7 +244,8 @@ VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now) const {
     if (limit) {
       constexpr uint64_t kManagementBudget = 0x6d616e6167656d74ULL;  // "managemt"
       result.ratelimit = options_.rate_limiter->Take(
-          req.management ? key.limiter_key() ^ kManagementBudget : key.limiter_key(), *limit, now);
+          req.management ? key.limiter_key() ^ kManagementBudget : key.limiter_key(), *limit,
+          monotonic);
       if (!result.ratelimit->allowed) {
         result.code = Code::kRateLimited;
         return result;

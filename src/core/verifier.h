@@ -130,6 +130,9 @@ struct VerifyResult {
 struct VerifierOptions {
   const KeyFormat* format = nullptr;
   std::vector<std::string> accept_environments;  // what this deployment authenticates
+  // Expiry and usage on its wall time (wrap it in a NonDecreasingClock so
+  // that a clock set back revives no expired key); rate limits and the
+  // failure budget on its monotonic time, which no jump moves.
   const Clock* clock = nullptr;
   KeyResolver* resolver = nullptr;
   RateLimiter* rate_limiter = nullptr;          // null: no rate limits
@@ -151,12 +154,14 @@ class Verifier {
 
   // The failed-verification limit, for credentials checked outside Verify
   // (root keys on the management API): whether ip is over its budget, and
-  // counting one more failure from it.
-  bool FailureLimited(std::string_view ip, Timestamp now) const;
-  void RecordFailure(std::string_view ip, Timestamp now) const;
+  // counting one more failure from it. On the clock's monotonic time, as
+  // Verify counts failures.
+  bool FailureLimited(std::string_view ip) const;
+  void RecordFailure(std::string_view ip) const;
 
  private:
-  VerifyResult Evaluate(const VerifyRequest& request, Timestamp now) const;
+  // now: wall time, for expiry; monotonic: for the rate limiters.
+  VerifyResult Evaluate(const VerifyRequest& request, Timestamp now, Timestamp monotonic) const;
   // ip: the request's client address, parsed (nullopt: none or not an address).
   Code CheckRestrictions(const KeyRestrictions& r, const VerifyRequest& request,
                          const std::optional<IpAddress>& ip) const;

@@ -49,6 +49,22 @@ class VerifierTest : public ::testing::Test {
     return Verifier(o);
   }
 
+  // A verifier on clock; with failure_limit, a failure budget per address.
+  Verifier MakeVerifierOn(const Clock* clock,
+                          std::optional<RateLimit> failure_limit = std::nullopt) {
+    VerifierOptions o;
+    o.format = &format_;
+    o.accept_environments = {"live"};
+    o.clock = clock;
+    o.resolver = &resolver_;
+    o.rate_limiter = &limiter_;
+    if (failure_limit) {
+      o.failure_limiter = &failures_;
+      o.failure_limit = *failure_limit;
+    }
+    return Verifier(o);
+  }
+
   Code Check(const std::string& key, VerifyRequest req = {}) {
     req.key = key;
     return MakeVerifier().Verify(req).code;
@@ -58,6 +74,7 @@ class VerifierTest : public ::testing::Test {
   ManualClock clock_;
   MapResolver resolver_;
   MemoryRateLimiter limiter_;
+  MemoryRateLimiter failures_;
 };
 
 TEST_F(VerifierTest, ValidKeyAnswersValidWithTheRecord) {
@@ -208,6 +225,128 @@ TEST_F(VerifierTest, FailedChecksDoNotConsumeRateLimit) {
   for (int i = 0; i < 5; ++i) EXPECT_EQ(v.Verify(req).code, Code::kIpNotAllowed);
   req.ip = "10.0.0.1";
   EXPECT_EQ(v.Verify(req).code, Code::kValid);
+}
+
+constexpr Timestamp kHour = 3600 * kMillisPerSecond;
+constexpr Timestamp kDay = 24 * kHour;
+
+// Rate limits run on monotonic time: a wall clock set a day forward frees no
+// key, and one set a day back locks none out for a day.
+TEST_F(VerifierTest, RateLimitsIgnoreWallClockJumps) {
+  const std::string key = AddKey([](ApiKey& k) { k.rate_limit = RateLimit{3, 60}; });
+  Verifier v = MakeVerifierOn(&clock_);
+  VerifyRequest req;
+  req.key = key;
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(v.Verify(req).code, Code::kValid);
+  ASSERT_EQ(v.Verify(req).code, Code::kRateLimited);
+  const Timestamp t0 = clock_.Now();
+  clock_.Set(t0 + kDay);
+  const VerifyResult forward = v.Verify(req);
+  EXPECT_EQ(forward.code, Code::kRateLimited) << "a clock set forward refilled the bucket";
+  clock_.Set(t0 - kDay);
+  const VerifyResult back = v.Verify(req);
+  EXPECT_EQ(back.code, Code::kRateLimited);
+  ASSERT_TRUE(back.ratelimit);
+  EXPECT_LE(back.ratelimit->retry_after_seconds, 20) << "a clock set back stretched the wait";
+  clock_.Advance(60'000);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(v.Verify(req).code, Code::kValid) << i;
+  EXPECT_EQ(v.Verify(req).code, Code::kRateLimited);
+}
+
+TEST_F(VerifierTest, FailureBudgetIgnoresWallClockJumps) {
+  const std::string good = AddKey();
+  Verifier v = MakeVerifierOn(&clock_, RateLimit{3, 60});
+  VerifyRequest bad;
+  const std::string unknown = format_.Generate("live");
+  bad.key = unknown;
+  bad.ip = "10.1.2.3";
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(v.Verify(bad).code, Code::kInvalid);
+  VerifyRequest req;
+  req.key = good;
+  req.ip = "10.1.2.3";
+  ASSERT_EQ(v.Verify(req).code, Code::kRateLimited);
+  const Timestamp t0 = clock_.Now();
+  clock_.Set(t0 + kDay);
+  EXPECT_EQ(v.Verify(req).code, Code::kRateLimited) << "a clock set forward refilled the budget";
+  EXPECT_TRUE(v.FailureLimited("10.1.2.3"));
+  clock_.Set(t0 - kDay);
+  EXPECT_EQ(v.Verify(req).code, Code::kRateLimited);
+  clock_.Advance(60'000);
+  EXPECT_FALSE(v.FailureLimited("10.1.2.3")) << "a clock set back stretched the wait";
+  EXPECT_EQ(v.Verify(req).code, Code::kValid);
+}
+
+// Failures counted outside Verify (root keys, portal links) spend the same
+// budget on the same (monotonic) clock as Verify.
+TEST_F(VerifierTest, FailuresRecordedOutsideVerifyShareItsClock) {
+  const std::string good = AddKey();
+  Verifier v = MakeVerifierOn(&clock_, RateLimit{3, 60});
+  for (int i = 0; i < 3; ++i) v.RecordFailure("10.1.2.3");
+  VerifyRequest req;
+  req.key = good;
+  req.ip = "10.1.2.3";
+  EXPECT_EQ(v.Verify(req).code, Code::kRateLimited);
+  EXPECT_TRUE(v.FailureLimited("10.1.2.3"));
+  clock_.Advance(60'000);
+  EXPECT_FALSE(v.FailureLimited("10.1.2.3"));
+  EXPECT_EQ(v.Verify(req).code, Code::kValid);
+}
+
+// Expiry is on wall time, behind a NonDecreasingClock as App has it: a
+// clock set back revives no expired key, and expires no key early (a later
+// expiry comes late by the size of the jump, until the clock is set right).
+TEST_F(VerifierTest, AClockSetBackRevivesNoExpiredKey) {
+  NonDecreasingClock wall(&clock_);
+  Verifier v = MakeVerifierOn(&wall);
+  auto code = [&](const std::string& key) {
+    VerifyRequest req;
+    req.key = key;
+    return v.Verify(req).code;
+  };
+  const Timestamp t0 = clock_.Now();
+  const std::string soon = AddKey([&](ApiKey& k) { k.expires_at = t0 + 1000; });
+  const std::string later = AddKey([&](ApiKey& k) { k.expires_at = t0 + 2 * kHour; });
+  EXPECT_EQ(code(soon), Code::kValid);
+  clock_.Advance(1000);
+  EXPECT_EQ(code(soon), Code::kExpired);
+  EXPECT_EQ(code(later), Code::kValid);
+  clock_.JumpWall(-kHour);
+  EXPECT_EQ(code(soon), Code::kExpired) << "a clock set back revived an expired key";
+  EXPECT_EQ(code(later), Code::kValid);
+  // On the bare clock it would have come back: why App wraps its clock.
+  EXPECT_EQ(Check(soon), Code::kValid);
+  // Wall time holds at t0 + 1 s until the clock catches up an hour later,
+  // then moves again: `later` expires at its wall time, an hour late.
+  clock_.Advance(kHour);
+  EXPECT_EQ(clock_.Now(), t0 + 1000);
+  EXPECT_EQ(code(soon), Code::kExpired);
+  clock_.Advance(2 * kHour - 1000 - 1);
+  EXPECT_EQ(code(later), Code::kValid);
+  clock_.Advance(1);
+  EXPECT_EQ(code(later), Code::kExpired);
+}
+
+// A clock set forward expires the keys whose expiry falls inside the jump,
+// and setting it right again does not bring them back in this process. The
+// mark is the process's: after a restart such a key verifies again until
+// its own expiry.
+TEST_F(VerifierTest, AClockSetForwardExpiresEarlyAndSettingItRightKeepsThat) {
+  NonDecreasingClock wall(&clock_);
+  Verifier v = MakeVerifierOn(&wall);
+  const Timestamp t0 = clock_.Now();
+  const std::string key = AddKey([&](ApiKey& k) { k.expires_at = t0 + kHour; });
+  VerifyRequest req;
+  req.key = key;
+  EXPECT_EQ(v.Verify(req).code, Code::kValid);
+  clock_.JumpWall(kDay);
+  EXPECT_EQ(v.Verify(req).code, Code::kExpired);
+  clock_.Set(t0);
+  EXPECT_EQ(v.Verify(req).code, Code::kExpired) << "setting the clock right revived the key";
+  NonDecreasingClock restarted(&clock_);
+  Verifier after_restart = MakeVerifierOn(&restarted);
+  EXPECT_EQ(after_restart.Verify(req).code, Code::kValid);
+  clock_.Advance(kHour);
+  EXPECT_EQ(after_restart.Verify(req).code, Code::kExpired);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/time_format.h"
 #include "server/http_status.h"
 #include "server/json_codec.h"
 #include "testing/api_stack.h"
@@ -173,6 +174,43 @@ TEST_F(ApiTest, CreateVerifyRevokeThroughTheApi) {
   EXPECT_EQ(refused.response.status, 401);
   EXPECT_EQ(Body(refused)["error"], "revoked");
   EXPECT_EQ(refused.response.body.find(secret), std::string::npos);
+}
+
+// The composition root's clock: the injected wall clock jumps both ways and
+// no expired key comes back, no rate-limited key is let through, and the
+// answers of /v1/auth follow.
+TEST_F(ApiTest, AWallClockJumpRevivesNothingAndUnlimitsNothing) {
+  const std::string ws_id =
+      Body(Call(http::verb::post, "/v1/workspaces", R"({"name":"Clock"})"))["id"];
+  auto make = [&](const std::string& extra) {
+    auto r =
+        Call(http::verb::post, "/v1/api-keys",
+             R"({"workspace_id":")" + ws_id + R"(","environment":"live","name":"k")" + extra + "}");
+    EXPECT_EQ(r.response.status, 201) << r.response.body;
+    return Body(r)["key"].get<std::string>();
+  };
+  const std::string expiring =
+      make(R"(,"expires_at":")" + FormatRfc3339(clock_.Now() + 60'000) + R"(")");
+  const std::string limited = make(R"(,"rate_limit":{"limit":2,"period_seconds":3600})");
+  auto gateway = [&](const std::string& key) {
+    HttpRequest auth{http::verb::get, "/v1/auth", 11};
+    auth.set("X-API-Key", key);
+    const ApiReply r = stack_.api->Handle(auth, "10.0.0.1");
+    return r.response.status == 200 ? std::string("valid") : Body(r)["error"].get<std::string>();
+  };
+  EXPECT_EQ(gateway(expiring), "valid");
+  EXPECT_EQ(gateway(limited), "valid");
+  EXPECT_EQ(gateway(limited), "valid");
+  EXPECT_EQ(gateway(limited), "rate_limited");
+
+  clock_.Advance(61'000);
+  EXPECT_EQ(gateway(expiring), "expired");
+  clock_.JumpWall(-24 * 3600 * 1000);  // set back a day
+  EXPECT_EQ(gateway(expiring), "expired") << "a clock set back revived an expired key";
+  EXPECT_EQ(gateway(limited), "rate_limited");
+  clock_.JumpWall(2 * 24 * 3600 * 1000);  // and a day forward of where it was
+  EXPECT_EQ(gateway(limited), "rate_limited") << "a clock set forward refilled the bucket";
+  EXPECT_EQ(gateway(expiring), "expired");
 }
 
 TEST(ApiResponseTest, HeaderValuesCannotStartHeadersOfTheirOwn) {

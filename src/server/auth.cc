@@ -62,10 +62,9 @@ bool Authenticate(Call& call, const RouteContext& ctx, bool allow_self_service) 
     return false;
   }
   const Verifier& verifier = *ctx.verifier;
-  const Timestamp now = ctx.service->clock().Now();
   if (token.starts_with("kw_root_")) {
     // Guessing root keys is limited like guessing API keys: per address.
-    if (verifier.FailureLimited(call.client_ip, now)) {
+    if (verifier.FailureLimited(call.client_ip)) {
       call.Error(Code::kRateLimited,
                  "too many failed authentications from this address; retry in a minute");
       return false;
@@ -76,7 +75,7 @@ bool Authenticate(Call& call, const RouteContext& ctx, bool allow_self_service) 
         call.Fail(root.status());
         return false;
       }
-      verifier.RecordFailure(call.client_ip, now);
+      verifier.RecordFailure(call.client_ip);
       call.reply.response.Set("WWW-Authenticate",
                               "Bearer realm=\"keyward\", error=\"invalid_token\"");
       call.Error(Code::kUnauthorized, root.status().message());
@@ -239,8 +238,7 @@ bool AuthenticateSession(Call& call, const RouteContext& ctx, const Route& route
     return false;
   }
   const Verifier& verifier = *ctx.verifier;
-  const Timestamp now = ctx.service->clock().Now();
-  if (verifier.FailureLimited(call.client_ip, now)) {
+  if (verifier.FailureLimited(call.client_ip)) {
     call.Error(Code::kRateLimited,
                "too many failed authentications from this address; retry in a minute");
     return false;
@@ -259,7 +257,7 @@ bool AuthenticateSession(Call& call, const RouteContext& ctx, const Route& route
     }
     // A guessed or stale token spends the address's failure budget, like a
     // guessed key; a missing cookie is only a page not signed in.
-    if (code == Code::kUnauthorized && !token->empty()) verifier.RecordFailure(call.client_ip, now);
+    if (code == Code::kUnauthorized && !token->empty()) verifier.RecordFailure(call.client_ip);
     call.Fail(active.status());
     return false;
   }

@@ -57,8 +57,7 @@ void Portal(Call& call, const RouteContext& ctx) {
   auto client = ClientAddress(call.req, call.peer_ip, ctx.options->trusted_proxies);
   if (!client.ok()) return call.Fail(client.status());
   call.client_ip = std::move(*client);
-  const Timestamp now = ctx.service->clock().Now();
-  if (ctx.verifier->FailureLimited(call.client_ip, now)) {
+  if (ctx.verifier->FailureLimited(call.client_ip)) {
     return SendMessagePage(call, ctx, 429, "Too many attempts",
                            "Too many links that do not work were opened from this address. "
                            "Wait a minute, then open your link again.",
@@ -76,7 +75,7 @@ void Portal(Call& call, const RouteContext& ctx) {
   }
   const Code code_answered = opened.status().code();
   if (code_answered == Code::kNotFound) {
-    ctx.verifier->RecordFailure(call.client_ip, now);
+    ctx.verifier->RecordFailure(call.client_ip);
     return SendMessagePage(call, ctx, 404, "This link does not work",
                            "The link is not valid. Check that it was copied whole, or ask for a "
                            "new one.",

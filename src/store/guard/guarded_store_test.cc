@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <thread>
 #include <vector>
 
 #include "core/sha256.h"
@@ -267,6 +268,42 @@ TEST_F(GuardedStoreTest, ADeletedDatabaseIsNoticedWithoutAWriteAndReopenedWhenRe
   EXPECT_EQ(guard_->fault(), StorageFault::kNone);
   EXPECT_TRUE(guard_->CreateWorkspace(Ws("ws_8"), Audit()).ok());
   EXPECT_TRUE(guard_->GetKey("key_1").ok());
+}
+
+// Run under ThreadSanitizer (make test-tsan): changes, revocations, reads and
+// probes from several threads while the fault comes and goes. Every call
+// answers Ok or a storage fault, and the guard ends healthy.
+TEST_F(GuardedStoreTest, CallsAndProbesFromManyThreadsWhileTheFaultComesAndGoes) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> unexpected{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; !stop; ++i) {
+        const std::string id = "ws_t" + std::to_string(t) + "_" + std::to_string(i);
+        Status s = guard_->CreateWorkspace(Ws(id), Audit());
+        if (!s.ok() && s.fault() == StorageFault::kNone) ++unexpected;
+        auto r = guard_->RevokeKey("key_1", 20 + i, "test", "race", Audit());
+        if (!r.ok() && r.status().fault() == StorageFault::kNone) ++unexpected;
+        (void)guard_->GetKey("key_1");
+        (void)guard_->Stats();
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    for (int i = 0; i < 200; ++i) {
+      faulty_->fault = i % 2 == 0 ? StorageFault::kFull : StorageFault::kNone;
+      guard_->Check();
+      std::this_thread::yield();
+    }
+    faulty_->fault = StorageFault::kNone;
+    stop = true;
+  });
+  for (auto& t : threads) t.join();
+  guard_->Check();
+  EXPECT_EQ(unexpected.load(), 0);
+  EXPECT_EQ(guard_->fault(), StorageFault::kNone);
+  EXPECT_TRUE(guard_->CreateWorkspace(Ws("ws_after_the_race"), Audit()).ok());
 }
 
 }  // namespace
