@@ -76,7 +76,10 @@ schemas["ErrorCode"] = {
         "`invalid_request` 400 (or 431 for headers over 16 KiB), `not_found` 404, "
         "`method_not_allowed` 405, `conflict` / `key_limit_reached` / `key_revoked` 409, "
         "`payload_too_large` 413, `unsupported_media_type` 415, `unprocessable` 422, `internal` "
-        "500, `storage_unavailable` 503, `insufficient_scope` 403, `forbidden` 403 (a managing key asked "
+        "500, `storage_full` 503 (no space is left for keyward's data: changes are refused, "
+        "revocations still work), `storage_unavailable` 503 (storage cannot be used: the "
+        "database unreachable, the data directory read-only or deleted, an I/O error, an "
+        "unreadable database file; or the server stopping), `insufficient_scope` 403, `forbidden` 403 (a managing key asked "
         "for more than it holds: a wider allow-list, a later expiry, a higher rate limit, or its "
         "own restrictions changed). Gateway mode (`GET /v1/auth`) also "
         "answers the refusing verification codes as errors: `missing malformed invalid revoked "
@@ -861,8 +864,10 @@ responses = {
         "Something failed inside keyward: `internal`. The message never carries internals.",
         ["internal"], [("internal", "internal error")]),
     "Unavailable": err_response(
-        "The database cannot be reached, or the server is stopping: `storage_unavailable`. Retry later; keys already cached keep verifying meanwhile.",
-        ["storage_unavailable"], [("storage_unavailable", "the database cannot be reached")]),
+        "Storage cannot take this request, or the server is stopping. `storage_full`: no space is left for keyward's data; changes are refused until space is freed, but revoking a key or a root key and ending a session still work. `storage_unavailable`: the database cannot be reached, or its data directory became read-only or was deleted, the disk reported an I/O error, or the database file cannot be read; the message names which. Nothing of the refused request was stored. Retry later; keys already checked keep verifying meanwhile, and keyward recovers by itself when the cause goes away.",
+        ["storage_full", "storage_unavailable"],
+        [("storage_full", "storage is full: no space is left for keyward's data. Revocations still work; other changes are refused until space is freed"),
+         ("storage_unavailable", "storage is unavailable: keyward's data directory has become read-only. Changes are refused until it is writable again; keys already checked keep verifying")]),
     "GatewayBadRequest": err_response(
         "Forwarded headers from a trusted proxy that disagree (two methods, two URIs, "
         "`X-Real-IP` against `X-Forwarded-For`, a header repeated with different values) or "
@@ -1315,8 +1320,7 @@ paths["/healthz"] = {
 }
 paths["/readyz"] = {
     "get": op("getReadiness", "operations", "Readiness",
-              "Answers 200 when keyward can serve requests (its storage answers), 503 when it "
-              "cannot or is stopping. No credential.",
+              "Answers 200 when keyward can serve requests and take changes, 503 while it cannot (a load balancer should stop sending it writes): `storage_full` while the disk is full, `storage_unavailable` while storage is unreachable, read-only, deleted, failing with I/O errors or unreadable, or while the server is stopping. The message names the cause; the log and `/metrics` (`keyward_storage_fault{fault=...}`) say more. No credential.",
               [ok("Ready to serve.", "ReadyStatus", example={"status": "ready"})], ["503"],
               security=[]),
 }
@@ -1402,7 +1406,7 @@ Ids carry a type prefix: `ws_`, `key_`, `rk_`, `evt_`, `ps_`. Every response car
 workspace); 405 `method_not_allowed` (with `Allow`); 409 `key_limit_reached`, `key_revoked`, \
 `conflict`; 413 `payload_too_large`; 415 `unsupported_media_type`; 422 `unprocessable`; 431 \
 `invalid_request` (headers over 16 KiB); 500 `internal` (never with internals); 503 \
-`storage_unavailable` (the database unreachable, or stopping). In gateway mode the refusing verification \
+`storage_full` (no space left: changes refused, revocations still work), `storage_unavailable` (the database unreachable, its directory read-only or deleted, an I/O error, an unreadable file; or stopping). In gateway mode the refusing verification \
 codes are the errors (401, 403, 429).
 
 ## Pagination

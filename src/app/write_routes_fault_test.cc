@@ -204,6 +204,7 @@ TEST_P(WriteRoutesUnderFaults, NoAnswerIsUntrueAndNothingIsHalfWritten) {
       keyward::testing::TempDir dir;
       Stack s(dir.path().string());
       s.Seed();
+      s.Open();  // cold caches: the route's reads reach the files
       vfs.Disarm();
       vfs.ResetCounts();
       ok_status = route.call(s).response.status;
@@ -216,6 +217,7 @@ TEST_P(WriteRoutesUnderFaults, NoAnswerIsUntrueAndNothingIsHalfWritten) {
       keyward::testing::TempDir dir;
       Stack s(dir.path().string());
       s.Seed();
+      s.Open();
       const std::string before = Dump(s.db());
       vfs.ResetCounts();
       vfs.Arm(point, static_cast<int>(i));

@@ -47,7 +47,9 @@ Status DiskReserve::Fill() {
   if (fd < 0) {
     const int err = errno;
     return Status::Storage(
-        err == ENOSPC || err == EDQUOT ? StorageFault::kFull : StorageFault::kReadOnly,
+        err == ENOSPC || err == EDQUOT ? StorageFault::kFull
+        : err == ENOENT                ? StorageFault::kMissing
+                                       : StorageFault::kReadOnly,
         "cannot create the storage reserve " + path_ + ": " + std::strerror(err));
   }
   struct stat before {};

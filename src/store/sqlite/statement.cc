@@ -87,6 +87,13 @@ Status SqliteError(sqlite3* db, const char* what) {
   if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY) {
     return Status::Conflict(msg);
   }
+  if (TransactionLost(db)) {
+    // SQLite rolled the transaction back after an earlier storage error,
+    // which was answered then; what came since (a statement refused, a
+    // stale error code) must not be taken for success, nor be a 500.
+    return Status::Storage(StorageFault::kIoError,
+                           msg + " (the transaction was rolled back by an earlier storage error)");
+  }
   return Status::Internal(msg);
 }
 

@@ -32,6 +32,16 @@ Status SqliteError(sqlite3* db, const char* what);
 // system call that failed stand for; kNone for errors that are not one.
 StorageFault ClassifySqliteError(int extended_code, int system_errno);
 
+// The connection whose Transaction is open on this thread, if any.
+inline thread_local sqlite3* tls_transaction_db = nullptr;
+
+// Whether db has a Transaction open on this thread that SQLite has rolled
+// back by itself (it does after SQLITE_IOERR, SQLITE_FULL and the like):
+// the connection is back in autocommit mode.
+inline bool TransactionLost(sqlite3* db) {
+  return db == tls_transaction_db && sqlite3_get_autocommit(db) != 0;
+}
+
 // A prepared statement, finalized on scope exit.
 class Stmt {
  public:
@@ -91,7 +101,13 @@ class Stmt {
   }
 
   // SQLITE_ROW, SQLITE_DONE or an error code.
-  int Step() { return sqlite3_step(stmt_); }
+  // Inside a Transaction that SQLite has already rolled back (after an I/O
+  // error or a full disk), no statement runs: it would commit on its own,
+  // outside the transaction.
+  int Step() {
+    if (TransactionLost(db_)) return SQLITE_ABORT_ROLLBACK;
+    return sqlite3_step(stmt_);
+  }
   Status Run() {
     const int rc = Step();
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? Status::Ok() : SqliteError(db_, "write");
@@ -138,12 +154,14 @@ bool DatabaseMoved(sqlite3* db);
 // begin on a database file that was deleted or moved.
 class Transaction {
  public:
-  explicit Transaction(sqlite3* db) : db_(db) {
+  explicit Transaction(sqlite3* db) : db_(db), outer_(tls_transaction_db) {
     moved_ = DatabaseMoved(db_);
     rc_ = moved_ ? SQLITE_READONLY_DBMOVED
                  : sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+    if (rc_ == SQLITE_OK) tls_transaction_db = db_;
   }
   ~Transaction() {
+    tls_transaction_db = outer_;
     if (rc_ == SQLITE_OK && !done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
   Status BeginStatus() const {
@@ -153,15 +171,18 @@ class Transaction {
     return rc_ == SQLITE_OK ? Status::Ok() : SqliteError(db_, "begin");
   }
   Status Commit() {
+    if (TransactionLost(db_)) return SqliteError(db_, "commit");
     if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
       return SqliteError(db_, "commit");
     }
     done_ = true;
+    tls_transaction_db = outer_;
     return Status::Ok();
   }
 
  private:
   sqlite3* db_;
+  sqlite3* outer_;  // the transaction open before this one, if any
   int rc_;
   bool moved_ = false;
   bool done_ = false;
