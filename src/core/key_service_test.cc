@@ -40,6 +40,15 @@ class KeyServiceTest : public ::testing::Test {
     resolver_ = std::make_unique<StoreKeyResolver>(store_.get());
   }
 
+  // Another node's key service: this fixture's format and clock on store.
+  KeyServiceOptions NodeOptions(KeyStore* store) {
+    KeyServiceOptions o;
+    o.format = &format_;
+    o.clock = &clock_;
+    o.store = store;
+    return o;
+  }
+
   Code Verify(const std::string& secret) {
     VerifierOptions o;
     o.format = &format_;
@@ -671,13 +680,8 @@ class RootKeyLookups : public keyward::testing::KeyStoreWrapper {
 
 TEST_F(KeyServiceTest, RootKeysAreReadOnceASecondAndRevocationsElsewhereLandWithinIt) {
   RootKeyLookups node_a(store_.get()), node_b(store_.get());
-  KeyServiceOptions o;
-  o.format = &format_;
-  o.clock = &clock_;
-  o.store = &node_a;
-  KeyService a(o);
-  o.store = &node_b;
-  KeyService b(o);
+  KeyService a(NodeOptions(&node_a));
+  KeyService b(NodeOptions(&node_b));
   auto root = a.CreateRootKey("ops", actor_);
   ASSERT_TRUE(root.ok());
   ASSERT_TRUE(b.AuthenticateRootKey(root->secret).ok());
@@ -696,13 +700,8 @@ TEST_F(KeyServiceTest, RootKeysAreReadOnceASecondAndRevocationsElsewhereLandWith
 // not keep a key revoked elsewhere accepted for a day.
 TEST_F(KeyServiceTest, RootKeyFreshnessIgnoresWallClockJumps) {
   RootKeyLookups node_a(store_.get()), node_b(store_.get());
-  KeyServiceOptions o;
-  o.format = &format_;
-  o.clock = &clock_;
-  o.store = &node_a;
-  KeyService a(o);
-  o.store = &node_b;
-  KeyService b(o);
+  KeyService a(NodeOptions(&node_a));
+  KeyService b(NodeOptions(&node_b));
   auto root = a.CreateRootKey("ops", actor_);
   ASSERT_TRUE(root.ok());
   ASSERT_TRUE(b.AuthenticateRootKey(root->secret).ok());
