@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <sqlite3.h>
 #include <atomic>
+
 #include <filesystem>
+#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -268,6 +271,32 @@ TEST_F(GuardedStoreTest, ADeletedDatabaseIsNoticedWithoutAWriteAndReopenedWhenRe
   EXPECT_EQ(guard_->fault(), StorageFault::kNone);
   EXPECT_TRUE(guard_->CreateWorkspace(Ws("ws_8"), Audit()).ok());
   EXPECT_TRUE(guard_->GetKey("key_1").ok());
+}
+
+TEST_F(GuardedStoreTest, ADatabaseFileThatBecameUnreadableIsNamedAndRefusesChanges) {
+  // Everything into the main file, then its pages after the first
+  // overwritten in place, as a failing disk or a stray write would.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(dir_.File("keyward.db").c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  {
+    std::fstream f(dir_.File("keyward.db"), std::ios::in | std::ios::out | std::ios::binary);
+    const auto size = std::filesystem::file_size(dir_.File("keyward.db"));
+    f.seekp(4096);
+    const std::string garbage(size - 4096, '\xa5');
+    f.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  }
+  auto read = guard_->GetKey("key_1");
+  EXPECT_FALSE(read.ok());
+  EXPECT_EQ(read.status().fault(), StorageFault::kCorrupt) << read.status().ToString();
+  EXPECT_EQ(guard_->fault(), StorageFault::kCorrupt);
+  EXPECT_EQ(guard_->CreateWorkspace(Ws("ws_c"), Audit()).code(), Code::kUnavailable);
+  EXPECT_EQ(guard_->Readiness().fault(), StorageFault::kCorrupt);
+  // Still unreadable: the probe keeps the fault.
+  guard_->Check();
+  EXPECT_EQ(guard_->fault(), StorageFault::kCorrupt);
 }
 
 // Run under ThreadSanitizer (make test-tsan): changes, revocations, reads and
