@@ -903,12 +903,12 @@ TEST_F(FaultInjectionTest, SqliteReportsTheInjectedCodeAndErrno) {
       EXPECT_NE(Exec(db, "INSERT INTO t VALUES (3)"), SQLITE_OK);
       vfs_->Disarm();
       EXPECT_EQ(sqlite3_extended_errcode(db), SQLITE_IOERR_FSYNC);
-      std::cout << "[fault answers] a failed commit fsync after a read that failed with ENOENT: "
-                   "sqlite3_system_errno = "
-                << sqlite3_system_errno(db) << ", classified "
-                << StorageFaultName(sqlite_internal::ClassifySqliteError(
-                       sqlite3_extended_errcode(db), sqlite3_system_errno(db)))
-                << "\n";
+      // The stale errno alone would say "missing"; SqliteError asks the
+      // files instead and names what happened.
+      EXPECT_EQ(sqlite_internal::ClassifySqliteError(sqlite3_extended_errcode(db),
+                                                     sqlite3_system_errno(db)),
+                StorageFault::kMissing);
+      EXPECT_EQ(sqlite_internal::SqliteError(db, "commit").fault(), StorageFault::kIoError);
     }
     sqlite3_close(db);
   }
