@@ -1,7 +1,5 @@
 #include "store/guard/guarded_store.h"
 
-#include <type_traits>
-
 namespace keyward {
 namespace {
 
@@ -45,29 +43,24 @@ void GuardedStore::Observe(const Status& s) {
 }
 
 void GuardedStore::Enter(StorageFault fault, const std::string& detail) {
-  StorageFault before;
-  {
-    MutexLock lock(&mu_);
-    before = fault_.load(std::memory_order_relaxed);
-    if (before == fault) return;
-    // A sticky fault is not hidden by an unreachable server (PostgreSQL's
-    // disk filling, then its connections dropping): the probe settles it.
-    if (fault == StorageFault::kUnreachable && Sticky(before)) return;
-    fault_.store(fault, std::memory_order_release);
-    ++faults_;
-    next_probe_ = Steady::now() + options_.probe_every;
-  }
+  MutexLock lock(&mu_);
+  const StorageFault before = fault_.load(std::memory_order_relaxed);
+  if (before == fault) return;
+  // A sticky fault is not hidden by an unreachable server (PostgreSQL's
+  // disk filling, then its connections dropping): the probe settles it.
+  if (fault == StorageFault::kUnreachable && Sticky(before)) return;
+  fault_.store(fault, std::memory_order_release);
+  ++faults_;
+  next_probe_ = Steady::now() + options_.probe_every;
+  // Under the lock, so that reports come in the order the fault changed.
   if (options_.on_change) options_.on_change(before, fault, detail);
 }
 
 void GuardedStore::Exit() {
-  StorageFault before;
-  {
-    MutexLock lock(&mu_);
-    before = fault_.load(std::memory_order_relaxed);
-    if (before == StorageFault::kNone) return;
-    fault_.store(StorageFault::kNone, std::memory_order_release);
-  }
+  MutexLock lock(&mu_);
+  const StorageFault before = fault_.load(std::memory_order_relaxed);
+  if (before == StorageFault::kNone) return;
+  fault_.store(StorageFault::kNone, std::memory_order_release);
   if (options_.on_change) options_.on_change(before, StorageFault::kNone, std::string());
 }
 

@@ -37,9 +37,10 @@ namespace keyward {
 struct GuardedStoreOptions {
   KeyStore* base = nullptr;
   StorageReserve* reserve = nullptr;  // null: nothing held back
-  // Called, outside any lock the store holds, when the fault changes:
-  // `before` and `now` (kNone when storage works again) and the engine's
-  // own words for the cause (for the operator's log: it may name paths).
+  // Called when the fault changes, in the order it changes (under the
+  // guard's lock: it must not call the store): `before` and `now` (kNone
+  // when storage works again) and the engine's own words for the cause
+  // (for the operator's log: it may name paths).
   std::function<void(StorageFault before, StorageFault now, const std::string& detail)> on_change;
   // Called when the reserve was released so that a revocation could commit.
   std::function<void(uint64_t bytes)> on_reserve_released;

@@ -144,8 +144,8 @@ class GuardedStoreTest : public ::testing::Test {
   std::unique_ptr<DiskReserve> reserve_;
   std::unique_ptr<FaultyStore> faulty_;
   std::unique_ptr<GuardedStore> guard_;
-  std::vector<Transition> transitions_;
-  uint64_t released_bytes_ = 0;
+  std::vector<Transition> transitions_;      // on_change runs under the guard's lock
+  std::atomic<uint64_t> released_bytes_{0};  // revocations run on any thread
 };
 
 TEST_F(GuardedStoreTest, AFullDiskRefusesChangesButARevocationCommitsOnTheReserve) {
@@ -168,7 +168,7 @@ TEST_F(GuardedStoreTest, AFullDiskRefusesChangesButARevocationCommitsOnTheReserv
   auto revoked = guard_->RevokeKey("key_1", 20, "test", "leaked", Audit());
   ASSERT_TRUE(revoked.ok()) << revoked.status().ToString();
   EXPECT_TRUE(engine_->GetKey("key_1")->revoked_at.has_value());
-  EXPECT_EQ(released_bytes_, 64u * 1024);
+  EXPECT_EQ(released_bytes_.load(), 64u * 1024);
   EXPECT_EQ(ReserveFileBytes(), 0u);
   EXPECT_EQ(guard_->Stats().reserve_releases, 1u);
   // A revocation that worked on the reserve does not end the fault.
