@@ -18,12 +18,10 @@ using namespace sqlite_internal;  // NOLINT: the engine's own helpers
 
 using store_rules::kAuditColumns;
 using store_rules::kKeyColumns;
-using store_rules::kRootKeyColumns;
 using store_rules::kWorkspaceColumns;
 
 ApiKey RowToKey(const Stmt& s) { return store_rules::KeyFromRow(s); }
 Workspace RowToWorkspace(const Stmt& s) { return store_rules::WorkspaceFromRow(s); }
-RootKey RowToRootKey(const Stmt& s) { return store_rules::RootKeyFromRow(s); }
 AuditEntry RowToAudit(const Stmt& s) { return store_rules::AuditFromRow(s); }
 
 // The rules' reads, on this connection (under the store's mutex).
@@ -521,158 +519,6 @@ Status SqliteStore::TouchKeysLocked(
     KEYWARD_RETURN_IF_ERROR(s.Run());
   }
   return Status::Ok();
-}
-
-// ---- Usage ----
-
-Status SqliteStore::RecordUsage(const UsageBatch& batch) {
-  if (batch.empty()) return Status::Ok();
-  MutexLock lock(&mu_);
-  Transaction tx(db_);
-  KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
-  Stmt s(db_,
-         "INSERT INTO usage (key_id, workspace_id, minute, code, count) VALUES (?, ?, ?, ?, ?) "
-         "ON CONFLICT (key_id, minute, code) DO UPDATE SET count = count + excluded.count");
-  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
-  for (const auto& r : batch.rows) {
-    s.Reset();
-    s.Bind(r.key_id).Bind(r.workspace_id).Bind(r.minute).Bind(CodeName(r.code)).Bind(r.count);
-    KEYWARD_RETURN_IF_ERROR(s.Run());
-  }
-  KEYWARD_RETURN_IF_ERROR(TouchKeysLocked(batch.last_used));
-  return tx.Commit();
-}
-
-Result<std::vector<UsagePoint>> SqliteStore::QueryUsage(const UsageQuery& q) {
-  MutexLock lock(&mu_);
-  Stmt s(db_,
-         "SELECT (minute / ?1) * ?1 AS bucket, code, SUM(count) FROM usage "
-         "WHERE workspace_id = ?2 AND (?3 = '' OR key_id = ?3) AND minute >= ?4 AND minute < ?5 "
-         "AND (?6 = '' OR key_id IN (SELECT id FROM api_keys WHERE workspace_id = ?2 "
-         "AND environment = ?6)) "
-         "GROUP BY bucket, code ORDER BY bucket, code");
-  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
-  s.Bind(std::max<int64_t>(q.bucket_minutes, 1)).Bind(q.workspace_id).Bind(q.key_id);
-  s.Bind(q.from_minute).Bind(q.to_minute).Bind(q.environment);
-  std::vector<UsagePoint> out;
-  int rc;
-  while ((rc = s.Step()) == SQLITE_ROW) {
-    const auto code = CodeFromName(s.Text(1));
-    if (!code) continue;
-    out.push_back({s.Int(0), *code, s.Int(2)});
-  }
-  if (rc != SQLITE_DONE) return SqliteError(db_, "read usage");
-  return out;
-}
-
-Result<std::unordered_map<std::string, RequestCounts>> SqliteStore::CountRequests(
-    const std::vector<std::string>& key_ids, int64_t now_minute) {
-  std::unordered_map<std::string, RequestCounts> out;
-  if (key_ids.empty()) return out;
-  MutexLock lock(&mu_);
-  Stmt s(db_,
-         "SELECT SUM(CASE WHEN minute >= ?2 THEN count ELSE 0 END), SUM(count) FROM usage "
-         "WHERE key_id = ?1 AND code = 'valid' AND minute >= ?3");
-  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
-  for (const auto& id : key_ids) {
-    s.Reset();
-    s.Bind(id).Bind(now_minute - 24 * 60).Bind(now_minute - 30 * 24 * 60);
-    if (s.Step() != SQLITE_ROW) return SqliteError(db_, "read usage");
-    out[id] = RequestCounts{s.Int(0), s.Int(1)};
-  }
-  return out;
-}
-
-Status SqliteStore::PruneUsage(int64_t before_minute) {
-  MutexLock lock(&mu_);
-  Stmt s(db_, "DELETE FROM usage WHERE minute < ?");
-  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
-  s.Bind(before_minute);
-  return s.Run();
-}
-
-// ---- Root keys ----
-
-Status SqliteStore::InsertRootKeyLocked(const RootKey& k) {
-  Stmt s(db_,
-         "INSERT INTO root_keys (id, hash, short_prefix, name, created_at, created_by) "
-         "VALUES (?, ?, ?, ?, ?, ?)");
-  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
-  s.Bind(k.id).Bind(k.hash).Bind(k.short_prefix).Bind(k.name).Bind(k.created_at).Bind(k.created_by);
-  return s.Run();
-}
-
-Status SqliteStore::InsertRootKey(const RootKey& k, const AuditEntry& audit) {
-  MutexLock lock(&mu_);
-  Transaction tx(db_);
-  KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
-  KEYWARD_RETURN_IF_ERROR(InsertRootKeyLocked(k));
-  KEYWARD_RETURN_IF_ERROR(InsertAuditLocked(audit));
-  return tx.Commit();
-}
-
-Status SqliteStore::InsertFirstRootKey(const RootKey& k, const AuditEntry& audit) {
-  MutexLock lock(&mu_);
-  // BEGIN IMMEDIATE: another process on the file waits until this commits.
-  Transaction tx(db_);
-  KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
-  Stmt count(db_, "SELECT COUNT(*) FROM root_keys");
-  if (count.Step() != SQLITE_ROW) return SqliteError(db_, "count root keys");
-  if (count.Int(0) > 0) return Status::Conflict("the database already has a root key");
-  KEYWARD_RETURN_IF_ERROR(InsertRootKeyLocked(k));
-  KEYWARD_RETURN_IF_ERROR(InsertAuditLocked(audit));
-  return tx.Commit();
-}
-
-Result<RootKey> SqliteStore::FindRootKeyByHash(const KeyHash& hash) {
-  MutexLock lock(&mu_);
-  Stmt s(db_,
-         "SELECT id, hash, short_prefix, name, created_at, created_by, revoked_at "
-         "FROM root_keys WHERE hash = ?");
-  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
-  s.Bind(hash);
-  const int rc = s.Step();
-  if (rc == SQLITE_ROW) return RowToRootKey(s);
-  if (rc == SQLITE_DONE) return Status::NotFound("no such root key");
-  return SqliteError(db_, "read root key");
-}
-
-Result<std::vector<RootKey>> SqliteStore::ListRootKeys() {
-  MutexLock lock(&mu_);
-  Stmt s(db_,
-         "SELECT id, hash, short_prefix, name, created_at, created_by, revoked_at "
-         "FROM root_keys ORDER BY seq");
-  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
-  std::vector<RootKey> out;
-  int rc;
-  while ((rc = s.Step()) == SQLITE_ROW) out.push_back(RowToRootKey(s));
-  if (rc != SQLITE_DONE) return SqliteError(db_, "read root keys");
-  return out;
-}
-
-Result<RootKey> SqliteStore::RevokeRootKey(std::string_view id, Timestamp at,
-                                           const AuditEntry& audit) {
-  MutexLock lock(&mu_);
-  Transaction tx(db_);
-  KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
-  Stmt get(db_,
-           "SELECT id, hash, short_prefix, name, created_at, created_by, revoked_at "
-           "FROM root_keys WHERE id = ?");
-  KEYWARD_RETURN_IF_ERROR(get.PrepareStatus());
-  get.Bind(id);
-  const int rc = get.Step();
-  if (rc == SQLITE_DONE) return Status::NotFound("no root key " + std::string(id));
-  if (rc != SQLITE_ROW) return SqliteError(db_, "read root key");
-  RootKey key = RowToRootKey(get);
-  if (key.revoked_at) return key;
-  Stmt s(db_, "UPDATE root_keys SET revoked_at = ? WHERE id = ?");
-  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
-  s.Bind(at).Bind(id);
-  KEYWARD_RETURN_IF_ERROR(s.Run());
-  KEYWARD_RETURN_IF_ERROR(InsertAuditLocked(audit));
-  KEYWARD_RETURN_IF_ERROR(tx.Commit());
-  key.revoked_at = at;
-  return key;
 }
 
 // ---- Audit ----
