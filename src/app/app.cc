@@ -1,12 +1,13 @@
 #include "app/app.h"
 
+#include <filesystem>
+
 #include "app/maintenance.h"
 #include "app/open_store.h"
-#include "store/postgres/pg_reserve.h"
-
-#include <filesystem>
 #include "server/log.h"
 #include "server/metrics.h"
+#include "store/guard/disk_reserve.h"
+#include "store/postgres/pg_reserve.h"
 
 namespace keyward {
 
@@ -189,7 +190,8 @@ std::string App::RenderMetrics() const {
   line("keyward_storage_refused_changes_total", "counter",
        "Changes refused at once because of a storage fault.", st.refused_changes);
   line("keyward_storage_reserve_bytes", "gauge",
-       "Bytes held in the storage reserve (data_dir/keyward.reserve) now.", st.reserve_bytes);
+       "Bytes held back now for revocations on a full disk (storage.reserve_bytes).",
+       st.reserve_bytes);
   line("keyward_storage_reserve_releases_total", "counter",
        "Times the reserve was released so that a revocation could commit on a full disk.",
        st.reserve_releases);
@@ -229,7 +231,8 @@ Status App::StartBackground() {
   maintenance_ = std::make_unique<Maintenance>(
       store_.get(), follower_.get(), &usage_,
       std::vector<RateLimiter*>{&limiter_, &failure_limiter_, redis_failure_limiter_.get()},
-      config_.usage_retention_days, clock_, [guard = store_.get()] { guard->Check(); });
+      config_.usage_retention_days, clock_, &wall_clock_.base(),
+      [guard = store_.get()] { guard->Check(); });
   {
     MutexLock lock(&waker_->mu);
     waker_->target = maintenance_.get();

@@ -20,13 +20,13 @@
 #include "core/key_service.h"
 #include "core/key_store.h"
 #include "core/rate_limiter.h"
+#include "core/storage_reserve.h"
 #include "core/usage.h"
 #include "core/verifier.h"
 #include "core/web_sessions.h"
 #include "limits/redis/redis_rate_limiter.h"
 #include "server/api.h"
 #include "server/config.h"
-#include "store/guard/disk_reserve.h"
 #include "store/guard/guarded_store.h"
 
 namespace keyward {
@@ -72,7 +72,8 @@ class App {
         probe_every_(probe_every),
         usage_(static_cast<size_t>(config.usage_buffer_rows)) {}
 
-  // Puts engine_ behind the guard, with a reserve when it is SQLite.
+  // Puts engine_ behind the guard, with the engine's reserve unless
+  // storage.reserve_bytes is 0.
   void OpenGuard();
 
   Config config_;

@@ -3,20 +3,11 @@
 #include "server/log.h"
 
 namespace keyward {
-namespace {
-
-// The clock whose wall time jumps: under a NonDecreasingClock, its base (the
-// wrapper holds still after a jump back, so a jump would go unseen).
-const Clock* JumpWatched(const Clock* clock) {
-  const auto* held = dynamic_cast<const NonDecreasingClock*>(clock);
-  return held != nullptr ? &held->base() : clock;
-}
-
-}  // namespace
 
 Maintenance::Maintenance(KeyStore* store, ChangeFollower* follower, UsageRecorder* usage,
                          std::vector<RateLimiter*> limiters, int64_t retention_days,
-                         const Clock* clock, std::function<void()> check_storage)
+                         const Clock* clock, const Clock* wall_source,
+                         std::function<void()> check_storage)
     : store_(store),
       follower_(follower),
       usage_(usage),
@@ -24,7 +15,7 @@ Maintenance::Maintenance(KeyStore* store, ChangeFollower* follower, UsageRecorde
       retention_days_(retention_days),
       clock_(clock),
       check_storage_(std::move(check_storage)),
-      jumps_(JumpWatched(clock)) {
+      jumps_(wall_source) {
   thread_ = std::thread([this] { Loop(); });
   follower_thread_ = std::thread([this] { FollowLoop(); });
 }

@@ -30,7 +30,7 @@ class Maintenance {
  public:
   Maintenance(KeyStore* store, ChangeFollower* follower, UsageRecorder* usage,
               std::vector<RateLimiter*> limiters, int64_t retention_days, const Clock* clock,
-              std::function<void()> check_storage = nullptr);
+              const Clock* wall_source, std::function<void()> check_storage);
   ~Maintenance() { Stop(); }
 
   // Stops the thread, then writes what usage is still counted in memory.
@@ -61,8 +61,9 @@ class Maintenance {
   int64_t retention_days_;
   const Clock* clock_;
   std::function<void()> check_storage_;
-  // Watches the clock under clock_ (a NonDecreasingClock's base) for
-  // jumps of its wall time; the maintenance thread's own.
+  // Watches wall_source, the clock under clock_ (the App's
+  // NonDecreasingClock holds still after a jump back, so it would hide one),
+  // for jumps of its wall time; the maintenance thread's own.
   ClockJumpDetector jumps_;
   std::atomic<uint64_t> clock_jumps_{0};
   Mutex mu_;

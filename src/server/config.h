@@ -49,8 +49,8 @@ struct Config {
   int64_t failed_verifications_per_ip = 100;  // per minute, then 429; 0: no limit
   // [cache]
   int64_t cache_max_keys = 1'000'000;
-  // [storage]: bytes held back in data_dir/keyward.reserve so that
-  // revocations still commit on a full disk (SQLite only); 0: none.
+  // [storage]: bytes held back so that revocations still commit on a full
+  // disk (SQLite: data_dir/keyward.reserve; PostgreSQL: a table); 0: none.
   int64_t storage_reserve_bytes = 8 << 20;
   // Where browsers reach this deployment ("https://keys.example.com"): the
   // origin of portal links and the one origin the pages accept changes
