@@ -42,7 +42,11 @@ namespace keyward {
 struct KeyChange {
   int64_t seq = 0;
   KeyHash hash{};
+  // An entry with kPolicyChange for a hash says that a workspace's or a
+  // plan's settings changed: drop what is cached of any.
+  bool policy() const { return hash == KeyHash{}; }
 };
+inline constexpr KeyHash kPolicyChange{};
 
 class KeyStore {
  public:
@@ -72,7 +76,15 @@ class KeyStore {
   // nothing to do.
   virtual Status Recover() { return Status::Ok(); }
 
-  // Workspaces.
+  // Plans. Inserting and updating one appends kPolicyChange to the change
+  // log. kConflict on a duplicate id; kNotFound on updating a missing plan.
+  virtual Status InsertPlan(const Plan& plan, const AuditEntry& audit) = 0;
+  virtual Result<Plan> GetPlan(std::string_view id) = 0;
+  virtual Result<std::vector<Plan>> ListPlans() = 0;  // by id
+  virtual Status UpdatePlan(const Plan& plan, const AuditEntry& audit) = 0;
+
+  // Workspaces. kInvalidRequest when plan_id is set and names no plan.
+  // Updating one appends kPolicyChange to the change log.
   virtual Status CreateWorkspace(const Workspace& ws, const AuditEntry& audit) = 0;
   virtual Result<Workspace> GetWorkspace(std::string_view id) = 0;
   virtual Result<Page<Workspace>> ListWorkspaces(const WorkspaceFilter& filter,
@@ -90,8 +102,8 @@ class KeyStore {
   virtual Result<int64_t> CountActiveKeys(std::string_view workspace_id, Timestamp now) = 0;
   virtual Result<ApiKey> FindKeyByHash(const KeyHash& hash) = 0;
   virtual Result<Page<ApiKey>> ListKeys(const KeyFilter& filter, const PageRequest& page) = 0;
-  // Writes the mutable fields (name, scopes, allow-lists, rate limit, meta,
-  // disabled, disabled_by, expires_at) of key, and bumps its version, if
+  // Writes the mutable fields (name, scopes, allow-lists, rate limit,
+  // credits, meta, disabled, disabled_by, expires_at) of key, and bumps its version, if
   // the stored version is still key.version: otherwise kConflict with
   // *stale set, and nothing written (read the key again and redo the
   // change). kKeyRevoked when the key is revoked. kConflict when the key has
@@ -120,13 +132,37 @@ class KeyStore {
   virtual Status RotateKey(const ApiKey& replacement, std::string_view old_id,
                            Timestamp old_expires_at, int64_t max_active, Timestamp now,
                            const AuditEntry& audit, bool* stale) = 0;
-  // Usage: adds the batch's counts to what is stored and raises each key's
-  // last_used_at to its time in the batch (never lowers it), in one
-  // transaction. Not audited: this is usage, not a change.
+  // Usage: adds the batch's counts and credits to what is stored and raises
+  // each key's last_used_at to its time in the batch (never lowers it), in
+  // one transaction. Credits spent move from batch.node_id's lease of their
+  // balance to the balance's spent (a lease never goes below 0), and every
+  // lease of batch.node_id is renewed to batch.lease_expires_at. A workspace balance whose spent reaches a threshold of its
+  // limit (kCreditThresholds) for the first time in its period records it,
+  // once, with an audit entry "workspace.credits_low" (80) or
+  // "workspace.credits_exhausted" (100), actor "keyward". A batch with
+  // nothing but a node_id only renews. Not otherwise audited: this is
+  // usage, not a change.
   virtual Status RecordUsage(const UsageBatch& batch) = 0;
   // Counts per bucket and code, buckets in ascending order; empty buckets
   // are left out.
   virtual Result<std::vector<UsagePoint>> QueryUsage(const UsageQuery& query) = 0;
+  // Usage rows per day, key and code, for an export; see UsageExportQuery.
+  virtual Result<std::vector<UsageExportRow>> ExportUsage(const UsageExportQuery& query) = 0;
+
+  // Credits. A node leases credits of a balance and spends them on its own;
+  // spending is reported with the usage (RecordUsage). In one transaction:
+  // leases of other nodes past their expires_at are dropped, then, with
+  // available = limit - spent - what live leases hold, the node is granted
+  // min(want, max(min, available / 2)) when that is at least min and within
+  // available, else nothing. So the credits spent never pass the limit on
+  // any number of nodes. want 0 only reads.
+  virtual Result<CreditLease> LeaseCredits(const CreditLeaseRequest& request) = 0;
+  // Gives back what node_id holds of these balances (empty: of every
+  // balance), so that other nodes can spend it.
+  virtual Status ReleaseCredits(std::string_view node_id,
+                                const std::vector<CreditBalanceId>& balances) = 0;
+  // Credits spent from a balance, as flushed by every node.
+  virtual Result<int64_t> CreditsSpent(const CreditBalanceId& id) = 0;
   // Valid verifications of each key, for the keys given.
   virtual Result<std::unordered_map<std::string, RequestCounts>> CountRequests(
       const std::vector<std::string>& key_ids, int64_t now_minute) = 0;

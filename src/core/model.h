@@ -18,17 +18,67 @@
 
 namespace keyward {
 
-struct Workspace {
-  std::string id;  // "ws_…"
-  std::string name;
-  std::optional<int64_t> max_active_keys;  // unset: the deployment's default
-  Timestamp created_at = 0;
-};
-
 struct RateLimit {
   int64_t limit = 0;           // requests allowed …
   int64_t period_seconds = 0;  // … per this many seconds
   bool operator==(const RateLimit&) const = default;
+};
+
+// What a request to an endpoint costs, in credits: "GET /v1/search" (an
+// EndpointPattern) -> 5.
+struct CostRule {
+  std::string endpoint;
+  int64_t cost = 1;
+  bool operator==(const CostRule&) const = default;
+};
+
+// What a workspace buys: a monthly allowance of credits, a rate limit for
+// its keys, a key limit, and what its requests cost. Unset values fall to
+// the deployment's. Plans from the configuration ([plans]) are changed
+// there only.
+struct Plan {
+  std::string id;  // "plan_…"
+  std::string name;
+  std::optional<int64_t> monthly_credits;  // unset: no allowance, unlimited
+  std::optional<RateLimit> rate_limit;     // per key, for keys without their own
+  std::optional<int64_t> max_active_keys;
+  std::vector<CostRule> cost_rules;
+  bool from_config = false;
+  Timestamp created_at = 0;
+  Timestamp updated_at = 0;
+};
+
+struct Workspace {
+  std::string id;  // "ws_…"
+  std::string name;
+  // Its own values: each, when set, wins over its plan's, which wins over
+  // the deployment's.
+  std::optional<int64_t> max_active_keys;
+  std::string plan_id;  // empty: no plan
+  std::optional<int64_t> monthly_credits;
+  std::optional<RateLimit> rate_limit;
+  // The day of the month its credit period starts (1-31; a month shorter
+  // than it starts on its last day). Unset: the calendar month, UTC.
+  std::optional<int> billing_anchor_day;
+  Timestamp created_at = 0;
+};
+
+// A key's own credits, for keys sold as "1,000 requests": a balance that
+// requests spend and that a refill may set back to an amount every day or
+// month. What is left is kept by the credit ledger, not here: this is the
+// balance as it was set, at set_at.
+struct KeyCredits {
+  enum class Interval { kDaily, kMonthly };
+  struct Refill {
+    int64_t amount = 0;
+    Interval interval = Interval::kMonthly;
+    int day = 1;  // monthly: the day of the month (1-31, clamped to its end)
+    bool operator==(const Refill&) const = default;
+  };
+  int64_t remaining = 0;
+  std::optional<Refill> refill;
+  Timestamp set_at = 0;  // a new balance begins here
+  bool operator==(const KeyCredits&) const = default;
 };
 
 enum class KeyStatus { kActive, kRevoked, kExpired, kDisabled };
@@ -47,6 +97,7 @@ struct ApiKey {
   std::vector<std::string> referrer_allowlist;  // as ReferrerPattern accepts
   std::vector<std::string> endpoint_allowlist;  // as EndpointPattern accepts
   std::optional<RateLimit> rate_limit;
+  std::optional<KeyCredits> credits;  // unset: the key spends only its workspace's
   std::string meta_json = "{}";  // a JSON object, kept verbatim
   Timestamp created_at = 0;
   std::string created_by;
@@ -127,21 +178,73 @@ struct KeyFilter {
 
 inline constexpr int64_t kMillisPerMinute = 60'000;
 
-// One usage counter row: verifications of a key in one minute with one code.
+// One usage counter row: verifications of a key in one minute with one
+// code, and the credits they spent (only kValid spends).
 struct UsageRow {
   std::string key_id;
   std::string workspace_id;
   int64_t minute = 0;  // minutes since the Unix epoch
   Code code = Code::kValid;
   int64_t count = 0;
+  int64_t credits = 0;
 };
 
-// What a node writes at once: counters and last successful uses.
+// A credit balance: what one workspace's environment ("ws/<id>/<env>") or
+// one key's lineage ("key/<id>") may spend in one period, which begins at
+// period_start.
+struct CreditBalanceId {
+  std::string balance;
+  Timestamp period_start = 0;
+  bool operator==(const CreditBalanceId&) const = default;
+};
+
+// Credits a node spent from a balance since its last flush, out of what it
+// leased (KeyStore::LeaseCredits).
+struct CreditSpend {
+  CreditBalanceId id;
+  int64_t amount = 0;
+  // For the thresholds (workspace balances only; 0: none): the balance's
+  // limit now, and whose it is.
+  int64_t limit = 0;
+  std::string workspace_id;
+  std::string environment;
+};
+
+// What a node writes at once: counters, last successful uses and credits
+// spent. With node_id set, every credit lease of the node is renewed to
+// lease_expires_at.
 struct UsageBatch {
   std::vector<UsageRow> rows;
   std::vector<std::pair<std::string, Timestamp>> last_used;
-  bool empty() const { return rows.empty() && last_used.empty(); }
+  std::vector<CreditSpend> credits;
+  std::string node_id;
+  Timestamp lease_expires_at = 0;
+  bool empty() const { return rows.empty() && last_used.empty() && credits.empty(); }
 };
+
+// A node asks for credits of a balance to spend on its own.
+struct CreditLeaseRequest {
+  CreditBalanceId id;
+  int64_t limit = 0;  // what the balance allows in its period
+  // At least min credits, or none; up to want when there is plenty (the
+  // engine grants no more than half of what is left beyond min, so that the
+  // last credits are shared among nodes). want 0: only read.
+  int64_t min = 0;
+  int64_t want = 0;
+  std::string node_id;
+  Timestamp now = 0;
+  Timestamp expires_at = 0;  // the lease is void after this unless renewed
+};
+
+struct CreditLease {
+  int64_t granted = 0;
+  int64_t spent = 0;      // the balance's credits spent, as flushed by every node
+  int64_t held = 0;       // what this node holds now, granted included
+  int64_t available = 0;  // limit - spent - every live node's holding, after the grant
+};
+
+// Credit thresholds a workspace's balance crossed: recorded once per period.
+inline constexpr int kCreditThresholds[] = {80, 100};
 
 struct UsageQuery {
   std::string workspace_id;
@@ -156,6 +259,30 @@ struct UsagePoint {
   int64_t bucket_minute = 0;  // the bucket's first minute
   Code code = Code::kValid;
   int64_t count = 0;
+  int64_t credits = 0;
+};
+
+// Usage per key, day (UTC) and code, for billing exports, in the order
+// (day, key_id, code), from after the cursor on.
+struct UsageExportQuery {
+  std::string workspace_id;
+  std::string environment;  // empty: every environment
+  int64_t from_day = 0;     // days since the Unix epoch, inclusive
+  int64_t to_day = 0;       // exclusive
+  // Resume after this row (empty key_id: from the start).
+  int64_t after_day = 0;
+  std::string after_key_id;
+  std::string after_code;
+  int limit = 1000;
+};
+
+struct UsageExportRow {
+  int64_t day = 0;
+  std::string key_id;
+  std::string environment;  // "" when the key is gone
+  Code code = Code::kValid;
+  int64_t count = 0;
+  int64_t credits = 0;
 };
 
 // Valid verifications of one key over the last day and the last 30 days.
