@@ -99,10 +99,19 @@ Status ChangeFollower::Poll() {
     auto latest = store_->LatestKeyChange();
     if (!latest.ok()) return latest.status();
     cache_->Clear();
+    if (on_policy_change_) on_policy_change_();
     last_seq_ = *latest;
     return Status::Ok();
   }
-  for (const auto& c : *changes) cache_->Invalidate(c.hash);
+  bool policy = false;
+  for (const auto& c : *changes) {
+    if (c.policy()) {
+      policy = true;
+    } else {
+      cache_->Invalidate(c.hash);
+    }
+  }
+  if (policy && on_policy_change_) on_policy_change_();
   last_seq_ = changes->back().seq;
   return Status::Ok();
 }

@@ -17,6 +17,7 @@
 #define KEYWARD_CORE_KEY_CACHE_H_
 
 #include <array>
+#include <functional>
 #include <atomic>
 #include <memory>
 #include <unordered_map>
@@ -82,7 +83,10 @@ namespace keyward {
 // node's cache at the next Poll. Not thread-safe: one poller.
 class ChangeFollower {
  public:
-  ChangeFollower(KeyStore* store, KeyCache* cache) : store_(store), cache_(cache) {}
+  // on_policy_change, when set, hears of every change to a workspace's or
+  // plan's settings (and of a cleared cache), to drop cached policies.
+  ChangeFollower(KeyStore* store, KeyCache* cache, std::function<void()> on_policy_change = {})
+      : store_(store), cache_(cache), on_policy_change_(std::move(on_policy_change)) {}
 
   // Starts from the newest change: what the cache holds now came after it.
   Status Start();
@@ -95,6 +99,7 @@ class ChangeFollower {
  private:
   KeyStore* store_;
   KeyCache* cache_;
+  std::function<void()> on_policy_change_;
   int64_t last_seq_ = 0;
 };
 

@@ -118,6 +118,22 @@ Status ValidateRateLimit(const RateLimit& r) {
   return Status::Ok();
 }
 
+Status ValidateKeyCredits(const KeyCredits& c) {
+  constexpr int64_t kMaxCredits = 1'000'000'000'000;
+  if (c.remaining < 0 || c.remaining > kMaxCredits) {
+    return Status::InvalidRequest("credits.remaining must be between 0 and 1000000000000");
+  }
+  if (c.refill) {
+    if (c.refill->amount < 1 || c.refill->amount > kMaxCredits) {
+      return Status::InvalidRequest("credits.refill.amount must be between 1 and 1000000000000");
+    }
+    if (c.refill->day < 1 || c.refill->day > 31) {
+      return Status::InvalidRequest("credits.refill.day must be between 1 and 31");
+    }
+  }
+  return Status::Ok();
+}
+
 KeyService::KeyService(KeyServiceOptions options)
     : options_(std::move(options)),
       store_(options_.store),
@@ -133,54 +149,15 @@ void KeyService::Notify(const ApiKey& key) {
   for (auto* o : observers_) o->OnKeyChanged(key);
 }
 
+void KeyService::NotifyPolicy() {
+  MutexLock lock(&observers_mu_);
+  for (auto* o : observers_) o->OnPolicyChanged();
+}
+
 AuditEntry KeyService::MakeAudit(const Actor& actor, std::string action, std::string target,
                                  std::string workspace_id, std::string details_json) const {
   return MakeAuditEntry(actor, options_.clock->Now(), std::move(action), std::move(target),
                         std::move(workspace_id), std::move(details_json));
-}
-
-// ---- Workspaces ----
-
-Result<Workspace> KeyService::CreateWorkspace(std::string name,
-                                              std::optional<int64_t> max_active_keys,
-                                              const Actor& actor) {
-  KEYWARD_RETURN_IF_ERROR(ValidateName(name));
-  if (max_active_keys && (*max_active_keys < 1 || *max_active_keys > 100000)) {
-    return Status::InvalidRequest("max_active_keys must be between 1 and 100000");
-  }
-  Workspace ws;
-  ws.id = NewId("ws");
-  ws.name = std::move(name);
-  ws.max_active_keys = max_active_keys;
-  ws.created_at = options_.clock->Now();
-  json details = {{"name", ws.name}};
-  if (max_active_keys) details["max_active_keys"] = *max_active_keys;
-  KEYWARD_RETURN_IF_ERROR(store_->CreateWorkspace(
-      ws, MakeAudit(actor, "workspace.create", ws.id, ws.id, details.dump())));
-  return ws;
-}
-
-Result<Workspace> KeyService::UpdateWorkspace(std::string_view id, const WorkspaceUpdate& update,
-                                              const Actor& actor) {
-  auto ws = store_->GetWorkspace(id);
-  if (!ws.ok()) return ws;
-  json details = json::object();
-  if (update.name) {
-    KEYWARD_RETURN_IF_ERROR(ValidateName(*update.name));
-    ws->name = *update.name;
-    details["name"] = ws->name;
-  }
-  if (update.max_active_keys) {
-    const auto& m = *update.max_active_keys;
-    if (m && (*m < 1 || *m > 100000)) {
-      return Status::InvalidRequest("max_active_keys must be between 1 and 100000");
-    }
-    ws->max_active_keys = m;
-    details["max_active_keys"] = m ? json(*m) : json(nullptr);
-  }
-  KEYWARD_RETURN_IF_ERROR(store_->UpdateWorkspace(
-      *ws, MakeAudit(actor, "workspace.update", ws->id, ws->id, details.dump())));
-  return ws;
 }
 
 // ---- API keys ----
@@ -191,6 +168,7 @@ Status KeyService::ValidateKeyFields(const ApiKey& key) const {
   KEYWARD_RETURN_IF_ERROR(ValidateReferrerAllowlist(key.referrer_allowlist));
   KEYWARD_RETURN_IF_ERROR(ValidateEndpointAllowlist(key.endpoint_allowlist));
   if (key.rate_limit) KEYWARD_RETURN_IF_ERROR(ValidateRateLimit(*key.rate_limit));
+  if (key.credits) KEYWARD_RETURN_IF_ERROR(ValidateKeyCredits(*key.credits));
   if (key.meta_json.size() > kMaxMetaBytes) {
     return Status::InvalidRequest("meta must be at most " + std::to_string(kMaxMetaBytes) +
                                   " bytes of JSON");
@@ -228,12 +206,21 @@ Result<CreatedKey> KeyService::CreateKey(NewKeyParams p, const Actor& actor) {
   k.referrer_allowlist = std::move(p.referrer_allowlist);
   k.endpoint_allowlist = std::move(p.endpoint_allowlist);
   k.rate_limit = p.rate_limit;
+  k.credits = p.credits;
+  if (k.credits) k.credits->set_at = now;
   k.meta_json = std::move(p.meta_json);
   k.created_at = now;
   k.created_by = actor.id;
   k.expires_at = p.expires_at;
   KEYWARD_RETURN_IF_ERROR(ValidateKeyFields(k));
   if (const ApiKey* caller = actor.managing_key) {
+    // Credits are what the operator sells: a key minted by a key with
+    // credits of its own would escape them, and no managing key grants any.
+    if (caller->credits) {
+      return Status::Forbidden(
+          "a managing key with credits of its own cannot create keys; use a root key");
+    }
+    if (k.credits) return Status::Forbidden("only a root key sets a key's credits");
     // Left out means "as the caller", never "unrestricted".
     if (k.ip_allowlist.empty()) k.ip_allowlist = caller->ip_allowlist;
     if (k.referrer_allowlist.empty()) k.referrer_allowlist = caller->referrer_allowlist;
@@ -247,8 +234,10 @@ Result<CreatedKey> KeyService::CreateKey(NewKeyParams p, const Actor& actor) {
                         {"environment", k.environment},
                         {"short_prefix", k.short_prefix},
                         {"scopes", k.scopes}};
+  auto max_active = MaxActiveKeys(*ws);
+  if (!max_active.ok()) return max_active.status();
   KEYWARD_RETURN_IF_ERROR(
-      store_->InsertKey(k, MaxActiveKeys(*ws), now,
+      store_->InsertKey(k, *max_active, now,
                         MakeAudit(actor, "key.create", k.id, k.workspace_id, details.dump())));
   Notify(k);
   return out;
@@ -278,6 +267,9 @@ Result<ApiKey> KeyService::UpdateKeyOnce(std::string_view id, const KeyUpdate& u
     return Status::Forbidden(
         "a managing key cannot change its own scopes, allow-lists, rate limit, expiry or "
         "enabled state; use a root key");
+  }
+  if (caller != nullptr && u.credits) {
+    return Status::Forbidden("only a root key sets a key's credits");
   }
   if (caller != nullptr && u.enabled && *u.enabled && k.disabled && k.disabled_by != caller->id) {
     return Status::Forbidden("API key " + k.id + " was disabled by " +
@@ -310,6 +302,13 @@ Result<ApiKey> KeyService::UpdateKeyOnce(std::string_view id, const KeyUpdate& u
     k.rate_limit = *u.rate_limit;
     changed["rate_limit"] = RateLimitJson(k.rate_limit);
   }
+  if (u.credits) {
+    k.credits = *u.credits;
+    if (k.credits) k.credits->set_at = options_.clock->Now();
+    changed["credits"] = k.credits ? json{{"remaining", k.credits->remaining},
+                                          {"refill", k.credits->refill.has_value()}}
+                                   : json(nullptr);
+  }
   if (u.meta_json) {
     k.meta_json = *u.meta_json;
     changed["meta"] = true;  // which fields changed, not their values: meta may be sensitive
@@ -338,8 +337,10 @@ Result<ApiKey> KeyService::UpdateKeyOnce(std::string_view id, const KeyUpdate& u
   }
   auto ws = store_->GetWorkspace(k.workspace_id);
   if (!ws.ok()) return ws.status();
+  auto max_active = MaxActiveKeys(*ws);
+  if (!max_active.ok()) return max_active.status();
   KEYWARD_RETURN_IF_ERROR(store_->UpdateKey(
-      k, MaxActiveKeys(*ws), options_.clock->Now(),
+      k, *max_active, options_.clock->Now(),
       MakeAudit(actor, "key.update", k.id, k.workspace_id, changed.dump()), stale));
   ++k.version;
   Notify(k);
@@ -426,8 +427,10 @@ Result<CreatedKey> KeyService::RotateKeyOnce(std::string_view id, int64_t grace_
                         {"new_key_id", k.id},
                         {"new_short_prefix", k.short_prefix},
                         {"grace_seconds", grace_seconds}};
+  auto max_active = MaxActiveKeys(*ws);
+  if (!max_active.ok()) return max_active.status();
   KEYWARD_RETURN_IF_ERROR(store_->RotateKey(
-      k, old->id, old_expires, MaxActiveKeys(*ws), now,
+      k, old->id, old_expires, *max_active, now,
       MakeAudit(actor, "key.rotate", old->id, old->workspace_id, details.dump()), stale));
   k.version = 0;  // the new key's own, as stored
   old->expires_at = old_expires;

@@ -36,6 +36,8 @@ struct KeyServiceOptions {
   int64_t default_max_active = kDefaultMaxActiveKeys;
   // What a key without a rate limit of its own gets; bounds self-service.
   std::optional<RateLimit> default_rate_limit;
+  // The plan new workspaces are put on ([plans] default); empty: none.
+  std::string default_plan_id;
 };
 
 struct NewKeyParams {
@@ -47,6 +49,7 @@ struct NewKeyParams {
   std::vector<std::string> referrer_allowlist;
   std::vector<std::string> endpoint_allowlist;
   std::optional<RateLimit> rate_limit;
+  std::optional<KeyCredits> credits;  // set_at is filled in
   std::string meta_json = "{}";  // a JSON object; the caller has parsed it
   std::optional<Timestamp> expires_at;
 };
@@ -59,14 +62,47 @@ struct KeyUpdate {
   std::optional<std::vector<std::string>> referrer_allowlist;
   std::optional<std::vector<std::string>> endpoint_allowlist;
   std::optional<std::optional<RateLimit>> rate_limit;  // set to nullopt: clear it
+  // Set: a new balance from now (set_at is filled in); nullopt: none.
+  std::optional<std::optional<KeyCredits>> credits;
   std::optional<std::string> meta_json;
   std::optional<bool> enabled;  // enabling or disabling records who did it
   std::optional<std::optional<Timestamp>> expires_at;
 };
 
+struct NewWorkspaceParams {
+  std::string name;
+  std::optional<int64_t> max_active_keys;
+  std::optional<std::string> plan_id;  // unset: the default plan; "": none
+  std::optional<int64_t> monthly_credits;
+  std::optional<RateLimit> rate_limit;
+  std::optional<int> billing_anchor_day;
+};
+
+// A change to a workspace; unset fields stay, nullopt clears (plan_id "":
+// no plan).
 struct WorkspaceUpdate {
   std::optional<std::string> name;
   std::optional<std::optional<int64_t>> max_active_keys;
+  std::optional<std::string> plan_id;
+  std::optional<std::optional<int64_t>> monthly_credits;
+  std::optional<std::optional<RateLimit>> rate_limit;
+  std::optional<std::optional<int>> billing_anchor_day;
+};
+
+struct NewPlanParams {
+  std::string name;
+  std::optional<int64_t> monthly_credits;
+  std::optional<RateLimit> rate_limit;
+  std::optional<int64_t> max_active_keys;
+  std::vector<CostRule> cost_rules;
+};
+
+struct PlanUpdate {
+  std::optional<std::string> name;
+  std::optional<std::optional<int64_t>> monthly_credits;
+  std::optional<std::optional<RateLimit>> rate_limit;
+  std::optional<std::optional<int64_t>> max_active_keys;
+  std::optional<std::vector<CostRule>> cost_rules;
 };
 
 struct CreatedKey {
@@ -84,25 +120,34 @@ class KeyChangeObserver {
  public:
   virtual ~KeyChangeObserver() = default;
   virtual void OnKeyChanged(const ApiKey& key) = 0;
+  // A workspace's or plan's settings changed.
+  virtual void OnPolicyChanged() {}
 };
 
 class KeyService {
  public:
   explicit KeyService(KeyServiceOptions options);
 
+  // Plans (core/workspace_service.cc). Plans from the configuration are
+  // changed there only (kConflict here).
+  Result<Plan> CreatePlan(NewPlanParams params, const Actor& actor);
+  Result<Plan> UpdatePlan(std::string_view id, const PlanUpdate& update, const Actor& actor);
+  Result<Plan> GetPlan(std::string_view id) { return store_->GetPlan(id); }
+  Result<std::vector<Plan>> ListPlans() { return store_->ListPlans(); }
+  // Makes the stored plans from the configuration what it says: inserts the
+  // new, updates those that differ (audited as "config").
+  Status ApplyConfigPlans(const std::vector<Plan>& plans);
+
   // Workspaces.
-  Result<Workspace> CreateWorkspace(std::string name, std::optional<int64_t> max_active_keys,
-                                    const Actor& actor);
+  Result<Workspace> CreateWorkspace(NewWorkspaceParams params, const Actor& actor);
   Result<Workspace> UpdateWorkspace(std::string_view id, const WorkspaceUpdate& update,
                                     const Actor& actor);
   Result<Workspace> GetWorkspace(std::string_view id) { return store_->GetWorkspace(id); }
   Result<Page<Workspace>> ListWorkspaces(const WorkspaceFilter& filter, const PageRequest& page) {
     return store_->ListWorkspaces(filter, page);
   }
-  // The limit that applies to ws.
-  int64_t MaxActiveKeys(const Workspace& ws) const {
-    return ws.max_active_keys.value_or(options_.default_max_active);
-  }
+  // The key limit that applies to ws: its own, its plan's, the deployment's.
+  Result<int64_t> MaxActiveKeys(const Workspace& ws);
 
   // API keys.
   // A managing actor's key is bounded (core/self_service.h): restrictions
@@ -147,6 +192,9 @@ class KeyService {
   Result<std::vector<UsagePoint>> QueryUsage(const UsageQuery& query) {
     return store_->QueryUsage(query);
   }
+  Result<std::vector<UsageExportRow>> ExportUsage(const UsageExportQuery& query) {
+    return store_->ExportUsage(query);
+  }
   // Valid verifications over the last 24 hours and 30 days, per key.
   Result<std::unordered_map<std::string, RequestCounts>> CountRequests(
       const std::vector<std::string>& ids) {
@@ -181,6 +229,7 @@ class KeyService {
   AuditEntry MakeAudit(const Actor& actor, std::string action, std::string target,
                        std::string workspace_id, std::string details_json) const;
   void Notify(const ApiKey& key);
+  void NotifyPolicy();
 
   KeyServiceOptions options_;
   KeyStore* store_;
@@ -218,6 +267,8 @@ Status ValidateIpAllowlist(std::vector<std::string>* entries);  // canonicalises
 Status ValidateReferrerAllowlist(const std::vector<std::string>& entries);
 Status ValidateEndpointAllowlist(const std::vector<std::string>& entries);
 Status ValidateRateLimit(const RateLimit& limit);
+Status ValidateKeyCredits(const KeyCredits& credits);
+Status ValidateCostRules(const std::vector<CostRule>& rules);
 
 }  // namespace keyward
 

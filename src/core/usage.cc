@@ -7,7 +7,7 @@
 namespace keyward {
 
 void UsageRecorder::Record(const std::shared_ptr<const VerifiableKey>& key, Code code,
-                           Timestamp now) {
+                           Timestamp now, int64_t credits) {
   if (!key) return;
   const Slot slot{key.get(), now / kMillisPerMinute, code};
   Shard& shard = shards_[SlotHash{}(slot) % kShards];
@@ -15,6 +15,7 @@ void UsageRecorder::Record(const std::shared_ptr<const VerifiableKey>& key, Code
   Counter& c = shard.counters[slot];
   if (!c.key) c.key = key;
   ++c.count;
+  c.credits += credits;
   if (code == Code::kValid && now > c.last_valid) c.last_valid = now;
 }
 
@@ -32,9 +33,10 @@ UsageBatch UsageRecorder::Drain() {
       UsageRow& row = rows[{std::string(key.id()), slot.minute, slot.code}];
       if (row.key_id.empty()) {
         row = UsageRow{std::string(key.id()), std::string(key.workspace_id()), slot.minute,
-                       slot.code, 0};
+                       slot.code, 0, 0};
       }
       row.count += c.count;
+      row.credits += c.credits;
       if (c.last_valid > 0) {
         Timestamp& t = last_used[std::string(key.id())];
         if (c.last_valid > t) t = c.last_valid;
@@ -60,7 +62,10 @@ void UsageRecorder::Restore(const UsageBatch& batch) {
   for (const UsageBatch* b : {static_cast<const UsageBatch*>(&restored_), &batch}) {
     for (const UsageRow& r : b->rows) {
       auto [it, inserted] = rows.try_emplace({r.key_id, r.minute, r.code}, r);
-      if (!inserted) it->second.count += r.count;
+      if (!inserted) {
+        it->second.count += r.count;
+        it->second.credits += r.credits;
+      }
     }
   }
   std::map<std::string, Timestamp> last_used;

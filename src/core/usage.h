@@ -1,5 +1,5 @@
-// UsageRecorder: verification counts per key, per minute and per answer
-// code, and each key's last successful use, gathered in memory on the
+// UsageRecorder: verification counts (and the credits they spent) per key,
+// per minute and per answer code, and each key's last successful use, gathered in memory on the
 // verification path and drained in batches to storage (at most once a
 // second and at a graceful stop). No request writes to storage.
 //
@@ -34,7 +34,9 @@ class UsageRecorder {
  public:
   explicit UsageRecorder(size_t max_pending_rows = 200'000) : max_pending_rows_(max_pending_rows) {}
 
-  void Record(const std::shared_ptr<const VerifiableKey>& key, Code code, Timestamp now);
+  // credits: what the verification spent (0 unless valid).
+  void Record(const std::shared_ptr<const VerifiableKey>& key, Code code, Timestamp now,
+              int64_t credits = 0);
   // Everything recorded since the last drain, rows merged per key id.
   UsageBatch Drain();
   // Puts a batch back (after storage refused it), to try again later:
@@ -58,6 +60,7 @@ class UsageRecorder {
   struct Counter {
     std::shared_ptr<const VerifiableKey> key;  // keeps the record alive until drained
     int64_t count = 0;
+    int64_t credits = 0;
     Timestamp last_valid = 0;
   };
   struct Shard {

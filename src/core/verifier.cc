@@ -4,6 +4,7 @@
 #include <cstring>
 #include <functional>
 
+#include "core/billing_period.h"
 #include "core/glob.h"
 #include "core/request_path.h"
 #include "core/sha256.h"
@@ -62,6 +63,11 @@ std::shared_ptr<const VerifiableKey> VerifiableKey::Compile(const ApiKey& record
     r->referrer_restricted = !record.referrer_allowlist.empty();
     r->endpoint_restricted = !record.endpoint_allowlist.empty();
     key->restrictions_ = std::move(r);
+  }
+  if (record.credits) {
+    key->credits_ = std::make_unique<VerifiableKeyCredits>(VerifiableKeyCredits{
+        *record.credits,
+        KeyBalanceName(record.lineage_id.empty() ? record.id : record.lineage_id)});
   }
   return key;
 }
@@ -136,7 +142,7 @@ VerifyResult Verifier::Verify(const VerifyRequest& req) const {
   VerifyResult result = Evaluate(req, now, options_.clock->Monotonic());
   // Every answer about a known key counts, per code; only kValid is billable.
   if (options_.usage != nullptr && !req.management && result.key) {
-    options_.usage->Record(result.key, result.code, now);
+    options_.usage->Record(result.key, result.code, now, result.cost);
   }
   return result;
 }
@@ -238,9 +244,20 @@ VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now,
       return result;
     }
   }
+  // The workspace's policy: its (or its plan's) rate limit and credits.
+  std::shared_ptr<const WorkspacePolicy> policy;
+  if (options_.policies != nullptr && !req.management) {
+    auto found = options_.policies->Policy(key.workspace_id());
+    if (!found.ok()) {
+      result.code = Code::kUnavailable;
+      return result;
+    }
+    policy = std::move(*found);
+  }
   if (options_.rate_limiter != nullptr) {
-    const std::optional<RateLimit> limit =
-        key.rate_limit() ? key.rate_limit() : options_.default_rate_limit;
+    std::optional<RateLimit> limit = key.rate_limit();
+    if (!limit && policy) limit = policy->rate_limit;
+    if (!limit) limit = options_.default_rate_limit;
     if (limit) {
       constexpr uint64_t kManagementBudget = 0x6d616e6167656d74ULL;  // "managemt"
       result.ratelimit = options_.rate_limiter->Take(
@@ -252,8 +269,51 @@ VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now,
       }
     }
   }
+  if (options_.credits != nullptr && !req.management) {
+    result.code = SpendCredits(key, policy.get(), req, now, &result);
+    return result;
+  }
   result.code = Code::kValid;
   return result;
+}
+
+Code Verifier::SpendCredits(const VerifiableKey& key, const WorkspacePolicy* policy,
+                            const VerifyRequest& req, Timestamp now, VerifyResult* result) const {
+  const VerifiableKeyCredits* own = key.credits();
+  const bool allowance = policy != nullptr && policy->monthly_credits.has_value();
+  const int64_t cost = req.cost ? *req.cost : policy ? policy->CostOf(req.method, req.path) : 1;
+  if (own == nullptr && !allowance) {
+    // Nothing to spend from, but counted all the same: usage is billed by it.
+    result->cost = cost;
+    return Code::kValid;
+  }
+  // A key's balance before its workspace's: the lock order CreditLedger needs.
+  CreditCharge charges[2];
+  CreditState states[2];
+  size_t n = 0;
+  if (own != nullptr) {
+    const KeyBalance b = KeyBalanceAt(own->credits, now);
+    charges[n++] = CreditCharge{{own->balance, b.period.start}, b.limit, b.period.end, {}, {}};
+  }
+  std::string workspace_balance;
+  if (allowance) {
+    const Period p = MonthlyPeriod(now, policy->billing_anchor_day);
+    workspace_balance = WorkspaceBalance(key.workspace_id(), key.environment());
+    charges[n++] = CreditCharge{{workspace_balance, p.start},
+                                *policy->monthly_credits,
+                                p.end,
+                                key.workspace_id(),
+                                key.environment()};
+  }
+  const SpendOutcome outcome =
+      options_.credits->Spend(std::span(charges, n), cost, std::span(states, n));
+  if (outcome == SpendOutcome::kUnavailable) return Code::kUnavailable;
+  size_t i = 0;
+  if (own != nullptr) result->key_credits = states[i++];
+  if (allowance) result->workspace_credits = states[i++];
+  if (outcome == SpendOutcome::kExhausted) return Code::kQuotaExceeded;
+  result->cost = cost;
+  return Code::kValid;
 }
 
 }  // namespace keyward

@@ -1,6 +1,7 @@
 // The verification path: credential -> format and checksum -> SHA-256 ->
 // lookup -> checks in a fixed order (revoked, expired, disabled, environment,
-// IP allow-list, referrer, endpoint, scope, rate limit) -> one Code.
+// IP allow-list, referrer, endpoint, scope, rate limit, credits) -> one Code.
+// Only a valid answer spends credits.
 // Thread-safe: Verify may be called from any number of threads at once;
 // keys are immutable shared records, rate limiters are thread-safe.
 #ifndef KEYWARD_CORE_VERIFIER_H_
@@ -17,9 +18,11 @@
 #include "core/cidr.h"
 #include "core/clock.h"
 #include "core/code.h"
+#include "core/credits.h"
 #include "core/endpoint_pattern.h"
 #include "core/key_format.h"
 #include "core/model.h"
+#include "core/policy.h"
 #include "core/rate_limiter.h"
 #include "core/referrer_pattern.h"
 
@@ -35,6 +38,13 @@ struct KeyRestrictions {
   bool ip_restricted = false;
   bool referrer_restricted = false;
   bool endpoint_restricted = false;
+};
+
+// A key's own credits (core/billing_period.h), and the balance they are
+// kept in: one per rotation lineage, so a key and its successor share it.
+struct VerifiableKeyCredits {
+  KeyCredits credits;
+  std::string balance;
 };
 
 // A key record as verification needs it: immutable and compact (the text of
@@ -71,6 +81,7 @@ class VerifiableKey {
   // lineage, so a key and its successor share one budget.
   uint64_t limiter_key() const { return limiter_key_; }
   const KeyRestrictions* restrictions() const { return restrictions_.get(); }  // null: none
+  const VerifiableKeyCredits* credits() const { return credits_.get(); }       // null: none
 
  private:
   enum Field { kId, kWorkspace, kEnvironment, kName, kShortPrefix, kMeta, kScopes, kFieldCount };
@@ -89,6 +100,7 @@ class VerifiableKey {
   int64_t rate_period_ = 0;  // 0: no rate limit of its own
   uint64_t limiter_key_ = 0;
   std::unique_ptr<const KeyRestrictions> restrictions_;
+  std::unique_ptr<const VerifiableKeyCredits> credits_;
 };
 
 // Finds a key by its hash.
@@ -112,6 +124,9 @@ struct VerifyRequest {
   // already canonical (core/request_path.h).
   std::string_view path;
   std::span<const std::string> scopes;  // required scopes, all of them
+  // What a valid request costs in credits; unset: by the plan's cost rules
+  // for method and path, else 1. 0 checks the key without spending.
+  std::optional<int64_t> cost;
   // A managing key's own management call: authentication, not a
   // verification. It is not usage, its endpoint allow-list (which is about
   // the operator's API) does not apply, and it takes from a rate-limit
@@ -124,6 +139,12 @@ struct VerifyResult {
   KeyParseError parse_error = KeyParseError::kNone;  // why kMalformed
   std::shared_ptr<const VerifiableKey> key;          // set whenever the key was found
   std::optional<RateLimitDecision> ratelimit;
+  // Where credits apply: what the workspace's allowance and the key's own
+  // credits have left after this request, and what it cost (0 unless
+  // valid).
+  std::optional<CreditState> workspace_credits;
+  std::optional<CreditState> key_credits;
+  int64_t cost = 0;
   bool valid() const { return code == Code::kValid; }
 };
 
@@ -136,8 +157,12 @@ struct VerifierOptions {
   const Clock* clock = nullptr;
   KeyResolver* resolver = nullptr;
   RateLimiter* rate_limiter = nullptr;          // null: no rate limits
-  std::optional<RateLimit> default_rate_limit;  // for keys without their own
-  UsageRecorder* usage = nullptr;               // null: usage not counted
+  // For keys without their own: their workspace's (or its plan's), else
+  // this.
+  std::optional<RateLimit> default_rate_limit;
+  PolicyResolver* policies = nullptr;  // null: no workspace policies
+  CreditLedger* credits = nullptr;     // null: credits are not counted
+  UsageRecorder* usage = nullptr;      // null: usage not counted
   // Client addresses that present malformed or unknown keys are refused
   // (rate_limited) past failure_limit, before any parsing or lookup.
   RateLimiter* failure_limiter = nullptr;  // null: no such limit
@@ -165,6 +190,10 @@ class Verifier {
   // ip: the request's client address, parsed (nullopt: none or not an address).
   Code CheckRestrictions(const KeyRestrictions& r, const VerifyRequest& request,
                          const std::optional<IpAddress>& ip) const;
+  // Spends the request's cost from the key's credits and its workspace's
+  // allowance, when they apply: kValid, kQuotaExceeded or kUnavailable.
+  Code SpendCredits(const VerifiableKey& key, const WorkspacePolicy* policy,
+                    const VerifyRequest& request, Timestamp now, VerifyResult* result) const;
   bool Accepts(std::string_view environment) const;
   VerifierOptions options_;
 };

@@ -1,0 +1,236 @@
+#include "core/credits.h"
+
+#include <algorithm>
+
+namespace keyward {
+
+std::string WorkspaceBalance(std::string_view workspace_id, std::string_view environment) {
+  std::string out;
+  out.reserve(4 + workspace_id.size() + environment.size());
+  out.append("ws/").append(workspace_id).append("/").append(environment);
+  return out;
+}
+
+std::string KeyBalanceName(std::string_view lineage_id) {
+  return std::string("key/").append(lineage_id);
+}
+
+std::shared_ptr<CreditLedger::Entry> CreditLedger::Find(const CreditBalanceId& id, bool create) {
+  BalanceKey key{id.balance, id.period_start};
+  Shard& shard = shards_[BalanceKeyHash{}(key) % kShards];
+  MutexLock lock(&shard.mu);
+  if (auto it = shard.entries.find(key); it != shard.entries.end()) return it->second;
+  if (!create) return nullptr;
+  auto e = std::make_shared<Entry>();
+  e->id = id;
+  shard.entries.emplace(std::move(key), e);
+  return e;
+}
+
+std::vector<std::shared_ptr<CreditLedger::Entry>> CreditLedger::All() {
+  std::vector<std::shared_ptr<Entry>> out;
+  for (auto& shard : shards_) {
+    MutexLock lock(&shard.mu);
+    for (const auto& [key, e] : shard.entries) out.push_back(e);
+  }
+  return out;
+}
+
+bool CreditLedger::Lease(Entry& e, const CreditCharge& charge, int64_t need, Timestamp mono,
+                         Status* error) {
+  if (e.held > 0 && mono >= e.valid_until) {
+    // Not renewed in time (flushes failing): the store may have given what
+    // this node held to another. Give it back explicitly and start over, so
+    // the store's count of what this node holds is true again.
+    if (Status s = options_.store->ReleaseCredits(options_.node_id, {e.id}); !s.ok()) {
+      *error = s;
+      return false;
+    }
+    e.held = 0;
+  }
+  if (e.held >= need && e.known) return true;
+  // A balance spent fast gets twice the last block; one spent slowly, half.
+  int64_t want = 0;
+  if (need > e.held) {
+    const bool fast = e.last_lease != 0 && mono - e.last_lease < 1000;
+    want = e.last_grant == 0 ? options_.min_lease
+                             : (fast ? e.last_grant * 2 : e.last_grant / 2);
+    want = std::clamp(want, options_.min_lease, options_.max_lease);
+    want = std::max(want, need - e.held);
+  }
+  CreditLeaseRequest r;
+  r.id = e.id;
+  r.limit = charge.limit;
+  r.min = want > 0 ? need - e.held : 0;
+  r.want = want;
+  r.node_id = options_.node_id;
+  r.now = options_.clock->Now();
+  r.expires_at = r.now + options_.lease_ttl_millis;
+  auto lease = options_.store->LeaseCredits(r);
+  if (!lease.ok()) {
+    *error = lease.status();
+    return false;
+  }
+  e.known = true;
+  e.available = lease->available;
+  if (want > 0) {
+    e.held += lease->granted;
+    e.last_lease = mono;
+    e.last_grant = std::max<int64_t>(lease->granted, 1);
+    e.valid_until = mono + options_.lease_ttl_millis / 2;
+  }
+  return true;
+}
+
+// Locks a varying number of balances, which the analysis cannot follow.
+SpendOutcome CreditLedger::Spend(std::span<const CreditCharge> charges, int64_t cost,
+                                 std::span<CreditState> states) NO_THREAD_SAFETY_ANALYSIS {
+  const Timestamp mono = options_.clock->Monotonic();
+  std::vector<std::shared_ptr<Entry>> entries;
+  for (;;) {
+    entries.clear();
+    for (const auto& c : charges) entries.push_back(Find(c.id, true));
+    for (auto& e : entries) e->mu.Lock();
+    bool dead = false;
+    for (auto& e : entries) dead = dead || e->dead;
+    if (!dead) break;
+    for (auto it = entries.rbegin(); it != entries.rend(); ++it) (*it)->mu.Unlock();
+  }
+  SpendOutcome outcome = SpendOutcome::kSpent;
+  for (size_t i = 0; i < charges.size(); ++i) {
+    Entry& e = *entries[i];
+    e.limit = charges[i].limit;
+    if (e.workspace_id.empty() && !charges[i].workspace_id.empty()) {
+      e.workspace_id = charges[i].workspace_id;
+      e.environment = charges[i].environment;
+    }
+    Status error;
+    if (!Lease(e, charges[i], cost, mono, &error)) {
+      outcome = SpendOutcome::kUnavailable;
+      break;
+    }
+    if (e.held < cost) {
+      outcome = SpendOutcome::kExhausted;
+      break;
+    }
+  }
+  if (outcome == SpendOutcome::kSpent && cost > 0) {
+    for (auto& e : entries) {
+      e->held -= cost;
+      e->unflushed += cost;
+      e->last_used = mono;
+    }
+  }
+  for (size_t i = 0; i < charges.size(); ++i) {
+    const Entry& e = *entries[i];
+    states[i] = CreditState{charges[i].limit, std::max<int64_t>(e.available + e.held, 0),
+                            charges[i].reset};
+  }
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) (*it)->mu.Unlock();
+  return outcome;
+}
+
+Result<CreditState> CreditLedger::Peek(const CreditCharge& charge) {
+  if (auto e = Find(charge.id, false)) {
+    MutexLock lock(&e->mu);
+    if (e->known) {
+      return CreditState{charge.limit, std::max<int64_t>(e->available + e->held, 0),
+                         charge.reset};
+    }
+  }
+  CreditLeaseRequest r;
+  r.id = charge.id;
+  r.limit = charge.limit;
+  r.node_id = options_.node_id;
+  r.now = options_.clock->Now();
+  auto lease = options_.store->LeaseCredits(r);  // want 0: a read
+  if (!lease.ok()) return lease.status();
+  return CreditState{charge.limit, std::max<int64_t>(lease->available + lease->held, 0),
+                     charge.reset};
+}
+
+void CreditLedger::DrainInto(UsageBatch* batch) {
+  bool holds = false;
+  for (const auto& e : All()) {
+    MutexLock lock(&e->mu);
+    holds = holds || e->held > 0;
+    if (e->unflushed == 0) continue;
+    CreditSpend s;
+    s.id = e->id;
+    s.amount = e->unflushed;
+    if (!e->workspace_id.empty()) {
+      s.limit = e->limit;
+      s.workspace_id = e->workspace_id;
+      s.environment = e->environment;
+    }
+    e->in_flight += e->unflushed;
+    e->unflushed = 0;
+    batch->credits.push_back(std::move(s));
+  }
+  if (holds || !batch->credits.empty()) {
+    batch->node_id = options_.node_id;
+    batch->lease_expires_at = options_.clock->Now() + options_.lease_ttl_millis;
+  }
+}
+
+void CreditLedger::FlushDone(const UsageBatch& batch, bool ok, Timestamp drained_at_monotonic) {
+  for (const auto& s : batch.credits) {
+    auto e = Find(s.id, true);
+    MutexLock lock(&e->mu);
+    e->in_flight -= s.amount;
+    if (!ok) e->unflushed += s.amount;  // tried again at the next flush
+  }
+  if (!ok || batch.node_id.empty()) return;
+  for (const auto& e : All()) {
+    MutexLock lock(&e->mu);
+    // Renewed in the store until drained-at + ttl by its wall clock; counted
+    // here for half of that, so a clock that differs between nodes or a slow
+    // flush never lets this node spend what the store let go.
+    if (e->held > 0) {
+      e->valid_until =
+          std::max(e->valid_until, drained_at_monotonic + options_.lease_ttl_millis / 2);
+    }
+  }
+}
+
+void CreditLedger::ReleaseIdle() {
+  const Timestamp mono = options_.clock->Monotonic();
+  auto idle = [&](const Entry& e) REQUIRES(e.mu) {
+    return mono - std::max(e.last_used, e.last_lease) >= kIdleMillis && e.unflushed == 0 &&
+           e.in_flight == 0;
+  };
+  // Give back what idle balances hold, each under its own lock (a spend on
+  // it waits, and then leases anew).
+  for (const auto& e : All()) {
+    MutexLock lock(&e->mu);
+    if (e->held == 0 || !idle(*e)) continue;
+    if (!options_.store->ReleaseCredits(options_.node_id, {e->id}).ok()) continue;
+    e->held = 0;
+    e->known = false;
+  }
+  // Forget idle balances that hold nothing; a spend that found one just
+  // before sees it dead and looks again.
+  for (auto& shard : shards_) {
+    MutexLock lock(&shard.mu);
+    for (auto it = shard.entries.begin(); it != shard.entries.end();) {
+      Entry& e = *it->second;
+      MutexLock entry_lock(&e.mu);
+      if (e.held != 0 || !idle(e)) {
+        ++it;
+        continue;
+      }
+      e.dead = true;
+      it = shard.entries.erase(it);
+    }
+  }
+}
+
+void CreditLedger::ReleaseAll() {
+  for (auto& shard : shards_) {
+    MutexLock lock(&shard.mu);
+    shard.entries.clear();
+  }
+  (void)options_.store->ReleaseCredits(options_.node_id, {});
+}
+
+}  // namespace keyward
