@@ -4,6 +4,7 @@
 
 #include "app/maintenance.h"
 #include "app/open_store.h"
+#include "core/random.h"
 #include "server/log.h"
 #include "server/metrics.h"
 #include "store/guard/disk_reserve.h"
@@ -33,12 +34,26 @@ Result<std::unique_ptr<App>> App::Open(const Config& config, AppOptions options)
   so.clock = app->clock_;
   so.default_max_active = config.max_active_per_workspace;
   so.default_rate_limit = default_rate_limit;
+  so.default_plan_id = config.DefaultPlanId();
   app->service_ = std::make_unique<KeyService>(so);
+  if (Status s = app->service_->ApplyConfigPlans(config.plans); !s.ok()) {
+    return Status(s.code(), "cannot store the plans of [plans]: " + s.message());
+  }
 
   app->backing_ = std::make_unique<StoreKeyResolver>(app->store_.get());
   app->cache_ = std::make_unique<KeyCache>(app->backing_.get(), config.cache_max_keys);
   app->service_->AddObserver(app->cache_.get());
-  app->follower_ = std::make_unique<ChangeFollower>(app->store_.get(), app->cache_.get());
+  app->policies_ = std::make_unique<PolicyCache>(
+      app->store_.get(), static_cast<size_t>(std::max<int64_t>(config.cache_max_keys / 8, 1024)));
+  app->policy_observer_.policies = app->policies_.get();
+  app->service_->AddObserver(&app->policy_observer_);
+  app->follower_ = std::make_unique<ChangeFollower>(
+      app->store_.get(), app->cache_.get(), [p = app->policies_.get()] { p->Clear(); });
+  CreditLedgerOptions co;
+  co.store = app->store_.get();
+  co.clock = app->clock_;
+  co.node_id = NewId("node");
+  app->credits_ = std::make_unique<CreditLedger>(co);
 
   RateLimiter* rate_limiter = &app->limiter_;
   RateLimiter* failure_limiter = &app->failure_limiter_;
@@ -91,6 +106,8 @@ Result<std::unique_ptr<App>> App::Open(const Config& config, AppOptions options)
     vo.failure_limiter = failure_limiter;
     vo.failure_limit = RateLimit{config.failed_verifications_per_ip, 60};
   }
+  vo.policies = app->policies_.get();
+  vo.credits = app->credits_.get();
   vo.usage = &app->usage_;
   app->verifier_ = std::make_unique<Verifier>(vo);
 
@@ -114,6 +131,8 @@ Result<std::unique_ptr<App>> App::Open(const Config& config, AppOptions options)
   ao.pages.frame_ancestors = config.portal_frame_ancestors;
   ao.pages.session_ttl_seconds = config.portal_session_ttl_seconds;
   ao.cache = app->cache_.get();
+  ao.credits = app->credits_.get();
+  ao.policies = app->policies_.get();
   std::vector<CidrBlock> trusted;
   for (const auto& t : config.trusted_proxies) {
     auto block = CidrBlock::Parse(t);
@@ -229,7 +248,7 @@ Status App::StartBackground() {
   if (maintenance_) return Status::Ok();
   KEYWARD_RETURN_IF_ERROR(follower_->Start());
   maintenance_ = std::make_unique<Maintenance>(
-      store_.get(), follower_.get(), &usage_,
+      store_.get(), follower_.get(), &usage_, credits_.get(),
       std::vector<RateLimiter*>{&limiter_, &failure_limiter_, redis_failure_limiter_.get()},
       config_.usage_retention_days, clock_, &wall_clock_.base(),
       [guard = store_.get()] { guard->Check(); });

@@ -15,10 +15,12 @@
 
 #include "app/maintenance.h"
 #include "core/clock.h"
+#include "core/credits.h"
 #include "core/key_cache.h"
 #include "core/key_format.h"
 #include "core/key_service.h"
 #include "core/key_store.h"
+#include "core/policy.h"
 #include "core/rate_limiter.h"
 #include "core/storage_reserve.h"
 #include "core/usage.h"
@@ -59,6 +61,8 @@ class App {
   KeyCache& cache() { return *cache_; }
   const Verifier& verifier() const { return *verifier_; }
   UsageRecorder& usage() { return usage_; }
+  CreditLedger& credits() { return *credits_; }
+  PolicyCache& policies() { return *policies_; }
   WebSessions& sessions() { return *sessions_; }
   Api& api() { return *api_; }
   // /metrics lines of storage, usage waiting for it, and Redis.
@@ -93,6 +97,15 @@ class App {
   std::unique_ptr<StoreKeyResolver> backing_;
   std::unique_ptr<KeyCache> cache_;
   std::unique_ptr<ChangeFollower> follower_;
+  // Workspaces' policies (plan, overrides), dropped on any change to one.
+  std::unique_ptr<PolicyCache> policies_;
+  struct PolicyObserver final : KeyChangeObserver {
+    PolicyCache* policies = nullptr;
+    void OnKeyChanged(const ApiKey&) override {}
+    void OnPolicyChanged() override { policies->Clear(); }
+  } policy_observer_;
+  // Credits this node spends, leased from the store under its own node id.
+  std::unique_ptr<CreditLedger> credits_;
   MemoryRateLimiter limiter_;
   MemoryRateLimiter failure_limiter_;
   // With `redis`: the limits every node shares, the two above their

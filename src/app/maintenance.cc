@@ -5,12 +5,13 @@
 namespace keyward {
 
 Maintenance::Maintenance(KeyStore* store, ChangeFollower* follower, UsageRecorder* usage,
-                         std::vector<RateLimiter*> limiters, int64_t retention_days,
+                         CreditLedger* credits, std::vector<RateLimiter*> limiters, int64_t retention_days,
                          const Clock* clock, const Clock* wall_source,
                          std::function<void()> check_storage)
     : store_(store),
       follower_(follower),
       usage_(usage),
+      credits_(credits),
       limiters_(std::move(limiters)),
       retention_days_(retention_days),
       clock_(clock),
@@ -62,6 +63,8 @@ void Maintenance::Stop() {
   thread_.join();
   follower_thread_.join();
   FlushUsage();
+  // What this node leased and did not spend goes back for other nodes.
+  if (credits_ != nullptr) credits_->ReleaseAll();
 }
 
 void Maintenance::Loop() {
@@ -89,6 +92,7 @@ void Maintenance::Loop() {
     const auto now = Steady::now();
     if (now >= next_flush) {
       FlushUsage();
+      if (credits_ != nullptr) credits_->ReleaseIdle();
       next_flush = now + std::chrono::seconds(1);
     }
     if (now >= next_limiter_prune) {
@@ -107,11 +111,16 @@ void Maintenance::Loop() {
 void Maintenance::FlushUsage() {
   MutexLock lock(&flush_mu_);
   UsageBatch batch = usage_->Drain();
-  if (batch.empty()) return;
+  // Credits spent go with the counts, in one transaction, and renew this
+  // node's leases.
+  const Timestamp drained_at = clock_->Monotonic();
+  if (credits_ != nullptr) credits_->DrainInto(&batch);
+  if (batch.empty() && batch.node_id.empty()) return;
   Status s = store_->RecordUsage(batch);
   // Kept in memory for the next try (up to its bound, past which what is
   // dropped is counted): counts are never dropped silently.
   if (!s.ok()) usage_->Restore(batch);
+  if (credits_ != nullptr) credits_->FlushDone(batch, s.ok(), drained_at);
   // A storage fault is logged once by the guard, as it begins and ends.
   if (s.fault() == StorageFault::kNone) Report("writing usage", s, &usage_failing_);
 }

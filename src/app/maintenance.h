@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/credits.h"
 #include "core/key_cache.h"
 #include "core/key_store.h"
 #include "core/mutex.h"
@@ -28,8 +29,9 @@ namespace keyward {
 
 class Maintenance {
  public:
+  // credits: null when credits are not counted.
   Maintenance(KeyStore* store, ChangeFollower* follower, UsageRecorder* usage,
-              std::vector<RateLimiter*> limiters, int64_t retention_days, const Clock* clock,
+              CreditLedger* credits, std::vector<RateLimiter*> limiters, int64_t retention_days, const Clock* clock,
               const Clock* wall_source, std::function<void()> check_storage);
   ~Maintenance() { Stop(); }
 
@@ -57,6 +59,7 @@ class Maintenance {
   KeyStore* store_;
   ChangeFollower* follower_;
   UsageRecorder* usage_;
+  CreditLedger* credits_;
   std::vector<RateLimiter*> limiters_;
   int64_t retention_days_;
   const Clock* clock_;

@@ -124,7 +124,7 @@ SpendOutcome CreditLedger::Spend(std::span<const CreditCharge> charges, int64_t 
   for (size_t i = 0; i < charges.size(); ++i) {
     const Entry& e = *entries[i];
     states[i] = CreditState{charges[i].limit, std::max<int64_t>(e.available + e.held, 0),
-                            charges[i].reset};
+                            charges[i].reset, charges[i].id.period_start};
   }
   for (auto it = entries.rbegin(); it != entries.rend(); ++it) (*it)->mu.Unlock();
   return outcome;
@@ -135,7 +135,7 @@ Result<CreditState> CreditLedger::Peek(const CreditCharge& charge) {
     MutexLock lock(&e->mu);
     if (e->known) {
       return CreditState{charge.limit, std::max<int64_t>(e->available + e->held, 0),
-                         charge.reset};
+                         charge.reset, charge.id.period_start};
     }
   }
   CreditLeaseRequest r;
@@ -146,7 +146,7 @@ Result<CreditState> CreditLedger::Peek(const CreditCharge& charge) {
   auto lease = options_.store->LeaseCredits(r);  // want 0: a read
   if (!lease.ok()) return lease.status();
   return CreditState{charge.limit, std::max<int64_t>(lease->available + lease->held, 0),
-                     charge.reset};
+                     charge.reset, charge.id.period_start};
 }
 
 void CreditLedger::DrainInto(UsageBatch* batch) {

@@ -58,7 +58,8 @@ struct CreditCharge {
 struct CreditState {
   int64_t limit = 0;
   int64_t remaining = 0;
-  Timestamp reset = 0;
+  Timestamp reset = 0;         // when the period ends (0: never)
+  Timestamp period_start = 0;  // when it began
 };
 
 enum class SpendOutcome { kSpent, kExhausted, kUnavailable };

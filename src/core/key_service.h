@@ -148,6 +148,7 @@ class KeyService {
   }
   // The key limit that applies to ws: its own, its plan's, the deployment's.
   Result<int64_t> MaxActiveKeys(const Workspace& ws);
+  int64_t default_max_active() const { return options_.default_max_active; }
 
   // API keys.
   // A managing actor's key is bounded (core/self_service.h): restrictions
@@ -269,6 +270,7 @@ Status ValidateEndpointAllowlist(const std::vector<std::string>& entries);
 Status ValidateRateLimit(const RateLimit& limit);
 Status ValidateKeyCredits(const KeyCredits& credits);
 Status ValidateCostRules(const std::vector<CostRule>& rules);
+Status ValidatePlan(const Plan& plan);
 
 }  // namespace keyward
 

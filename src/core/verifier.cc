@@ -142,7 +142,7 @@ VerifyResult Verifier::Verify(const VerifyRequest& req) const {
   VerifyResult result = Evaluate(req, now, options_.clock->Monotonic());
   // Every answer about a known key counts, per code; only kValid is billable.
   if (options_.usage != nullptr && !req.management && result.key) {
-    options_.usage->Record(result.key, result.code, now, result.cost);
+    options_.usage->Record(result.key, result.code, now, result.valid() ? result.cost : 0);
   }
   return result;
 }
@@ -258,6 +258,7 @@ VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now,
     std::optional<RateLimit> limit = key.rate_limit();
     if (!limit && policy) limit = policy->rate_limit;
     if (!limit) limit = options_.default_rate_limit;
+    result.rate_limit = limit;
     if (limit) {
       constexpr uint64_t kManagementBudget = 0x6d616e6167656d74ULL;  // "managemt"
       result.ratelimit = options_.rate_limiter->Take(
@@ -282,11 +283,9 @@ Code Verifier::SpendCredits(const VerifiableKey& key, const WorkspacePolicy* pol
   const VerifiableKeyCredits* own = key.credits();
   const bool allowance = policy != nullptr && policy->monthly_credits.has_value();
   const int64_t cost = req.cost ? *req.cost : policy ? policy->CostOf(req.method, req.path) : 1;
-  if (own == nullptr && !allowance) {
-    // Nothing to spend from, but counted all the same: usage is billed by it.
-    result->cost = cost;
-    return Code::kValid;
-  }
+  // Counted even with nothing to spend from: usage is billed by it.
+  result->cost = cost;
+  if (own == nullptr && !allowance) return Code::kValid;
   // A key's balance before its workspace's: the lock order CreditLedger needs.
   CreditCharge charges[2];
   CreditState states[2];
@@ -312,7 +311,6 @@ Code Verifier::SpendCredits(const VerifiableKey& key, const WorkspacePolicy* pol
   if (own != nullptr) result->key_credits = states[i++];
   if (allowance) result->workspace_credits = states[i++];
   if (outcome == SpendOutcome::kExhausted) return Code::kQuotaExceeded;
-  result->cost = cost;
   return Code::kValid;
 }
 

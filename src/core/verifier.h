@@ -139,9 +139,11 @@ struct VerifyResult {
   KeyParseError parse_error = KeyParseError::kNone;  // why kMalformed
   std::shared_ptr<const VerifiableKey> key;          // set whenever the key was found
   std::optional<RateLimitDecision> ratelimit;
+  // The rate limit the key was held to, when one applies.
+  std::optional<RateLimit> rate_limit;
   // Where credits apply: what the workspace's allowance and the key's own
-  // credits have left after this request, and what it cost (0 unless
-  // valid).
+  // credits have left after this request, and what it costs (spent only
+  // when valid).
   std::optional<CreditState> workspace_credits;
   std::optional<CreditState> key_credits;
   int64_t cost = 0;

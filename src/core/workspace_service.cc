@@ -53,14 +53,6 @@ json CostRulesJson(const std::vector<CostRule>& rules) {
   return out;
 }
 
-Status ValidatePlanFields(const Plan& p) {
-  KEYWARD_RETURN_IF_ERROR(ValidateName(p.name));
-  KEYWARD_RETURN_IF_ERROR(ValidateMonthlyCredits(p.monthly_credits));
-  KEYWARD_RETURN_IF_ERROR(ValidateMaxActiveKeys(p.max_active_keys));
-  if (p.rate_limit) KEYWARD_RETURN_IF_ERROR(ValidateRateLimit(*p.rate_limit));
-  return ValidateCostRules(p.cost_rules);
-}
-
 json PlanDetails(const Plan& p) {
   return {{"name", p.name},
           {"monthly_credits", OrNull(p.monthly_credits)},
@@ -87,6 +79,14 @@ Status ValidateCostRules(const std::vector<CostRule>& rules) {
   return Status::Ok();
 }
 
+Status ValidatePlan(const Plan& p) {
+  KEYWARD_RETURN_IF_ERROR(ValidateName(p.name));
+  KEYWARD_RETURN_IF_ERROR(ValidateMonthlyCredits(p.monthly_credits));
+  KEYWARD_RETURN_IF_ERROR(ValidateMaxActiveKeys(p.max_active_keys));
+  if (p.rate_limit) KEYWARD_RETURN_IF_ERROR(ValidateRateLimit(*p.rate_limit));
+  return ValidateCostRules(p.cost_rules);
+}
+
 // ---- Plans ----
 
 Result<Plan> KeyService::CreatePlan(NewPlanParams params, const Actor& actor) {
@@ -98,7 +98,7 @@ Result<Plan> KeyService::CreatePlan(NewPlanParams params, const Actor& actor) {
   p.max_active_keys = params.max_active_keys;
   p.cost_rules = std::move(params.cost_rules);
   p.created_at = p.updated_at = options_.clock->Now();
-  KEYWARD_RETURN_IF_ERROR(ValidatePlanFields(p));
+  KEYWARD_RETURN_IF_ERROR(ValidatePlan(p));
   KEYWARD_RETURN_IF_ERROR(
       store_->InsertPlan(p, MakeAudit(actor, "plan.create", p.id, "", PlanDetails(p).dump())));
   NotifyPolicy();
@@ -119,7 +119,7 @@ Result<Plan> KeyService::UpdatePlan(std::string_view id, const PlanUpdate& u, co
   if (u.max_active_keys) p.max_active_keys = *u.max_active_keys;
   if (u.cost_rules) p.cost_rules = *u.cost_rules;
   p.updated_at = options_.clock->Now();
-  KEYWARD_RETURN_IF_ERROR(ValidatePlanFields(p));
+  KEYWARD_RETURN_IF_ERROR(ValidatePlan(p));
   KEYWARD_RETURN_IF_ERROR(
       store_->UpdatePlan(p, MakeAudit(actor, "plan.update", p.id, "", PlanDetails(p).dump())));
   NotifyPolicy();
@@ -131,7 +131,7 @@ Status KeyService::ApplyConfigPlans(const std::vector<Plan>& plans) {
   bool changed = false;
   for (Plan p : plans) {
     p.from_config = true;
-    KEYWARD_RETURN_IF_ERROR(ValidatePlanFields(p));
+    KEYWARD_RETURN_IF_ERROR(ValidatePlan(p));
     auto stored = store_->GetPlan(p.id);
     const Timestamp now = options_.clock->Now();
     if (!stored.ok()) {

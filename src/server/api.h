@@ -49,6 +49,9 @@ struct ApiOptions {
   std::function<std::string()> extra_metrics;
   int64_t usage_retention_days = 90;
   const KeyCache* cache = nullptr;  // for /metrics; may be null
+  // What is left of credit balances, for reads (keys, usage); may be null.
+  CreditLedger* credits = nullptr;
+  PolicyResolver* policies = nullptr;
   // Whose forwarded headers count (server/forwarded.h).
   TrustedProxies trusted_proxies = TrustedProxies::Loopback();
   // The portal and the console (may be null: no browser sessions).

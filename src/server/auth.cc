@@ -1,5 +1,7 @@
 #include "server/auth.h"
 
+#include "core/time_format.h"
+
 #include "core/key_service.h"
 #include "core/web_sessions.h"
 #include "server/api.h"
@@ -38,8 +40,18 @@ std::string VerifyMessage(Code code, const VerifyResult& r) {
     case Code::kRateLimited:
       return "rate limit exceeded; retry after " +
              std::to_string(r.ratelimit ? r.ratelimit->retry_after_seconds : 1) + " s";
-    case Code::kQuotaExceeded:
-      return "the quota for this API key is used up";
+    case Code::kQuotaExceeded: {
+      const bool own = r.key_credits && r.key_credits->remaining < r.cost;
+      const std::optional<CreditState>& c = own ? r.key_credits : r.workspace_credits;
+      std::string m = own ? "this API key's credits are used up"
+                          : "the workspace's monthly credits are used up";
+      if (c) {
+        m += " (" + std::to_string(c->remaining) + " left, this request costs " +
+             std::to_string(r.cost) + ")";
+        if (c->reset > 0) m += "; they renew at " + FormatRfc3339(c->reset);
+      }
+      return m;
+    }
     case Code::kUnavailable:
       return "key storage is unavailable; try again";
     default:

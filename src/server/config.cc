@@ -15,6 +15,7 @@
 
 #include "core/cidr.h"
 #include "core/key_format.h"
+#include "core/key_service.h"
 #include "server/http_server.h"
 
 namespace keyward {
@@ -58,6 +59,79 @@ Status ParseInt(const std::string& text, const std::string& where, const std::st
     return Bad(where, key, "must be an integer, not \"" + text + "\"");
   }
   *out = v;
+  return Status::Ok();
+}
+
+bool IsPlanName(std::string_view name) {
+  if (name.empty() || name.size() > 40) return false;
+  for (char ch : name) {
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// [plans]: default = "<name>", and [plans.<name>] tables.
+Status ReadPlans(const toml::node& v, const std::string& path, Config* c) {
+  const toml::table* plans = v.as_table();
+  if (!plans) return Bad(path, "plans", "must be a table ([plans])");
+  c->plans.clear();
+  for (auto&& [pk, pv] : *plans) {
+    const std::string sub(pk.str());
+    if (sub == "default") {
+      KEYWARD_RETURN_IF_ERROR(ReadString(pv, path, "plans.default", &c->default_plan));
+      continue;
+    }
+    const std::string where = "plans." + sub;
+    const toml::table* table = pv.as_table();
+    if (!table) return Bad(path, where, "must be a table ([" + where + "])");
+    if (!IsPlanName(sub)) {
+      return Bad(path, where, "a plan's name is 1-40 of a-z, 0-9, _ and - (its id is plan_<name>)");
+    }
+    Plan plan;
+    plan.id = "plan_" + sub;
+    plan.name = sub;
+    std::optional<int64_t> rate, period;
+    for (auto&& [fk, fv] : *table) {
+      const std::string field(fk.str());
+      const std::string name = where + "." + field;
+      int64_t n = 0;
+      if (field == "name") {
+        KEYWARD_RETURN_IF_ERROR(ReadString(fv, path, name, &plan.name));
+      } else if (field == "monthly_credits") {
+        KEYWARD_RETURN_IF_ERROR(ReadInt(fv, path, name, &n));
+        plan.monthly_credits = n;
+      } else if (field == "max_active_keys") {
+        KEYWARD_RETURN_IF_ERROR(ReadInt(fv, path, name, &n));
+        plan.max_active_keys = n;
+      } else if (field == "rate_limit") {
+        KEYWARD_RETURN_IF_ERROR(ReadInt(fv, path, name, &n));
+        rate = n;
+      } else if (field == "rate_period_seconds") {
+        KEYWARD_RETURN_IF_ERROR(ReadInt(fv, path, name, &n));
+        period = n;
+      } else if (field == "costs") {
+        const toml::table* costs = fv.as_table();
+        if (!costs) {
+          return Bad(path, name, "must be a table of \"METHOD /path\" = cost, like "
+                                 "\"GET /v1/search\" = 5");
+        }
+        for (auto&& [ck, cv] : *costs) {
+          KEYWARD_RETURN_IF_ERROR(ReadInt(cv, path, name + ".\"" + std::string(ck.str()) + "\"", &n));
+          plan.cost_rules.push_back({std::string(ck.str()), n});
+        }
+      } else {
+        return Status::InvalidRequest(path + ": unknown configuration key \"" + name + "\"");
+      }
+    }
+    if (period && !rate) return Bad(path, where + ".rate_period_seconds", "needs rate_limit");
+    if (rate) plan.rate_limit = RateLimit{*rate, period.value_or(60)};
+    if (Status s = ValidatePlan(plan); !s.ok()) {
+      return Status::InvalidRequest(path + ": " + where + ": " + s.message());
+    }
+    c->plans.push_back(std::move(plan));
+  }
   return Status::Ok();
 }
 
@@ -141,6 +215,8 @@ Status ApplyToml(std::string_view text, const std::string& path, Config* c, bool
         }
         KEYWARD_RETURN_IF_ERROR(ReadInt(kv, path, name, target));
       }
+    } else if (key == "plans") {
+      KEYWARD_RETURN_IF_ERROR(ReadPlans(v, path, c));
     } else if (key == "keys") {
       const toml::table* keys = v.as_table();
       if (!keys) return Bad(path, key, "must be a table ([keys])");
@@ -258,6 +334,15 @@ Status ValidatePortal(const Config& c) {
 }
 
 Status Validate(const Config& c) {
+  if (!c.default_plan.empty()) {
+    bool found = false;
+    for (const auto& p : c.plans) found = found || p.id == c.DefaultPlanId();
+    if (!found) {
+      return Status::InvalidRequest("plans.default: \"" + c.default_plan +
+                                    "\" names no plan; define it as [plans." + c.default_plan +
+                                    "]");
+    }
+  }
   std::string host;
   uint16_t port;
   if (Status s = ParseListenAddress(c.listen, &host, &port); !s.ok()) {
@@ -345,6 +430,10 @@ Status Validate(const Config& c) {
 }
 
 }  // namespace
+
+std::string Config::DefaultPlanId() const {
+  return default_plan.empty() ? std::string() : "plan_" + default_plan;
+}
 
 std::string Config::EffectivePublicUrl() const {
   std::string url = public_url.empty() ? "http://" + listen : public_url;

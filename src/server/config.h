@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/model.h"
 #include "core/status.h"
 
 namespace keyward {
@@ -52,6 +53,12 @@ struct Config {
   // [storage]: bytes held back so that revocations still commit on a full
   // disk (SQLite: data_dir/keyward.reserve; PostgreSQL: a table); 0: none.
   int64_t storage_reserve_bytes = 8 << 20;
+  // [plans]: plans defined here (id "plan_<table name>"; changed here
+  // only), and the one new workspaces get ("" or unset: none).
+  std::vector<Plan> plans;
+  std::string default_plan;  // a table name of [plans], as written
+  // The id of default_plan, or "".
+  std::string DefaultPlanId() const;
   // Where browsers reach this deployment ("https://keys.example.com"): the
   // origin of portal links and the one origin the pages accept changes
   // from. Empty: http://<listen>.

@@ -193,12 +193,117 @@ Status FieldReader::NullableRateLimit(const char* name,
   return Status::Ok();
 }
 
+Status FieldReader::NullableKeyCredits(const char* name,
+                                       std::optional<std::optional<KeyCredits>>* out) const {
+  const Json* v = Find(name);
+  if (!v) return Status::Ok();
+  if (v->is_null()) {
+    *out = std::optional<KeyCredits>();
+    return Status::Ok();
+  }
+  constexpr const char* kShape =
+      "must be {\"remaining\": n, \"refill\": {\"amount\": n, \"interval\": "
+      "\"daily\"|\"monthly\", \"day\": d}} or null";
+  if (!v->is_object()) return FieldError(name, kShape);
+  FieldReader inner(*v);
+  KEYWARD_RETURN_IF_ERROR(inner.OnlyFields({"remaining", "refill"}));
+  std::optional<int64_t> remaining;
+  KEYWARD_RETURN_IF_ERROR(inner.Int("remaining", 0, 1'000'000'000'000, &remaining));
+  if (!remaining) return FieldError(name, "needs remaining (" + std::string(kShape) + ")");
+  KeyCredits c;
+  c.remaining = *remaining;
+  const Json* refill = inner.Find("refill");
+  if (refill != nullptr && !refill->is_null()) {
+    if (!refill->is_object()) return FieldError(name, kShape);
+    FieldReader r(*refill);
+    KEYWARD_RETURN_IF_ERROR(r.OnlyFields({"amount", "interval", "day"}));
+    std::optional<int64_t> amount, day;
+    std::optional<std::string> interval;
+    KEYWARD_RETURN_IF_ERROR(r.Int("amount", 1, 1'000'000'000'000, &amount));
+    KEYWARD_RETURN_IF_ERROR(r.String("interval", &interval));
+    KEYWARD_RETURN_IF_ERROR(r.Int("day", 1, 31, &day));
+    if (!amount || !interval) {
+      return FieldError(name, "refill needs amount and interval (\"daily\" or \"monthly\")");
+    }
+    KeyCredits::Refill f;
+    f.amount = *amount;
+    if (*interval == "daily") {
+      f.interval = KeyCredits::Interval::kDaily;
+      if (day) return FieldError(name, "refill.day applies to a monthly refill only");
+    } else if (*interval == "monthly") {
+      f.interval = KeyCredits::Interval::kMonthly;
+      f.day = static_cast<int>(day.value_or(1));
+    } else {
+      return FieldError(name, "refill.interval must be \"daily\" or \"monthly\"");
+    }
+    c.refill = f;
+  }
+  *out = c;
+  return Status::Ok();
+}
+
+Status FieldReader::NullablePlanId(const char* name, std::optional<std::string>* out) const {
+  const Json* v = Find(name);
+  if (!v) return Status::Ok();
+  if (v->is_null()) {
+    *out = std::string();
+    return Status::Ok();
+  }
+  if (!v->is_string() || v->get<std::string>().empty()) {
+    return FieldError(name, "must be a plan id (\"plan_…\") or null for none");
+  }
+  *out = v->get<std::string>();
+  return Status::Ok();
+}
+
+Status FieldReader::CostRules(const char* name, std::optional<std::vector<CostRule>>* out) const {
+  const Json* v = Find(name);
+  if (!v) return Status::Ok();
+  if (!v->is_object()) {
+    return FieldError(name, "must be an object of \"METHOD /path\": cost, like "
+                            "{\"GET /v1/search\": 5}");
+  }
+  std::vector<CostRule> rules;
+  for (const auto& [endpoint, cost] : v->items()) {
+    if (!cost.is_number_integer()) {
+      return FieldError(name, "the cost of \"" + endpoint + "\" must be an integer");
+    }
+    rules.push_back({endpoint, cost.get<int64_t>()});
+  }
+  *out = std::move(rules);
+  return Status::Ok();
+}
+
 Status FieldReader::Object(const char* name, std::optional<std::string>* out) const {
   const Json* v = Find(name);
   if (!v) return Status::Ok();
   if (!v->is_object()) return FieldError(name, "must be a JSON object");
   *out = Dump(*v);
   return Status::Ok();
+}
+
+Json CostRulesJson(const std::vector<CostRule>& rules) {
+  Json out = Json::object();
+  for (const auto& r : rules) out[r.endpoint] = r.cost;
+  return out;
+}
+
+Json PlanJson(const Plan& p) {
+  return {{"id", p.id},
+          {"name", p.name},
+          {"monthly_credits", p.monthly_credits ? Json(*p.monthly_credits) : Json(nullptr)},
+          {"rate_limit", RateLimitJson(p.rate_limit)},
+          {"max_active_keys", p.max_active_keys ? Json(*p.max_active_keys) : Json(nullptr)},
+          {"costs", CostRulesJson(p.cost_rules)},
+          {"source", p.from_config ? "config" : "api"},
+          {"created_at", FormatRfc3339(p.created_at)},
+          {"updated_at", FormatRfc3339(p.updated_at)}};
+}
+
+Json CreditStateJson(const CreditState& s) {
+  return {{"limit", s.limit},
+          {"remaining", s.remaining},
+          {"reset", s.reset > 0 ? Json(FormatRfc3339(s.reset)) : Json(nullptr)}};
 }
 
 Json TimeOrNull(const std::optional<Timestamp>& t) {
@@ -210,9 +315,21 @@ Json RateLimitJson(const std::optional<RateLimit>& r) {
   return {{"limit", r->limit}, {"period_seconds", r->period_seconds}};
 }
 
-Json KeyJson(const ApiKey& k, Timestamp now, const RequestCounts* counts) {
+Json KeyJson(const ApiKey& k, Timestamp now, const RequestCounts* counts,
+             const std::optional<CreditState>& credits) {
   Json meta = Json::parse(k.meta_json, nullptr, false);
   if (!meta.is_object()) meta = Json::object();
+  Json credits_json = nullptr;
+  if (k.credits) {
+    credits_json = credits ? CreditStateJson(*credits) : Json::object();
+    Json refill = nullptr;
+    if (const auto& r = k.credits->refill) {
+      const bool daily = r->interval == KeyCredits::Interval::kDaily;
+      refill = {{"amount", r->amount}, {"interval", daily ? "daily" : "monthly"}};
+      if (!daily) refill["day"] = r->day;
+    }
+    credits_json["refill"] = std::move(refill);
+  }
   return {
       {"id", k.id},
       {"short_prefix", k.short_prefix},
@@ -226,6 +343,7 @@ Json KeyJson(const ApiKey& k, Timestamp now, const RequestCounts* counts) {
       {"referrer_allowlist", k.referrer_allowlist},
       {"endpoint_allowlist", k.endpoint_allowlist},
       {"rate_limit", RateLimitJson(k.rate_limit)},
+      {"credits", std::move(credits_json)},
       {"meta", std::move(meta)},
       {"created_at", FormatRfc3339(k.created_at)},
       {"created_by", k.created_by},

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/credits.h"
 #include "core/model.h"
 #include "core/status.h"
 
@@ -47,6 +48,14 @@ class FieldReader {
   Status NullableTime(const char* name, std::optional<std::optional<Timestamp>>* out) const;
   Status Bool(const char* name, std::optional<bool>* out) const;
   Status NullableRateLimit(const char* name, std::optional<std::optional<RateLimit>>* out) const;
+  // {"remaining": n, "refill": {"amount": n, "interval": "daily"|"monthly", "day": d} | null}
+  // or null.
+  Status NullableKeyCredits(const char* name,
+                            std::optional<std::optional<KeyCredits>>* out) const;
+  // A string, or null for "" (no plan).
+  Status NullablePlanId(const char* name, std::optional<std::string>* out) const;
+  // {"METHOD /path": cost, …}
+  Status CostRules(const char* name, std::optional<std::vector<CostRule>>* out) const;
   // A JSON object, returned serialised.
   Status Object(const char* name, std::optional<std::string>* out) const;
 
@@ -58,8 +67,15 @@ class FieldReader {
 // Wire shapes.
 Json TimeOrNull(const std::optional<Timestamp>& t);
 Json RateLimitJson(const std::optional<RateLimit>& r);
+Json CostRulesJson(const std::vector<CostRule>& rules);  // {"METHOD /path": cost, …}
+Json PlanJson(const Plan& plan);
+// {"limit", "remaining", "reset"} of a credit balance; reset null when it never resets.
+Json CreditStateJson(const CreditState& s);
 // counts: valid verifications over the last 24 h and 30 days (0 when null).
-Json KeyJson(const ApiKey& key, Timestamp now, const RequestCounts* counts = nullptr);
+// credits: what the key's own credits have left (routes/credits_view.cc);
+// shown with its refill when the key has credits.
+Json KeyJson(const ApiKey& key, Timestamp now, const RequestCounts* counts = nullptr,
+             const std::optional<CreditState>& credits = std::nullopt);
 Json WorkspaceJson(const Workspace& ws, int64_t limit_in_force, int64_t active_keys);
 Json AuditJson(const AuditEntry& e);
 Json RootKeyJson(const RootKey& k);

@@ -20,9 +20,10 @@ void CreateKey(Call& call, const RouteContext& ctx) {
   std::optional<std::vector<std::string>> scopes, ips, referrers, endpoints;
   std::optional<std::optional<Timestamp>> expires;
   std::optional<std::optional<RateLimit>> rate;
+  std::optional<std::optional<KeyCredits>> credits;
   if (!call.Check(f.OnlyFields({"workspace_id", "environment", "name", "scopes", "expires_at",
                                 "ip_allowlist", "referrer_allowlist", "endpoint_allowlist",
-                                "rate_limit", "meta"})) ||
+                                "rate_limit", "credits", "meta"})) ||
       !call.Check(f.String("workspace_id", &workspace_id)) ||
       !call.Check(f.String("environment", &environment)) ||
       !call.Check(f.RequiredString("name", &p.name)) ||
@@ -32,8 +33,13 @@ void CreateKey(Call& call, const RouteContext& ctx) {
       !call.Check(f.StringList("referrer_allowlist", &referrers)) ||
       !call.Check(f.StringList("endpoint_allowlist", &endpoints)) ||
       !call.Check(f.NullableRateLimit("rate_limit", &rate)) ||
+      !call.Check(f.NullableKeyCredits("credits", &credits)) ||
       !call.Check(f.Object("meta", &meta))) {
     return;
+  }
+  if (credits && *credits && !call.who.root) {
+    return call.Error(Code::kForbidden,
+                      "only a root key sets a key's credits: they are what the operator sells");
   }
   if (!call.who.root) {
     if (workspace_id && !MayReach(call.who, *workspace_id, "")) {
@@ -75,12 +81,15 @@ void CreateKey(Call& call, const RouteContext& ctx) {
   if (referrers) p.referrer_allowlist = std::move(*referrers);
   if (endpoints) p.endpoint_allowlist = std::move(*endpoints);
   if (rate) p.rate_limit = *rate;
+  if (credits) p.credits = *credits;
   if (meta) p.meta_json = std::move(*meta);
   if (expires) p.expires_at = *expires;
   auto created = ctx.service->CreateKey(std::move(p), call.actor());
   if (!created.ok()) return call.Fail(created.status());
   call.reply.key_prefix = created->record.short_prefix;
-  Json j = KeyJson(created->record, ctx.service->clock().Now());
+  auto left = KeyCreditsLeft(ctx, created->record);
+  Json j = KeyJson(created->record, ctx.service->clock().Now(), nullptr,
+                   left.ok() ? *left : std::nullopt);
   j["key"] = created->secret;
   call.SendJson(201, j);
 }
@@ -119,7 +128,11 @@ void ListKeys(Call& call, const RouteContext& ctx) {
   auto counts = ctx.service->CountRequests(ids);
   if (!counts.ok()) return call.Fail(counts.status());
   Json data = Json::array();
-  for (const auto& k : list->items) data.push_back(KeyJson(k, now, &(*counts)[k.id]));
+  for (const auto& k : list->items) {
+    auto left = KeyCreditsLeft(ctx, k);
+    if (!left.ok()) return call.Fail(left.status());
+    data.push_back(KeyJson(k, now, &(*counts)[k.id], *left));
+  }
   call.SendJson(200, ListBody(std::move(data), list->next_cursor));
 }
 
@@ -128,7 +141,9 @@ void GetKey(Call& call, const RouteContext& ctx) {
   if (!key) return;
   auto counts = ctx.service->CountRequests({key->id});
   if (!counts.ok()) return call.Fail(counts.status());
-  call.SendJson(200, KeyJson(*key, ctx.service->clock().Now(), &(*counts)[key->id]));
+  auto left = KeyCreditsLeft(ctx, *key);
+  if (!left.ok()) return call.Fail(left.status());
+  call.SendJson(200, KeyJson(*key, ctx.service->clock().Now(), &(*counts)[key->id], *left));
 }
 
 void UpdateKey(Call& call, const RouteContext& ctx) {
@@ -138,12 +153,14 @@ void UpdateKey(Call& call, const RouteContext& ctx) {
   KeyUpdate u;
   if (!call.Check(
           f.OnlyFields({"name", "scopes", "ip_allowlist", "referrer_allowlist",
-                        "endpoint_allowlist", "rate_limit", "meta", "enabled", "expires_at"})) ||
+                        "endpoint_allowlist", "rate_limit", "credits", "meta", "enabled",
+                        "expires_at"})) ||
       !call.Check(f.String("name", &u.name)) || !call.Check(f.StringList("scopes", &u.scopes)) ||
       !call.Check(f.StringList("ip_allowlist", &u.ip_allowlist)) ||
       !call.Check(f.StringList("referrer_allowlist", &u.referrer_allowlist)) ||
       !call.Check(f.StringList("endpoint_allowlist", &u.endpoint_allowlist)) ||
       !call.Check(f.NullableRateLimit("rate_limit", &u.rate_limit)) ||
+      !call.Check(f.NullableKeyCredits("credits", &u.credits)) ||
       !call.Check(f.Object("meta", &u.meta_json)) || !call.Check(f.Bool("enabled", &u.enabled)) ||
       !call.Check(f.NullableTime("expires_at", &u.expires_at))) {
     return;
@@ -152,9 +169,15 @@ void UpdateKey(Call& call, const RouteContext& ctx) {
   // A managing key may not change a key more powerful than itself.
   if (!target || !ScopesWithinCaller(call, target->scopes)) return;
   if (u.scopes && !ScopesWithinCaller(call, *u.scopes)) return;
+  if (u.credits && !call.who.root) {
+    return call.Error(Code::kForbidden,
+                      "only a root key sets a key's credits: they are what the operator sells");
+  }
   auto key = ctx.service->UpdateKey(call.params[0], u, call.actor());
   if (!key.ok()) return call.Fail(key.status());
-  call.SendJson(200, KeyJson(*key, ctx.service->clock().Now()));
+  auto left = KeyCreditsLeft(ctx, *key);
+  call.SendJson(200, KeyJson(*key, ctx.service->clock().Now(), nullptr,
+                             left.ok() ? *left : std::nullopt));
 }
 
 void RevokeKey(Call& call, const RouteContext& ctx) {
@@ -190,7 +213,9 @@ void RotateKey(Call& call, const RouteContext& ctx) {
   auto rotated = ctx.service->RotateKey(call.params[0], grace.value_or(0), expires, call.actor());
   if (!rotated.ok()) return call.Fail(rotated.status());
   auto old = ctx.service->GetKey(call.params[0]);
-  Json j = KeyJson(rotated->record, ctx.service->clock().Now());
+  auto left = KeyCreditsLeft(ctx, rotated->record);
+  Json j = KeyJson(rotated->record, ctx.service->clock().Now(), nullptr,
+                   left.ok() ? *left : std::nullopt);
   j["key"] = rotated->secret;
   j["old_key"] = {{"id", std::string(call.params[0])},
                   {"expires_at", old.ok() ? TimeOrNull(old->expires_at) : Json(nullptr)}};

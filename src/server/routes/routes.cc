@@ -4,6 +4,7 @@ namespace keyward {
 
 RouteTable AllRoutes() {
   RouteTable table;
+  RegisterPlanRoutes(table);
   RegisterWorkspaceRoutes(table);
   RegisterApiKeyRoutes(table);
   RegisterVerifyRoutes(table);

@@ -16,6 +16,16 @@ namespace keyward {
 // keys (routes/workspaces.cc; the session page shows it too).
 Json WorkspaceObject(const RouteContext& ctx, const Workspace& ws);
 
+// What the key's own credits have left (nullopt: it has none;
+// routes/credits_view.cc).
+Result<std::optional<CreditState>> KeyCreditsLeft(const RouteContext& ctx, const ApiKey& key);
+// A workspace's allowance in its current period, per environment (or only
+// one): {"period_start", "period_end", "environments": {"live": {"limit",
+// "remaining", "spent", "reset"}}}, or null when it has none.
+Result<Json> WorkspaceCreditsJson(const RouteContext& ctx, const Workspace& ws,
+                                  std::string_view only_environment = {});
+
+void RegisterPlanRoutes(RouteTable& table);
 void RegisterWorkspaceRoutes(RouteTable& table);
 void RegisterApiKeyRoutes(RouteTable& table);
 void RegisterVerifyRoutes(RouteTable& table);

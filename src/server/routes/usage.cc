@@ -2,6 +2,7 @@
 // Thread-safe: handlers run on any serving thread at once.
 #include "server/routes/routes.h"
 
+#include "core/billing_period.h"
 #include "core/key_service.h"
 #include "core/time_format.h"
 #include "server/api.h"
@@ -12,11 +13,14 @@ namespace {
 
 void Usage(Call& call, const RouteContext& ctx) {
   QueryParams q;
-  if (!call.Query({"workspace_id", "key_id", "from", "to", "granularity"}, &q)) return;
-  std::string workspace_id, key_id, from_text, to_text, granularity = "hour";
+  if (!call.Query({"workspace_id", "key_id", "environment", "from", "to", "granularity"}, &q)) {
+    return;
+  }
+  std::string workspace_id, key_id, environment, from_text, to_text, granularity = "hour";
   for (const auto& [k, v] : q) {
     if (k == "workspace_id") workspace_id = v;
     if (k == "key_id") key_id = v;
+    if (k == "environment") environment = v;
     if (k == "from") from_text = v;
     if (k == "to") to_text = v;
     if (k == "granularity") granularity = v;
@@ -32,8 +36,16 @@ void Usage(Call& call, const RouteContext& ctx) {
   } else if (granularity == "day") {
     bucket_minutes = 24 * 60;
     default_span_minutes = 30 * 24 * 60;
+  } else if (granularity == "month") {
+    // Read by day, folded into calendar months (UTC) below.
+    bucket_minutes = 24 * 60;
+    default_span_minutes = 365 * 24 * 60;
   } else {
-    return call.Error(Code::kInvalidRequest, "granularity must be minute, hour or day");
+    return call.Error(Code::kInvalidRequest, "granularity must be minute, hour, day or month");
+  }
+  const bool by_month = granularity == "month";
+  if (!environment.empty() && !ctx.service->format().HasEnvironment(environment)) {
+    return call.Error(Code::kInvalidRequest, "no environment \"" + environment + "\"");
   }
   if (!key_id.empty()) {
     auto key = LoadVisibleKey(call, ctx, key_id);
@@ -51,10 +63,16 @@ void Usage(Call& call, const RouteContext& ctx) {
   }
   if (workspace_id.empty())
     return call.Error(Code::kInvalidRequest, "workspace_id or key_id is required");
-  if (call.who.root) {
-    auto ws = ctx.service->GetWorkspace(workspace_id);
-    if (!ws.ok()) return call.Fail(ws.status());
+  // A managing key (or a portal session of one environment) sees its own
+  // environment's usage only.
+  if (!call.who.root && !call.who.environment.empty()) {
+    if (!environment.empty() && environment != call.who.environment) {
+      return call.Error(Code::kNotFound, "no such environment for this caller");
+    }
+    environment = call.who.environment;
   }
+  auto ws = ctx.service->GetWorkspace(workspace_id);
+  if (!ws.ok()) return call.Fail(ws.status());
   // Buckets are whole minutes, hours or days (UTC); "to" rounds up to a bucket edge.
   const int64_t now_minute = ctx.service->clock().Now() / kMillisPerMinute;
   int64_t to_minute = now_minute + 1;
@@ -66,6 +84,7 @@ void Usage(Call& call, const RouteContext& ctx) {
     to_minute = (*t + kMillisPerMinute - 1) / kMillisPerMinute;
   }
   to_minute = (to_minute + bucket_minutes - 1) / bucket_minutes * bucket_minutes;
+  if (by_month) to_minute = MonthlyPeriod(to_minute * kMillisPerMinute - 1, {}).end / kMillisPerMinute;
   int64_t from_minute = to_minute - default_span_minutes;
   if (!from_text.empty()) {
     auto f = ParseRfc3339(from_text);
@@ -75,6 +94,7 @@ void Usage(Call& call, const RouteContext& ctx) {
     from_minute = *f / kMillisPerMinute;
   }
   from_minute = from_minute / bucket_minutes * bucket_minutes;
+  if (by_month) from_minute = MonthlyPeriod(from_minute * kMillisPerMinute, {}).start / kMillisPerMinute;
   if (from_minute >= to_minute) return call.Error(Code::kInvalidRequest, "from must be before to");
   constexpr int64_t kMaxBuckets = 1500;
   if ((to_minute - from_minute) / bucket_minutes > kMaxBuckets) {
@@ -82,40 +102,57 @@ void Usage(Call& call, const RouteContext& ctx) {
                       "at most " + std::to_string(kMaxBuckets) + " " + granularity +
                           " buckets at once; narrow from/to or pick a coarser granularity");
   }
-  // A managing key (or a portal session of one environment) sees its own
-  // environment's usage only.
-  UsageQuery uq{workspace_id, key_id,    call.who.root ? std::string() : call.who.environment,
-                from_minute,  to_minute, bucket_minutes};
+  UsageQuery uq{workspace_id, key_id, environment, from_minute, to_minute, bucket_minutes};
   auto points = ctx.service->QueryUsage(uq);
   if (!points.ok()) return call.Fail(points.status());
+  // A bucket's start: the query's own, or its calendar month's.
+  auto bucket_of = [&](int64_t minute) {
+    return by_month ? MonthlyPeriod(minute * kMillisPerMinute, {}).start / kMillisPerMinute
+                    : minute;
+  };
   Json data = Json::array();
-  int64_t total_valid = 0, total = 0;
+  int64_t total_valid = 0, total = 0, total_credits = 0;
   for (size_t i = 0; i < points->size();) {
-    const int64_t bucket = (*points)[i].bucket_minute;
+    const int64_t bucket = bucket_of((*points)[i].bucket_minute);
     Json by_code = Json::object();
-    int64_t valid = 0, all = 0;
-    for (; i < points->size() && (*points)[i].bucket_minute == bucket; ++i) {
+    int64_t valid = 0, all = 0, credits = 0;
+    for (; i < points->size() && bucket_of((*points)[i].bucket_minute) == bucket; ++i) {
       const UsagePoint& p = (*points)[i];
-      by_code[std::string(CodeName(p.code))] = p.count;
+      const std::string code(CodeName(p.code));
+      by_code[code] = by_code.value(code, int64_t{0}) + p.count;
       all += p.count;
+      credits += p.credits;
       if (p.code == Code::kValid) valid += p.count;
     }
     total_valid += valid;
     total += all;
+    total_credits += credits;
     data.push_back({{"start", FormatRfc3339(bucket * kMillisPerMinute)},
                     {"valid", valid},
                     {"refused", all - valid},
                     {"total", all},
+                    {"credits", credits},
                     {"by_code", std::move(by_code)}});
   }
+  // The allowance in its current period, for the workspace (or the key's
+  // environment).
+  std::string credit_env = environment;
+  if (!key_id.empty() && credit_env.empty()) {
+    if (auto key = ctx.service->GetKey(key_id); key.ok()) credit_env = key->environment;
+  }
+  auto allowance = WorkspaceCreditsJson(ctx, *ws, credit_env);
+  if (!allowance.ok()) return call.Fail(allowance.status());
   call.SendJson(200, {{"workspace_id", workspace_id},
                       {"key_id", key_id.empty() ? Json(nullptr) : Json(key_id)},
+                      {"environment", environment.empty() ? Json(nullptr) : Json(environment)},
                       {"granularity", granularity},
                       {"from", FormatRfc3339(from_minute * kMillisPerMinute)},
                       {"to", FormatRfc3339(to_minute * kMillisPerMinute)},
                       {"retention_days", ctx.options->usage_retention_days},
                       {"valid", total_valid},
                       {"total", total},
+                      {"credits", total_credits},
+                      {"allowance", std::move(*allowance)},
                       {"data", std::move(data)}});
 }
 

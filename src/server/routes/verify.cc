@@ -4,6 +4,7 @@
 
 #include "core/cidr.h"
 #include "core/key_service.h"
+#include "core/policy.h"
 #include "core/time_format.h"
 #include "server/api.h"
 #include "server/auth.h"
@@ -17,8 +18,10 @@ void VerifyKey(Call& call, const RouteContext& ctx) {
   FieldReader f(*body);
   std::optional<std::string> key, environment, ip, referrer, method, path;
   std::optional<std::vector<std::string>> scopes;
-  if (!call.Check(
-          f.OnlyFields({"key", "environment", "ip", "referrer", "method", "path", "scopes"})) ||
+  std::optional<int64_t> cost;
+  if (!call.Check(f.OnlyFields(
+          {"key", "environment", "ip", "referrer", "method", "path", "scopes", "cost"})) ||
+      !call.Check(f.Int("cost", 0, kMaxRequestCost, &cost)) ||
       !call.Check(f.String("key", &key)) || !call.Check(f.String("environment", &environment)) ||
       !call.Check(f.String("ip", &ip)) || !call.Check(f.String("referrer", &referrer)) ||
       !call.Check(f.String("method", &method)) || !call.Check(f.String("path", &path)) ||
@@ -37,6 +40,7 @@ void VerifyKey(Call& call, const RouteContext& ctx) {
   if (method) vr.method = *method;
   if (path) vr.path = *path;
   if (scopes) vr.scopes = *scopes;
+  vr.cost = cost;
   const VerifyResult r = ctx.verifier->Verify(vr);
   ctx.api->metrics().RecordVerification(r.code);
   if (r.code == Code::kMalformed) call.reply.reason = KeyParseErrorName(r.parse_error);
@@ -60,6 +64,13 @@ void VerifyKey(Call& call, const RouteContext& ctx) {
                       {"remaining", r.ratelimit->remaining},
                       {"reset", r.ratelimit->reset_seconds}};
   }
+  if (r.workspace_credits || r.key_credits) {
+    Json credits = Json::object();
+    if (r.workspace_credits) credits["workspace"] = CreditStateJson(*r.workspace_credits);
+    if (r.key_credits) credits["key"] = CreditStateJson(*r.key_credits);
+    j["credits"] = std::move(credits);
+  }
+  if (r.key) j["cost"] = r.valid() ? r.cost : 0;
   call.reply.code = r.code;
   call.SendJson(200, j);
 }

@@ -3,6 +3,7 @@
 #include "server/routes/routes.h"
 
 #include "core/key_service.h"
+#include "core/policy.h"
 #include "server/api.h"
 #include "server/auth.h"
 
@@ -10,7 +11,25 @@ namespace keyward {
 
 Json WorkspaceObject(const RouteContext& ctx, const Workspace& ws) {
   auto active = ctx.service->CountActiveKeys(ws.id);
-  return WorkspaceJson(ws, ctx.service->MaxActiveKeys(ws), active.ok() ? *active : 0);
+  auto max_active = ctx.service->MaxActiveKeys(ws);
+  Json j = WorkspaceJson(ws, max_active.ok() ? *max_active : ctx.service->default_max_active(),
+                         active.ok() ? *active : 0);
+  // In force: its own value, else its plan's, else the deployment's.
+  std::shared_ptr<const WorkspacePolicy> policy;
+  if (ctx.options->policies != nullptr) {
+    if (auto p = ctx.options->policies->Policy(ws.id); p.ok()) policy = *p;
+  }
+  std::optional<RateLimit> rate = policy ? policy->rate_limit : ws.rate_limit;
+  if (!rate) rate = ctx.verifier->options().default_rate_limit;
+  const std::optional<int64_t> credits = policy ? policy->monthly_credits : ws.monthly_credits;
+  j["plan_id"] = ws.plan_id.empty() ? Json(nullptr) : Json(ws.plan_id);
+  j["monthly_credits"] = credits ? Json(*credits) : Json(nullptr);
+  j["monthly_credits_override"] = ws.monthly_credits ? Json(*ws.monthly_credits) : Json(nullptr);
+  j["rate_limit"] = RateLimitJson(rate);
+  j["rate_limit_override"] = RateLimitJson(ws.rate_limit);
+  j["billing_anchor_day"] =
+      ws.billing_anchor_day ? Json(*ws.billing_anchor_day) : Json(nullptr);
+  return j;
 }
 
 namespace {
@@ -19,14 +38,24 @@ void CreateWorkspace(Call& call, const RouteContext& ctx) {
   auto body = WriteBody(call, ctx, false);
   if (!body) return;
   FieldReader f(*body);
-  std::string name;
-  std::optional<int64_t> max;
-  if (!call.Check(f.OnlyFields({"name", "max_active_keys"})) ||
-      !call.Check(f.RequiredString("name", &name)) ||
-      !call.Check(f.Int("max_active_keys", 1, 100000, &max))) {
+  NewWorkspaceParams p;
+  std::optional<std::optional<RateLimit>> rate;
+  std::optional<int64_t> anchor;
+  std::optional<std::string> plan;
+  if (!call.Check(f.OnlyFields({"name", "max_active_keys", "plan_id", "monthly_credits",
+                                "rate_limit", "billing_anchor_day"})) ||
+      !call.Check(f.RequiredString("name", &p.name)) ||
+      !call.Check(f.Int("max_active_keys", 1, 100000, &p.max_active_keys)) ||
+      !call.Check(f.NullablePlanId("plan_id", &plan)) ||
+      !call.Check(f.Int("monthly_credits", 0, 1'000'000'000'000, &p.monthly_credits)) ||
+      !call.Check(f.NullableRateLimit("rate_limit", &rate)) ||
+      !call.Check(f.Int("billing_anchor_day", 1, 31, &anchor))) {
     return;
   }
-  auto ws = ctx.service->CreateWorkspace(std::move(name), max, call.actor());
+  p.plan_id = plan;
+  if (rate) p.rate_limit = *rate;
+  if (anchor) p.billing_anchor_day = static_cast<int>(*anchor);
+  auto ws = ctx.service->CreateWorkspace(std::move(p), call.actor());
   if (!ws.ok()) return call.Fail(ws.status());
   call.SendJson(201, WorkspaceObject(ctx, *ws));
 }
@@ -54,7 +83,11 @@ void GetWorkspace(Call& call, const RouteContext& ctx) {
   }
   auto ws = ctx.service->GetWorkspace(call.params[0]);
   if (!ws.ok()) return call.Fail(ws.status());
-  call.SendJson(200, WorkspaceObject(ctx, *ws));
+  Json j = WorkspaceObject(ctx, *ws);
+  auto credits = WorkspaceCreditsJson(ctx, *ws, call.who.root ? "" : call.who.environment);
+  if (!credits.ok()) return call.Fail(credits.status());
+  j["credits"] = std::move(*credits);
+  call.SendJson(200, j);
 }
 
 void UpdateWorkspace(Call& call, const RouteContext& ctx) {
@@ -62,10 +95,20 @@ void UpdateWorkspace(Call& call, const RouteContext& ctx) {
   if (!body) return;
   FieldReader f(*body);
   WorkspaceUpdate u;
-  if (!call.Check(f.OnlyFields({"name", "max_active_keys"})) ||
+  std::optional<std::optional<int64_t>> anchor;
+  if (!call.Check(f.OnlyFields({"name", "max_active_keys", "plan_id", "monthly_credits",
+                                "rate_limit", "billing_anchor_day"})) ||
       !call.Check(f.String("name", &u.name)) ||
-      !call.Check(f.NullableInt("max_active_keys", 1, 100000, &u.max_active_keys))) {
+      !call.Check(f.NullableInt("max_active_keys", 1, 100000, &u.max_active_keys)) ||
+      !call.Check(f.NullablePlanId("plan_id", &u.plan_id)) ||
+      !call.Check(f.NullableInt("monthly_credits", 0, 1'000'000'000'000, &u.monthly_credits)) ||
+      !call.Check(f.NullableRateLimit("rate_limit", &u.rate_limit)) ||
+      !call.Check(f.NullableInt("billing_anchor_day", 1, 31, &anchor))) {
     return;
+  }
+  if (anchor) {
+    u.billing_anchor_day =
+        *anchor ? std::optional<int>(static_cast<int>(**anchor)) : std::optional<int>();
   }
   auto ws = ctx.service->UpdateWorkspace(call.params[0], u, call.actor());
   if (!ws.ok()) return call.Fail(ws.status());
