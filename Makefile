@@ -80,7 +80,7 @@ fuzz-merge:
 # (line rate, hostile clients, SIGKILLs and graceful stops). Reports from any
 # process land in $(TSAN_DIR)/sanitizer-logs and fail the run.
 TSAN_DIR ?= build-tsan
-CONCURRENCY_TESTS ?= KeyCache|Usage|RateLimiter|StoreContract|PgStore|GuardedStore|Clock|KeyServiceRace|Sha256Test.SameAnswer|functional.line-rate|functional.verify|functional.hostile|functional.crash|functional-pg.verify|functional-pg.crash
+CONCURRENCY_TESTS ?= KeyCache|Usage|CreditLedger|RateLimiter|StoreContract|PgStore|GuardedStore|Clock|KeyServiceRace|Sha256Test.SameAnswer|functional.line-rate|functional.verify|functional.hostile|functional.crash|functional-pg.verify|functional-pg.crash
 test-tsan: deps web
 	@scripts/install-deps fuzz
 	@cmake -S . -B $(TSAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEYWARD_TSAN=ON -DCMAKE_CXX_COMPILER=clang++ >/dev/null
