@@ -262,6 +262,14 @@ Status App::StartBackground() {
   });
 }
 
+Status App::FlushUsage() {
+  if (maintenance_) {
+    maintenance_->FlushUsage();
+    return Status::Ok();
+  }
+  return FlushUsageOnce(store_.get(), &usage_, credits_.get(), clock_);
+}
+
 void App::Stop() {
   {
     MutexLock lock(&waker_->mu);

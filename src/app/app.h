@@ -51,6 +51,9 @@ class App {
   Status StartBackground();
   // Stops the background jobs and writes the usage still in memory.
   void Stop();
+  // Writes the usage and credits counted so far now, as the background
+  // flush does every second (tests; before the jobs are started).
+  Status FlushUsage();
 
   const Config& config() const { return config_; }
   const Clock& clock() const { return *clock_; }

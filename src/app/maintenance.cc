@@ -108,19 +108,25 @@ void Maintenance::Loop() {
   }
 }
 
-void Maintenance::FlushUsage() {
-  MutexLock lock(&flush_mu_);
-  UsageBatch batch = usage_->Drain();
+Status FlushUsageOnce(KeyStore* store, UsageRecorder* usage, CreditLedger* credits,
+                      const Clock* clock) {
+  UsageBatch batch = usage->Drain();
   // Credits spent go with the counts, in one transaction, and renew this
   // node's leases.
-  const Timestamp drained_at = clock_->Monotonic();
-  if (credits_ != nullptr) credits_->DrainInto(&batch);
-  if (batch.empty() && batch.node_id.empty()) return;
-  Status s = store_->RecordUsage(batch);
+  const Timestamp drained_at = clock->Monotonic();
+  if (credits != nullptr) credits->DrainInto(&batch);
+  if (batch.empty() && batch.node_id.empty()) return Status::Ok();
+  Status s = store->RecordUsage(batch);
   // Kept in memory for the next try (up to its bound, past which what is
   // dropped is counted): counts are never dropped silently.
-  if (!s.ok()) usage_->Restore(batch);
-  if (credits_ != nullptr) credits_->FlushDone(batch, s.ok(), drained_at);
+  if (!s.ok()) usage->Restore(batch);
+  if (credits != nullptr) credits->FlushDone(batch, s.ok(), drained_at);
+  return s;
+}
+
+void Maintenance::FlushUsage() {
+  MutexLock lock(&flush_mu_);
+  const Status s = FlushUsageOnce(store_, usage_, credits_, clock_);
   // A storage fault is logged once by the guard, as it begins and ends.
   if (s.fault() == StorageFault::kNone) Report("writing usage", s, &usage_failing_);
 }

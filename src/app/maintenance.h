@@ -27,6 +27,12 @@
 
 namespace keyward {
 
+// Writes the usage counted in memory and the credits spent, in one
+// transaction; on failure keeps both for the next try. Not thread-safe: one
+// flusher at a time.
+Status FlushUsageOnce(KeyStore* store, UsageRecorder* usage, CreditLedger* credits,
+                      const Clock* clock);
+
 class Maintenance {
  public:
   // credits: null when credits are not counted.
