@@ -127,16 +127,16 @@ TEST_F(CreditsApiTest, TheRequestPastTheAllowanceIs429WithTheHeadersAGatewayNeed
   for (int i = 0; i < 10; ++i) {
     const ApiReply r = Gateway(key);
     ASSERT_EQ(r.response.status, 200) << i;
-    EXPECT_EQ(std::string(r.response["RateLimit"]),
+    EXPECT_EQ(std::string(r.response.Get("RateLimit")),
               "\"credits\";r=" + std::to_string(9 - i) + ";t=3600");
   }
   const ApiReply r = Gateway(key);
   EXPECT_EQ(r.response.status, 429);
   EXPECT_EQ(Code(r), "quota_exceeded");
   // The month ends in an hour (2026-01-31T23:00Z).
-  EXPECT_EQ(std::string(r.response["Retry-After"]), "3600");
-  EXPECT_EQ(std::string(r.response["RateLimit-Policy"]), "\"credits\";q=10;w=2678400");
-  EXPECT_EQ(std::string(r.response["RateLimit"]), "\"credits\";r=0;t=3600");
+  EXPECT_EQ(std::string(r.response.Get("Retry-After")), "3600");
+  EXPECT_EQ(std::string(r.response.Get("RateLimit-Policy")), "\"credits\";q=10;w=2678400");
+  EXPECT_EQ(std::string(r.response.Get("RateLimit")), "\"credits\";r=0;t=3600");
   EXPECT_NE(Json::parse(r.response.body)["message"].get<std::string>().find("renew at "),
             std::string::npos);
   // verify says the same, valid false.
