@@ -11,6 +11,7 @@ RouteTable AllRoutes() {
   RegisterGatewayRoutes(table);
   RegisterAuditRoutes(table);
   RegisterUsageRoutes(table);
+  RegisterUsageExportRoutes(table);
   RegisterOperationsRoutes(table);
   RegisterSessionRoutes(table);
   RegisterPageRoutes(table);

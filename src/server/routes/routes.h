@@ -32,6 +32,7 @@ void RegisterVerifyRoutes(RouteTable& table);
 void RegisterGatewayRoutes(RouteTable& table);
 void RegisterAuditRoutes(RouteTable& table);
 void RegisterUsageRoutes(RouteTable& table);
+void RegisterUsageExportRoutes(RouteTable& table);
 void RegisterOperationsRoutes(RouteTable& table);
 void RegisterSessionRoutes(RouteTable& table);
 void RegisterPageRoutes(RouteTable& table);
