@@ -94,6 +94,50 @@ TEST_F(ConfigTest, PortalSettingsAreReadAndChecked) {
   }
 }
 
+TEST_F(ConfigTest, PlansAreReadWithTheirCostsAndTheDefaultMustExist) {
+  auto c = ParseConfigText(R"(
+[plans]
+default = "free"
+[plans.free]
+name = "Free"
+monthly_credits = 1000
+max_active_keys = 2
+rate_limit = 5
+rate_period_seconds = 1
+[plans.pro]
+monthly_credits = 250000
+costs = { "GET /v1/amazon/search" = 5, "GET /v1/amazon/product/*" = 1 }
+)",
+                           "keyward.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->plans.size(), 2u);
+  EXPECT_EQ(c->DefaultPlanId(), "plan_free");
+  const Plan& free = c->plans[0].id == "plan_free" ? c->plans[0] : c->plans[1];
+  const Plan& pro = c->plans[0].id == "plan_pro" ? c->plans[0] : c->plans[1];
+  EXPECT_EQ(free.name, "Free");
+  EXPECT_EQ(free.monthly_credits, 1000);
+  EXPECT_EQ(free.max_active_keys, 2);
+  EXPECT_EQ(free.rate_limit, (RateLimit{5, 1}));
+  EXPECT_EQ(pro.name, "pro");  // the table's name when none is given
+  ASSERT_EQ(pro.cost_rules.size(), 2u);
+  EXPECT_TRUE(c->plans.size() == 2 && (pro.cost_rules[0].cost == 5 || pro.cost_rules[1].cost == 5));
+
+  for (const auto& [text, names] : std::vector<std::pair<std::string, std::string>>{
+           {"[plans]\ndefault = \"gold\"\n", "plans.default"},
+           {"[plans.free]\nmonthly_credits = -5\n", "plans.free"},
+           {"[plans.free]\ncolor = 1\n", "plans.free.color"},
+           {"[plans.Free]\nname = \"x\"\n", "plans.Free"},
+           {"[plans.free]\ncosts = { \"GET /v1/[\" = 5 }\n", "plans.free"},
+           {"[plans.free]\ncosts = { \"GET /v1/a\" = \"five\" }\n", "plans.free.costs"},
+           {"[plans.free]\nrate_period_seconds = 5\n", "rate_period_seconds"},
+           {"plans = 3\n", "plans"}}) {
+    auto bad = ParseConfigText(text, "keyward.toml");
+    ASSERT_FALSE(bad.ok()) << text;
+    EXPECT_NE(bad.status().message().find(names), std::string::npos)
+        << text << " -> " << bad.status().message();
+  }
+}
+
 TEST_F(ConfigTest, DefaultsWithNoFile) {
   auto c = LoadConfig({}, Env());
   ASSERT_TRUE(c.ok()) << c.status().ToString();
