@@ -98,6 +98,7 @@ bench: deps web
 	@cmake --build $(BENCH_DIR) -j $(JOBS)
 	$(BENCH_DIR)/verify_bench --benchmark_min_time=1
 	KEYWARD_BIN=$(BENCH_DIR)/keyward bench/http_vs_nginx.sh
+	KEYWARD_BIN=$(BENCH_DIR)/keyward bench/credits.sh
 	KEYWARD_BIN=$(BENCH_DIR)/keyward bench/scale.sh
 	KEYWARD_BIN=$(BENCH_DIR)/keyward bench/cluster.sh
 
