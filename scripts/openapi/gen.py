@@ -27,10 +27,11 @@ ERROR_CODES = API_CODES + [c for c in VERIFY_CODES if c not in API_CODES and c !
 GW_401 = ["missing", "malformed", "invalid", "revoked", "expired", "disabled", "wrong_environment"]
 GW_403 = ["ip_not_allowed", "referrer_not_allowed", "endpoint_not_allowed", "insufficient_scope"]
 GW_429 = ["rate_limited", "quota_exceeded"]
-AUDIT_ACTIONS = ["workspace.create", "workspace.update", "key.create", "key.update", "key.revoke",
-                 "key.rotate", "root_key.create", "root_key.revoke", "portal_session.create",
-                 "portal_session.open", "portal_session.end", "console.sign_in",
-                 "session.sign_out"]
+AUDIT_ACTIONS = ["plan.create", "plan.update", "workspace.create", "workspace.update",
+                 "workspace.credits_low", "workspace.credits_exhausted", "key.create",
+                 "key.update", "key.revoke", "key.rotate", "root_key.create", "root_key.revoke",
+                 "portal_session.create", "portal_session.open", "portal_session.end",
+                 "console.sign_in", "session.sign_out"]
 PORTAL_PERMISSIONS = ["keys:read", "keys:create", "keys:rotate", "keys:revoke", "usage:read"]
 
 WS_ID = "ws_3kTq9VxLm2Rb8NcP4dQz"
@@ -39,15 +40,21 @@ KEY_ID2 = "key_Vd5Gk8Jm1Xq3Pr7Lt2Hw"
 RK_ID = "rk_9FqW2eRt6YuI1oPa3SdF"
 EVT_ID = "evt_4LmN8bVc2XzQ7wEr5TyU"
 PS_ID = "ps_2WqZ7nRb4XkT9mLc3VdP"
+PLAN_ID = "plan_8RtY3uKp5WmZ2xQv7NbL"
 SECRET = "asa_live_Tq0x4k9Pd8MnV2b7XcQ1wE5rT8yU3iO6pA9sD0fG"
 SHORT = "asa_live_Tq0x4k9Pd8Mn"
 SECRET2 = "asa_live_Hx7Yp2Lk9Wq4Nb6Vc1Rt5Mz8Qd3Fs0Ga7Je2Kb9w"
 SHORT2 = "asa_live_Hx7Yp2Lk9Wq4"
-for i in (WS_ID, KEY_ID, KEY_ID2, RK_ID, EVT_ID, PS_ID):
+for i in (WS_ID, KEY_ID, KEY_ID2, RK_ID, EVT_ID, PS_ID, PLAN_ID):
     assert len(i.split("_", 1)[1]) == 20, i
 for k in (SECRET, SECRET2):
     assert len(k.split("_")[2]) == 40, k
 T0 = "2025-01-15T10:30:00Z"
+# T0's calendar month (UTC), the credit period of a workspace without a billing anchor day.
+MONTH_START, MONTH_END = "2025-01-01T00:00:00Z", "2025-02-01T00:00:00Z"
+SECONDS_TO_MONTH_END = 1431000  # from T0 to MONTH_END
+MAX_CREDITS = 1000000000000  # monthly_credits, credits.remaining, credits.refill.amount
+MAX_COST = 1000000  # a request's cost (kMaxRequestCost)
 
 NO_CONTROL = "^[^\\u0000-\\u001F\\u007F]*$"
 ENV_RE = "[a-z][a-z0-9]{0,15}"
@@ -65,7 +72,9 @@ schemas["VerificationCode"] = {
         "`wrong_environment` (the key's environment is not the one required, or not one this "
         "deployment accepts); `ip_not_allowed`; `referrer_not_allowed`; `endpoint_not_allowed`; "
         "`insufficient_scope` (a required scope is not granted); `rate_limited`; "
-        "`quota_exceeded`."),
+        "`quota_exceeded` (the request costs more credits than the key's own credits or its "
+        "workspace's monthly allowance have left; nothing is spent). Only `valid` spends "
+        "credits."),
     "examples": ["valid"],
 }
 schemas["ErrorCode"] = {
@@ -81,7 +90,9 @@ schemas["ErrorCode"] = {
         "database unreachable, the data directory read-only or deleted, an I/O error, an "
         "unreadable database file; or the server stopping), `insufficient_scope` 403, `forbidden` 403 (a managing key asked "
         "for more than it holds: a wider allow-list, a later expiry, a higher rate limit, or its "
-        "own restrictions changed). Gateway mode (`GET /v1/auth`) also "
+        "own restrictions changed; a managing key or portal session set a key's credits; a "
+        "managing key with credits of its own created a key), `conflict` 409 also for changing a "
+        "plan defined in the configuration. Gateway mode (`GET /v1/auth`) also "
         "answers the refusing verification codes as errors: `missing malformed invalid revoked "
         "expired disabled wrong_environment` 401, `ip_not_allowed referrer_not_allowed "
         "endpoint_not_allowed insufficient_scope` 403, `rate_limited quota_exceeded` 429."),
@@ -201,20 +212,256 @@ schemas["Meta"] = {
     "examples": [{"customer": "acme", "plan": "pro"}],
 }
 
+# ---------------------------------------------------------------- plans and credits
+schemas["PlanId"] = {
+    "type": "string", "pattern": "^plan_[A-Za-z0-9_-]+$",
+    "description": "A plan id: `plan_` and 20 base62 characters for a plan made through the "
+                   "API, `plan_<name>` for one defined in the configuration (`[plans.<name>]`).",
+    "examples": [PLAN_ID, "plan_pro"],
+}
+schemas["CostRules"] = {
+    "type": "object", "maxProperties": 100,
+    "propertyNames": {"minLength": 1},
+    "additionalProperties": {"type": "integer", "minimum": 0, "maximum": MAX_COST},
+    "description": "What requests cost, in credits: up to 100 rules, each an endpoint pattern "
+                   "(`METHODS PATH` or a bare path, as in `endpoint_allowlist`) and a whole "
+                   "number of credits, 0-1000000. A request costs the highest cost of the rules "
+                   "it matches, else 1. A path that is not canonical (or none, as when `POST "
+                   "/v1/keys/verify` is sent without `path`) costs the highest cost of all the "
+                   "rules, so a request never gets cheaper by being spelled oddly. The caller's "
+                   "own cost (`cost` of verify, `X-Keyward-Cost` of the gateway) wins over the "
+                   "rules. Writing `costs` replaces every rule; `{}` removes them.",
+    "examples": [{"GET /v1/search": 5, "GET /v1/products/*": 1}],
+}
+PLAN_EXAMPLE = {"id": PLAN_ID, "name": "Pro", "monthly_credits": 250000,
+                "rate_limit": {"limit": 100, "period_seconds": 60}, "max_active_keys": 20,
+                "costs": {"GET /v1/search": 5, "GET /v1/products/*": 1}, "source": "api",
+                "created_at": T0, "updated_at": T0}
+CONFIG_PLAN_EXAMPLE = {"id": "plan_free", "name": "Free", "monthly_credits": 1000,
+                       "rate_limit": {"limit": 5, "period_seconds": 1}, "max_active_keys": 2,
+                       "costs": {}, "source": "config", "created_at": T0, "updated_at": T0}
+schemas["Plan"] = {
+    "type": "object",
+    "description": "What a workspace buys: a monthly allowance of credits, a rate limit for its "
+                   "keys, a limit of active keys, and what its requests cost. A workspace's own "
+                   "allowance, rate limit and key limit win over its plan's, which win over the "
+                   "deployment's; what requests cost comes from the plan only. A change to a "
+                   "plan reaches the next request of every workspace on it, on every node.",
+    "required": ["id", "name", "monthly_credits", "rate_limit", "max_active_keys", "costs",
+                 "source", "created_at", "updated_at"],
+    "properties": {
+        "id": S("PlanId"),
+        "name": S("Name"),
+        "monthly_credits": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_CREDITS,
+                            "description": "Credits each environment of a workspace on this plan "
+                                           "may spend per billing period (a month); null: no "
+                                           "allowance, requests are not limited by credits.",
+                            "examples": [250000, None]},
+        "rate_limit": {"oneOf": [S("RateLimit"), {"type": "null"}],
+                       "description": "The rate limit of each key that has none of its own, or "
+                                      "null (the deployment's default, if any, applies)."},
+        "max_active_keys": {"type": ["integer", "null"], "minimum": 1, "maximum": 100000,
+                            "description": "The limit of active keys of a workspace on this plan, "
+                                           "or null for the deployment default.",
+                            "examples": [20, None]},
+        "costs": S("CostRules"),
+        "source": {"type": "string", "enum": ["config", "api"],
+                   "description": "`config`: defined in the configuration (`[plans]`) and "
+                                  "changed there only (`PATCH` answers 409 `conflict`); `api`: "
+                                  "made with `POST /v1/plans`.",
+                   "examples": ["api"]},
+        "created_at": S("Timestamp"),
+        "updated_at": S("Timestamp"),
+    },
+    "examples": [PLAN_EXAMPLE, CONFIG_PLAN_EXAMPLE],
+}
+schemas["PlanList"] = {
+    "type": "object", "required": ["data", "next_cursor"],
+    "description": "Every plan, in order of id, in one page.",
+    "properties": {
+        "data": {"type": "array", "items": S("Plan")},
+        "next_cursor": {"type": "null", "description": "Always null: there is one page."},
+    },
+    "examples": [{"data": [PLAN_EXAMPLE, CONFIG_PLAN_EXAMPLE], "next_cursor": None}],
+}
+schemas["CreatePlanRequest"] = {
+    "type": "object", "additionalProperties": False, "required": ["name"],
+    "properties": {
+        "name": S("Name"),
+        "monthly_credits": {"type": "integer", "minimum": 0, "maximum": MAX_CREDITS,
+                            "description": "Credits per environment per month, 0-10^12; "
+                                           "omitted: no allowance.",
+                            "examples": [250000]},
+        "rate_limit": {"oneOf": [S("RateLimit"), {"type": "null"}],
+                       "description": "The rate limit of keys without their own; omitted or "
+                                      "null: none (the deployment default applies)."},
+        "max_active_keys": {"type": "integer", "minimum": 1, "maximum": 100000,
+                            "description": "The limit of active keys, 1-100000; omitted: the "
+                                           "deployment default.",
+                            "examples": [20]},
+        "costs": S("CostRules"),
+    },
+    "examples": [{"name": "Pro", "monthly_credits": 250000,
+                  "rate_limit": {"limit": 100, "period_seconds": 60}, "max_active_keys": 20,
+                  "costs": {"GET /v1/search": 5, "GET /v1/products/*": 1}}],
+}
+schemas["UpdatePlanRequest"] = {
+    "type": "object", "additionalProperties": False,
+    "description": "Only the fields present change; null clears a value (no allowance; the "
+                   "deployment's rate limit or key limit). `costs` replaces every rule.",
+    "properties": {
+        "name": S("Name"),
+        "monthly_credits": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_CREDITS,
+                            "description": "A new allowance, or null for none.",
+                            "examples": [500000, None]},
+        "rate_limit": {"oneOf": [S("RateLimit"), {"type": "null"}],
+                       "description": "A new rate limit for keys without their own, or null."},
+        "max_active_keys": {"type": ["integer", "null"], "minimum": 1, "maximum": 100000,
+                            "description": "A new limit of active keys, or null.",
+                            "examples": [50, None]},
+        "costs": S("CostRules"),
+    },
+    "examples": [{"monthly_credits": 500000}, {"costs": {"GET /v1/search": 10}}],
+}
+schemas["CreditBalance"] = {
+    "type": "object", "required": ["limit", "remaining", "reset"],
+    "description": "A credit balance: what it allows in its period, what is left, and when it "
+                   "renews. Exact on one node; with several nodes, `remaining` leaves out what "
+                   "other nodes have leased and not yet spent.",
+    "properties": {
+        "limit": {"type": "integer", "minimum": 0,
+                  "description": "What the balance allows in its period.",
+                  "examples": [250000]},
+        "remaining": {"type": "integer", "minimum": 0, "description": "Credits left now.",
+                      "examples": [248119]},
+        "reset": {"$ref": "#/components/schemas/NullableTimestamp",
+                  "description": "When the balance renews (the next period starts), or null "
+                                 "when it never does (key credits without a refill)."},
+    },
+    "examples": [{"limit": 250000, "remaining": 248119, "reset": MONTH_END}],
+}
+ALLOWANCE_EXAMPLE = {
+    "period_start": MONTH_START, "period_end": MONTH_END,
+    "environments": {
+        "live": {"limit": 250000, "remaining": 248119, "spent": 1881, "reset": MONTH_END},
+        "test": {"limit": 250000, "remaining": 250000, "spent": 0, "reset": MONTH_END}},
+}
+schemas["WorkspaceCredits"] = {
+    "type": ["object", "null"],
+    "required": ["period_start", "period_end", "environments"],
+    "description": "The workspace's monthly allowance in its current billing period, per "
+                   "environment (each environment has an allowance of its own, so test traffic "
+                   "never spends live credits); null when the workspace has no allowance "
+                   "(`monthly_credits` null).",
+    "properties": {
+        "period_start": {"$ref": "#/components/schemas/Timestamp",
+                         "description": "00:00 UTC on the 1st of the month, or on the "
+                                        "workspace's `billing_anchor_day` (a shorter month: its "
+                                        "last day)."},
+        "period_end": {"$ref": "#/components/schemas/Timestamp",
+                       "description": "When the next period starts and the allowance renews."},
+        "environments": {
+            "type": "object",
+            "description": "One entry per environment of the deployment (only the caller's "
+                           "for a caller limited to one).",
+            "additionalProperties": {
+                "allOf": [S("CreditBalance"), {
+                    "type": "object", "required": ["spent"],
+                    "properties": {"spent": {
+                        "type": "integer", "minimum": 0,
+                        "description": "`limit` minus `remaining`. With several nodes it "
+                                       "includes what other nodes have leased and not yet "
+                                       "spent."}}}]}},
+    },
+    "examples": [ALLOWANCE_EXAMPLE, None],
+}
+schemas["KeyCreditsRefill"] = {
+    "type": "object", "additionalProperties": False, "required": ["amount", "interval"],
+    "description": "Sets the key's balance back to `amount` at the start of every UTC day, or "
+                   "every month on `day`. What was left is not carried over.",
+    "properties": {
+        "amount": {"type": "integer", "minimum": 1, "maximum": MAX_CREDITS,
+                   "description": "The balance after each refill, 1-10^12.",
+                   "examples": [1000]},
+        "interval": {"type": "string", "enum": ["daily", "monthly"],
+                     "description": "`daily`: at 00:00 UTC; `monthly`: at 00:00 UTC on `day`.",
+                     "examples": ["monthly"]},
+        "day": {"type": "integer", "minimum": 1, "maximum": 31, "default": 1,
+                "description": "Monthly only (a daily refill with `day` is refused): the day of "
+                               "the month, 1-31; a shorter month refills on its last day. "
+                               "Omitted: 1.",
+                "examples": [1]},
+    },
+    "examples": [{"amount": 1000, "interval": "monthly", "day": 1},
+                 {"amount": 100, "interval": "daily"}],
+}
+schemas["KeyCreditsRequest"] = {
+    "type": ["object", "null"], "additionalProperties": False, "required": ["remaining"],
+    "description": "The key's own credits, which its requests spend as well as its "
+                   "workspace's allowance: a balance of `remaining` from now, refilled or not. "
+                   "Setting them starts a new balance (what the old one had left is gone); null "
+                   "removes them. Root key only: a managing key or a portal session that sends "
+                   "them gets 403 `forbidden`.",
+    "properties": {
+        "remaining": {"type": "integer", "minimum": 0, "maximum": MAX_CREDITS,
+                      "description": "The balance from now until the first refill (for ever "
+                                     "without one), 0-10^12.",
+                      "examples": [1000]},
+        "refill": {"oneOf": [S("KeyCreditsRefill"), {"type": "null"}],
+                   "description": "How the balance is renewed; omitted or null: never."},
+    },
+    "examples": [{"remaining": 1000, "refill": {"amount": 1000, "interval": "monthly", "day": 1}},
+                 {"remaining": 500}],
+}
+KEY_CREDITS_EXAMPLE = {"limit": 1000, "remaining": 958, "reset": MONTH_END,
+                       "refill": {"amount": 1000, "interval": "monthly", "day": 1}}
+schemas["KeyCredits"] = {
+    "type": ["object", "null"], "required": ["limit", "remaining", "reset", "refill"],
+    "description": "The key's own credits and what they have left, or null when it has none "
+                   "(it spends only its workspace's allowance). Keys of one rotation lineage "
+                   "share one balance.",
+    "properties": {
+        "limit": {"type": "integer", "minimum": 0,
+                  "description": "What the balance allows in its period: `remaining` as it was "
+                                 "set, until the first refill; then the refill's `amount`.",
+                  "examples": [1000]},
+        "remaining": {"type": "integer", "minimum": 0, "description": "Credits left now.",
+                      "examples": [958]},
+        "reset": {"$ref": "#/components/schemas/NullableTimestamp",
+                  "description": "The next refill, or null without one."},
+        "refill": {"oneOf": [{
+            "type": "object", "required": ["amount", "interval"],
+            "properties": {
+                "amount": {"type": "integer", "minimum": 1},
+                "interval": {"type": "string", "enum": ["daily", "monthly"]},
+                "day": {"type": "integer", "minimum": 1, "maximum": 31,
+                        "description": "Monthly refills only."}}}, {"type": "null"}],
+            "description": "The refill as set, or null."},
+    },
+    "examples": [KEY_CREDITS_EXAMPLE, None],
+}
+
 WORKSPACE_EXAMPLE = {"id": WS_ID, "name": "Acme Corp", "max_active_keys": 20,
-                     "max_active_keys_override": None, "active_keys": 3, "created_at": T0}
+                     "max_active_keys_override": None, "active_keys": 3, "created_at": T0,
+                     "plan_id": PLAN_ID, "monthly_credits": 250000,
+                     "monthly_credits_override": None,
+                     "rate_limit": {"limit": 100, "period_seconds": 60},
+                     "rate_limit_override": None, "billing_anchor_day": None}
 schemas["Workspace"] = {
     "type": "object",
-    "description": "A tenant: keys belong to exactly one workspace.",
+    "description": "A tenant: keys belong to exactly one workspace. Its limits are its own "
+                   "values where it has them (`..._override`), else its plan's, else the "
+                   "deployment's.",
     "required": ["id", "name", "max_active_keys", "max_active_keys_override", "active_keys",
-                 "created_at"],
+                 "created_at", "plan_id", "monthly_credits", "monthly_credits_override",
+                 "rate_limit", "rate_limit_override", "billing_anchor_day"],
     "properties": {
         "id": S("WorkspaceId"),
         "name": S("Name"),
         "max_active_keys": {"type": "integer", "minimum": 1,
                             "description": "The limit of active keys in force: the workspace's "
-                                           "own setting or else the deployment default "
-                                           "(`[keys] max_active_per_workspace`).",
+                                           "own setting, else its plan's, else the deployment "
+                                           "default (`[keys] max_active_per_workspace`).",
                             "examples": [20]},
         "max_active_keys_override": {"type": ["integer", "null"], "minimum": 1,
                                      "maximum": 100000,
@@ -226,8 +473,43 @@ schemas["Workspace"] = {
                                        "expired; disabled keys count).",
                         "examples": [3]},
         "created_at": S("Timestamp"),
+        "plan_id": {"oneOf": [S("PlanId"), {"type": "null"}],
+                    "description": "The workspace's plan, or null for none."},
+        "monthly_credits": {"type": ["integer", "null"], "minimum": 0,
+                            "description": "The allowance in force: credits each environment "
+                                           "may spend per billing period, the workspace's own "
+                                           "or else its plan's; null: no allowance.",
+                            "examples": [250000, None]},
+        "monthly_credits_override": {"type": ["integer", "null"], "minimum": 0,
+                                     "maximum": MAX_CREDITS,
+                                     "description": "The workspace's own allowance, or null "
+                                                    "when its plan's applies.",
+                                     "examples": [None, 1000000]},
+        "rate_limit": {"oneOf": [S("RateLimit"), {"type": "null"}],
+                       "description": "The rate limit in force for its keys that have none of "
+                                      "their own: the workspace's own, else its plan's, else "
+                                      "the deployment default; null: none. A key's own "
+                                      "`rate_limit` wins over it."},
+        "rate_limit_override": {"oneOf": [S("RateLimit"), {"type": "null"}],
+                                "description": "The workspace's own rate limit, or null."},
+        "billing_anchor_day": {"type": ["integer", "null"], "minimum": 1, "maximum": 31,
+                               "description": "The day of the month its billing period starts "
+                                              "(00:00 UTC; a month shorter than it starts on "
+                                              "its last day), or null for the calendar month.",
+                               "examples": [None, 15]},
     },
     "examples": [WORKSPACE_EXAMPLE],
+}
+WORKSPACE_DETAIL_EXAMPLE = dict(WORKSPACE_EXAMPLE, credits=ALLOWANCE_EXAMPLE)
+schemas["WorkspaceDetail"] = {
+    "description": "A workspace as `GET /v1/workspaces/{id}` answers it: with what its "
+                   "allowance has left.",
+    "allOf": [
+        S("Workspace"),
+        {"type": "object", "required": ["credits"],
+         "properties": {"credits": S("WorkspaceCredits")}},
+    ],
+    "examples": [WORKSPACE_DETAIL_EXAMPLE],
 }
 
 API_KEY_EXAMPLE = {
@@ -235,9 +517,9 @@ API_KEY_EXAMPLE = {
     "name": "checkout service", "status": "active", "enabled": True,
     "scopes": ["orders:read", "orders:write"], "ip_allowlist": ["10.0.0.0/8"],
     "referrer_allowlist": [], "endpoint_allowlist": ["GET /v1/products/*"],
-    "rate_limit": {"limit": 100, "period_seconds": 60}, "meta": {"customer": "acme"},
-    "created_at": T0, "created_by": RK_ID, "expires_at": None, "last_used_at": None,
-    "revoked_at": None, "revoked_reason": None, "rotated_from": None,
+    "rate_limit": {"limit": 100, "period_seconds": 60}, "credits": None,
+    "meta": {"customer": "acme"}, "created_at": T0, "created_by": RK_ID, "expires_at": None,
+    "last_used_at": None, "revoked_at": None, "revoked_reason": None, "rotated_from": None,
     "requests_24h": 0, "requests_30d": 0,
 }
 schemas["ApiKey"] = {
@@ -246,8 +528,9 @@ schemas["ApiKey"] = {
                    "SHA-256.",
     "required": ["id", "short_prefix", "workspace_id", "environment", "name", "status",
                  "enabled", "scopes", "ip_allowlist", "referrer_allowlist", "endpoint_allowlist",
-                 "rate_limit", "meta", "created_at", "created_by", "expires_at", "last_used_at",
-                 "revoked_at", "revoked_reason", "rotated_from", "requests_24h", "requests_30d"],
+                 "rate_limit", "credits", "meta", "created_at", "created_by", "expires_at",
+                 "last_used_at", "revoked_at", "revoked_reason", "rotated_from", "requests_24h",
+                 "requests_30d"],
     "properties": {
         "id": S("ApiKeyId"),
         "short_prefix": {"type": "string",
@@ -270,8 +553,9 @@ schemas["ApiKey"] = {
         "referrer_allowlist": S("ReferrerAllowlist"),
         "endpoint_allowlist": S("EndpointAllowlist"),
         "rate_limit": {"oneOf": [S("RateLimit"), {"type": "null"}],
-                       "description": "The key's own rate limit, or null (the deployment's "
-                                      "default limit, if any, applies)."},
+                       "description": "The key's own rate limit, or null (its workspace's "
+                                      "`rate_limit` in force, if any, applies)."},
+        "credits": S("KeyCredits"),
         "meta": S("Meta"),
         "created_at": S("Timestamp"),
         "created_by": {"type": "string",
@@ -300,7 +584,7 @@ schemas["ApiKey"] = {
                          "description": "Successful verifications over the last 30 days.",
                          "examples": [48210]},
     },
-    "examples": [API_KEY_EXAMPLE],
+    "examples": [API_KEY_EXAMPLE, dict(API_KEY_EXAMPLE, credits=KEY_CREDITS_EXAMPLE)],
 }
 CREATED_EXAMPLE = dict(API_KEY_EXAMPLE, key=SECRET)
 schemas["CreatedApiKey"] = {
@@ -323,8 +607,9 @@ ROTATED_EXAMPLE = dict(API_KEY_EXAMPLE, id=KEY_ID2, short_prefix=SHORT2, key=SEC
                        old_key={"id": KEY_ID, "expires_at": "2025-02-02T09:00:00Z"})
 schemas["RotatedApiKey"] = {
     "description": "The new key made by rotation (with the old key's name, scopes, "
-                   "restrictions, rate limit, meta and enabled state), its secret this once, "
-                   "and when the old key stops working.",
+                   "restrictions, rate limit, credits, meta and enabled state), its secret this "
+                   "once, and when the old key stops working. The new key shares the old key's "
+                   "credit balance, as it shares its rate-limit budget.",
     "allOf": [
         S("CreatedApiKey"),
         {"type": "object", "required": ["old_key"],
@@ -369,14 +654,17 @@ schemas["AuditEntry"] = {
         "actor": {"type": "string",
                   "description": "A root key id (`rk_...`), an API key id (`key_...`, "
                                  "self-service), `member:<id>` or `portal:<ps_id>` (a change "
-                                 "made on the portal), or `cli`.",
+                                 "made on the portal), `cli`, `config` (a plan of the "
+                                 "configuration stored at start) or `keyward` (a workspace's "
+                                 "spending crossed 80 % or 100 % of its allowance, recorded "
+                                 "once per period and environment).",
                   "examples": [RK_ID]},
         "action": S("AuditAction"),
         "target": {"type": "string", "description": "The id of the object acted on.",
                    "examples": [KEY_ID]},
         "workspace_id": {"type": ["string", "null"],
                          "description": "The workspace concerned; null (or empty) for "
-                                        "deployment-wide actions such as root keys.",
+                                        "deployment-wide actions such as root keys and plans.",
                          "examples": [WS_ID]},
         "ip": {"type": ["string", "null"],
                "description": "The caller's address, when known.", "examples": ["203.0.113.7"]},
@@ -413,26 +701,60 @@ schemas["AuditEntryList"] = list_schema("AuditEntry", "A page of audit entries."
 # Request bodies.
 schemas["CreateWorkspaceRequest"] = {
     "type": "object", "additionalProperties": False, "required": ["name"],
+    "description": "An unknown `plan_id` answers 400 `invalid_request`.",
     "properties": {
         "name": S("Name"),
         "max_active_keys": {"type": "integer", "minimum": 1, "maximum": 100000,
                             "description": "This workspace's limit of active keys (1-100000); "
-                                           "omitted: the deployment default.",
+                                           "omitted: its plan's, else the deployment default.",
                             "examples": [50]},
+        "plan_id": {"oneOf": [S("PlanId"), {"type": "null"}],
+                    "description": "The workspace's plan. Omitted: the configuration's default "
+                                   "plan (`[plans] default`), if any; null: no plan."},
+        "monthly_credits": {"type": "integer", "minimum": 0, "maximum": MAX_CREDITS,
+                            "description": "Its own allowance, credits per environment per "
+                                           "billing period, 0-10^12; omitted: its plan's.",
+                            "examples": [1000000]},
+        "rate_limit": {"oneOf": [S("RateLimit"), {"type": "null"}],
+                       "description": "Its own rate limit for keys without one; omitted or "
+                                      "null: its plan's, else the deployment default."},
+        "billing_anchor_day": {"type": "integer", "minimum": 1, "maximum": 31,
+                               "description": "The day of the month its billing period starts, "
+                                              "1-31; omitted: the calendar month.",
+                               "examples": [15]},
     },
-    "examples": [{"name": "Acme Corp"}, {"name": "Acme Corp", "max_active_keys": 50}],
+    "examples": [{"name": "Acme Corp"}, {"name": "Acme Corp", "max_active_keys": 50},
+                 {"name": "Acme Corp", "plan_id": PLAN_ID, "billing_anchor_day": 15}],
 }
 schemas["UpdateWorkspaceRequest"] = {
     "type": "object", "additionalProperties": False,
-    "description": "Only the fields present change.",
+    "description": "Only the fields present change; null clears the workspace's own value, so "
+                   "its plan's (else the deployment's) applies. An unknown `plan_id` answers "
+                   "400 `invalid_request`. A change reaches the next request on every node.",
     "properties": {
         "name": S("Name"),
         "max_active_keys": {"type": ["integer", "null"], "minimum": 1, "maximum": 100000,
                             "description": "A new limit of active keys (1-100000), or null to "
-                                           "go back to the deployment default.",
+                                           "go back to its plan's, else the deployment default.",
                             "examples": [100, None]},
+        "plan_id": {"oneOf": [S("PlanId"), {"type": "null"}],
+                    "description": "A new plan, or null for no plan (not the default plan)."},
+        "monthly_credits": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_CREDITS,
+                            "description": "A new allowance of its own (0-10^12), or null for "
+                                           "its plan's.",
+                            "examples": [1000000, None]},
+        "rate_limit": {"oneOf": [S("RateLimit"), {"type": "null"}],
+                       "description": "A new rate limit of its own, or null for its plan's."},
+        "billing_anchor_day": {"type": ["integer", "null"], "minimum": 1, "maximum": 31,
+                               "description": "A new anchor day (1-31), or null for the "
+                                              "calendar month. The current period is reckoned "
+                                              "from the new day at once; when that moves its "
+                                              "start, it is a new balance, and what was spent "
+                                              "before the change does not count against it.",
+                               "examples": [15, None]},
     },
-    "examples": [{"name": "Acme Corporation"}, {"max_active_keys": None}],
+    "examples": [{"name": "Acme Corporation"}, {"max_active_keys": None},
+                 {"plan_id": PLAN_ID, "monthly_credits": None}],
 }
 schemas["CreateApiKeyRequest"] = {
     "type": "object", "additionalProperties": False,
@@ -461,8 +783,12 @@ schemas["CreateApiKeyRequest"] = {
         "referrer_allowlist": S("ReferrerAllowlist"),
         "endpoint_allowlist": S("EndpointAllowlist"),
         "rate_limit": {"$ref": "#/components/schemas/RateLimit",
-                       "description": "The key's own rate limit; omitted: the deployment "
-                                      "default, if any."},
+                       "description": "The key's own rate limit; omitted: its workspace's in "
+                                      "force (its own, its plan's or the deployment default), "
+                                      "if any."},
+        "credits": {"$ref": "#/components/schemas/KeyCreditsRequest",
+                    "description": "The key's own credits; omitted or null: none. Root key "
+                                   "only (403 `forbidden` otherwise)."},
         "meta": S("Meta"),
     },
     "examples": [{"workspace_id": WS_ID, "environment": "live", "name": "checkout service",
@@ -470,7 +796,10 @@ schemas["CreateApiKeyRequest"] = {
                   "ip_allowlist": ["10.0.0.0/8"],
                   "endpoint_allowlist": ["GET /v1/products/*"],
                   "rate_limit": {"limit": 100, "period_seconds": 60},
-                  "meta": {"customer": "acme"}}],
+                  "meta": {"customer": "acme"}},
+                 {"workspace_id": WS_ID, "environment": "live", "name": "trial",
+                  "credits": {"remaining": 1000,
+                              "refill": {"amount": 1000, "interval": "monthly", "day": 1}}}],
 }
 schemas["UpdateApiKeyRequest"] = {
     "type": "object", "additionalProperties": False,
@@ -486,6 +815,10 @@ schemas["UpdateApiKeyRequest"] = {
         "endpoint_allowlist": S("EndpointAllowlist"),
         "rate_limit": {"oneOf": [S("RateLimit"), {"type": "null"}],
                        "description": "A new rate limit, or null to clear the key's own limit."},
+        "credits": {"$ref": "#/components/schemas/KeyCreditsRequest",
+                    "description": "New credits, a new balance from now; null removes them. "
+                                   "Root key only: a managing key or portal session sending "
+                                   "`credits`, null included, gets 403 `forbidden`."},
         "meta": {"$ref": "#/components/schemas/Meta", "description": "Replaces the meta object."},
         "enabled": {"type": "boolean",
                     "description": "false disables the key (verification answers `disabled`), "
@@ -496,7 +829,8 @@ schemas["UpdateApiKeyRequest"] = {
                                       "expires).",
                        "examples": ["2026-01-01T00:00:00Z", None]},
     },
-    "examples": [{"scopes": ["orders:read"], "rate_limit": None}, {"enabled": False}],
+    "examples": [{"scopes": ["orders:read"], "rate_limit": None}, {"enabled": False},
+                 {"credits": {"remaining": 5000}}, {"credits": None}],
 }
 schemas["RevokeApiKeyRequest"] = {
     "type": "object", "additionalProperties": False,
@@ -556,9 +890,17 @@ schemas["VerifyRequest"] = {
                    "description": "Scopes the request needs; the key must hold all of them, "
                                   "else `insufficient_scope`.",
                    "examples": [["orders:read"]]},
+        "cost": {"type": "integer", "minimum": 0, "maximum": MAX_COST,
+                 "description": "What the request costs in credits, 0-1000000. Omitted: the "
+                                "cost of the workspace plan's rule for `method` and `path` (a "
+                                "missing or non-canonical `path` costs the highest rule), else "
+                                "1. 0 checks the key without spending, and passes even when no "
+                                "credits are left. Spent only when the answer is `valid`.",
+                 "examples": [5]},
     },
     "examples": [{"key": SECRET, "environment": "live", "ip": "203.0.113.7", "method": "GET",
-                  "path": "/v1/products/42", "scopes": ["orders:read"]}],
+                  "path": "/v1/products/42", "scopes": ["orders:read"]},
+                 {"key": SECRET, "method": "GET", "path": "/v1/search?q=lamp", "cost": 5}],
 }
 schemas["RateLimitState"] = {
     "type": "object", "required": ["limit", "remaining", "reset"],
@@ -594,13 +936,42 @@ schemas["VerifyResponse"] = {
                        "description": "When the key expires, or null for never."},
         "ratelimit": {"$ref": "#/components/schemas/RateLimitState",
                       "description": "Present when a rate limit applies to the key."},
+        "credits": {
+            "type": "object",
+            "description": "What the credit balances the request spends from have left after "
+                           "it: present when the checks reached credits (the answer is `valid` "
+                           "or `quota_exceeded`) and the key has credits of its own (`key`) or "
+                           "its workspace an allowance (`workspace`).",
+            "properties": {
+                "workspace": {"$ref": "#/components/schemas/CreditBalance",
+                              "description": "The allowance of the key's workspace and "
+                                             "environment in its billing period."},
+                "key": {"$ref": "#/components/schemas/CreditBalance",
+                        "description": "The key's own credits (shared by its rotation "
+                                       "lineage)."},
+            }},
+        "cost": {"type": "integer", "minimum": 0, "maximum": MAX_COST,
+                 "description": "The credits this request was charged: its cost when `valid`, "
+                                "else 0. Present whenever the key was found.",
+                 "examples": [1]},
     },
     "examples": [
         {"valid": True, "code": "valid", "key_id": KEY_ID, "workspace_id": WS_ID,
          "environment": "live", "name": "checkout service",
          "scopes": ["orders:read", "orders:write"], "meta": {"customer": "acme"},
-         "expires_at": None, "ratelimit": {"limit": 100, "remaining": 99, "reset": 1}},
+         "expires_at": None, "ratelimit": {"limit": 100, "remaining": 99, "reset": 1},
+         "credits": {"workspace": {"limit": 250000, "remaining": 248119, "reset": MONTH_END}},
+         "cost": 1},
         {"valid": False, "code": "invalid", "message": "no such key"},
+        {"valid": False, "code": "quota_exceeded",
+         "message": "the workspace's monthly credits are used up (3 left, this request costs "
+                    "5); they renew at " + MONTH_END,
+         "key_id": KEY_ID, "workspace_id": WS_ID, "environment": "live",
+         "name": "checkout service", "scopes": ["orders:read", "orders:write"],
+         "meta": {"customer": "acme"}, "expires_at": None,
+         "ratelimit": {"limit": 100, "remaining": 98, "reset": 2},
+         "credits": {"workspace": {"limit": 250000, "remaining": 3, "reset": MONTH_END}},
+         "cost": 0},
     ],
 }
 schemas["HealthStatus"] = {
@@ -764,10 +1135,37 @@ headers = {
                                                  "error=\"invalid_token\""]}},
     "Allow": {"description": "The methods the path accepts.",
               "schema": {"type": "string", "examples": ["GET, PATCH"]}},
-    "Retry-After": int_header("Seconds until the key may make another request.", 1),
-    "RateLimit-Limit": int_header("Requests the key may make per period.", 100),
+    "Retry-After": int_header("Seconds until the request may be tried again: for "
+                              "`rate_limited`, until the rate limit admits it; for "
+                              "`quota_exceeded`, until the balance that could not pay renews "
+                              "(the later, when both could not). Absent when it never renews "
+                              "(key credits without a refill).", 1),
+    "RateLimit-Policy": {
+        "description": "The limits that apply to the key, as a structured-field list "
+                       "(draft-ietf-httpapi-ratelimit-headers), one member each: `requests` "
+                       "(the rate limit: `q` requests per `w` seconds), `credits` (the "
+                       "workspace's monthly allowance of its environment: `q` credits in a "
+                       "period of `w` seconds) and `key_credits` (the key's own credits: `q` "
+                       "credits, `w` the length of their current period, absent when they "
+                       "never renew). A member is present only when its limit applies and the "
+                       "checks reached it; the header is absent when none does.",
+        "schema": {"type": "string",
+                   "examples": ["\"requests\";q=100;w=60, \"credits\";q=10000;w=2678400, "
+                                "\"key_credits\";q=1000"]}},
+    "RateLimit": {
+        "description": "What is left of each policy of `RateLimit-Policy`, in the same order: "
+                       "`r` remaining (requests, or credits) and `t` seconds until it is all "
+                       "back (the rate-limit bucket full again, or the credit period over; "
+                       "absent for credits that never renew).",
+        "schema": {"type": "string",
+                   "examples": ["\"requests\";r=42;t=18, \"credits\";r=9000;t=86400"]}},
+    "RateLimit-Limit": int_header("Requests the key may make per period (the rate limit "
+                                  "only, as earlier drafts had it; credits are in "
+                                  "`RateLimit-Policy`).", 100),
     "RateLimit-Remaining": int_header("Requests the key has left now.", 99),
     "RateLimit-Reset": int_header("Seconds until the key's bucket is full again.", 1),
+    "Transfer-Encoding": {"description": "`chunked`: the answer is streamed as it is read.",
+                          "schema": {"type": "string", "const": "chunked"}},
     "X-Keyward-Key-Id": {"description": "The verified key's id.",
                          "schema": {"type": "string", "examples": [KEY_ID]}},
     "X-Keyward-Workspace-Id": {"description": "The verified key's workspace.",
@@ -780,7 +1178,8 @@ headers = {
 }
 H = lambda name: REF("headers", name)
 CC = {"Cache-Control": H("Cache-Control")}
-RL_HEADERS = {n: H(n) for n in ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")}
+RL_HEADERS = {n: H(n) for n in ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
+                               "RateLimit-Policy", "RateLimit")}
 
 
 # ---------------------------------------------------------------- responses
@@ -794,8 +1193,11 @@ def err_response(desc, codes, examples, extra_headers=None):
     hdrs = dict(CC)
     hdrs.update(extra_headers or {})
     media = {"schema": error_schema(codes)}
-    media["examples"] = {code: {"value": {"error": code, "message": msg}}
-                         for code, msg in examples}
+    # (code, message), or (example name, code, message) for several of one code.
+    media["examples"] = {}
+    for e in examples:
+        name, code, msg = e if len(e) == 3 else (e[0], e[0], e[1])
+        media["examples"][name] = {"value": {"error": code, "message": msg}}
     return {"description": desc, "headers": hdrs, "content": {"application/json": media}}
 
 
@@ -817,16 +1219,21 @@ responses = {
         {"WWW-Authenticate": H("WWW-Authenticate")}),
     "Forbidden": err_response(
         "A good credential without the right: `insufficient_scope`. A self-service key (scope "
-        "`keys:manage`) gets this on workspace, audit-log and verify routes, and when it grants "
-        "scopes it does not hold itself. `forbidden`: a self-service key asked for a key less "
+        "`keys:manage`) gets this on plan, workspace, audit-log and verify routes, and when it "
+        "grants scopes it does not hold itself. `forbidden`: a self-service key asked for a key less "
         "restricted than itself (an IP, referrer or endpoint allow-list outside its own, a later "
         "expiry or none, a higher rate limit), tried to change its own scopes, restrictions, "
         "rate limit, expiry or enabled state, or to enable a key it did not disable; the "
-        "message names the bound.",
+        "message names the bound. Also `forbidden`: a managing key or a portal session sent a "
+        "key's `credits` (root keys only), a managing key with credits of its own tried to "
+        "create a key, or a portal session called a route its permissions do not open (plans, "
+        "workspace changes, ...).",
         ["insufficient_scope", "forbidden"],
         [("insufficient_scope", "this key may not grant scope \"*\""),
          ("forbidden", "ip_allowlist must stay within the ip_allowlist of the calling key " +
-          KEY_ID)]),
+          KEY_ID),
+         ("forbidden_credits", "forbidden",
+          "only a root key sets a key's credits: they are what the operator sells")]),
     "NotFound": err_response(
         "No such object, or one in another workspace or environment than a self-service "
         "caller's: `not_found`.",
@@ -847,6 +1254,35 @@ responses = {
         [("key_limit_reached", "workspace " + WS_ID + " has 20 of 20 active keys; revoke an "
           "unused key first"),
          ("key_revoked", "API key " + KEY_ID + " is revoked; create a new key instead")]),
+    "PlanConflict": err_response(
+        "The plan is defined in the configuration (`source: \"config\"`): `conflict`. Change "
+        "it in `[plans]` and restart; nothing was changed.",
+        ["conflict"],
+        [("conflict", "plan plan_pro is defined in the configuration ([plans]); change it "
+          "there")]),
+    "PlanBadRequest": err_response(
+        "The request is not acceptable: `invalid_json`, or `invalid_request` (a field missing, "
+        "of the wrong type, unknown or out of range: a `name` that is empty, over 200 bytes or "
+        "holds a control character; `monthly_credits` outside 0-10^12; `max_active_keys` "
+        "outside 1-100000; a `rate_limit` outside its bounds; more than 100 `costs`, one that "
+        "is not an endpoint pattern, or a cost that is not a whole number from 0 to 1000000). "
+        "Nothing was changed.",
+        ["invalid_json", "invalid_request"],
+        [("invalid_json", "request body is not valid JSON"),
+         ("invalid_request", "costs: the cost of \"GET /v1/search\" must be between 0 and "
+          "1000000"),
+         ("monthly_credits", "invalid_request",
+          "monthly_credits must be between 0 and 1000000000000"),
+         ("too_many_costs", "invalid_request", "costs has more than 100 rules")]),
+    "UsageExportBadRequest": err_response(
+        "A query parameter is not acceptable: `invalid_request` (an unknown parameter, `format` "
+        "other than `csv` or `json`, an unknown `environment`, `from` or `to` neither a day "
+        "like `2026-11-01` nor an RFC 3339 time, `from` not before `to`, or no `workspace_id` "
+        "with a root key).",
+        ["invalid_request"],
+        [("invalid_request", "format must be csv or json"),
+         ("bad_from", "invalid_request",
+          "from must be a day like 2026-11-01 or an RFC 3339 time")]),
     "PayloadTooLarge": err_response(
         "The body is over 64 KiB: `payload_too_large`.", ["payload_too_large"],
         [("payload_too_large", "request body is over 65536 bytes")]),
@@ -864,17 +1300,20 @@ responses = {
         "Something failed inside keyward: `internal`. The message never carries internals.",
         ["internal"], [("internal", "internal error")]),
     "Unavailable": err_response(
-        "Storage cannot take this request, or the server is stopping. `storage_full`: no space is left for keyward's data; changes are refused until space is freed, but revoking a key or a root key and ending a session still work. `storage_unavailable`: the database cannot be reached, or its data directory became read-only or was deleted, the disk reported an I/O error, or the database file cannot be read; the message names which. Nothing of the refused request was stored. Retry later; keys already checked keep verifying meanwhile, and keyward recovers by itself when the cause goes away.",
+        "Storage cannot take this request, or the server is stopping. `storage_full`: no space is left for keyward's data; changes are refused until space is freed, but revoking a key or a root key and ending a session still work. `storage_unavailable`: the database cannot be reached, or its data directory became read-only or was deleted, the disk reported an I/O error, or the database file cannot be read; the message names which. Nothing of the refused request was stored. Retry later; keys already checked keep verifying meanwhile, and keyward recovers by itself when the cause goes away. Leasing credits is a write: once a node has spent the credits it holds, verifications that need credits (a key with credits of its own, a workspace with an allowance) answer this too.",
         ["storage_full", "storage_unavailable"],
         [("storage_full", "storage is full: no space is left for keyward's data. Revocations still work; other changes are refused until space is freed"),
          ("storage_unavailable", "storage is unavailable: keyward's data directory has become read-only. Changes are refused until it is writable again; keys already checked keep verifying")]),
     "GatewayBadRequest": err_response(
         "Forwarded headers from a trusted proxy that disagree (two methods, two URIs, "
         "`X-Real-IP` against `X-Forwarded-For`, a header repeated with different values) or "
-        "that are not addresses: `invalid_request`. The request must not reach the back end.",
+        "that are not addresses, or an `X-Keyward-Cost` that is not a whole number from 0 to "
+        "1000000: `invalid_request`. The request must not reach the back end.",
         ["invalid_request"],
         [("invalid_request", "X-Original-URI and X-Forwarded-Uri disagree; a gateway sends one "
-          "of them, and a client must not be able to add the other")]),
+          "of them, and a client must not be able to add the other"),
+         ("bad_cost", "invalid_request",
+          "X-Keyward-Cost must be a whole number of credits from 0 to 1000000")]),
     "GatewayUnauthorized": err_response(
         "The credential does not authenticate: one of `" + " ".join(GW_401) + "`.",
         GW_401, [("missing", "no API key in Authorization or X-API-Key"),
@@ -885,9 +1324,24 @@ responses = {
         GW_403, [("endpoint_not_allowed", "key may not call POST /v1/orders"),
                  ("insufficient_scope", "key lacks scope orders:write")]),
     "GatewayTooManyRequests": err_response(
-        "The key is over its rate limit or quota: `rate_limited` or `quota_exceeded`. "
-        "With `rate_limited`, `Retry-After` says when to try again.",
-        GW_429, [("rate_limited", "rate limit of 100 per 60 s exceeded")],
+        "The key is over its rate limit (`rate_limited`), or the request costs more credits "
+        "than the key's own credits or its workspace's monthly allowance have left "
+        "(`quota_exceeded`; nothing is spent). `Retry-After` says when to try again: the rate "
+        "limit's wait, or the seconds until the credits that ran out renew (absent when they "
+        "never do). `RateLimit-Policy` and `RateLimit` carry every limit that applies; for "
+        "example, with the allowance used up:\n\n"
+        "```\nHTTP/1.1 429 Too Many Requests\nRetry-After: " + str(SECONDS_TO_MONTH_END) +
+        "\nRateLimit-Policy: \"requests\";q=100;w=60, \"credits\";q=250000;w=2678400\n"
+        "RateLimit: \"requests\";r=98;t=2, \"credits\";r=3;t=" + str(SECONDS_TO_MONTH_END) +
+        "\nRateLimit-Limit: 100\nRateLimit-Remaining: 98\nRateLimit-Reset: 2\n"
+        "Content-Type: application/json\n\n"
+        "{\"error\":\"quota_exceeded\",\"message\":\"the workspace's monthly credits are used "
+        "up (3 left, this request costs 5); they renew at " + MONTH_END + "\"}\n```",
+        GW_429, [("rate_limited", "rate limit exceeded; retry after 1 s"),
+                 ("quota_exceeded", "the workspace's monthly credits are used up (3 left, this "
+                  "request costs 5); they renew at " + MONTH_END),
+                 ("quota_exceeded_key", "quota_exceeded",
+                  "this API key's credits are used up (0 left, this request costs 1)")],
         dict({"Retry-After": H("Retry-After")}, **RL_HEADERS)),
 }
 R = lambda name: REF("responses", name)
@@ -914,6 +1368,8 @@ parameters = {
                          "schema": S("Environment")},
     "StatusQuery": {"name": "status", "in": "query", "required": False,
                     "description": "Only keys in this status now.", "schema": S("KeyStatus")},
+    "PlanIdPath": {"name": "id", "in": "path", "required": True,
+                   "description": "The plan id.", "schema": S("PlanId")},
     "PortalSessionIdPath": {"name": "id", "in": "path", "required": True,
                             "description": "The portal session id.",
                             "schema": {"type": "string", "examples": [PS_ID]}},
@@ -960,6 +1416,14 @@ gateway_params = [
     hparam("X-Keyward-Required-Scopes", "Scopes the gateway demands for this route, comma or "
            "space separated; the key must hold all of them.", "orders:read,orders:write"),
     hparam("X-Keyward-Required-Environment", "The environment the key must be of.", "live"),
+    {"name": "X-Keyward-Cost", "in": "header", "required": False,
+     "description": "What the request costs in credits, a whole number from 0 to 1000000 "
+                    "(anything else answers 400 `invalid_request`); it wins over the plan's "
+                    "cost rules. Absent: the cost of the plan's rule for the original method "
+                    "and path, else 1. 0 checks the key without spending. A client can send "
+                    "this header too: configure the gateway to set it or clear it on every "
+                    "request, as for `X-Keyward-Required-Scopes`.",
+     "schema": {"type": "integer", "minimum": 0, "maximum": MAX_COST, "examples": [5]}},
 ]
 
 # ---------------------------------------------------------------- paths
@@ -983,8 +1447,10 @@ def op(op_id, tag, summary, description, success, errors, params=None, body=None
     responses_obj = {}
     for status, resp in success:
         responses_obj[status] = resp
-    for code in sorted(errors):
-        responses_obj[code] = R(RESP_NAMES[code])
+    # "404", or ("400", "PlanBadRequest") for a response of the operation's own.
+    for e in sorted(errors, key=lambda e: e if isinstance(e, str) else e[0]):
+        status, name = (e, RESP_NAMES[e]) if isinstance(e, str) else e
+        responses_obj[status] = R(name)
     o = {"operationId": op_id, "tags": [tag], "summary": summary, "description": description}
     if params:
         o["parameters"] = params
@@ -1007,10 +1473,42 @@ SELF_SERVICE = (" A root key, or a self-service key (scope `keys:manage`) for it
                 "and environment; objects elsewhere answer 404.")
 
 paths = {}
+PLAN_BODY_ERRS = [("400", "PlanBadRequest"), "413", "415"]
+paths["/v1/plans"] = {
+    "post": op("createPlan", "plans", "Create a plan",
+               "Creates a plan: a monthly allowance of credits, a rate limit for keys without "
+               "their own, a limit of active keys and what requests cost, each optional. Put "
+               "workspaces on it with their `plan_id`. Plans cannot be deleted. Writes a "
+               "`plan.create` audit entry." + ROOT_ONLY,
+               [ok("The new plan.", "Plan", "201", PLAN_EXAMPLE)],
+               PLAN_BODY_ERRS + COMMON_AUTH, body="CreatePlanRequest"),
+    "get": op("listPlans", "plans", "List plans",
+              "Lists every plan, those of the configuration (`source: \"config\"`) and those "
+              "made through the API, in order of id, in one page (`next_cursor` is always "
+              "null; no query parameter is accepted)." + ROOT_ONLY,
+              [ok("Every plan.", "PlanList")], ["400"] + COMMON_AUTH),
+}
+paths["/v1/plans/{id}"] = {
+    "parameters": [P("PlanIdPath")],
+    "get": op("getPlan", "plans", "Get a plan", "Reads one plan." + ROOT_ONLY,
+              [ok("The plan.", "Plan", example=PLAN_EXAMPLE)], ["404"] + COMMON_AUTH),
+    "patch": op("updatePlan", "plans", "Update a plan",
+                "Changes a plan made through the API; only the fields present change, null "
+                "clears a value and `costs` replaces every rule. The change reaches the next "
+                "request of every workspace on the plan, on every node. A plan defined in the "
+                "configuration (`source: \"config\"`) answers 409 `conflict`: change it in "
+                "`[plans]`. Writes a `plan.update` audit entry." + ROOT_ONLY,
+                [ok("The updated plan.", "Plan", example=dict(PLAN_EXAMPLE,
+                                                              monthly_credits=500000))],
+                PLAN_BODY_ERRS + ["404", ("409", "PlanConflict")] + COMMON_AUTH,
+                body="UpdatePlanRequest"),
+}
 paths["/v1/workspaces"] = {
     "post": op("createWorkspace", "workspaces", "Create a workspace",
-               "Creates a workspace, the tenant that keys belong to. Writes a "
-               "`workspace.create` audit entry." + ROOT_ONLY,
+               "Creates a workspace, the tenant that keys belong to, on the plan given (by "
+               "default the configuration's default plan) with any values of its own. An "
+               "unknown `plan_id` answers 400 `invalid_request`. Writes a `workspace.create` "
+               "audit entry." + ROOT_ONLY,
                [ok("The new workspace.", "Workspace", "201", WORKSPACE_EXAMPLE)],
                BODY_ERRS + COMMON_AUTH, body="CreateWorkspaceRequest"),
     "get": op("listWorkspaces", "workspaces", "List workspaces",
@@ -1021,14 +1519,20 @@ paths["/v1/workspaces"] = {
 paths["/v1/workspaces/{id}"] = {
     "parameters": [P("WorkspaceIdPath")],
     "get": op("getWorkspace", "workspaces", "Get a workspace",
-              "Reads one workspace with its key limit and active key count. Root key only "
-              "(a self-service key answers 403 `insufficient_scope`), or a portal session with "
-              "`keys:read` for its own workspace.",
-              [ok("The workspace.", "Workspace", example=WORKSPACE_EXAMPLE)],
+              "Reads one workspace with its plan, its limits in force and its own values, its "
+              "active key count, and what its allowance has left this billing period "
+              "(`credits`). Root key only (a self-service key answers 403 "
+              "`insufficient_scope`), or a portal session with `keys:read` for its own "
+              "workspace (`credits` then shows only the session's environment, when it has "
+              "one).",
+              [ok("The workspace.", "WorkspaceDetail", example=WORKSPACE_DETAIL_EXAMPLE)],
               ["404"] + COMMON_AUTH),
     "patch": op("updateWorkspace", "workspaces", "Update a workspace",
-                "Renames a workspace or changes its limit of active keys (null: back to the "
-                "deployment default). Writes a `workspace.update` audit entry." + ROOT_ONLY,
+                "Renames a workspace, moves it to another plan (or none), or changes its own "
+                "limit of active keys, allowance, rate limit or billing anchor day (null: back "
+                "to its plan's, else the deployment's). An unknown `plan_id` answers 400 "
+                "`invalid_request`. Takes effect on the next request on every node. Writes a "
+                "`workspace.update` audit entry." + ROOT_ONLY,
                 [ok("The updated workspace.", "Workspace", example=WORKSPACE_EXAMPLE)],
                 BODY_ERRS + ["404"] + COMMON_AUTH, body="UpdateWorkspaceRequest"),
 }
@@ -1037,7 +1541,9 @@ paths["/v1/api-keys"] = {
                "Creates a key and returns it with its secret `key`, which is shown this once "
                "and never again. Past the workspace's limit of active keys answers 409 "
                "`key_limit_reached`. Writes a `key.create` audit entry." + SELF_SERVICE +
-               " A self-service caller granting scopes its key does not hold gets 403.",
+               " A self-service caller granting scopes its key does not hold gets 403. Only a "
+               "root key sets `credits` (403 `forbidden` otherwise), and a managing key with "
+               "credits of its own cannot create keys (403 `forbidden`).",
                [ok("The new key and, this once, its secret.", "CreatedApiKey", "201",
                    CREATED_EXAMPLE)],
                BODY_ERRS + ["404", "409"] + COMMON_AUTH, body="CreateApiKeyRequest"),
@@ -1057,8 +1563,10 @@ paths["/v1/api-keys/{id}"] = {
               [ok("The key.", "ApiKey", example=API_KEY_EXAMPLE)],
               ["404"] + COMMON_AUTH),
     "patch": op("updateApiKey", "api-keys", "Update an API key",
-                "Changes a key's name, scopes, restrictions, rate limit, meta, expiry or "
-                "enabled state; `rate_limit` or `expires_at` null clears them. A revoked key "
+                "Changes a key's name, scopes, restrictions, rate limit, credits, meta, expiry "
+                "or enabled state; `rate_limit`, `credits` or `expires_at` null clears them. "
+                "Setting `credits` starts a new balance from now. Only a root key sends "
+                "`credits` (403 `forbidden` otherwise). A revoked key "
                 "answers 409 `key_revoked`. Takes effect for verification at once. Writes a "
                 "`key.update` audit entry." + SELF_SERVICE,
                 [ok("The updated key.", "ApiKey", example=API_KEY_EXAMPLE)],
@@ -1077,9 +1585,9 @@ paths["/v1/api-keys/{id}/rotate"] = {
     "parameters": [P("ApiKeyIdPath")],
     "post": op("rotateApiKey", "api-keys", "Rotate an API key",
                "Creates a new key with the old one's name, scopes, restrictions, rate limit, "
-               "meta, enabled state and expiry, and lets the old key expire after "
-               "`grace_seconds`; both share one rate-limit budget. A grace may take the "
-               "workspace one over its limit, never further (409 `key_limit_reached`; a grace of "
+               "credits, meta, enabled state and expiry, and lets the old key expire after "
+               "`grace_seconds`; both share one rate-limit budget and one credit balance. A "
+               "grace may take the workspace one over its limit, never further (409 `key_limit_reached`; a grace of "
                "0 replaces the key in its slot). A revoked key answers 409 `key_revoked`; an "
                "expired key, a key rotated before (naming its replacement) and a key whose own "
                "predecessor is still in its grace (naming it) answer 409 `conflict`. A managing "
@@ -1095,7 +1603,12 @@ paths["/v1/keys/verify"] = {
                "Checks a key and, optionally, the request it came with, in this order: missing, "
                "malformed, invalid, revoked, expired, disabled, wrong_environment, "
                "ip_not_allowed, referrer_not_allowed, endpoint_not_allowed, insufficient_scope, "
-               "rate_limited. Always 200 with the outcome in `code`, whatever it is." + ROOT_ONLY,
+               "rate_limited, quota_exceeded. Always 200 with the outcome in `code`, whatever it "
+               "is. A valid request spends its `cost` from the key's own credits and its "
+               "workspace's allowance (of the key's environment) together, or from neither: "
+               "when one cannot pay, the answer is `quota_exceeded` and nothing is spent. "
+               "Refusals are free. When credits are needed and cannot be leased from storage, "
+               "503 `storage_unavailable`." + ROOT_ONLY,
                [ok("The verification, valid or not.", "VerifyResponse",
                    example=schemas["VerifyResponse"]["examples"][0])],
                BODY_ERRS + COMMON_AUTH, body="VerifyRequest"),
@@ -1121,20 +1634,30 @@ paths["/v1/auth"] = {
             "matches only a canonical path (no dot or empty segments, no encoded slashes, dots "
             "or unreserved characters, no backslash or `;`). The referrer comes from "
             "`Referer`, and the gateway's "
-            "demands from `X-Keyward-Required-Scopes` and `X-Keyward-Required-Environment`. "
-            "The checks run as for `POST /v1/keys/verify`. 200 lets the request through with "
-            "the key's identity in `X-Keyward-*` headers (and `RateLimit-*` when a limit "
-            "applies); a refusal answers 401, 403 or 429 with the verification code as the "
-            "JSON error. Needs no root key: the API key being checked is the credential. "
+            "demands from `X-Keyward-Required-Scopes` and `X-Keyward-Required-Environment`, "
+            "and the request's cost in credits from `X-Keyward-Cost` (else the plan's cost "
+            "rules for the original method and path, else 1). "
+            "The checks run as for `POST /v1/keys/verify`, credits last. 200 lets the request "
+            "through with the key's identity in `X-Keyward-*` headers; a refusal answers 401, "
+            "403 or 429 with the verification code as the JSON error. Whenever a limit applies "
+            "and the checks reached it (on 200 and 429; a 503 while credits cannot be leased "
+            "carries the rate limit's only), the answer carries `RateLimit-Policy` and "
+            "`RateLimit` (policies `requests`, `credits`, `key_credits`) and, for the rate "
+            "limit, the older `RateLimit-Limit`, "
+            "`RateLimit-Remaining` and `RateLimit-Reset`. Needs no root key: the API key "
+            "being checked is the credential. "
             "Any method is accepted (without `X-Forwarded-Method` or `X-Original-Method` the "
             "request's own method is the original method), and for Envoy `ext_authz` the "
             "original path may instead be appended: `/v1/auth/<original path>?<query>`."),
         "security": [],
         "parameters": gateway_params,
         "responses": {
-            "200": {"description": "The key verified: let the request through. The headers "
-                                   "carry its identity; `RateLimit-*` only when a rate limit "
-                                   "applies. The body carries nothing a gateway needs.",
+            "200": {"description": "The key verified (and its credits, if any, were spent): "
+                                   "let the request through. The headers carry its identity; "
+                                   "`RateLimit-Policy` and `RateLimit` only when a rate limit "
+                                   "or credits apply, `RateLimit-Limit`, `-Remaining` and "
+                                   "`-Reset` only for a rate limit. The body carries nothing a "
+                                   "gateway needs.",
                     "headers": gw_200_headers},
             "400": R("GatewayBadRequest"),
             "401": R("GatewayUnauthorized"),
@@ -1162,7 +1685,7 @@ auth_with_path["parameters"] = [{
 paths["/v1/auth/{path}"] = {"get": auth_with_path}
 schemas["UsageBucket"] = {
     "type": "object", "additionalProperties": False,
-    "required": ["start", "valid", "refused", "total", "by_code"],
+    "required": ["start", "valid", "refused", "total", "credits", "by_code"],
     "properties": {
         "start": S("Timestamp"),
         "valid": {"type": "integer", "minimum": 0,
@@ -1171,42 +1694,71 @@ schemas["UsageBucket"] = {
                     "description": "Verifications of known keys that were refused (revoked, "
                                    "expired, rate limited, ...). Never billable."},
         "total": {"type": "integer", "minimum": 0},
+        "credits": {"type": "integer", "minimum": 0,
+                    "description": "Credits spent: the cost of the `valid` verifications."},
         "by_code": {"type": "object", "additionalProperties": {"type": "integer"},
                     "description": "Counts per verification code."},
     },
 }
 schemas["UsageReport"] = {
     "type": "object", "additionalProperties": False,
-    "required": ["workspace_id", "key_id", "granularity", "from", "to", "retention_days",
-                 "valid", "total", "data"],
+    "required": ["workspace_id", "key_id", "environment", "granularity", "from", "to",
+                 "retention_days", "valid", "total", "credits", "allowance", "data"],
     "properties": {
         "workspace_id": S("WorkspaceId"),
         "key_id": {"type": ["string", "null"]},
-        "granularity": {"type": "string", "enum": ["minute", "hour", "day"]},
+        "environment": {"type": ["string", "null"],
+                        "description": "The environment counted, or null for every one."},
+        "granularity": {"type": "string", "enum": ["minute", "hour", "day", "month"]},
         "from": S("Timestamp"),
         "to": S("Timestamp"),
         "retention_days": {"type": "integer",
                            "description": "How long usage is kept, revoked keys' included."},
         "valid": {"type": "integer"},
         "total": {"type": "integer"},
+        "credits": {"type": "integer", "minimum": 0,
+                    "description": "Credits spent over the whole span."},
+        "allowance": {"$ref": "#/components/schemas/WorkspaceCredits",
+                      "description": "The workspace's allowance in its current billing period "
+                                     "(whatever `from` and `to` are), for `environment` (or the "
+                                     "key's, with `key_id`), else for every environment; null "
+                                     "when it has none."},
         "data": {"type": "array", "items": S("UsageBucket"),
                  "description": "Buckets in ascending order; buckets with no verification "
                                 "are left out."},
     },
-    "examples": [{"workspace_id": WS_ID, "key_id": None, "granularity": "hour",
+    "examples": [{"workspace_id": WS_ID, "key_id": None, "environment": None,
+                  "granularity": "hour",
                   "from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z",
-                  "retention_days": 90, "valid": 12, "total": 13,
+                  "retention_days": 90, "valid": 12, "total": 13, "credits": 20,
+                  "allowance": None,
                   "data": [{"start": "2026-01-01T10:00:00Z", "valid": 12, "refused": 1,
-                            "total": 13, "by_code": {"valid": 12, "rate_limited": 1}}]}],
+                            "total": 13, "credits": 20,
+                            "by_code": {"valid": 12, "rate_limited": 1}}]},
+                 {"workspace_id": WS_ID, "key_id": None, "environment": "live",
+                  "granularity": "month",
+                  "from": "2024-02-01T00:00:00Z", "to": MONTH_END,
+                  "retention_days": 90, "valid": 1700, "total": 1712, "credits": 1881,
+                  "allowance": dict(ALLOWANCE_EXAMPLE, environments={
+                      "live": ALLOWANCE_EXAMPLE["environments"]["live"]}),
+                  "data": [{"start": MONTH_START, "valid": 1700, "refused": 12,
+                            "total": 1712, "credits": 1881,
+                            "by_code": {"valid": 1700, "quota_exceeded": 12}}]}],
 }
+USAGE_WHO = (" A root key; a self-service key (scope `keys:manage`) for its own workspace and "
+             "environment; or a portal session with `usage:read` for its own workspace (and "
+             "environment, when it has one). Objects elsewhere answer 404.")
 paths["/v1/usage"] = {
-    "get": op("getUsage", "audit", "Usage over time",
-              "Verification counts over time for a workspace's keys together, or for one key "
-              "(`key_id`): per minute, hour or day (UTC buckets), split into billable `valid` "
-              "answers and refusals, with counts per code. Usage of revoked keys stays "
-              "queryable for `usage_retention_days`. At most 1500 buckets per call. Defaults: "
-              "granularity hour, `to` now, `from` one bucket span back (an hour of minutes, a "
-              "day of hours, 30 days)." + SELF_SERVICE,
+    "get": op("getUsage", "usage", "Usage over time",
+              "Verification counts and credits spent over time for a workspace's keys "
+              "together, or for one key (`key_id`), of every environment or one "
+              "(`environment`): per minute, hour, day or calendar month (UTC buckets), split "
+              "into billable `valid` answers and refusals, with counts per code and the credits "
+              "spent, and the workspace's allowance in its current billing period "
+              "(`allowance`). Usage of revoked keys stays queryable for "
+              "`usage_retention_days`. At most 1500 buckets per call (for months, 1500 days: "
+              "months are read by day). Defaults: granularity hour, `to` now, `from` one bucket "
+              "span back (an hour of minutes, a day of hours, 30 days, 12 months)." + USAGE_WHO,
               [ok("The usage report.", "UsageReport")],
               ["400", "404"] + COMMON_AUTH,
               params=[
@@ -1215,16 +1767,145 @@ paths["/v1/usage"] = {
                    "schema": {"type": "string"}},
                   {"name": "key_id", "in": "query", "required": False,
                    "description": "Only this key.", "schema": {"type": "string"}},
+                  {"name": "environment", "in": "query", "required": False,
+                   "description": "Only keys of this environment; one the deployment does not "
+                                  "have answers 400. A caller limited to one environment gets "
+                                  "its own (another answers 404).",
+                   "schema": S("Environment")},
                   {"name": "from", "in": "query", "required": False,
-                   "description": "RFC 3339; rounded down to a bucket.",
+                   "description": "RFC 3339; rounded down to a bucket (for months, to the 1st "
+                                  "of its month, UTC).",
                    "schema": {"type": "string", "format": "date-time"}},
                   {"name": "to", "in": "query", "required": False,
-                   "description": "RFC 3339; rounded up to a bucket.",
+                   "description": "RFC 3339; rounded up to a bucket (for months, to the 1st of "
+                                  "the next month unless it is one).",
                    "schema": {"type": "string", "format": "date-time"}},
                   {"name": "granularity", "in": "query", "required": False,
-                   "schema": {"type": "string", "enum": ["minute", "hour", "day"],
+                   "description": "The bucket: `minute`, `hour`, `day`, or `month` (a calendar "
+                                  "month, UTC, whatever the workspace's billing anchor day).",
+                   "schema": {"type": "string", "enum": ["minute", "hour", "day", "month"],
                               "default": "hour"}},
               ]),
+}
+# The CSV columns as src/server/routes/usage_export.cc writes them: after `credits`, one
+# column per verification code in VerificationCode order, `valid` included.
+EXPORT_CODE_COLUMNS = VERIFY_CODES
+EXPORT_CSV_HEADER = ",".join(["day", "workspace_id", "key_id", "environment", "valid", "refused",
+                              "credits"] + EXPORT_CODE_COLUMNS)
+
+
+def export_csv_row(day, key_id, env, counts, credits):
+    valid = counts.get("valid", 0)
+    refused = sum(n for c, n in counts.items() if c != "valid")
+    return ",".join([day, WS_ID, key_id, env, str(valid), str(refused), str(credits)] +
+                    [str(counts.get(c, 0)) for c in EXPORT_CODE_COLUMNS])
+
+
+EXPORT_ROWS = [("2026-11-01", KEY_ID, "live", {"valid": 1520, "rate_limited": 3}, 1710),
+               ("2026-11-01", KEY_ID2, "test", {"valid": 12}, 12),
+               ("2026-11-02", KEY_ID, "live", {"valid": 1311, "quota_exceeded": 2}, 1402)]
+EXPORT_CSV_EXAMPLE = "\n".join([EXPORT_CSV_HEADER] +
+                               [export_csv_row(*r) for r in EXPORT_ROWS]) + "\n"
+EXPORT_JSON_EXAMPLE = {
+    "workspace_id": WS_ID, "from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z",
+    "rows": [{"day": d, "key_id": k, "environment": e, "valid": c.get("valid", 0),
+              "refused": sum(n for code, n in c.items() if code != "valid"), "credits": cr,
+              "by_code": {code: n for code, n in c.items() if code != "valid"}}
+             for d, k, e, c, cr in EXPORT_ROWS]}
+schemas["UsageExportRow"] = {
+    "type": "object", "additionalProperties": False,
+    "required": ["day", "key_id", "environment", "valid", "refused", "credits", "by_code"],
+    "description": "One key's usage on one day (UTC).",
+    "properties": {
+        "day": {"type": "string", "format": "date", "examples": ["2026-11-01"]},
+        "key_id": S("ApiKeyId"),
+        "environment": {"type": "string",
+                        "description": "The key's environment; empty when the key is gone.",
+                        "examples": ["live"]},
+        "valid": {"type": "integer", "minimum": 0,
+                  "description": "Successful verifications: the billable ones."},
+        "refused": {"type": "integer", "minimum": 0,
+                    "description": "Verifications of the key that were refused."},
+        "credits": {"type": "integer", "minimum": 0, "description": "Credits spent."},
+        "by_code": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1},
+                    "description": "Refusals per verification code; codes with none are left "
+                                   "out, and `valid` is not repeated here."},
+    },
+}
+schemas["UsageExport"] = {
+    "type": "object", "additionalProperties": False,
+    "required": ["workspace_id", "from", "to", "rows"],
+    "description": "A workspace's usage per key per day, in order of day then key id, every "
+                   "row of the span (no cap and no pages).",
+    "properties": {
+        "workspace_id": S("WorkspaceId"),
+        "from": {"$ref": "#/components/schemas/Timestamp",
+                 "description": "The first day exported, 00:00 UTC."},
+        "to": {"$ref": "#/components/schemas/Timestamp",
+               "description": "The end of the last day exported, 00:00 UTC (exclusive)."},
+        "rows": {"type": "array", "items": S("UsageExportRow"),
+                 "description": "Days and keys with no verification are left out."},
+    },
+    "examples": [EXPORT_JSON_EXAMPLE],
+}
+paths["/v1/usage/export"] = {
+    "get": {
+        "operationId": "exportUsage", "tags": ["usage"],
+        "summary": "Export usage for billing",
+        "description": (
+            "A workspace's usage per key per day (UTC) over a span, every row of it with no "
+            "cap, as CSV (`format=csv`, the default) or JSON (`format=json`), for billing. "
+            "The answer is streamed (`Transfer-Encoding: chunked`) while keyward reads the "
+            "store a page at a time, so an export of any size takes little memory. Rows are "
+            "read while the answer is being sent, so an error after the first chunk cannot "
+            "change the status: a transfer that breaks midway (a storage error, the server "
+            "stopping) ends without the final chunk, and the client sees it incomplete. Never "
+            "take a broken transfer for the whole export. `from` and `to` take a day "
+            "(`2026-11-01`) or an RFC 3339 time and are widened to whole UTC days; `to` is "
+            "exclusive. Defaults: `from` the 1st of the current calendar month (UTC), `to` the "
+            "1st of the next, so a `to` before this month needs a `from` too.\n\n"
+            "CSV (`text/csv; charset=utf-8`): a header line, then one line per day and key: "
+            "`" + EXPORT_CSV_HEADER + "`. After `credits` come the counts per verification "
+            "code, in the order of `VerificationCode`; that list starts with `valid`, so the "
+            "header holds `valid` twice, with the same count in both. JSON "
+            "(`application/json`): `{\"workspace_id\", \"from\", \"to\", \"rows\": [...]}`, "
+            "`by_code` holding the refusals only." + USAGE_WHO),
+        "parameters": [
+            {"name": "workspace_id", "in": "query", "required": False,
+             "description": "The workspace; required with a root key. A self-service key or "
+                            "portal session may leave it out and gets its own.",
+             "schema": S("WorkspaceId")},
+            {"name": "from", "in": "query", "required": False,
+             "description": "The first day: `2026-11-01` or an RFC 3339 time (rounded down to "
+                            "its day). Default: the 1st of the current month.",
+             "schema": {"type": "string", "examples": ["2026-11-01"]}},
+            {"name": "to", "in": "query", "required": False,
+             "description": "The end, exclusive: `2026-12-01` or an RFC 3339 time (rounded up "
+                            "to a day). Default: the 1st of the next month.",
+             "schema": {"type": "string", "examples": ["2026-12-01"]}},
+            {"name": "format", "in": "query", "required": False,
+             "schema": {"type": "string", "enum": ["csv", "json"], "default": "csv"}},
+            {"name": "environment", "in": "query", "required": False,
+             "description": "Only keys of this environment. A caller limited to one "
+                            "environment gets its own (another answers 404).",
+             "schema": S("Environment")},
+        ],
+        "responses": {
+            "200": {"description": "The export, streamed.",
+                    "headers": dict(CC, **{"Transfer-Encoding": H("Transfer-Encoding")}),
+                    "content": {
+                        "text/csv": {"schema": {"type": "string"},
+                                     "example": EXPORT_CSV_EXAMPLE},
+                        "application/json": {"schema": S("UsageExport"),
+                                             "example": EXPORT_JSON_EXAMPLE}}},
+            "400": R("UsageExportBadRequest"),
+            "401": R("Unauthorized"),
+            "403": R("Forbidden"),
+            "404": R("NotFound"),
+            "500": R("InternalError"),
+            "503": R("Unavailable"),
+        },
+    },
 }
 paths["/v1/audit-log"] = {
     "get": op("listAuditLog", "audit", "List audit entries",
@@ -1363,23 +2044,28 @@ DESCRIPTION = """\
 keyward is a self-hostable service that issues, stores and verifies API keys for your own \
 API: workspaces (tenants) hold keys, each key has an environment (`live`, `test`, ...), \
 scopes, optional IP / referrer / endpoint allow-lists, a rate limit, free-form `meta` and an \
-optional expiry. Keys look like `asa_live_Tq0x4k9Pd8MnV2b7XcQ1wE5rT8yU3iO6pA9sD0fG`: a product \
-prefix, the environment, and 40 base62 characters ending in a CRC32 checksum. keyward stores \
+optional expiry, and optionally credits of its own. A workspace may be on a **plan** (a \
+monthly allowance of credits, a rate limit, a key limit, and what each endpoint costs) and may \
+have its own allowance, rate limit and key limit instead of the plan's. Keys look like \
+`asa_live_Tq0x4k9Pd8MnV2b7XcQ1wE5rT8yU3iO6pA9sD0fG`: a product prefix, the environment, and 40 base62 characters ending in a CRC32 checksum. keyward stores \
 only their SHA-256; the secret is shown once, when the key is created or rotated. Every change \
 is written to an audit log.
 
 Your API checks a key with `POST /v1/keys/verify`, or your gateway does it with `GET /v1/auth` \
-(nginx `auth_request`, Caddy `forward_auth`, Envoy `ext_authz`).
+(nginx `auth_request`, Caddy `forward_auth`, Envoy `ext_authz`). A valid request spends its cost \
+in credits from the key's own credits and its workspace's monthly allowance, where they apply; \
+when they cannot pay, the answer is `quota_exceeded`. Refusals are free.
 
 ## Authentication
 `Authorization: Bearer <token>`, where the token is
 - a **root key** (`kw_root_...`), made with `keyward root-keys create` or printed once on the \
 first start: it may call every route; or
 - an **API key with the scope `keys:manage`** (self-service): it may call the `/v1/api-keys` \
-routes for its own workspace and environment only. Objects elsewhere answer 404; granting \
-scopes its key does not hold answers 403 `insufficient_scope`; workspace, audit-log and \
-verify routes answer 403 `insufficient_scope`. The key must itself verify (not revoked, \
-expired or disabled, within its IP and referrer restrictions), else 401.
+routes and read usage (`/v1/usage`, `/v1/usage/export`), for its own workspace and \
+environment only. Objects elsewhere answer 404; granting scopes its key does not hold answers \
+403 `insufficient_scope`; setting a key's credits answers 403 `forbidden`; plan, workspace, \
+audit-log and verify routes answer 403 `insufficient_scope`. The key must itself verify (not \
+revoked, expired or disabled, within its IP and referrer restrictions), else 401.
 
 The hosted pages use a **browser session** instead: a cookie named by the header \
 `X-Keyward-Session: portal` or `console` (see `sessionCookie`). A portal session, made from a \
@@ -1397,20 +2083,22 @@ JSON in and out, UTF-8, `snake_case`. Request bodies must be JSON (`Content-Type
 application/json`, or none; another type answers 415), at most 64 KiB (413), nested at most \
 32 deep; unknown fields answer 400 `invalid_request`, so a typo such as `scope` for `scopes` \
 is caught. Times are RFC 3339 UTC strings (`2025-01-15T10:30:00Z`); unset values are `null`. \
-Ids carry a type prefix: `ws_`, `key_`, `rk_`, `evt_`, `ps_`. Every response carries \
+Ids carry a type prefix: `ws_`, `key_`, `rk_`, `evt_`, `ps_`, `plan_`. Every response carries \
 `Cache-Control: no-store`, but for the pages' hashed files (`/assets/...`). A request that fails never changes stored state.
 
 ## Errors
 `{"error": "<code>", "message": "<for a person>"}`: 400 `invalid_json` / `invalid_request`; \
-401 `unauthorized`; 403 `insufficient_scope`; 404 `not_found` (also for objects of another \
-workspace); 405 `method_not_allowed` (with `Allow`); 409 `key_limit_reached`, `key_revoked`, \
-`conflict`; 413 `payload_too_large`; 415 `unsupported_media_type`; 422 `unprocessable`; 431 \
+401 `unauthorized`; 403 `insufficient_scope`, `forbidden`; 404 `not_found` (also for objects of \
+another workspace); 405 `method_not_allowed` (with `Allow`); 409 `key_limit_reached`, \
+`key_revoked`, `conflict` (also for a plan defined in the configuration); 413 \
+`payload_too_large`; 415 `unsupported_media_type`; 422 `unprocessable`; 431 \
 `invalid_request` (headers over 16 KiB); 500 `internal` (never with internals); 503 \
 `storage_full` (no space left: changes refused, revocations still work), `storage_unavailable` (the database unreachable, its directory read-only or deleted, an I/O error, an unreadable file; or stopping). In gateway mode the refusing verification \
 codes are the errors (401, 403, 429).
 
 ## Pagination
-Lists answer `{"data": [...], "next_cursor": "..." | null}`, newest first. `limit` is 1-1000 \
+Lists answer `{"data": [...], "next_cursor": "..." | null}`, newest first (plans: every plan \
+in order of id, in one page). `limit` is 1-1000 \
 (default 50); a larger one answers 400, never a silently shorter page. Pass `next_cursor` \
 back as `cursor` until it is `null`.
 """
@@ -1426,10 +2114,15 @@ doc = {
     "servers": [{"url": "http://127.0.0.1:8080", "description": "keyward's default listen "
                                                                 "address"}],
     "tags": [
-        {"name": "workspaces", "description": "Tenants that own keys and their key limits."},
+        {"name": "plans", "description": "What workspaces buy: monthly credits, rate limits, key "
+                                       "limits and what requests cost."},
+        {"name": "workspaces", "description": "Tenants that own keys, their plan and their own "
+                                            "limits."},
         {"name": "api-keys", "description": "Create, list, read, change, revoke and rotate API "
                                             "keys."},
         {"name": "verification", "description": "Check a key: by API call or from a gateway."},
+        {"name": "usage", "description": "Verifications and credits over time, and the "
+                                       "export for billing."},
         {"name": "audit", "description": "Who changed what, when, from where."},
         {"name": "sessions", "description": "Portal links for customers, console sign-in, and "
                                             "the browser session of a page."},
@@ -1445,8 +2138,8 @@ doc = {
                 "bearerFormat": "kw_root_... root key, or an API key with scope keys:manage",
                 "description": "A root key (`kw_root_...`) may call every route. An API key "
                                "carrying the scope `keys:manage` may manage the keys of its own "
-                               "workspace and environment (the `/v1/api-keys` routes) and "
-                               "nothing else.",
+                               "workspace and environment (the `/v1/api-keys` routes) and read "
+                               "their usage, and nothing else.",
             },
             "sessionCookie": {
                 "type": "apiKey", "in": "cookie", "name": "kw_portal",
