@@ -17,7 +17,7 @@ namespace keyward {
 namespace {
 
 constexpr int64_t kMillisPerDay = 86'400'000;
-constexpr int kRowsPerRead = 2000;
+constexpr int kRowsPerRead = 1000;  // the most a store answers at once
 
 // "2026-11-01" or an RFC 3339 time.
 std::optional<Timestamp> ParseDayOrTime(const std::string& text) {
