@@ -1,6 +1,9 @@
 #include "store/rules.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+
+#include "core/time_format.h"
 
 namespace keyward {
 namespace store_rules {
@@ -17,12 +20,47 @@ std::vector<std::string> FromJsonArray(const std::string& text) {
   return out;
 }
 
-std::optional<int64_t> RateLimitCount(const ApiKey& k) {
-  return k.rate_limit ? std::optional<int64_t>(k.rate_limit->limit) : std::nullopt;
+std::optional<int64_t> RateLimitCount(const ApiKey& k) { return RateLimitCount(k.rate_limit); }
+
+std::optional<int64_t> RateLimitPeriod(const ApiKey& k) { return RateLimitPeriod(k.rate_limit); }
+
+std::optional<int64_t> RateLimitCount(const std::optional<RateLimit>& r) {
+  return r ? std::optional<int64_t>(r->limit) : std::nullopt;
 }
 
-std::optional<int64_t> RateLimitPeriod(const ApiKey& k) {
-  return k.rate_limit ? std::optional<int64_t>(k.rate_limit->period_seconds) : std::nullopt;
+std::optional<int64_t> RateLimitPeriod(const std::optional<RateLimit>& r) {
+  return r ? std::optional<int64_t>(r->period_seconds) : std::nullopt;
+}
+
+std::string CostRulesToJson(const std::vector<CostRule>& rules) {
+  auto out = nlohmann::json::array();
+  for (const auto& r : rules) out.push_back({{"endpoint", r.endpoint}, {"cost", r.cost}});
+  return out.dump();
+}
+
+std::vector<CostRule> CostRulesFromJson(const std::string& text) {
+  std::vector<CostRule> out;
+  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_array()) return out;
+  for (const auto& e : j) {
+    if (!e.is_object()) continue;
+    const auto endpoint = e.find("endpoint");
+    const auto cost = e.find("cost");
+    if (endpoint == e.end() || !endpoint->is_string() || cost == e.end() ||
+        !cost->is_number_integer()) {
+      continue;
+    }
+    out.push_back({endpoint->get<std::string>(), cost->get<int64_t>()});
+  }
+  return out;
+}
+
+std::string_view RefillIntervalName(KeyCredits::Interval interval) {
+  return interval == KeyCredits::Interval::kDaily ? "daily" : "monthly";
+}
+
+KeyCredits::Interval RefillIntervalFromName(std::string_view name) {
+  return name == "daily" ? KeyCredits::Interval::kDaily : KeyCredits::Interval::kMonthly;
 }
 
 void MarkRevoked(ApiKey* key, Timestamp at, std::string_view by, std::string_view reason) {
@@ -148,6 +186,38 @@ Status CheckPortalCode(const PortalSession& ps, Timestamp now) {
   if (ps.code_used_at) return Status::Conflict("this link was already used");
   if (now >= ps.code_expires_at) return Status(Code::kExpired, "this link has expired");
   return Status::Ok();
+}
+
+Status NoSuchPlan(std::string_view plan_id) {
+  return Status::InvalidRequest("no plan " + std::string(plan_id));
+}
+
+int64_t CreditGrant(int64_t available, int64_t min, int64_t want) {
+  if (want <= 0) return 0;
+  const int64_t grant = std::min(want, std::max(min, available / 2));
+  return grant >= min && grant <= available ? grant : 0;
+}
+
+std::vector<int> CreditThresholdsReached(int64_t spent, int64_t limit) {
+  std::vector<int> out;
+  if (limit <= 0) return out;
+  for (const int t : kCreditThresholds) {
+    if (spent * 100 >= static_cast<int64_t>(t) * limit) out.push_back(t);
+  }
+  return out;
+}
+
+AuditEntry CreditThresholdAudit(const CreditSpend& spend, int64_t spent, int threshold,
+                                Timestamp at) {
+  const nlohmann::json details = {{"environment", spend.environment},
+                                  {"balance", spend.id.balance},
+                                  {"period_start", FormatRfc3339(spend.id.period_start)},
+                                  {"limit", spend.limit},
+                                  {"spent", spent},
+                                  {"threshold", threshold}};
+  return MakeAuditEntry(Actor{"keyward", ""}, at,
+                        threshold == 100 ? "workspace.credits_exhausted" : "workspace.credits_low",
+                        spend.workspace_id, spend.workspace_id, details.dump());
 }
 
 }  // namespace store_rules

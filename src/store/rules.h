@@ -28,8 +28,14 @@ inline constexpr const char* kKeyColumns =
     "id, hash, short_prefix, workspace_id, environment, name, scopes, ip_allowlist, "
     "referrer_allowlist, endpoint_allowlist, rate_limit_limit, rate_limit_period, meta, "
     "created_at, created_by, expires_at, last_used_at, revoked_at, revoked_by, revoked_reason, "
-    "disabled, rotated_from, disabled_by, lineage_id, version";
-inline constexpr const char* kWorkspaceColumns = "id, name, max_active_keys, created_at";
+    "disabled, rotated_from, disabled_by, lineage_id, version, credits_remaining, credits_set_at, "
+    "credits_refill_amount, credits_refill_interval, credits_refill_day";
+inline constexpr const char* kWorkspaceColumns =
+    "id, name, max_active_keys, created_at, plan_id, monthly_credits, rate_limit_limit, "
+    "rate_limit_period, billing_anchor_day";
+inline constexpr const char* kPlanColumns =
+    "id, name, monthly_credits, rate_limit_limit, rate_limit_period, max_active_keys, cost_rules, "
+    "from_config, created_at, updated_at";
 inline constexpr const char* kRootKeyColumns =
     "id, hash, short_prefix, name, created_at, created_by, revoked_at";
 inline constexpr const char* kAuditColumns =
@@ -48,15 +54,37 @@ inline constexpr const char* kWebSessionColumns =
 inline constexpr const char* kKeyInsertColumns =
     "id, hash, short_prefix, workspace_id, environment, name, scopes, ip_allowlist, "
     "referrer_allowlist, endpoint_allowlist, rate_limit_limit, rate_limit_period, meta, "
-    "created_at, created_by, expires_at, disabled, rotated_from, disabled_by, lineage_id";
+    "created_at, created_by, expires_at, disabled, rotated_from, disabled_by, lineage_id, "
+    "credits_remaining, credits_set_at, credits_refill_amount, credits_refill_interval, "
+    "credits_refill_day";
 template <typename Binder>
 void BindKeyInsert(Binder& s, const ApiKey& k);
 
 // What an update of a key writes, bound in this order: name, scopes,
 // ip_allowlist, referrer_allowlist, endpoint_allowlist, rate_limit_limit,
-// rate_limit_period, meta, disabled, disabled_by, expires_at.
+// rate_limit_period, meta, disabled, disabled_by, expires_at, then the
+// credits as BindKeyCredits binds them.
 template <typename Binder>
 void BindKeyUpdate(Binder& s, const ApiKey& k);
+
+// A workspace's values in the order CreateWorkspace writes them: id, name,
+// max_active_keys, created_at, plan_id (NULL when none), monthly_credits,
+// rate_limit_limit, rate_limit_period, billing_anchor_day. UpdateWorkspace
+// binds the same from name on, without created_at (the caller binds the id
+// after them).
+inline constexpr const char* kWorkspaceInsertColumns = kWorkspaceColumns;
+template <typename Binder>
+void BindWorkspaceInsert(Binder& s, const Workspace& w);
+template <typename Binder>
+void BindWorkspaceUpdate(Binder& s, const Workspace& w);
+
+// A plans row's values in kPlanColumns order; and what an update writes,
+// in that order without id and created_at (the caller binds the id after
+// them).
+template <typename Binder>
+void BindPlan(Binder& s, const Plan& p);
+template <typename Binder>
+void BindPlanUpdate(Binder& s, const Plan& p);
 
 // An audit_log row's values in kAuditColumns order.
 template <typename Binder>
@@ -71,6 +99,16 @@ void MarkRevoked(ApiKey* key, Timestamp at, std::string_view by, std::string_vie
 // JSON arrays of strings, as the list columns hold them.
 std::string ToJsonArray(const std::vector<std::string>& v);
 std::vector<std::string> FromJsonArray(const std::string& text);
+
+// A plan's cost rules as the cost_rules column holds them:
+// [{"endpoint":"GET /v1/x","cost":5}]. Entries that are not such objects
+// are skipped when read.
+std::string CostRulesToJson(const std::vector<CostRule>& rules);
+std::vector<CostRule> CostRulesFromJson(const std::string& text);
+
+// KeyCredits::Interval as the credits_refill_interval column holds it.
+std::string_view RefillIntervalName(KeyCredits::Interval interval);
+KeyCredits::Interval RefillIntervalFromName(std::string_view name);
 
 // A page size the lists accept (1..1000).
 Status CheckLimit(int limit);
@@ -109,6 +147,16 @@ ApiKey KeyFromRow(const Row& s) {
   k.disabled_by = s.Text(22);
   k.lineage_id = s.Text(23);
   k.version = s.Int(24);
+  if (auto remaining = s.OptInt(25)) {
+    KeyCredits c;
+    c.remaining = *remaining;
+    c.set_at = s.OptInt(26).value_or(0);
+    if (auto amount = s.OptInt(27)) {
+      c.refill = KeyCredits::Refill{*amount, RefillIntervalFromName(s.Text(28)),
+                                    static_cast<int>(s.OptInt(29).value_or(1))};
+    }
+    k.credits = c;
+  }
   return k;
 }
 
@@ -119,7 +167,30 @@ Workspace WorkspaceFromRow(const Row& s) {
   w.name = s.Text(1);
   w.max_active_keys = s.OptInt(2);
   w.created_at = s.Int(3);
+  w.plan_id = s.Text(4);
+  w.monthly_credits = s.OptInt(5);
+  if (auto limit = s.OptInt(6), period = s.OptInt(7); limit && period) {
+    w.rate_limit = RateLimit{*limit, *period};
+  }
+  if (auto day = s.OptInt(8)) w.billing_anchor_day = static_cast<int>(*day);
   return w;
+}
+
+template <typename Row>
+Plan PlanFromRow(const Row& s) {
+  Plan p;
+  p.id = s.Text(0);
+  p.name = s.Text(1);
+  p.monthly_credits = s.OptInt(2);
+  if (auto limit = s.OptInt(3), period = s.OptInt(4); limit && period) {
+    p.rate_limit = RateLimit{*limit, *period};
+  }
+  p.max_active_keys = s.OptInt(5);
+  p.cost_rules = CostRulesFromJson(s.Text(6));
+  p.from_config = s.Int(7) != 0;
+  p.created_at = s.Int(8);
+  p.updated_at = s.Int(9);
+  return p;
 }
 
 template <typename Row>
@@ -187,6 +258,23 @@ WebSession WebSessionFromRow(const Row& s) {
 
 std::optional<int64_t> RateLimitCount(const ApiKey& k);   // rate_limit_limit, or NULL
 std::optional<int64_t> RateLimitPeriod(const ApiKey& k);  // rate_limit_period, or NULL
+// The same for any optional rate limit (a workspace's, a plan's).
+std::optional<int64_t> RateLimitCount(const std::optional<RateLimit>& r);
+std::optional<int64_t> RateLimitPeriod(const std::optional<RateLimit>& r);
+
+// A key's credits: credits_remaining, credits_set_at,
+// credits_refill_amount, credits_refill_interval, credits_refill_day; all
+// NULL when it has none, the refill's three NULL when it has no refill.
+template <typename Binder>
+void BindKeyCredits(Binder& s, const ApiKey& k) {
+  const std::optional<KeyCredits>& c = k.credits;
+  const auto& refill = c ? c->refill : std::nullopt;
+  s.Bind(c ? std::optional<int64_t>(c->remaining) : std::nullopt);
+  s.Bind(c ? std::optional<int64_t>(c->set_at) : std::nullopt);
+  s.Bind(refill ? std::optional<int64_t>(refill->amount) : std::nullopt);
+  s.BindNullableText(refill ? RefillIntervalName(refill->interval) : std::string_view());
+  s.Bind(refill ? std::optional<int64_t>(refill->day) : std::nullopt);
+}
 
 template <typename Binder>
 void BindKeyInsert(Binder& s, const ApiKey& k) {
@@ -197,6 +285,7 @@ void BindKeyInsert(Binder& s, const ApiKey& k) {
   s.Bind(k.meta_json).Bind(k.created_at).Bind(k.created_by).Bind(k.expires_at);
   s.Bind(int64_t{k.disabled ? 1 : 0}).BindNullableText(k.rotated_from);
   s.BindNullableText(k.disabled_by).BindNullableText(k.lineage_id);
+  BindKeyCredits(s, k);
 }
 
 template <typename Binder>
@@ -206,6 +295,38 @@ void BindKeyUpdate(Binder& s, const ApiKey& k) {
   s.Bind(RateLimitCount(k)).Bind(RateLimitPeriod(k));
   s.Bind(k.meta_json).Bind(int64_t{k.disabled ? 1 : 0}).BindNullableText(k.disabled_by);
   s.Bind(k.expires_at);
+  BindKeyCredits(s, k);
+}
+
+template <typename Binder>
+void BindWorkspaceUpdate(Binder& s, const Workspace& w) {
+  s.Bind(w.name).Bind(w.max_active_keys).BindNullableText(w.plan_id).Bind(w.monthly_credits);
+  s.Bind(RateLimitCount(w.rate_limit)).Bind(RateLimitPeriod(w.rate_limit));
+  s.Bind(w.billing_anchor_day ? std::optional<int64_t>(*w.billing_anchor_day) : std::nullopt);
+}
+
+template <typename Binder>
+void BindWorkspaceInsert(Binder& s, const Workspace& w) {
+  s.Bind(w.id).Bind(w.name).Bind(w.max_active_keys).Bind(w.created_at);
+  s.BindNullableText(w.plan_id).Bind(w.monthly_credits);
+  s.Bind(RateLimitCount(w.rate_limit)).Bind(RateLimitPeriod(w.rate_limit));
+  s.Bind(w.billing_anchor_day ? std::optional<int64_t>(*w.billing_anchor_day) : std::nullopt);
+}
+
+template <typename Binder>
+void BindPlan(Binder& s, const Plan& p) {
+  s.Bind(p.id).Bind(p.name).Bind(p.monthly_credits);
+  s.Bind(RateLimitCount(p.rate_limit)).Bind(RateLimitPeriod(p.rate_limit));
+  s.Bind(p.max_active_keys).Bind(CostRulesToJson(p.cost_rules));
+  s.Bind(int64_t{p.from_config ? 1 : 0}).Bind(p.created_at).Bind(p.updated_at);
+}
+
+template <typename Binder>
+void BindPlanUpdate(Binder& s, const Plan& p) {
+  s.Bind(p.name).Bind(p.monthly_credits);
+  s.Bind(RateLimitCount(p.rate_limit)).Bind(RateLimitPeriod(p.rate_limit));
+  s.Bind(p.max_active_keys).Bind(CostRulesToJson(p.cost_rules));
+  s.Bind(int64_t{p.from_config ? 1 : 0}).Bind(p.updated_at);
 }
 
 // ---- The rules ----
@@ -234,6 +355,26 @@ Status CheckRotation(const ApiKey& old, const ApiKey& replacement, Timestamp old
 
 // RedeemPortalCode: whether ps's code may open a session at now.
 Status CheckPortalCode(const PortalSession& ps, Timestamp now);
+
+// CreateWorkspace, UpdateWorkspace: the refusal when plan_id names no plan.
+Status NoSuchPlan(std::string_view plan_id);
+
+// LeaseCredits: what a node asking for at least min and up to want credits
+// is granted when `available` are left (limit - spent - what live leases
+// hold): min(want, max(min, available / 2)) when that is at least min and
+// within available, else 0. Half of what is left, so that the last credits
+// are shared among nodes rather than taken by the first to ask.
+int64_t CreditGrant(int64_t available, int64_t min, int64_t want);
+
+// RecordUsage: the thresholds (kCreditThresholds, in percent) that spent
+// credits reach of limit; none when limit is 0 or less.
+std::vector<int> CreditThresholdsReached(int64_t spent, int64_t limit);
+
+// The audit entry of a workspace's balance reaching threshold: actor
+// "keyward", "workspace.credits_low" (80) or "workspace.credits_exhausted"
+// (100), on the workspace, with the balance, its period, limit and spent.
+AuditEntry CreditThresholdAudit(const CreditSpend& spend, int64_t spent, int threshold,
+                                Timestamp at);
 
 }  // namespace store_rules
 }  // namespace keyward

@@ -3,117 +3,15 @@
 // starts (each test on a database of its own). Each test races what a
 // cluster would race, on one store shared by threads standing in for nodes;
 // PostgreSQL's tests also run two stores (two nodes) on one database.
+#include "store/store_contract_test.h"
+
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <functional>
-#include <latch>
 #include <set>
-#include <thread>
-
-#include "core/key_store.h"
-#include "core/sha256.h"
-#include "store/postgres/pg_store.h"
-#include "store/sqlite/sqlite_store.h"
-#include "testing/postgres_db.h"
-#include "testing/temp_dir.h"
 
 namespace keyward {
+namespace contract {
 namespace {
-
-// Where a test's store lives: a directory for SQLite, a database for
-// PostgreSQL. Opening twice gives two stores on the same data, as two
-// nodes (or two processes) would have.
-struct Place {
-  keyward::testing::TempDir dir;
-  std::unique_ptr<keyward::testing::PostgresDb> pg;
-};
-
-struct Engine {
-  const char* name;
-  std::function<Result<std::unique_ptr<KeyStore>>(Place&)> open;
-};
-
-const Engine kEngines[] = {
-    {"sqlite",
-     [](Place& place) -> Result<std::unique_ptr<KeyStore>> {
-       auto s = SqliteStore::Open(place.dir.File("keyward.db"));
-       if (!s.ok()) return s.status();
-       return std::unique_ptr<KeyStore>(std::move(*s));
-     }},
-    {"postgres",
-     [](Place& place) -> Result<std::unique_ptr<KeyStore>> {
-       if (!place.pg) place.pg = std::make_unique<keyward::testing::PostgresDb>();
-       if (!place.pg->ok()) return Status::Unavailable(place.pg->error());
-       auto s = PgStore::Open(place.pg->url(), 8);
-       if (!s.ok()) return s.status();
-       return std::unique_ptr<KeyStore>(std::move(*s));
-     }},
-};
-
-void PrintTo(const Engine& e, std::ostream* os) { *os << e.name; }
-
-class StoreContractTest : public ::testing::TestWithParam<Engine> {
- protected:
-  void SetUp() override {
-    auto store = GetParam().open(place_);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(*store);
-    Workspace ws;
-    ws.id = "ws_contract";
-    ws.name = "contract";
-    ws.created_at = 1;
-    ASSERT_TRUE(store_->CreateWorkspace(ws, Audit()).ok());
-  }
-
-  AuditEntry Audit(const std::string& action = "test") {
-    AuditEntry e;
-    e.id = "evt_" + std::to_string(next_.fetch_add(1));
-    e.at = 1;
-    e.actor = "test";
-    e.action = action;
-    e.target = "t";
-    e.workspace_id = "ws_contract";
-    return e;
-  }
-
-  ApiKey Key(const std::string& id) {
-    ApiKey k;
-    k.id = id;
-    k.hash = Sha256(id);
-    k.short_prefix = "sk_live_abc";
-    k.workspace_id = "ws_contract";
-    k.environment = "live";
-    k.name = "n";
-    k.created_at = 10;
-    k.created_by = "test";
-    return k;
-  }
-
-  // Runs fn(i) on n threads at once.
-  static void OnThreads(int n, const std::function<void(int)>& fn) {
-    std::latch go(n);
-    std::vector<std::thread> threads;
-    for (int i = 0; i < n; ++i) {
-      threads.emplace_back([&, i] {
-        go.arrive_and_wait();
-        fn(i);
-      });
-    }
-    for (auto& t : threads) t.join();
-  }
-
-  // A second store on the same data: another node.
-  std::unique_ptr<KeyStore> OpenAgain() {
-    auto store = GetParam().open(place_);
-    EXPECT_TRUE(store.ok()) << store.status().ToString();
-    return store.ok() ? std::move(*store) : nullptr;
-  }
-
-  Place place_;
-  std::unique_ptr<KeyStore> store_;
-  std::atomic<int> next_{0};
-};
 
 TEST_P(StoreContractTest, AnswersPing) { EXPECT_TRUE(store_->Ping().ok()); }
 
@@ -519,8 +417,12 @@ TEST_P(StoreContractTest, AChangeOnOneNodeReachesTheOthersChangeLog) {
   EXPECT_GT(signals.load(), before) << "no NOTIFY reached the other node";
 }
 
+// Every TEST_P of the suite, in this file and beside it
+// (store_contract_plans_test.cc, store_contract_credits_test.cc), on every
+// engine.
 INSTANTIATE_TEST_SUITE_P(Engines, StoreContractTest, ::testing::ValuesIn(kEngines),
                          [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace
+}  // namespace contract
 }  // namespace keyward

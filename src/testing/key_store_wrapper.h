@@ -20,6 +20,14 @@ class KeyStoreWrapper : public KeyStore {
   Status WatchKeyChanges(std::function<void()> on_change) override {
     return base_->WatchKeyChanges(on_change);
   }
+  Status InsertPlan(const Plan& plan, const AuditEntry& audit) override {
+    return base_->InsertPlan(plan, audit);
+  }
+  Result<Plan> GetPlan(std::string_view id) override { return base_->GetPlan(id); }
+  Result<std::vector<Plan>> ListPlans() override { return base_->ListPlans(); }
+  Status UpdatePlan(const Plan& plan, const AuditEntry& audit) override {
+    return base_->UpdatePlan(plan, audit);
+  }
   Status CreateWorkspace(const Workspace& ws, const AuditEntry& audit) override {
     return base_->CreateWorkspace(ws, audit);
   }
@@ -59,6 +67,19 @@ class KeyStoreWrapper : public KeyStore {
   Status RecordUsage(const UsageBatch& batch) override { return base_->RecordUsage(batch); }
   Result<std::vector<UsagePoint>> QueryUsage(const UsageQuery& query) override {
     return base_->QueryUsage(query);
+  }
+  Result<std::vector<UsageExportRow>> ExportUsage(const UsageExportQuery& query) override {
+    return base_->ExportUsage(query);
+  }
+  Result<CreditLease> LeaseCredits(const CreditLeaseRequest& request) override {
+    return base_->LeaseCredits(request);
+  }
+  Status ReleaseCredits(std::string_view node_id,
+                        const std::vector<CreditBalanceId>& balances) override {
+    return base_->ReleaseCredits(node_id, balances);
+  }
+  Result<int64_t> CreditsSpent(const CreditBalanceId& id) override {
+    return base_->CreditsSpent(id);
   }
   Result<std::unordered_map<std::string, RequestCounts>> CountRequests(
       const std::vector<std::string>& key_ids, int64_t now_minute) override {

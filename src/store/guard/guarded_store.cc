@@ -164,6 +164,19 @@ Status GuardedStore::WatchKeyChanges(std::function<void()> on_change) {
   return base_->WatchKeyChanges(std::move(on_change));
 }
 
+Status GuardedStore::InsertPlan(const Plan& plan, const AuditEntry& audit) {
+  return Change([&] { return base_->InsertPlan(plan, audit); });
+}
+Result<Plan> GuardedStore::GetPlan(std::string_view id) {
+  return Read([&] { return base_->GetPlan(id); });
+}
+Result<std::vector<Plan>> GuardedStore::ListPlans() {
+  return Read([&] { return base_->ListPlans(); });
+}
+Status GuardedStore::UpdatePlan(const Plan& plan, const AuditEntry& audit) {
+  return Change([&] { return base_->UpdatePlan(plan, audit); });
+}
+
 Status GuardedStore::CreateWorkspace(const Workspace& ws, const AuditEntry& audit) {
   return Change([&] { return base_->CreateWorkspace(ws, audit); });
 }
@@ -214,6 +227,20 @@ Status GuardedStore::RecordUsage(const UsageBatch& batch) {
 }
 Result<std::vector<UsagePoint>> GuardedStore::QueryUsage(const UsageQuery& query) {
   return Read([&] { return base_->QueryUsage(query); });
+}
+Result<std::vector<UsageExportRow>> GuardedStore::ExportUsage(const UsageExportQuery& query) {
+  return Read([&] { return base_->ExportUsage(query); });
+}
+Result<CreditLease> GuardedStore::LeaseCredits(const CreditLeaseRequest& request) {
+  if (request.want <= 0) return Read([&] { return base_->LeaseCredits(request); });
+  return Change([&] { return base_->LeaseCredits(request); });
+}
+Status GuardedStore::ReleaseCredits(std::string_view node_id,
+                                    const std::vector<CreditBalanceId>& balances) {
+  return Change([&] { return base_->ReleaseCredits(node_id, balances); });
+}
+Result<int64_t> GuardedStore::CreditsSpent(const CreditBalanceId& id) {
+  return Read([&] { return base_->CreditsSpent(id); });
 }
 Result<std::unordered_map<std::string, RequestCounts>> GuardedStore::CountRequests(
     const std::vector<std::string>& key_ids, int64_t now_minute) {

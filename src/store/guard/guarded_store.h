@@ -75,6 +75,11 @@ class GuardedStore final : public KeyStore {
   Status Recover() override;
   Status WatchKeyChanges(std::function<void()> on_change) override;
 
+  Status InsertPlan(const Plan& plan, const AuditEntry& audit) override;
+  Result<Plan> GetPlan(std::string_view id) override;
+  Result<std::vector<Plan>> ListPlans() override;
+  Status UpdatePlan(const Plan& plan, const AuditEntry& audit) override;
+
   Status CreateWorkspace(const Workspace& ws, const AuditEntry& audit) override;
   Result<Workspace> GetWorkspace(std::string_view id) override;
   Result<Page<Workspace>> ListWorkspaces(const WorkspaceFilter& filter,
@@ -96,6 +101,12 @@ class GuardedStore final : public KeyStore {
                    bool* stale) override;
   Status RecordUsage(const UsageBatch& batch) override;
   Result<std::vector<UsagePoint>> QueryUsage(const UsageQuery& query) override;
+  Result<std::vector<UsageExportRow>> ExportUsage(const UsageExportQuery& query) override;
+  // A read when it only reads (want 0), else a change.
+  Result<CreditLease> LeaseCredits(const CreditLeaseRequest& request) override;
+  Status ReleaseCredits(std::string_view node_id,
+                        const std::vector<CreditBalanceId>& balances) override;
+  Result<int64_t> CreditsSpent(const CreditBalanceId& id) override;
   Result<std::unordered_map<std::string, RequestCounts>> CountRequests(
       const std::vector<std::string>& key_ids, int64_t now_minute) override;
   Status PruneUsage(int64_t before_minute) override;

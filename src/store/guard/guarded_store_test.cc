@@ -178,6 +178,44 @@ TEST_F(GuardedStoreTest, AFullDiskRefusesChangesButARevocationCommitsOnTheReserv
   EXPECT_EQ(transitions_[0].now, StorageFault::kFull);
 }
 
+// Plans, credits and the export: the reads answer during a fault, the
+// changes are refused without reaching the engine; a lease that only reads
+// (want 0) is a read.
+TEST_F(GuardedStoreTest, DuringAFaultPlanAndCreditReadsAnswerAndTheirChangesAreRefused) {
+  Plan plan;
+  plan.id = "plan_1";
+  plan.name = "Starter";
+  ASSERT_TRUE(guard_->InsertPlan(plan, Audit()).ok());
+  CreditLeaseRequest lease;
+  lease.id = {"ws/ws_1/live", 1};
+  lease.limit = 100;
+  lease.node_id = "node_1";
+  lease.now = 10;
+  faulty_->fault = StorageFault::kFull;
+  ASSERT_EQ(guard_->CreateWorkspace(Ws("ws_2"), Audit()).code(), Code::kStorageFull);
+  const uint64_t refused = guard_->Stats().refused_changes;
+  EXPECT_TRUE(guard_->GetPlan("plan_1").ok());
+  EXPECT_EQ(guard_->ListPlans()->size(), 1u);
+  UsageExportQuery q;
+  q.workspace_id = "ws_1";
+  q.to_day = 1;
+  EXPECT_TRUE(guard_->ExportUsage(q).ok());
+  EXPECT_TRUE(guard_->CreditsSpent(lease.id).ok());
+  auto read = guard_->LeaseCredits(lease);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->available, 100);
+  EXPECT_EQ(guard_->Stats().refused_changes, refused);
+  lease.min = 1;
+  lease.want = 10;
+  EXPECT_EQ(guard_->LeaseCredits(lease).status().code(), Code::kStorageFull);
+  EXPECT_EQ(guard_->ReleaseCredits("node_1", {}).code(), Code::kStorageFull);
+  EXPECT_EQ(guard_->InsertPlan(plan, Audit()).code(), Code::kStorageFull);
+  EXPECT_EQ(guard_->UpdatePlan(plan, Audit()).code(), Code::kStorageFull);
+  EXPECT_EQ(guard_->Stats().refused_changes, refused + 4);
+  EXPECT_EQ(engine_->LeaseCredits(CreditLeaseRequest{lease.id, 100, 0, 0, "node_1", 10, 0})->held,
+            0);
+}
+
 TEST_F(GuardedStoreTest, RecoversWhenSpaceReturnsAndRefillsTheReserve) {
   faulty_->fault = StorageFault::kFull;
   ASSERT_EQ(guard_->CreateWorkspace(Ws("ws_2"), Audit()).code(), Code::kStorageFull);

@@ -22,18 +22,29 @@ struct TableSpec {
   const char* columns;
   bool identity;  // has a seq column whose sequence must follow the copy
 };
+// Credit leases are left behind: what the one node held lapses with it.
 constexpr TableSpec kTables[] = {
-    {"workspaces", "seq, id, name, max_active_keys, created_at", true},
+    {"plans",
+     "id, name, monthly_credits, rate_limit_limit, rate_limit_period, max_active_keys, "
+     "cost_rules, from_config, created_at, updated_at",
+     false},
+    {"workspaces",
+     "seq, id, name, max_active_keys, created_at, plan_id, monthly_credits, rate_limit_limit, "
+     "rate_limit_period, billing_anchor_day",
+     true},
     {"api_keys",
      "seq, id, hash, short_prefix, workspace_id, environment, name, scopes, ip_allowlist, "
      "referrer_allowlist, endpoint_allowlist, rate_limit_limit, rate_limit_period, meta, "
      "created_at, created_by, expires_at, last_used_at, revoked_at, revoked_by, revoked_reason, "
-     "disabled, rotated_from, disabled_by, lineage_id, version",
+     "disabled, rotated_from, disabled_by, lineage_id, version, credits_remaining, "
+     "credits_set_at, credits_refill_amount, credits_refill_interval, credits_refill_day",
      true},
     {"root_keys", "seq, id, hash, short_prefix, name, created_at, created_by, revoked_at", true},
     {"audit_log", "seq, id, at, actor, action, target, workspace_id, ip, details", true},
     {"key_changes", "seq, key_hash, at", true},
-    {"usage", "key_id, workspace_id, minute, code, count", false},
+    {"usage", "key_id, workspace_id, minute, code, count, credits", false},
+    {"credit_balances", "balance, period_start, spent", false},
+    {"credit_thresholds", "balance, period_start, threshold, at", false},
     {"portal_sessions",
      "seq, id, workspace_id, environment, permissions, scopes, return_url, member_id, "
      "member_name, member_email, actor, code_hash, created_at, created_by, code_expires_at, "
@@ -293,8 +304,9 @@ Result<MigrationReport> MigrateSqliteToPostgres(const MigrationOptions& options)
   Status copied = [&]() -> Status {
     // No node may write while the copy is under way.
     KEYWARD_RETURN_IF_ERROR(
-        c.Exec("LOCK TABLE workspaces, api_keys, root_keys, audit_log, key_changes, usage, "
-               "portal_sessions, web_sessions IN EXCLUSIVE MODE"));
+        c.Exec("LOCK TABLE plans, workspaces, api_keys, root_keys, audit_log, key_changes, usage, "
+               "credit_balances, credit_thresholds, credit_leases, portal_sessions, web_sessions "
+               "IN EXCLUSIVE MODE"));
     for (const TableSpec& t : kTables) {
       auto total = src.Count(t.name);
       if (!total.ok()) return total.status();

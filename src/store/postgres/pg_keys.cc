@@ -94,7 +94,10 @@ Status PgStore::UpdateKey(const ApiKey& k, int64_t max_active, Timestamp now,
         c.Exec("UPDATE api_keys SET name = $1, scopes = $2, ip_allowlist = $3, "
                "referrer_allowlist = $4, endpoint_allowlist = $5, rate_limit_limit = $6, "
                "rate_limit_period = $7, meta = $8, disabled = $9, disabled_by = $10, "
-               "expires_at = $11, version = version + 1 WHERE id = $12 AND revoked_at IS NULL",
+               "expires_at = $11, credits_remaining = $12, credits_set_at = $13, "
+               "credits_refill_amount = $14, credits_refill_interval = $15, "
+               "credits_refill_day = $16, version = version + 1 "
+               "WHERE id = $17 AND revoked_at IS NULL",
                p));
     KEYWARD_RETURN_IF_ERROR(LogKeyChange(c, current->hash, audit.at));
     return InsertAudit(c, audit);

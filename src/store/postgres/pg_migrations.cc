@@ -125,6 +125,54 @@ CREATE INDEX web_sessions_by_expiry ON web_sessions (expires_at);
       R"sql(
 CREATE TABLE write_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at BIGINT NOT NULL);
 )sql",
+      // 3: plans and credits, as SQLite's version 8.
+      R"sql(
+CREATE TABLE plans (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  monthly_credits BIGINT,
+  rate_limit_limit BIGINT,
+  rate_limit_period BIGINT,
+  max_active_keys BIGINT,
+  cost_rules TEXT NOT NULL DEFAULT '[]',
+  from_config INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+ALTER TABLE workspaces ADD COLUMN plan_id TEXT REFERENCES plans (id);
+ALTER TABLE workspaces ADD COLUMN monthly_credits BIGINT;
+ALTER TABLE workspaces ADD COLUMN rate_limit_limit BIGINT;
+ALTER TABLE workspaces ADD COLUMN rate_limit_period BIGINT;
+ALTER TABLE workspaces ADD COLUMN billing_anchor_day INTEGER;
+ALTER TABLE api_keys ADD COLUMN credits_remaining BIGINT;
+ALTER TABLE api_keys ADD COLUMN credits_set_at BIGINT;
+ALTER TABLE api_keys ADD COLUMN credits_refill_amount BIGINT;
+ALTER TABLE api_keys ADD COLUMN credits_refill_interval TEXT;
+ALTER TABLE api_keys ADD COLUMN credits_refill_day INTEGER;
+ALTER TABLE usage ADD COLUMN credits BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE credit_balances (
+  balance TEXT NOT NULL,
+  period_start BIGINT NOT NULL,
+  spent BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (balance, period_start)
+);
+CREATE TABLE credit_leases (
+  balance TEXT NOT NULL,
+  period_start BIGINT NOT NULL,
+  node_id TEXT NOT NULL,
+  held BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  PRIMARY KEY (balance, period_start, node_id)
+);
+CREATE INDEX credit_leases_by_node ON credit_leases (node_id);
+CREATE TABLE credit_thresholds (
+  balance TEXT NOT NULL,
+  period_start BIGINT NOT NULL,
+  threshold INTEGER NOT NULL,
+  at BIGINT NOT NULL,
+  PRIMARY KEY (balance, period_start, threshold)
+);
+)sql",
   };
   return kMigrations;
 }

@@ -49,7 +49,7 @@ Status InsertKeyRow(PgConnection& c, const ApiKey& k) {
   store_rules::BindKeyInsert(p, k);
   const std::string sql = Sql({"INSERT INTO api_keys (", store_rules::kKeyInsertColumns,
                                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-                               "$14, $15, $16, $17, $18, $19, $20)"});
+                               "$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"});
   KEYWARD_RETURN_IF_ERROR(c.Exec(sql.c_str(), p));
   return LogKeyChange(c, k.hash, k.created_at);
 }
@@ -76,6 +76,14 @@ Status LockWorkspace(PgConnection& c, std::string_view workspace_id) {
       c.Query("SELECT 1 FROM workspaces WHERE id = $1 FOR UPDATE", Params().Bind(workspace_id));
   if (!rows.ok()) return rows.status();
   if (rows->rows() == 0) return Status::NotFound("no workspace " + std::string(workspace_id));
+  return Status::Ok();
+}
+
+Status CheckPlan(PgConnection& c, const std::string& plan_id) {
+  if (plan_id.empty()) return Status::Ok();
+  auto rows = c.Query("SELECT 1 FROM plans WHERE id = $1 FOR KEY SHARE", Params().Bind(plan_id));
+  if (!rows.ok()) return rows.status();
+  if (rows->rows() == 0) return store_rules::NoSuchPlan(plan_id);
   return Status::Ok();
 }
 

@@ -62,6 +62,9 @@ Result<ApiKey> ReadKey(PgConnection& c, std::string_view id, const char* lock = 
 Result<int64_t> CountActive(PgConnection& c, std::string_view workspace_id, Timestamp now);
 // Locks the workspace's row: key counts then hold until commit, on every node.
 Status LockWorkspace(PgConnection& c, std::string_view workspace_id);
+// Refuses a plan_id that names no plan (empty names none); the plan's row
+// is share-locked until commit.
+Status CheckPlan(PgConnection& c, const std::string& plan_id);
 // What store/rules.h's rules read, on c (counting locks the workspace).
 store_rules::Reads ReadsOn(PgConnection& c, std::string workspace_id, Timestamp now);
 

@@ -208,9 +208,12 @@ Result<Page<AuditEntry>> PgStore::ListAudit(const AuditFilter& f, const PageRequ
 
 Status PgStore::CreateWorkspace(const Workspace& ws, const AuditEntry& audit) {
   return Transact([&](PgConnection& c) -> Status {
-    KEYWARD_RETURN_IF_ERROR(c.Exec(
-        "INSERT INTO workspaces (id, name, max_active_keys, created_at) VALUES ($1, $2, $3, $4)",
-        Params().Bind(ws.id).Bind(ws.name).Bind(ws.max_active_keys).Bind(ws.created_at)));
+    KEYWARD_RETURN_IF_ERROR(CheckPlan(c, ws.plan_id));
+    Params p;
+    store_rules::BindWorkspaceInsert(p, ws);
+    const std::string sql = Sql({"INSERT INTO workspaces (", store_rules::kWorkspaceInsertColumns,
+                                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"});
+    KEYWARD_RETURN_IF_ERROR(c.Exec(sql.c_str(), p));
     return InsertAudit(c, audit);
   });
 }
@@ -247,10 +250,19 @@ Result<Page<Workspace>> PgStore::ListWorkspaces(const WorkspaceFilter& f, const 
 
 Status PgStore::UpdateWorkspace(const Workspace& ws, const AuditEntry& audit) {
   return Transact([&](PgConnection& c) -> Status {
-    auto rows = c.Query("UPDATE workspaces SET name = $1, max_active_keys = $2 WHERE id = $3",
-                        Params().Bind(ws.name).Bind(ws.max_active_keys).Bind(ws.id));
+    KEYWARD_RETURN_IF_ERROR(CheckPlan(c, ws.plan_id));
+    Params p;
+    store_rules::BindWorkspaceUpdate(p, ws);
+    p.Bind(ws.id);
+    auto rows = c.Query(
+        "UPDATE workspaces SET name = $1, max_active_keys = $2, plan_id = $3, "
+        "monthly_credits = $4, rate_limit_limit = $5, rate_limit_period = $6, "
+        "billing_anchor_day = $7 WHERE id = $8",
+        p);
     if (!rows.ok()) return rows.status();
     if (rows->affected() == 0) return Status::NotFound("no workspace " + ws.id);
+    // Nodes drop what they cache of the workspace's limits.
+    KEYWARD_RETURN_IF_ERROR(LogKeyChange(c, kPolicyChange, audit.at));
     return InsertAudit(c, audit);
   });
 }

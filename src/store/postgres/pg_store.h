@@ -12,6 +12,9 @@
 //    sequences commit in order, and each change sends NOTIFY in its
 //    transaction; WatchKeyChanges LISTENs on a connection of its own;
 //  - usage: upserts that add to what is stored;
+//  - credits: a balance's row is locked (FOR UPDATE) before its leases are
+//    summed and one granted, so that nodes leasing at once never grant
+//    more than the limit;
 //  - serialization failures and deadlocks are retried here; a lost
 //    connection is Unavailable, and the next call reconnects.
 // Messages never carry the connection string's password.
@@ -51,6 +54,12 @@ class PgStore final : public KeyStore {
   Status ProbeWrite() override;
   Status WatchKeyChanges(std::function<void()> on_change) override;
 
+  // Plans: store/postgres/pg_plans.cc.
+  Status InsertPlan(const Plan& plan, const AuditEntry& audit) override;
+  Result<Plan> GetPlan(std::string_view id) override;
+  Result<std::vector<Plan>> ListPlans() override;
+  Status UpdatePlan(const Plan& plan, const AuditEntry& audit) override;
+
   Status CreateWorkspace(const Workspace& ws, const AuditEntry& audit) override;
   Result<Workspace> GetWorkspace(std::string_view id) override;
   Result<Page<Workspace>> ListWorkspaces(const WorkspaceFilter& filter,
@@ -70,8 +79,14 @@ class PgStore final : public KeyStore {
   Status RotateKey(const ApiKey& replacement, std::string_view old_id, Timestamp old_expires_at,
                    int64_t max_active, Timestamp now, const AuditEntry& audit,
                    bool* stale) override;
+  // Usage: store/postgres/pg_usage.cc; credits: store/postgres/pg_credits.cc.
   Status RecordUsage(const UsageBatch& batch) override;
   Result<std::vector<UsagePoint>> QueryUsage(const UsageQuery& query) override;
+  Result<std::vector<UsageExportRow>> ExportUsage(const UsageExportQuery& query) override;
+  Result<CreditLease> LeaseCredits(const CreditLeaseRequest& request) override;
+  Status ReleaseCredits(std::string_view node_id,
+                        const std::vector<CreditBalanceId>& balances) override;
+  Result<int64_t> CreditsSpent(const CreditBalanceId& id) override;
   Result<std::unordered_map<std::string, RequestCounts>> CountRequests(
       const std::vector<std::string>& key_ids, int64_t now_minute) override;
   Status PruneUsage(int64_t before_minute) override;
@@ -118,6 +133,9 @@ class PgStore final : public KeyStore {
   }
   // Appends e to the audit log in c's transaction.
   static Status InsertAudit(pg_internal::PgConnection& c, const AuditEntry& e);
+  // RecordUsage's credits, in c's transaction: spends, their thresholds and
+  // the node's leases (store/postgres/pg_credits.cc).
+  static Status RecordCredits(pg_internal::PgConnection& c, const UsageBatch& batch);
 
  private:
   PgStore(pg_internal::ConnInfo info, int pool_size) : pool_(std::move(info), pool_size) {}

@@ -73,20 +73,42 @@ std::string Refusal(Code code, StorageFault fault) {
 }
 std::string Show(const Status& s) { return Refusal(s.code(), s.fault()); }
 
+std::string Show(const std::optional<RateLimit>& r) {
+  return r ? std::to_string(r->limit) + "/" + std::to_string(r->period_seconds) : "-";
+}
+
 std::string Show(const Workspace& w) {
-  return w.id + "|" + w.name + "|" + Opt(w.max_active_keys) + "|" + std::to_string(w.created_at);
+  return w.id + "|" + w.name + "|" + Opt(w.max_active_keys) + "|" + std::to_string(w.created_at) +
+         "|" + w.plan_id + "|" + Opt(w.monthly_credits) + "|" + Show(w.rate_limit) + "|" +
+         (w.billing_anchor_day ? std::to_string(*w.billing_anchor_day) : "-");
+}
+
+std::string Show(const Plan& p) {
+  std::string out = p.id + "|" + p.name + "|" + Opt(p.monthly_credits) + "|" + Show(p.rate_limit) +
+                    "|" + Opt(p.max_active_keys) + "|";
+  for (const auto& r : p.cost_rules) out += r.endpoint + "=" + std::to_string(r.cost) + ",";
+  return out + "|" + std::to_string(p.from_config) + "|" + std::to_string(p.created_at) + "|" +
+         std::to_string(p.updated_at);
+}
+
+std::string Show(const std::optional<KeyCredits>& c) {
+  if (!c) return "-";
+  std::string out = std::to_string(c->remaining) + "@" + std::to_string(c->set_at);
+  if (c->refill) {
+    out += "+" + std::to_string(c->refill->amount) +
+           (c->refill->interval == KeyCredits::Interval::kDaily ? "/daily" : "/monthly") + "@" +
+           std::to_string(c->refill->day);
+  }
+  return out;
 }
 
 std::string Show(const ApiKey& k) {
   std::ostringstream o;
   o << k.id << "|" << ToHex(k.hash) << "|" << k.short_prefix << "|" << k.workspace_id << "|"
     << k.environment << "|" << k.name << "|" << List(k.scopes) << List(k.ip_allowlist)
-    << List(k.referrer_allowlist) << List(k.endpoint_allowlist) << "|"
-    << (k.rate_limit ? std::to_string(k.rate_limit->limit) + "/" +
-                           std::to_string(k.rate_limit->period_seconds)
-                     : "-")
-    << "|" << Text(k.meta_json) << "|" << k.created_at << "|" << k.created_by << "|"
-    << Opt(k.expires_at) << "|" << Opt(k.last_used_at) << "|" << Opt(k.revoked_at) << "|"
+    << List(k.referrer_allowlist) << List(k.endpoint_allowlist) << "|" << Show(k.rate_limit) << "|"
+    << Show(k.credits) << "|" << Text(k.meta_json) << "|" << k.created_at << "|" << k.created_by
+    << "|" << Opt(k.expires_at) << "|" << Opt(k.last_used_at) << "|" << Opt(k.revoked_at) << "|"
     << k.revoked_by << "|" << k.revoked_reason << "|" << k.disabled << "|" << k.disabled_by << "|"
     << k.rotated_from << "|" << k.lineage_id << "|v" << k.version;
   return o.str();
@@ -121,7 +143,18 @@ std::string Show(const KeyChange& c) { return std::to_string(c.seq) + ":" + ToHe
 
 std::string Show(const UsagePoint& p) {
   return std::to_string(p.bucket_minute) + "|" + std::string(CodeName(p.code)) + "|" +
-         std::to_string(p.count);
+         std::to_string(p.count) + "|" + std::to_string(p.credits);
+}
+
+std::string Show(const UsageExportRow& r) {
+  return std::to_string(r.day) + "|" + r.key_id + "|" + r.environment + "|" +
+         std::string(CodeName(r.code)) + "|" + std::to_string(r.count) + "|" +
+         std::to_string(r.credits);
+}
+
+std::string Show(const CreditLease& l) {
+  return "granted " + std::to_string(l.granted) + " spent " + std::to_string(l.spent) + " held " +
+         std::to_string(l.held) + " available " + std::to_string(l.available);
 }
 
 template <typename T>
@@ -169,6 +202,20 @@ std::string Show(const Result<T>& r) {
   return ::testing::AssertionFailure() << "states differ";
 }
 
+// The credit balance the seed and the writes below spend from, and a read
+// of it (LeaseCredits with want 0) as a node sees it.
+const CreditBalanceId kBalance{"ws/ws_1/live", 1'000};
+constexpr int64_t kBalanceLimit = 1'000;
+
+CreditLeaseRequest LeaseRead(const std::string& node) {
+  CreditLeaseRequest r;
+  r.id = kBalance;
+  r.limit = kBalanceLimit;
+  r.node_id = node;
+  r.now = kNow;
+  return r;
+}
+
 // ---- The reads: each one call, so that its xRead calls can be counted ----
 
 struct ReadOp {
@@ -210,6 +257,17 @@ const std::vector<ReadOp>& ReadOps() {
        }},
       {"GetPortalSession", [](KeyStore& s) { return Show(s.GetPortalSession("ps_1")); }},
       {"FindWebSession", [](KeyStore& s) { return Show(s.FindWebSession(Sha256("tok_1"))); }},
+      {"GetPlan", [](KeyStore& s) { return Show(s.GetPlan("plan_1")); }},
+      {"ListPlans", [](KeyStore& s) { return Show(s.ListPlans()); }},
+      {"ExportUsage",
+       [](KeyStore& s) {
+         UsageExportQuery q;
+         q.workspace_id = "ws_1";
+         q.to_day = 10;
+         return Show(s.ExportUsage(q));
+       }},
+      {"LeaseCredits", [](KeyStore& s) { return Show(s.LeaseCredits(LeaseRead("node_1"))); }},
+      {"CreditsSpent", [](KeyStore& s) { return Show(s.CreditsSpent(kBalance)); }},
   };
   return ops;
 }
@@ -226,6 +284,12 @@ std::string Observe(KeyStore& s) {
     }
   }
   for (const char* ws : {"ws_new"}) out += std::string(ws) + ": " + Show(s.GetWorkspace(ws)) + "\n";
+  for (const char* plan : {"plan_new"}) {
+    out += std::string(plan) + ": " + Show(s.GetPlan(plan)) + "\n";
+  }
+  for (const char* node : {"node_2", "node_3"}) {
+    out += std::string(node) + ": " + Show(s.LeaseCredits(LeaseRead(node))) + "\n";
+  }
   for (const char* rk : {"rk_new", "rk_first"}) {
     out += std::string(rk) + ": " + Show(s.FindRootKeyByHash(Sha256(rk))) + "\n";
   }
@@ -368,24 +432,70 @@ WebSession Browser(const std::string& token, const std::string& portal_session_i
   return w;
 }
 
+Plan MakePlan(const std::string& id, const std::string& name) {
+  Plan p;
+  p.id = id;
+  p.name = name;
+  p.monthly_credits = 1'000;
+  p.rate_limit = RateLimit{10, 1};
+  p.max_active_keys = 20;
+  p.cost_rules = {{"GET /v1/search", 5}, {"POST /v1/*", 2}};
+  p.created_at = 1;
+  p.updated_at = 1;
+  return p;
+}
+
+Workspace MakeWorkspace(const std::string& id, const std::string& name,
+                        std::optional<int64_t> max_active_keys, const std::string& plan_id) {
+  Workspace w;
+  w.id = id;
+  w.name = name;
+  w.max_active_keys = max_active_keys;
+  w.plan_id = plan_id;
+  w.created_at = 1;
+  return w;
+}
+
 // A workspace with something of everything the writes below change; "" or
 // what went wrong.
 std::string SeedWithoutRootKey(KeyStore& s) {
   UsageBatch usage;
-  usage.rows = {UsageRow{"key_a", "ws_1", 5, Code::kValid, 3},
-                UsageRow{"key_a", "ws_1", 6, Code::kRevoked, 1},
-                UsageRow{"key_b", "ws_1", 7, Code::kValid, 4}};
+  usage.rows = {UsageRow{"key_a", "ws_1", 5, Code::kValid, 3, 6},
+                UsageRow{"key_a", "ws_1", 6, Code::kRevoked, 1, 0},
+                UsageRow{"key_b", "ws_1", 7, Code::kValid, 4, 4}};
   usage.last_used = {{"key_a", 500}};
+  // Spent out of node_1's lease, far from a threshold (a threshold's audit
+  // entry has a fresh id and the wall clock's time: no two runs agree).
+  usage.credits = {CreditSpend{kBalance, 10, kBalanceLimit, "ws_1", "live"}};
+  usage.node_id = "node_1";
+  usage.lease_expires_at = kNow + 1'000;
+  ApiKey with_credits = Key("key_a");
+  with_credits.credits =
+      KeyCredits{100, KeyCredits::Refill{100, KeyCredits::Interval::kMonthly, 3}, 5};
+  CreditLeaseRequest lease = LeaseRead("node_1");
+  lease.min = 1;
+  lease.want = 50;
+  lease.now = 1;
+  lease.expires_at = kNow + 1'000;
+  CreditLeaseRequest expiring = LeaseRead("node_2");
+  expiring.min = 1;
+  expiring.want = 20;
+  expiring.now = 1;
+  expiring.expires_at = 2;  // before kNow: a lease at kNow drops it
   // In order: a braced list is evaluated left to right.
   const Status steps[] = {
-      s.CreateWorkspace({"ws_1", "Acme", 10, 1}, Audit("evt_s1", "workspace.create")),
-      s.InsertKey(Key("key_a"), 10, 10, Audit("evt_s2", "key.create")),
+      s.InsertPlan(MakePlan("plan_1", "Starter"), Audit("evt_s0", "plan.create")),
+      s.CreateWorkspace(MakeWorkspace("ws_1", "Acme", 10, "plan_1"),
+                        Audit("evt_s1", "workspace.create")),
+      s.InsertKey(with_credits, 10, 10, Audit("evt_s2", "key.create")),
       s.InsertKey(Key("key_b"), 10, 10, Audit("evt_s3", "key.create")),
       // A replacement whose predecessor is revoked: rotating it again reads
       // the predecessor (one grace per slot), from a page of its own.
       s.InsertKey(Padded(Key("key_r1")), 10, 10, Audit("evt_s3r1", "key.create")),
       s.InsertKey(Successor("key_r2", "key_r1"), 10, 10, Audit("evt_s3r2", "key.rotate")),
       s.RevokeKey("key_r1", 20, "rk_1", "rotated", Audit("evt_s3r3", "key.revoke")).status(),
+      s.LeaseCredits(lease).status(),
+      s.LeaseCredits(expiring).status(),
       s.RecordUsage(usage),
       s.InsertPortalSession(Portal("ps_1", kFar), Audit("evt_s4", "portal_session.create")),
       s.InsertPortalSession(Portal("ps_old", 5), Audit("evt_s5", "portal_session.create")),
@@ -414,13 +524,33 @@ void PrintTo(const WriteOp& op, std::ostream* os) { *os << op.name; }
 
 const std::vector<WriteOp>& WriteOps() {
   static const std::vector<WriteOp> ops = {
+      {"InsertPlan",
+       [](KeyStore& s) {
+         return s.InsertPlan(MakePlan("plan_new", "New"), Audit("evt_op", "plan.create"));
+       }},
+      {"UpdatePlan",
+       [](KeyStore& s) {
+         Plan p = MakePlan("plan_1", "Starter+");
+         p.monthly_credits.reset();
+         p.cost_rules = {{"GET /v1/x", 7}};
+         p.updated_at = kNow;
+         return s.UpdatePlan(p, Audit("evt_op", "plan.update"));
+       }},
       {"CreateWorkspace",
        [](KeyStore& s) {
-         return s.CreateWorkspace({"ws_new", "New", 5, kNow}, Audit("evt_op", "workspace.create"));
+         Workspace w = MakeWorkspace("ws_new", "New", 5, "plan_1");
+         w.monthly_credits = 500;
+         w.rate_limit = RateLimit{3, 60};
+         w.billing_anchor_day = 15;
+         w.created_at = kNow;
+         return s.CreateWorkspace(w, Audit("evt_op", "workspace.create"));
        }},
       {"UpdateWorkspace",
        [](KeyStore& s) {
-         return s.UpdateWorkspace({"ws_1", "Renamed", 20, 1}, Audit("evt_op", "workspace.update"));
+         Workspace w = MakeWorkspace("ws_1", "Renamed", 20, "");
+         w.monthly_credits = 2'000;
+         w.billing_anchor_day = 31;
+         return s.UpdateWorkspace(w, Audit("evt_op", "workspace.update"));
        }},
       {"InsertKey",
        [](KeyStore& s) {
@@ -432,6 +562,7 @@ const std::vector<WriteOp>& WriteOps() {
          k.name = "renamed";
          k.scopes = {"read", "write"};
          k.rate_limit = RateLimit{100, 60};
+         k.credits = KeyCredits{7, KeyCredits::Refill{50, KeyCredits::Interval::kDaily, 1}, kNow};
          k.disabled = true;
          k.disabled_by = "rk_1";
          bool stale = false;
@@ -446,6 +577,7 @@ const std::vector<WriteOp>& WriteOps() {
        [](KeyStore& s) {
          ApiKey heir = Successor("key_a2", "key_a");
          heir.created_at = kNow;
+         heir.credits = KeyCredits{100, std::nullopt, kNow};
          bool stale = false;
          return s.RotateKey(heir, "key_a", kNow + 60'000, 10, kNow, Audit("evt_op", "key.rotate"),
                             &stale);
@@ -463,8 +595,28 @@ const std::vector<WriteOp>& WriteOps() {
                    UsageRow{"key_a", "ws_1", 9, Code::kValid, 1},
                    UsageRow{"key_b", "ws_1", 9, Code::kRevoked, 1}};
          b.last_used = {{"key_a", 900}, {"key_b", 901}};
+         b.credits = {CreditSpend{kBalance, 15, kBalanceLimit, "ws_1", "live"}};
+         b.node_id = "node_1";
+         b.lease_expires_at = kNow + 5'000;
          return s.RecordUsage(b);
        }},
+      {"RecordUsageRenewOnly",
+       [](KeyStore& s) {
+         UsageBatch b;
+         b.node_id = "node_1";
+         b.lease_expires_at = kNow + 5'000;
+         return s.RecordUsage(b);
+       }},
+      {"LeaseCredits",
+       [](KeyStore& s) {
+         CreditLeaseRequest r = LeaseRead("node_3");
+         r.min = 5;
+         r.want = 100;
+         r.expires_at = kNow + 1'000;
+         return s.LeaseCredits(r).status();
+       }},
+      {"ReleaseCredits", [](KeyStore& s) { return s.ReleaseCredits("node_1", {kBalance}); }},
+      {"ReleaseAllCredits", [](KeyStore& s) { return s.ReleaseCredits("node_1", {}); }},
       {"InsertRootKey",
        [](KeyStore& s) { return s.InsertRootKey(Root("rk_new"), Audit("evt_op", "root.create")); }},
       {"InsertFirstRootKey",

@@ -143,6 +143,58 @@ CREATE INDEX audit_log_by_action ON audit_log (action, seq);
       R"sql(
 CREATE TABLE write_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL);
 )sql",
+      // 8: plans and credits. Plans (cost rules as a JSON array); a
+      // workspace's plan and its own overrides; a key's own credits (NULL:
+      // none); the credits each usage row spent; per balance and period
+      // the credits spent (credit_balances), what each node holds of it
+      // (credit_leases) and the thresholds it crossed (credit_thresholds).
+      R"sql(
+CREATE TABLE plans (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  monthly_credits INTEGER,
+  rate_limit_limit INTEGER,
+  rate_limit_period INTEGER,
+  max_active_keys INTEGER,
+  cost_rules TEXT NOT NULL DEFAULT '[]',
+  from_config INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+ALTER TABLE workspaces ADD COLUMN plan_id TEXT REFERENCES plans (id);
+ALTER TABLE workspaces ADD COLUMN monthly_credits INTEGER;
+ALTER TABLE workspaces ADD COLUMN rate_limit_limit INTEGER;
+ALTER TABLE workspaces ADD COLUMN rate_limit_period INTEGER;
+ALTER TABLE workspaces ADD COLUMN billing_anchor_day INTEGER;
+ALTER TABLE api_keys ADD COLUMN credits_remaining INTEGER;
+ALTER TABLE api_keys ADD COLUMN credits_set_at INTEGER;
+ALTER TABLE api_keys ADD COLUMN credits_refill_amount INTEGER;
+ALTER TABLE api_keys ADD COLUMN credits_refill_interval TEXT;
+ALTER TABLE api_keys ADD COLUMN credits_refill_day INTEGER;
+ALTER TABLE usage ADD COLUMN credits INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE credit_balances (
+  balance TEXT NOT NULL,
+  period_start INTEGER NOT NULL,
+  spent INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (balance, period_start)
+) WITHOUT ROWID;
+CREATE TABLE credit_leases (
+  balance TEXT NOT NULL,
+  period_start INTEGER NOT NULL,
+  node_id TEXT NOT NULL,
+  held INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (balance, period_start, node_id)
+) WITHOUT ROWID;
+CREATE INDEX credit_leases_by_node ON credit_leases (node_id);
+CREATE TABLE credit_thresholds (
+  balance TEXT NOT NULL,
+  period_start INTEGER NOT NULL,
+  threshold INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (balance, period_start, threshold)
+) WITHOUT ROWID;
+)sql",
   };
   return kMigrations;
 }

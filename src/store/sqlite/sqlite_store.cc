@@ -239,9 +239,13 @@ Status SqliteStore::CreateWorkspace(const Workspace& ws, const AuditEntry& audit
   MutexLock lock(&mu_);
   Transaction tx(db_);
   KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
-  Stmt s(db_, "INSERT INTO workspaces (id, name, max_active_keys, created_at) VALUES (?, ?, ?, ?)");
+  KEYWARD_RETURN_IF_ERROR(CheckPlanLocked(ws.plan_id));
+  const std::string sql = std::string("INSERT INTO workspaces (") +
+                          store_rules::kWorkspaceInsertColumns +
+                          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  Stmt s(db_, sql.c_str());
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
-  s.Bind(ws.id).Bind(ws.name).Bind(ws.max_active_keys).Bind(ws.created_at);
+  store_rules::BindWorkspaceInsert(s, ws);
   KEYWARD_RETURN_IF_ERROR(s.Run());
   KEYWARD_RETURN_IF_ERROR(InsertAuditLocked(audit));
   return tx.Commit();
@@ -249,7 +253,9 @@ Status SqliteStore::CreateWorkspace(const Workspace& ws, const AuditEntry& audit
 
 Result<Workspace> SqliteStore::GetWorkspace(std::string_view id) {
   MutexLock lock(&mu_);
-  Stmt s(db_, "SELECT id, name, max_active_keys, created_at FROM workspaces WHERE id = ?");
+  const std::string sql =
+      std::string("SELECT ") + kWorkspaceColumns + " FROM workspaces WHERE id = ?";
+  Stmt s(db_, sql.c_str());
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   s.Bind(id);
   const int rc = s.Step();
@@ -267,10 +273,11 @@ Result<Page<Workspace>> SqliteStore::ListWorkspaces(const WorkspaceFilter& f,
   // A part of the name (any case) or of the id; LIKE's own wildcards in the
   // query are matched as themselves.
   const std::string like = store_rules::ContainsPattern(f.query);
-  Stmt s(db_,
-         "SELECT id, name, max_active_keys, created_at FROM workspaces "
-         "WHERE (? = 0 OR seq < ?) AND (? = '' OR name LIKE ? ESCAPE '\\' OR id LIKE ? ESCAPE "
-         "'\\') ORDER BY seq DESC LIMIT ?");
+  const std::string sql =
+      std::string("SELECT ") + kWorkspaceColumns +
+      " FROM workspaces WHERE (? = 0 OR seq < ?) AND (? = '' OR name LIKE ? ESCAPE '\\' OR id "
+      "LIKE ? ESCAPE '\\') ORDER BY seq DESC LIMIT ?";
+  Stmt s(db_, sql.c_str());
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   s.Bind(*seq).Bind(*seq).Bind(f.query).Bind(like).Bind(like);
   return ReadPage<Workspace>(db_, s, page.limit, RowToWorkspace,
@@ -281,11 +288,17 @@ Status SqliteStore::UpdateWorkspace(const Workspace& ws, const AuditEntry& audit
   MutexLock lock(&mu_);
   Transaction tx(db_);
   KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
-  Stmt s(db_, "UPDATE workspaces SET name = ?, max_active_keys = ? WHERE id = ?");
+  KEYWARD_RETURN_IF_ERROR(CheckPlanLocked(ws.plan_id));
+  Stmt s(db_,
+         "UPDATE workspaces SET name = ?, max_active_keys = ?, plan_id = ?, monthly_credits = ?, "
+         "rate_limit_limit = ?, rate_limit_period = ?, billing_anchor_day = ? WHERE id = ?");
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
-  s.Bind(ws.name).Bind(ws.max_active_keys).Bind(ws.id);
+  store_rules::BindWorkspaceUpdate(s, ws);
+  s.Bind(ws.id);
   KEYWARD_RETURN_IF_ERROR(s.Run());
   if (sqlite3_changes(db_) == 0) return Status::NotFound("no workspace " + ws.id);
+  // Nodes drop what they cache of the workspace's limits.
+  KEYWARD_RETURN_IF_ERROR(LogKeyChangeLocked(kPolicyChange, audit.at));
   KEYWARD_RETURN_IF_ERROR(InsertAuditLocked(audit));
   return tx.Commit();
 }
@@ -294,7 +307,8 @@ Status SqliteStore::UpdateWorkspace(const Workspace& ws, const AuditEntry& audit
 
 Status SqliteStore::InsertKeyLocked(const ApiKey& k) {
   const std::string sql = std::string("INSERT INTO api_keys (") + store_rules::kKeyInsertColumns +
-                          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+                          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                          "?, ?, ?, ?, ?)";
   Stmt s(db_, sql.c_str());
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   store_rules::BindKeyInsert(s, k);
@@ -453,8 +467,9 @@ Status SqliteStore::UpdateKey(const ApiKey& k, int64_t max_active, Timestamp now
   Stmt s(db_,
          "UPDATE api_keys SET name = ?, scopes = ?, ip_allowlist = ?, referrer_allowlist = ?, "
          "endpoint_allowlist = ?, rate_limit_limit = ?, rate_limit_period = ?, meta = ?, "
-         "disabled = ?, disabled_by = ?, expires_at = ?, version = version + 1 "
-         "WHERE id = ? AND revoked_at IS NULL");
+         "disabled = ?, disabled_by = ?, expires_at = ?, credits_remaining = ?, "
+         "credits_set_at = ?, credits_refill_amount = ?, credits_refill_interval = ?, "
+         "credits_refill_day = ?, version = version + 1 WHERE id = ? AND revoked_at IS NULL");
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   store_rules::BindKeyUpdate(s, k);
   s.Bind(k.id);

@@ -41,6 +41,12 @@ class SqliteStore final : public KeyStore {
   // "ok" when PRAGMA integrity_check passes, else its first complaint.
   Result<std::string> IntegrityCheck();
 
+  // Plans: store/sqlite/sqlite_plans.cc.
+  Status InsertPlan(const Plan& plan, const AuditEntry& audit) override;
+  Result<Plan> GetPlan(std::string_view id) override;
+  Result<std::vector<Plan>> ListPlans() override;
+  Status UpdatePlan(const Plan& plan, const AuditEntry& audit) override;
+
   Status CreateWorkspace(const Workspace& ws, const AuditEntry& audit) override;
   Result<Workspace> GetWorkspace(std::string_view id) override;
   Result<Page<Workspace>> ListWorkspaces(const WorkspaceFilter& filter,
@@ -60,8 +66,14 @@ class SqliteStore final : public KeyStore {
   Status RotateKey(const ApiKey& replacement, std::string_view old_id, Timestamp old_expires_at,
                    int64_t max_active, Timestamp now, const AuditEntry& audit,
                    bool* stale) override;
+  // Usage: store/sqlite/sqlite_usage.cc; credits: store/sqlite/sqlite_credits.cc.
   Status RecordUsage(const UsageBatch& batch) override;
   Result<std::vector<UsagePoint>> QueryUsage(const UsageQuery& query) override;
+  Result<std::vector<UsageExportRow>> ExportUsage(const UsageExportQuery& query) override;
+  Result<CreditLease> LeaseCredits(const CreditLeaseRequest& request) override;
+  Status ReleaseCredits(std::string_view node_id,
+                        const std::vector<CreditBalanceId>& balances) override;
+  Result<int64_t> CreditsSpent(const CreditBalanceId& id) override;
   Result<std::unordered_map<std::string, RequestCounts>> CountRequests(
       const std::vector<std::string>& key_ids, int64_t now_minute) override;
   Status PruneUsage(int64_t before_minute) override;
@@ -104,6 +116,10 @@ class SqliteStore final : public KeyStore {
   Status LogKeyChangeLocked(const KeyHash& hash, Timestamp at) REQUIRES(mu_);
   Status TouchKeysLocked(const std::vector<std::pair<std::string, Timestamp>>& last_used)
       REQUIRES(mu_);
+  // RecordUsage's credits: spends, their thresholds and the node's leases.
+  Status RecordCreditsLocked(const UsageBatch& batch) REQUIRES(mu_);
+  // Refuses a plan_id that names no plan (empty names none).
+  Status CheckPlanLocked(const std::string& plan_id) REQUIRES(mu_);
   Result<ApiKey> GetKeyLocked(std::string_view id) REQUIRES(mu_);
   Result<int64_t> CountActiveKeysLocked(std::string_view workspace_id, Timestamp now) REQUIRES(mu_);
 

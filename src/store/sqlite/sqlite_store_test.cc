@@ -33,6 +33,14 @@ ApiKey Key(const std::string& id, const std::string& ws, const std::string& text
   return k;
 }
 
+Workspace MakeWorkspace(const std::string& id, const std::string& name) {
+  Workspace ws;
+  ws.id = id;
+  ws.name = name;
+  ws.created_at = 1;
+  return ws;
+}
+
 class SqliteStoreTest : public ::testing::Test {
  protected:
   std::unique_ptr<SqliteStore> Open() {
@@ -75,7 +83,7 @@ TEST_F(SqliteStoreTest, DatabaseFileIsPrivate) {
 TEST_F(SqliteStoreTest, KeysNeedAnExistingWorkspaceAndUniqueHash) {
   auto s = Open();
   EXPECT_TRUE(s->InsertKey(Key("key_1", "ws_x", "a"), 10, 0, Audit("evt_1")).IsNotFound());
-  Workspace ws{"ws_1", "Acme", std::nullopt, 1};
+  const Workspace ws = MakeWorkspace("ws_1", "Acme");
   ASSERT_TRUE(s->CreateWorkspace(ws, Audit("evt_2")).ok());
   ASSERT_TRUE(s->InsertKey(Key("key_1", "ws_1", "a"), 10, 0, Audit("evt_3")).ok());
   EXPECT_EQ(s->InsertKey(Key("key_2", "ws_1", "a"), 10, 0, Audit("evt_4")).code(), Code::kConflict);
@@ -89,7 +97,7 @@ TEST_F(SqliteStoreTest, KeysNeedAnExistingWorkspaceAndUniqueHash) {
 
 TEST_F(SqliteStoreTest, UsageAddsUpAndLastUsedNeverMovesBack) {
   auto s = Open();
-  ASSERT_TRUE(s->CreateWorkspace({"ws_1", "Acme", std::nullopt, 1}, Audit("evt_1")).ok());
+  ASSERT_TRUE(s->CreateWorkspace(MakeWorkspace("ws_1", "Acme"), Audit("evt_1")).ok());
   ASSERT_TRUE(s->InsertKey(Key("key_1", "ws_1", "a"), 10, 0, Audit("evt_2")).ok());
   UsageBatch first;
   first.last_used = {{"key_1", 500}};
