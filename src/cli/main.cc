@@ -1,9 +1,9 @@
 // The keyward command: `serve`, offline root-key administration on the data
 // directory, and operator commands over HTTP (KEYWARD_URL, KEYWARD_ROOT_KEY).
 //
-// Exit codes: 0 done; 1 the server refused the request (4xx); 2 bad usage or
-// configuration; 3 keyward could not be reached or failed (5xx); 4 the
-// credential was refused (401/403).
+// Exit codes (cli/exit_codes.h): 0 done; 1 the server refused the request
+// (4xx); 2 bad usage or configuration; 3 keyward could not be reached or
+// failed (5xx, a broken transfer); 4 the credential was refused (401/403).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +15,7 @@
 #include "app/app.h"
 #include "app/open_store.h"
 #include "app/serve.h"
+#include "cli/exit_codes.h"
 #include "cli/http_client.h"
 #include "core/clock.h"
 #include "core/key_format.h"
@@ -29,12 +30,6 @@ namespace keyward {
 namespace {
 
 using nlohmann::json;
-
-constexpr int kExitOk = 0;
-constexpr int kExitRefused = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitUnavailable = 3;
-constexpr int kExitUnauthorized = 4;
 
 std::string EnvOr(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
@@ -77,21 +72,6 @@ std::string JoinList(const json& j, const char* field) {
   return out;
 }
 
-std::string UrlEncode(const std::string& s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 // Runs one API call; on failure prints why and sets *exit_code.
 std::optional<json> Request(const std::string& method, const std::string& target, const json& body,
                             int* exit_code) {
@@ -118,12 +98,8 @@ std::optional<json> Request(const std::string& method, const std::string& target
     *exit_code = kExitOk;
     return j.is_discarded() ? json::object() : j;
   }
-  const std::string code = j.is_object() ? Str(j, "error") : "http_" + std::to_string(res->status);
-  const std::string message = j.is_object() ? Str(j, "message") : res->body;
-  std::cerr << "keyward: " << code << ": " << message << " (HTTP " << res->status << ")\n";
-  *exit_code = res->status == 401 || res->status == 403 ? kExitUnauthorized
-               : res->status >= 500                     ? kExitUnavailable
-                                                        : kExitRefused;
+  std::cerr << "keyward: " << HttpErrorText(*res) << "\n";
+  *exit_code = ExitCodeForHttpStatus(res->status);
   return std::nullopt;
 }
 
