@@ -4,6 +4,7 @@
 // Exit codes (cli/exit_codes.h): 0 done; 1 the server refused the request
 // (4xx); 2 bad usage or configuration; 3 keyward could not be reached or
 // failed (5xx, a broken transfer); 4 the credential was refused (401/403).
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include "app/serve.h"
 #include "cli/exit_codes.h"
 #include "cli/http_client.h"
+#include "cli/usage_export.h"
 #include "core/clock.h"
 #include "core/key_format.h"
 #include "core/key_service.h"
@@ -519,6 +521,27 @@ int Main(int argc, char** argv) {
                 << Str((*k)["old_key"], "expires_at") << "\n";
       PrintSecret(*k);
     }
+  });
+
+  // ---- usage (over HTTP) ----
+  auto* usage = app.add_subcommand("usage", "Usage and billing exports (over HTTP)");
+  usage->require_subcommand(1);
+  UsageExportOptions ux;
+  auto* u_export = usage->add_subcommand(
+      "export",
+      "Export usage per key and day (CSV or JSON), streamed to --output (written as "
+      "FILE.partial, renamed once complete) or to stdout");
+  u_export->add_option("--workspace,-w", ux.workspace_id, "Workspace id (ws_…)")->required();
+  u_export->add_option("--from", ux.from, "Start, YYYY-MM-DD or RFC 3339 (default: the server's)");
+  u_export->add_option("--to", ux.to, "End, YYYY-MM-DD or RFC 3339 (default: the server's)");
+  u_export->add_option("--format", ux.format, "csv or json (default csv)")
+      ->check(CLI::IsMember({"csv", "json"}));
+  u_export->add_option("--environment,-e", ux.environment, "Only this environment, e.g. live");
+  u_export->add_option("--output,-o", ux.output, "The file to write (default: stdout)");
+  u_export->callback([&] {
+    ux.url = EnvOr("KEYWARD_URL", "http://127.0.0.1:8080");
+    ux.root_key = EnvOr("KEYWARD_ROOT_KEY", "");
+    exit_code = RunUsageExport(ux, stdout, std::cerr, ::isatty(2) == 1);
   });
 
   try {
