@@ -1,9 +1,10 @@
 // The keyward command: `serve`, offline root-key administration on the data
 // directory, and operator commands over HTTP (KEYWARD_URL, KEYWARD_ROOT_KEY).
 //
-// Exit codes: 0 done; 1 the server refused the request (4xx); 2 bad usage or
-// configuration; 3 keyward could not be reached or failed (5xx); 4 the
-// credential was refused (401/403).
+// Exit codes (cli/exit_codes.h): 0 done; 1 the server refused the request
+// (4xx); 2 bad usage or configuration; 3 keyward could not be reached or
+// failed (5xx, a broken transfer); 4 the credential was refused (401/403).
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -15,7 +16,9 @@
 #include "app/app.h"
 #include "app/open_store.h"
 #include "app/serve.h"
+#include "cli/exit_codes.h"
 #include "cli/http_client.h"
+#include "cli/usage_export.h"
 #include "core/clock.h"
 #include "core/key_format.h"
 #include "core/key_service.h"
@@ -29,12 +32,6 @@ namespace keyward {
 namespace {
 
 using nlohmann::json;
-
-constexpr int kExitOk = 0;
-constexpr int kExitRefused = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitUnavailable = 3;
-constexpr int kExitUnauthorized = 4;
 
 std::string EnvOr(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
@@ -77,21 +74,6 @@ std::string JoinList(const json& j, const char* field) {
   return out;
 }
 
-std::string UrlEncode(const std::string& s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 // Runs one API call; on failure prints why and sets *exit_code.
 std::optional<json> Request(const std::string& method, const std::string& target, const json& body,
                             int* exit_code) {
@@ -118,12 +100,8 @@ std::optional<json> Request(const std::string& method, const std::string& target
     *exit_code = kExitOk;
     return j.is_discarded() ? json::object() : j;
   }
-  const std::string code = j.is_object() ? Str(j, "error") : "http_" + std::to_string(res->status);
-  const std::string message = j.is_object() ? Str(j, "message") : res->body;
-  std::cerr << "keyward: " << code << ": " << message << " (HTTP " << res->status << ")\n";
-  *exit_code = res->status == 401 || res->status == 403 ? kExitUnauthorized
-               : res->status >= 500                     ? kExitUnavailable
-                                                        : kExitRefused;
+  std::cerr << "keyward: " << HttpErrorText(*res) << "\n";
+  *exit_code = ExitCodeForHttpStatus(res->status);
   return std::nullopt;
 }
 
@@ -543,6 +521,27 @@ int Main(int argc, char** argv) {
                 << Str((*k)["old_key"], "expires_at") << "\n";
       PrintSecret(*k);
     }
+  });
+
+  // ---- usage (over HTTP) ----
+  auto* usage = app.add_subcommand("usage", "Usage and billing exports (over HTTP)");
+  usage->require_subcommand(1);
+  UsageExportOptions ux;
+  auto* u_export = usage->add_subcommand(
+      "export",
+      "Export usage per key and day (CSV or JSON), streamed to --output (written as "
+      "FILE.partial, renamed once complete) or to stdout");
+  u_export->add_option("--workspace,-w", ux.workspace_id, "Workspace id (ws_…)")->required();
+  u_export->add_option("--from", ux.from, "Start, YYYY-MM-DD or RFC 3339 (default: the server's)");
+  u_export->add_option("--to", ux.to, "End, YYYY-MM-DD or RFC 3339 (default: the server's)");
+  u_export->add_option("--format", ux.format, "csv or json (default csv)")
+      ->check(CLI::IsMember({"csv", "json"}));
+  u_export->add_option("--environment,-e", ux.environment, "Only this environment, e.g. live");
+  u_export->add_option("--output,-o", ux.output, "The file to write (default: stdout)");
+  u_export->callback([&] {
+    ux.url = EnvOr("KEYWARD_URL", "http://127.0.0.1:8080");
+    ux.root_key = EnvOr("KEYWARD_ROOT_KEY", "");
+    exit_code = RunUsageExport(ux, stdout, std::cerr, ::isatty(2) == 1);
   });
 
   try {

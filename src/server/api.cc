@@ -21,9 +21,11 @@ Router BuildRouter(const RouteTable& table) {
 
 }  // namespace
 
-Api::Api(ApiOptions options)
+Api::Api(ApiOptions options) : Api(std::move(options), AllRoutes()) {}
+
+Api::Api(ApiOptions options, RouteTable routes)
     : options_(std::move(options)),
-      routes_(AllRoutes()),
+      routes_(std::move(routes)),
       router_(BuildRouter(routes_)),
       metrics_(RouteNames(router_)),
       context_{options_.service, options_.verifier, &options_, this, options_.sessions} {}
@@ -62,31 +64,47 @@ std::string_view ApiResponse::Get(std::string_view name) const {
   return {};
 }
 
-void ApiResponse::SerializeTo(std::string* out) const {
-  out->clear();
-  out->reserve(128 + headers.size() + body.size());
-  *out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  *out += std::to_string(status);
+// Status line, headers and Content-Type: what every answer starts with.
+static void AppendHead(const ApiResponse& res, std::string* out) {
+  *out += res.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  *out += std::to_string(res.status);
   *out += ' ';
-  const auto reason = http::obsolete_reason(static_cast<http::status>(status));
+  const auto reason = http::obsolete_reason(static_cast<http::status>(res.status));
   *out += std::string_view(reason.data(), reason.size());
   *out += "\r\n";
-  *out += headers;
-  if (!content_type.empty()) {
+  *out += res.headers;
+  if (!res.content_type.empty()) {
     *out += "Content-Type: ";
-    *out += content_type;
+    *out += res.content_type;
     *out += "\r\n";
   }
-  *out += "Content-Length: ";
-  *out += std::to_string(body.size());
-  *out += "\r\n";
-  if (!keep_alive) {
+}
+
+static void AppendConnection(const ApiResponse& res, std::string* out) {
+  if (!res.keep_alive) {
     *out += "Connection: close\r\n";
-  } else if (version == 10) {
+  } else if (res.version == 10) {
     *out += "Connection: keep-alive\r\n";
   }
   *out += "\r\n";
+}
+
+void ApiResponse::SerializeTo(std::string* out) const {
+  out->clear();
+  out->reserve(128 + headers.size() + body.size());
+  AppendHead(*this, out);
+  *out += "Content-Length: ";
+  *out += std::to_string(body.size());
+  *out += "\r\n";
+  AppendConnection(*this, out);
   *out += body;
+}
+
+void ApiResponse::SerializeStreamHeadTo(std::string* out, bool chunked) const {
+  out->clear();
+  AppendHead(*this, out);
+  if (chunked) *out += "Transfer-Encoding: chunked\r\n";
+  AppendConnection(*this, out);
 }
 
 void Api::SetListenAddress(std::string_view address) {

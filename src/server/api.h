@@ -68,6 +68,9 @@ struct ApiResponse {
   std::string content_type;  // empty: no body type
   std::string headers;       // "Name: value\r\n" lines
   std::string body;
+  // Set by Call::Stream: the body comes from it, piece by piece, and body
+  // is unused. Empty (no allocation) for every other answer.
+  BodyProducer stream;
 
   // Adds a header; CR and LF are dropped from the value, so no value can
   // start a header of its own.
@@ -76,6 +79,10 @@ struct ApiResponse {
   std::string_view Get(std::string_view name) const;
   // Status line, headers, Content-Type, Content-Length, Connection, body.
   void SerializeTo(std::string* out) const;
+  // The head of a streamed answer: status line, headers, Content-Type, then
+  // "Transfer-Encoding: chunked" when chunked, else no length at all (the
+  // body ends when the connection closes), and Connection.
+  void SerializeStreamHeadTo(std::string* out, bool chunked) const;
 };
 
 struct ApiReply {
@@ -89,6 +96,8 @@ struct ApiReply {
 class Api {
  public:
   explicit Api(ApiOptions options);
+  // With these routes instead of AllRoutes() (tests of the HTTP layer).
+  Api(ApiOptions options, RouteTable routes);
 
   ApiReply Handle(const HttpRequest& request, std::string_view peer_ip);
 

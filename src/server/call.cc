@@ -93,8 +93,16 @@ void Call::SendContent(int status, std::string_view content_type, std::string bo
   reply.response.body = std::move(body);
 }
 
+void Call::Stream(int status, std::string_view content_type, BodyProducer next) {
+  reply.response.status = status;
+  reply.response.content_type = std::string(content_type);
+  reply.response.body.clear();
+  reply.response.stream = std::move(next);
+}
+
 void Call::Error(Code code, std::string_view message) {
   reply.code = code;
+  reply.response.stream = nullptr;
   Send(HttpStatusFor(code), ErrorBody(code, message));
 }
 

@@ -1,12 +1,14 @@
 // One API request as a route handler sees it: the parsed request, who is
 // calling (the Principal, set by authentication), and the reply being
 // built, with the helpers every route shares (query parameters, paging,
-// JSON bodies, errors). Also the header helpers of the HTTP layer.
+// JSON bodies, errors, streamed bodies). Also the header helpers of the HTTP
+// layer.
 // Not thread-safe: one per request, on the thread serving it.
 #ifndef KEYWARD_SERVER_CALL_H_
 #define KEYWARD_SERVER_CALL_H_
 
 #include <boost/beast/http.hpp>
+#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -41,6 +43,16 @@ struct Principal {
 
 using QueryParams = std::vector<std::pair<std::string, std::string>>;
 
+// Produces the next piece of a streamed body into *chunk (appending). Returns
+// Ok with *done set after the last piece, Ok without *done for more, or an
+// error: then the connection is closed without the final chunk, so the
+// client sees a broken transfer, never a silently short file.
+// It runs on the serving thread, after the handler has returned (the Call
+// is gone by then: capture values, not the Call), once per piece, and only
+// once the previous piece is written. A piece should be quick to make and
+// small (tens of KiB): the thread serves other connections too.
+using BodyProducer = std::function<Status(std::string* chunk, bool* done)>;
+
 struct Call {
   const HttpRequest& req;
   std::string_view path;
@@ -55,6 +67,15 @@ struct Call {
   // A page or file: content type, body, and no JSON error shape.
   void SendContent(int status, std::string_view content_type, std::string body);
   void SendJson(int status, const Json& j) { Send(status, Dump(j)); }
+  // Answers status with content_type and a body sent with
+  // Transfer-Encoding: chunked (to HTTP/1.0 clients: unchunked, then the
+  // connection closes), produced piece by piece on the serving thread while
+  // the client reads. Each piece's write is bounded by the server's
+  // request_timeout, not the whole body: a long download that progresses is
+  // never cut. Headers set on the reply are sent as for any answer; a HEAD
+  // request gets them alone and next is never called. An Error after Stream
+  // answers the error instead.
+  void Stream(int status, std::string_view content_type, BodyProducer next);
   void Error(Code code, std::string_view message);
   // An error Status as an answer; internals never reach the client.
   void Fail(const Status& st);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/mutex.h"
+#include "server/body_stream.h"
 #include "server/log.h"
 
 namespace keyward {
@@ -192,6 +193,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     const std::string_view target(req.target().data(), req.target().size());
     path_ = std::string(target.substr(0, target.find('?')));
     reply_meta_ = std::move(reply);
+    // One test of an empty std::function: ordinary answers pay nothing more.
+    if (reply_meta_.response.stream) return StartStream(req.method() == http::verb::head);
     WriteResponse(reply_meta_.response);
   }
 
@@ -207,6 +210,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void OnWrite(beast::error_code ec) {
+    LogRequest(ec ? "write failed" : std::string_view());
+    const bool keep_alive = keep_alive_;
+    if (ec) return Close();
+    if (!keep_alive) return CloseGracefully();
+    WaitForRequest();
+  }
+
+  // The metrics and the access log line of the request just answered, and
+  // the end of a streamed body. broken: why a streamed body ended early.
+  void LogRequest(std::string_view broken) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     const int status = status_;
@@ -221,12 +234,90 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       if (!reply_meta_.key_prefix.empty()) line.Str("key_prefix", reply_meta_.key_prefix);
       if (reply_meta_.code) line.Str("code", CodeName(*reply_meta_.code));
       if (!reply_meta_.reason.empty()) line.Str("reason", reply_meta_.reason);
+      if (body_) {
+        // A streamed body's size is known only now, and whether it all went.
+        line.Int("bytes", static_cast<int64_t>(body_->body_bytes()));
+        if (!broken.empty()) line.Str("stream", broken);
+      }
       line.EmitBuffered();
     }
-    const bool keep_alive = keep_alive_;
-    if (ec) return Close();
-    if (!keep_alive) return CloseGracefully();
-    WaitForRequest();
+    if (body_) {
+      // The producer (and whatever it holds open) goes now, and so does the
+      // write buffer a stream grew, which an idle connection should not keep.
+      body_.reset();
+      std::string().swap(out_);
+    }
+  }
+
+  // A streamed answer (Call::Stream): the head, then the body piece by
+  // piece, each write bounded by request_timeout. The whole-request timeout
+  // of a plain answer would cut a long download that is progressing; a
+  // client that stops reading for request_timeout is still dropped.
+  void StartStream(bool head_only) {
+    ApiResponse& res = reply_meta_.response;
+    // HTTP/1.0 has no chunks: the close is what ends the body.
+    const bool chunked = res.version >= 11;
+    if (!chunked) res.keep_alive = false;
+    status_ = res.status;
+    keep_alive_ = res.keep_alive;
+    res.SerializeStreamHeadTo(&out_, chunked);
+    body_.emplace(std::move(res.stream), chunked);
+    if (head_only) {
+      stream_.expires_after(server_.options().request_timeout);
+      return asio::async_write(
+          stream_, asio::buffer(out_),
+          [self = shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
+    }
+    WriteNextPiece();
+  }
+
+  // Produces the next piece (after the head still in out_, the first time)
+  // and writes it; called again only once it is written.
+  void WriteNextPiece() {
+    bool finished = false;
+    if (Status st = body_->Next(&out_, &finished); !st.ok()) {
+      // Whatever went wrong is the operator's to read; the client learns
+      // only that the transfer broke.
+      LogLine("error", "streamed body failed")
+          .Str("path", path_)
+          .Str("error", st.ToString())
+          .Emit();
+      return BreakStream("producer failed");
+    }
+    if (out_.empty() && !finished) {
+      // The producer gave nothing for now: let the other work on this
+      // thread run before asking again.
+      return asio::post(stream_.get_executor(),
+                        [self = shared_from_this()] { self->WriteNextPiece(); });
+    }
+    stream_.expires_after(server_.options().request_timeout);
+    asio::async_write(stream_, asio::buffer(out_),
+                      [self = shared_from_this(), finished](beast::error_code ec, size_t) {
+                        if (ec) {
+                          return self->BreakStream(ec == beast::error::timeout
+                                                       ? "client stopped reading"
+                                                       : "write failed");
+                        }
+                        if (finished) return self->OnWrite(ec);
+                        self->out_.clear();
+                        self->WriteNextPiece();
+                      });
+  }
+
+  // Ends a streamed answer that cannot be completed. Over HTTP/1.1 the
+  // missing last chunk tells the client; over HTTP/1.0 an orderly close
+  // would read as the end of a complete body, so the connection is reset.
+  void BreakStream(std::string_view why) {
+    const bool chunked = reply_meta_.response.version >= 11;
+    LogRequest(why);
+    if (!chunked) {
+      // No shutdown first: its FIN would reach the client before the reset.
+      boost::system::error_code ec;
+      stream_.socket().set_option(asio::socket_base::linger(true, 0), ec);
+      stream_.socket().close(ec);
+      return;
+    }
+    Close();
   }
 
   void SendErrorAndClose(int status, Code code, const std::string& message) {
@@ -273,7 +364,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::optional<RequestParser> parser_;
   bool close_after_ = false;  // answer this request, then close
   ApiReply reply_meta_;
-  std::string out_;  // the response on the wire, kept until written
+  std::string out_;                 // the response on the wire, kept until written
+  std::optional<BodyStream> body_;  // a streamed answer's body, while it is sent
   int status_ = 0;
   bool keep_alive_ = false;
   std::string peer_ip_;

@@ -1,7 +1,8 @@
-// HttpServer: HTTP/1.1 on Boost.Beast/Asio. Keep-alive and pipelining, a
-// fixed number of serving threads, limits on header and body size, timeouts
+// HttpServer: HTTP/1.1 on Boost.Beast/Asio. Keep-alive and pipelining,
+// streamed answers (Call::Stream: chunked, with backpressure), a fixed
+// number of serving threads, limits on header and body size, timeouts
 // against slow clients, and a graceful stop: stop accepting, finish what is
-// in flight, close idle connections, return from Run.
+// in flight (streams included), close idle connections, return from Run.
 // Each connection runs on its own strand; Api::Handle runs on the serving
 // threads. Thread-safe: Stop may be called from any thread.
 #ifndef KEYWARD_SERVER_HTTP_SERVER_H_
@@ -32,9 +33,12 @@ struct HttpServerOptions {
   int threads = 2;
   size_t header_limit = 16 * 1024;
   size_t body_limit = 64 * 1024;
-  std::chrono::milliseconds idle_timeout{75'000};     // waiting for a request's first byte
-  std::chrono::milliseconds request_timeout{15'000};  // the whole request, once begun
-  std::chrono::milliseconds stop_timeout{10'000};     // in-flight work at a stop
+  std::chrono::milliseconds idle_timeout{75'000};  // waiting for a request's first byte
+  // The whole request and its answer, once begun; for a streamed answer,
+  // the request and then each piece's write (a client that stops reading
+  // for this long is dropped, one that keeps reading is not).
+  std::chrono::milliseconds request_timeout{15'000};
+  std::chrono::milliseconds stop_timeout{10'000};  // in-flight work at a stop
   bool access_log = true;
 };
 
