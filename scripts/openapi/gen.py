@@ -1265,8 +1265,8 @@ responses = {
         "of the wrong type, unknown or out of range: a `name` that is empty, over 200 bytes or "
         "holds a control character; `monthly_credits` outside 0-10^12; `max_active_keys` "
         "outside 1-100000; a `rate_limit` outside its bounds; more than 100 `costs`, one that "
-        "is not an endpoint pattern, or a cost that is not a whole number from 0 to 1000000). "
-        "Nothing was changed.",
+        "is not an endpoint pattern, or a cost that is not a whole number from 0 to 1000000; or "
+        "the body holds a key of this deployment, which is never stored). Nothing was changed.",
         ["invalid_json", "invalid_request"],
         [("invalid_json", "request body is not valid JSON"),
          ("invalid_request", "costs: the cost of \"GET /v1/search\" must be between 0 and "
@@ -1274,6 +1274,15 @@ responses = {
          ("monthly_credits", "invalid_request",
           "monthly_credits must be between 0 and 1000000000000"),
          ("too_many_costs", "invalid_request", "costs has more than 100 rules")]),
+    "WorkspaceBadRequest": err_response(
+        "The request is not acceptable: `invalid_json`, or `invalid_request` (a field missing, "
+        "of the wrong type, unknown or out of range, or a `plan_id` that names no plan; or the "
+        "body holds a key of this deployment, which is never stored). Nothing was changed.",
+        ["invalid_json", "invalid_request"],
+        [("invalid_json", "request body is not valid JSON"),
+         ("invalid_request", "no plan plan_nope"),
+         ("billing_anchor_day", "invalid_request",
+          "billing_anchor_day must be between 1 and 31")]),
     "UsageExportBadRequest": err_response(
         "A query parameter is not acceptable: `invalid_request` (an unknown parameter, `format` "
         "other than `csv` or `json`, an unknown `environment`, `from` or `to` neither a day "
@@ -1474,6 +1483,7 @@ SELF_SERVICE = (" A root key, or a self-service key (scope `keys:manage`) for it
 
 paths = {}
 PLAN_BODY_ERRS = [("400", "PlanBadRequest"), "413", "415"]
+WORKSPACE_BODY_ERRS = [("400", "WorkspaceBadRequest"), "413", "415"]
 paths["/v1/plans"] = {
     "post": op("createPlan", "plans", "Create a plan",
                "Creates a plan: a monthly allowance of credits, a rate limit for keys without "
@@ -1510,7 +1520,7 @@ paths["/v1/workspaces"] = {
                "unknown `plan_id` answers 400 `invalid_request`. Writes a `workspace.create` "
                "audit entry." + ROOT_ONLY,
                [ok("The new workspace.", "Workspace", "201", WORKSPACE_EXAMPLE)],
-               BODY_ERRS + COMMON_AUTH, body="CreateWorkspaceRequest"),
+               WORKSPACE_BODY_ERRS + COMMON_AUTH, body="CreateWorkspaceRequest"),
     "get": op("listWorkspaces", "workspaces", "List workspaces",
               "Lists workspaces, newest first, a page at a time." + ROOT_ONLY,
               [ok("A page of workspaces.", "WorkspaceList")],
@@ -1534,7 +1544,7 @@ paths["/v1/workspaces/{id}"] = {
                 "`invalid_request`. Takes effect on the next request on every node. Writes a "
                 "`workspace.update` audit entry." + ROOT_ONLY,
                 [ok("The updated workspace.", "Workspace", example=WORKSPACE_EXAMPLE)],
-                BODY_ERRS + ["404"] + COMMON_AUTH, body="UpdateWorkspaceRequest"),
+                WORKSPACE_BODY_ERRS + ["404"] + COMMON_AUTH, body="UpdateWorkspaceRequest"),
 }
 paths["/v1/api-keys"] = {
     "post": op("createApiKey", "api-keys", "Create an API key",
@@ -1857,10 +1867,13 @@ paths["/v1/usage/export"] = {
             "cap, as CSV (`format=csv`, the default) or JSON (`format=json`), for billing. "
             "The answer is streamed (`Transfer-Encoding: chunked`) while keyward reads the "
             "store a page at a time, so an export of any size takes little memory. Rows are "
-            "read while the answer is being sent, so an error after the first chunk cannot "
-            "change the status: a transfer that breaks midway (a storage error, the server "
-            "stopping) ends without the final chunk, and the client sees it incomplete. Never "
-            "take a broken transfer for the whole export. `from` and `to` take a day "
+            "read while the answer is being sent, so a failure then (a storage error, the "
+            "server stopping, the client not reading) cannot become an error status: the "
+            "transfer breaks, ending without the final chunk (or, before any byte was sent, "
+            "with the connection closed and no answer), and the client sees it incomplete. To "
+            "an HTTP/1.0 client the body is not chunked and ends with the connection, which is "
+            "reset when the transfer breaks. Never take a broken transfer for the whole "
+            "export. `from` and `to` take a day "
             "(`2026-11-01`) or an RFC 3339 time and are widened to whole UTC days; `to` is "
             "exclusive. Defaults: `from` the 1st of the current calendar month (UTC), `to` the "
             "1st of the next, so a `to` before this month needs a `from` too.\n\n"

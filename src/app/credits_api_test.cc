@@ -117,6 +117,7 @@ TEST_F(CreditsApiTest, AWorkspaceTakesItsPlansValuesUnlessItHasItsOwn) {
   j = Ok(http::verb::get, "/v1/workspaces/" + ws);
   EXPECT_EQ(j["monthly_credits"], 2);
   EXPECT_EQ(j["max_active_keys"], 3);
+  clock_.Advance(61'000);  // the rate limit's minute passes; the month does not
   EXPECT_EQ(Code(Gateway(key)), "quota_exceeded");  // 2 spent already this month
 }
 

@@ -140,6 +140,14 @@ class KeyService {
 
   // Workspaces.
   Result<Workspace> CreateWorkspace(NewWorkspaceParams params, const Actor& actor);
+  // A workspace with a name and, optionally, its own key limit.
+  Result<Workspace> CreateWorkspace(std::string name, std::optional<int64_t> max_active_keys,
+                                    const Actor& actor) {
+    NewWorkspaceParams p;
+    p.name = std::move(name);
+    p.max_active_keys = max_active_keys;
+    return CreateWorkspace(std::move(p), actor);
+  }
   Result<Workspace> UpdateWorkspace(std::string_view id, const WorkspaceUpdate& update,
                                     const Actor& actor);
   Result<Workspace> GetWorkspace(std::string_view id) { return store_->GetWorkspace(id); }
