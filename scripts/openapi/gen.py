@@ -1798,8 +1798,8 @@ paths["/v1/usage"] = {
               ]),
 }
 # The CSV columns as src/server/routes/usage_export.cc writes them: after `credits`, one
-# column per verification code in VerificationCode order, `valid` included.
-EXPORT_CODE_COLUMNS = VERIFY_CODES
+# column per refusal code, in VerificationCode order (`valid` is its own column).
+EXPORT_CODE_COLUMNS = [c for c in VERIFY_CODES if c != "valid"]
 EXPORT_CSV_HEADER = ",".join(["day", "workspace_id", "key_id", "environment", "valid", "refused",
                               "credits"] + EXPORT_CODE_COLUMNS)
 
@@ -1876,11 +1876,10 @@ paths["/v1/usage/export"] = {
             "export. `from` and `to` take a day "
             "(`2026-11-01`) or an RFC 3339 time and are widened to whole UTC days; `to` is "
             "exclusive. Defaults: `from` the 1st of the current calendar month (UTC), `to` the "
-            "1st of the next, so a `to` before this month needs a `from` too.\n\n"
+            "1st of the next; with only `to`, `from` is the 1st of `to`'s month.\n\n"
             "CSV (`text/csv; charset=utf-8`): a header line, then one line per day and key: "
-            "`" + EXPORT_CSV_HEADER + "`. After `credits` come the counts per verification "
-            "code, in the order of `VerificationCode`; that list starts with `valid`, so the "
-            "header holds `valid` twice, with the same count in both. JSON "
+            "`" + EXPORT_CSV_HEADER + "`. After `credits` come the counts per refusal "
+            "code, in the order of `VerificationCode`. JSON "
             "(`application/json`): `{\"workspace_id\", \"from\", \"to\", \"rows\": [...]}`, "
             "`by_code` holding the refusals only." + USAGE_WHO),
         "parameters": [

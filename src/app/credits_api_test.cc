@@ -172,7 +172,7 @@ TEST_F(CreditsApiTest, TheAllowanceResetsAtThePeriodBoundary) {
 }
 
 TEST_F(CreditsApiTest, KeyCreditsRunOutAndRefill) {
-  const std::string ws = Workspace();
+  const std::string ws = Workspace(R"(,"monthly_credits":100)");
   const std::string key =
       Key(ws, "live", R"(,"credits":{"remaining":2,"refill":{"amount":3,"interval":"daily"}})");
   EXPECT_EQ(Verify(key)["credits"]["key"]["remaining"], 1);
@@ -180,6 +180,7 @@ TEST_F(CreditsApiTest, KeyCreditsRunOutAndRefill) {
   Json v = Verify(key);
   EXPECT_EQ(v["code"], "quota_exceeded");
   EXPECT_EQ(v["credits"]["key"]["reset"], "2026-02-01T00:00:00Z");
+  EXPECT_EQ(v["credits"]["workspace"]["remaining"], 98);  // refused by the key: nothing taken
   // The key's page shows what is left.
   const std::string id = v["key_id"].get<std::string>();
   Json k = Ok(http::verb::get, "/v1/api-keys/" + id);
@@ -196,7 +197,7 @@ TEST_F(CreditsApiTest, KeyCreditsRunOutAndRefill) {
   EXPECT_EQ(Verify(key)["code"], "quota_exceeded");
   Ok(http::verb::patch, "/v1/api-keys/" + id, R"({"credits":null})");
   EXPECT_EQ(Verify(key)["code"], "valid");
-  EXPECT_FALSE(Verify(key).contains("credits"));
+  EXPECT_FALSE(Verify(key)["credits"].contains("key"));
 }
 
 TEST_F(CreditsApiTest, ARotatedKeySharesItsPredecessorsCredits) {
@@ -237,6 +238,14 @@ TEST_F(CreditsApiTest, EverySourceOfCost) {
   spent(3);
   EXPECT_EQ(Code(Gateway(key, "/v1/amazon/search", {{"X-Keyward-Cost", "0"}})), "valid");
   spent(0);
+  // A client's own copy next to the gateway's is refused, never obeyed.
+  {
+    HttpRequest req{http::verb::get, "/v1/auth", 11};
+    req.set("X-API-Key", key);
+    req.insert("X-Keyward-Cost", "0");
+    req.insert("X-Keyward-Cost", "5");
+    EXPECT_EQ(stack_.api->Handle(req, "127.0.0.1").response.status, 400);
+  }
   for (const char* bad : {"-1", "1.5", "abc", "1000001", "0x10"}) {
     const ApiReply r = Gateway(key, "/v1/amazon/search", {{"X-Keyward-Cost", bad}});
     EXPECT_EQ(r.response.status, 400) << bad;
@@ -291,6 +300,16 @@ TEST_F(CreditsApiTest, OnlyARootKeySetsCredits) {
   r = as_manager(http::verb::patch, "/v1/api-keys/" + id, R"({"credits":{"remaining":5}})");
   EXPECT_EQ(r.response.status, 403);
   EXPECT_TRUE(Ok(http::verb::get, "/v1/api-keys/" + id)["credits"].is_null());
+  // Its keys are held to the workspace's plan rate limit: a managing key
+  // without one of its own cannot hand out a faster one.
+  const std::string plan = Plan(R"({"name":"Slow","rate_limit":{"limit":10,"period_seconds":60}})");
+  Ok(http::verb::patch, "/v1/workspaces/" + ws, R"({"plan_id":")" + plan + "\"}");
+  r = as_manager(http::verb::post, "/v1/api-keys",
+                 R"({"name":"fast","rate_limit":{"limit":1000,"period_seconds":60}})");
+  EXPECT_EQ(r.response.status, 403) << r.response.body;
+  r = as_manager(http::verb::post, "/v1/api-keys",
+                 R"({"name":"slow","rate_limit":{"limit":5,"period_seconds":60}})");
+  EXPECT_EQ(r.response.status, 201) << r.response.body;
   // A plan is the operator's: a managing key cannot reach /v1/plans.
   r = as_manager(http::verb::post, "/v1/plans", R"({"name":"mine","monthly_credits":1000000})");
   EXPECT_EQ(r.response.status, 403);

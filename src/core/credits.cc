@@ -40,11 +40,15 @@ bool CreditLedger::Lease(Entry& e, const CreditCharge& charge, int64_t need, Tim
                          Status* error) {
   if (e.held > 0 && mono >= e.valid_until) {
     // Not renewed in time (flushes failing): the store may have given what
-    // this node held to another. Give it back explicitly and start over, so
-    // the store's count of what this node holds is true again.
-    if (Status s = options_.store->ReleaseCredits(options_.node_id, {e.id}); !s.ok()) {
-      *error = s;
-      return false;
+    // this node held to another, so none of it is spent. When nothing spent
+    // waits for a flush, the lease goes back too, so that the store's count
+    // of what this node holds is true again; otherwise it stays (and counts
+    // against the balance) until the spends are written.
+    if (e.unflushed == 0 && e.in_flight == 0) {
+      if (Status s = options_.store->ReleaseCredits(options_.node_id, {e.id}); !s.ok()) {
+        *error = s;
+        return false;
+      }
     }
     e.held = 0;
   }
@@ -99,20 +103,27 @@ SpendOutcome CreditLedger::Spend(std::span<const CreditCharge> charges, int64_t 
   SpendOutcome outcome = SpendOutcome::kSpent;
   for (size_t i = 0; i < charges.size(); ++i) {
     Entry& e = *entries[i];
+    if (e.known && charges[i].limit < e.limit) {
+      // The allowance was lowered: what is left shrinks by as much at once.
+      // Held credits past it stay leased (counted as spent by the store,
+      // never spent here) until they are given back.
+      const int64_t left = std::max<int64_t>(e.available + e.held - (e.limit - charges[i].limit), 0);
+      e.held = std::min(e.held, left);
+      e.available = left - e.held;
+    }
     e.limit = charges[i].limit;
     if (e.workspace_id.empty() && !charges[i].workspace_id.empty()) {
       e.workspace_id = charges[i].workspace_id;
       e.environment = charges[i].environment;
     }
+    // Once one balance cannot pay, the others are only read, for their state.
+    const int64_t need = outcome == SpendOutcome::kSpent ? cost : 0;
     Status error;
-    if (!Lease(e, charges[i], cost, mono, &error)) {
+    if (!Lease(e, charges[i], need, mono, &error)) {
       outcome = SpendOutcome::kUnavailable;
       break;
     }
-    if (e.held < cost) {
-      outcome = SpendOutcome::kExhausted;
-      break;
-    }
+    if (e.held < need) outcome = SpendOutcome::kExhausted;
   }
   if (outcome == SpendOutcome::kSpent && cost > 0) {
     for (auto& e : entries) {

@@ -108,6 +108,29 @@ TEST_F(CreditLedgerTest, ASpendTakesFromEveryBalanceOrFromNone) {
   EXPECT_EQ(Spent("ws/ws_1/live"), 10);
 }
 
+TEST_F(CreditLedgerTest, AnEmptyKeyBalanceStillShowsItsWorkspacesTrueState) {
+  auto ledger = Ledger("node_a");
+  const CreditCharge charges[2] = {Charge("key/key_1", 0), Charge("ws/ws_1/live", 100)};
+  CreditState states[2];
+  EXPECT_EQ(ledger->Spend(charges, 1, states), SpendOutcome::kExhausted);
+  EXPECT_EQ(states[0].remaining, 0);
+  EXPECT_EQ(states[1].remaining, 100);  // read, not taken
+  Flush(*ledger);
+  EXPECT_EQ(Spent("ws/ws_1/live"), 0);
+}
+
+TEST_F(CreditLedgerTest, ALoweredAllowanceHoldsAtOnce) {
+  auto ledger = Ledger("node_a");
+  CreditCharge charge = Charge("ws/ws_1/live", 1000);
+  CreditState state;
+  ASSERT_EQ(ledger->Spend({&charge, 1}, 1, {&state, 1}), SpendOutcome::kSpent);  // leases a block
+  charge.limit = 5;  // the plan changed
+  int64_t spent = 1;
+  while (ledger->Spend({&charge, 1}, 1, {&state, 1}) == SpendOutcome::kSpent) ++spent;
+  EXPECT_EQ(spent, 5);
+  EXPECT_EQ(state.remaining, 0);
+}
+
 TEST_F(CreditLedgerTest, TwoNodesTogetherSpendTheLimitAndNoMore) {
   auto a = Ledger("node_a");
   auto b = Ledger("node_b");

@@ -227,7 +227,9 @@ Result<CreatedKey> KeyService::CreateKey(NewKeyParams p, const Actor& actor) {
     if (k.endpoint_allowlist.empty()) k.endpoint_allowlist = caller->endpoint_allowlist;
     if (!k.expires_at) k.expires_at = caller->expires_at;
     if (!k.rate_limit) k.rate_limit = caller->rate_limit;
-    KEYWARD_RETURN_IF_ERROR(CheckWithinCaller(*caller, k, options_.default_rate_limit));
+    auto bound = DefaultRateLimit(*ws);
+    if (!bound.ok()) return bound.status();
+    KEYWARD_RETURN_IF_ERROR(CheckWithinCaller(*caller, k, *bound));
   }
 
   const json details = {{"name", k.name},
@@ -332,11 +334,13 @@ Result<ApiKey> KeyService::UpdateKeyOnce(std::string_view id, const KeyUpdate& u
     changed["expires_at"] = k.expires_at ? json(FormatRfc3339(*k.expires_at)) : json(nullptr);
   }
   KEYWARD_RETURN_IF_ERROR(ValidateKeyFields(k));
-  if (caller != nullptr) {
-    KEYWARD_RETURN_IF_ERROR(CheckWithinCaller(*caller, k, options_.default_rate_limit));
-  }
   auto ws = store_->GetWorkspace(k.workspace_id);
   if (!ws.ok()) return ws.status();
+  if (caller != nullptr) {
+    auto bound = DefaultRateLimit(*ws);
+    if (!bound.ok()) return bound.status();
+    KEYWARD_RETURN_IF_ERROR(CheckWithinCaller(*caller, k, *bound));
+  }
   auto max_active = MaxActiveKeys(*ws);
   if (!max_active.ok()) return max_active.status();
   KEYWARD_RETURN_IF_ERROR(store_->UpdateKey(
@@ -415,7 +419,9 @@ Result<CreatedKey> KeyService::RotateKeyOnce(std::string_view id, int64_t grace_
     k.expires_at = *new_expires_at;
   }
   if (actor.managing_key != nullptr) {
-    KEYWARD_RETURN_IF_ERROR(CheckWithinCaller(*actor.managing_key, k, options_.default_rate_limit));
+    auto bound = DefaultRateLimit(*ws);
+    if (!bound.ok()) return bound.status();
+    KEYWARD_RETURN_IF_ERROR(CheckWithinCaller(*actor.managing_key, k, *bound));
   }
   k.last_used_at.reset();
   k.rotated_from = old->id;

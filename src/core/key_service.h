@@ -157,6 +157,10 @@ class KeyService {
   // The key limit that applies to ws: its own, its plan's, the deployment's.
   Result<int64_t> MaxActiveKeys(const Workspace& ws);
   int64_t default_max_active() const { return options_.default_max_active; }
+  // What a key of ws without a rate limit of its own is held to: its
+  // workspace's, its plan's, the deployment's (nullopt: none). Bounds what a
+  // managing key may hand out.
+  Result<std::optional<RateLimit>> DefaultRateLimit(const Workspace& ws);
 
   // API keys.
   // A managing actor's key is bounded (core/self_service.h): restrictions

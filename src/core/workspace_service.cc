@@ -171,6 +171,16 @@ Result<int64_t> KeyService::MaxActiveKeys(const Workspace& ws) {
   return options_.default_max_active;
 }
 
+Result<std::optional<RateLimit>> KeyService::DefaultRateLimit(const Workspace& ws) {
+  if (ws.rate_limit) return ws.rate_limit;
+  if (!ws.plan_id.empty()) {
+    auto plan = store_->GetPlan(ws.plan_id);
+    if (plan.ok() && plan->rate_limit) return plan->rate_limit;
+    if (!plan.ok() && plan.status().code() != Code::kNotFound) return plan.status();
+  }
+  return options_.default_rate_limit;
+}
+
 Result<Workspace> KeyService::CreateWorkspace(NewWorkspaceParams params, const Actor& actor) {
   KEYWARD_RETURN_IF_ERROR(ValidateName(params.name));
   KEYWARD_RETURN_IF_ERROR(ValidateMaxActiveKeys(params.max_active_keys));

@@ -99,8 +99,11 @@ void Usage(Call& call, const RouteContext& ctx) {
   constexpr int64_t kMaxBuckets = 1500;
   if ((to_minute - from_minute) / bucket_minutes > kMaxBuckets) {
     return call.Error(Code::kInvalidRequest,
-                      "at most " + std::to_string(kMaxBuckets) + " " + granularity +
-                          " buckets at once; narrow from/to or pick a coarser granularity");
+                      by_month ? "at most " + std::to_string(kMaxBuckets) +
+                                     " days at once (about 49 months); narrow from/to"
+                               : "at most " + std::to_string(kMaxBuckets) + " " + granularity +
+                                     " buckets at once; narrow from/to or pick a coarser "
+                                     "granularity");
   }
   UsageQuery uq{workspace_id, key_id, environment, from_minute, to_minute, bucket_minutes};
   auto points = ctx.service->QueryUsage(uq);

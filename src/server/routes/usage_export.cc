@@ -25,6 +25,9 @@ std::optional<Timestamp> ParseDayOrTime(const std::string& text) {
   return ParseRfc3339(text);
 }
 
+// A verification code other than valid: a column of its own.
+bool IsRefusal(Code c) { return IsVerifyCode(c) && c != Code::kValid; }
+
 std::string DayText(int64_t day) { return FormatRfc3339(day * kMillisPerDay).substr(0, 10); }
 
 std::string CsvField(std::string_view s) {
@@ -49,7 +52,7 @@ class UsageExport {
       if (csv_) {
         *chunk += "day,workspace_id,key_id,environment,valid,refused,credits";
         for (int c = 1; c < kCodeCount; ++c) {
-          if (IsVerifyCode(static_cast<Code>(c))) *chunk += "," + std::string(CodeName(Code(c)));
+          if (IsRefusal(Code(c))) *chunk += "," + std::string(CodeName(Code(c)));
         }
         *chunk += "\n";
       } else {
@@ -92,21 +95,21 @@ class UsageExport {
     const int64_t valid = counts_[static_cast<size_t>(Code::kValid)];
     int64_t refused = 0;
     for (int c = 1; c < kCodeCount; ++c) {
-      if (IsVerifyCode(Code(c)) && Code(c) != Code::kValid) refused += counts_[c];
+      if (IsRefusal(Code(c))) refused += counts_[c];
     }
     if (csv_) {
       *out += DayText(day_) + "," + CsvField(query_.workspace_id) + "," + CsvField(key_id_) +
               "," + CsvField(environment_) + "," + std::to_string(valid) + "," +
               std::to_string(refused) + "," + std::to_string(credits_);
       for (int c = 1; c < kCodeCount; ++c) {
-        if (IsVerifyCode(Code(c))) *out += "," + std::to_string(counts_[c]);
+        if (IsRefusal(Code(c))) *out += "," + std::to_string(counts_[c]);
       }
       *out += "\n";
       return;
     }
     Json by_code = Json::object();
     for (int c = 1; c < kCodeCount; ++c) {
-      if (IsVerifyCode(Code(c)) && Code(c) != Code::kValid && counts_[c] != 0) {
+      if (IsRefusal(Code(c)) && counts_[c] != 0) {
         by_code[std::string(CodeName(Code(c)))] = counts_[c];
       }
     }
@@ -170,6 +173,7 @@ void ExportUsage(Call& call, const RouteContext& ctx) {
     if (!t) return call.Error(Code::kInvalidRequest, "to must be a day like 2026-12-01 or an "
                                                      "RFC 3339 time");
     to = *t;
+    if (from_text.empty()) from = MonthlyPeriod(to - 1, std::nullopt).start;
   }
   if (from >= to) return call.Error(Code::kInvalidRequest, "from must be before to");
   UsageExportQuery query;
