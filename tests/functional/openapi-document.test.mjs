@@ -13,6 +13,10 @@ const doc = JSON.parse(docText);
 
 // The routes table of docs/http-api.md.
 const ROUTES = [
+  ['post', '/v1/plans'],
+  ['get', '/v1/plans'],
+  ['get', '/v1/plans/{id}'],
+  ['patch', '/v1/plans/{id}'],
   ['post', '/v1/workspaces'],
   ['get', '/v1/workspaces'],
   ['get', '/v1/workspaces/{id}'],
@@ -28,6 +32,7 @@ const ROUTES = [
   ['get', '/v1/auth/{path}'],
   ['get', '/v1/audit-log'],
   ['get', '/v1/usage'],
+  ['get', '/v1/usage/export'],
   ['post', '/v1/portal-sessions'],
   ['get', '/v1/portal-sessions/{id}'],
   ['delete', '/v1/portal-sessions/{id}'],
