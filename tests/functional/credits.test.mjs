@@ -11,13 +11,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startServer, runCli, makeTempDir, poll, sleep, ENGINE } from './lib/keyward.mjs';
 
-const PLANS = {
-  plans: {
-    default: 'ten_k',
-    ten_k: { name: '10k', monthly_credits: 10000, max_active_keys: 10 },
-    search: { name: 'Search', monthly_credits: 1000, costs: { 'GET /v1/search': 5 } },
-  },
-};
+const PLANS = `
+[plans]
+default = "ten_k"
+
+[plans.ten_k]
+name = "10k"
+monthly_credits = 10000
+max_active_keys = 10
+
+[plans.search]
+name = "Search"
+monthly_credits = 1000
+costs = { "GET /v1/search" = 5 }
+`;
 
 // Spends through /v1/auth on `connections` connections at once until each is
 // refused; the count of valid answers, and the refusals seen.
@@ -148,7 +155,8 @@ test('plans from the configuration are stored, shown and changed only there', as
   assert.equal((await auth('/v1/search')).status, 200);
   assert.equal((await srv.get(`/v1/workspaces/${ws.id}`)).json.credits.environments.live.remaining, 995);
   assert.equal((await srv.patch(`/v1/workspaces/${ws.id}`, { plan_id: mine.json.id })).status, 200);
-  assert.equal((await auth('/v1/other')).status, 429, 'the new plan (2 credits, 5 spent) applies at once');
+  const after = await auth('/v1/other');
+  assert.equal(after.status, 429, `the new plan (2 credits, 5 spent) applies at once: ${after.headers.get('ratelimit-policy')} ${after.headers.get('ratelimit')} ${after.text}`);
   // A restart with the same configuration changes nothing.
   await srv.restart();
   const again = (await srv.get('/v1/plans/plan_search')).json;
