@@ -446,7 +446,8 @@ WORKSPACE_EXAMPLE = {"id": WS_ID, "name": "Acme Corp", "max_active_keys": 20,
                      "plan_id": PLAN_ID, "monthly_credits": 250000,
                      "monthly_credits_override": None,
                      "rate_limit": {"limit": 100, "period_seconds": 60},
-                     "rate_limit_override": None, "billing_anchor_day": None}
+                     "rate_limit_override": None, "billing_anchor_day": None,
+                     "credits": ALLOWANCE_EXAMPLE}
 schemas["Workspace"] = {
     "type": "object",
     "description": "A tenant: keys belong to exactly one workspace. Its limits are its own "
@@ -454,7 +455,7 @@ schemas["Workspace"] = {
                    "deployment's.",
     "required": ["id", "name", "max_active_keys", "max_active_keys_override", "active_keys",
                  "created_at", "plan_id", "monthly_credits", "monthly_credits_override",
-                 "rate_limit", "rate_limit_override", "billing_anchor_day"],
+                 "rate_limit", "rate_limit_override", "billing_anchor_day", "credits"],
     "properties": {
         "id": S("WorkspaceId"),
         "name": S("Name"),
@@ -497,21 +498,10 @@ schemas["Workspace"] = {
                                               "(00:00 UTC; a month shorter than it starts on "
                                               "its last day), or null for the calendar month.",
                                "examples": [None, 15]},
+        "credits": S("WorkspaceCredits"),
     },
     "examples": [WORKSPACE_EXAMPLE],
 }
-WORKSPACE_DETAIL_EXAMPLE = dict(WORKSPACE_EXAMPLE, credits=ALLOWANCE_EXAMPLE)
-schemas["WorkspaceDetail"] = {
-    "description": "A workspace as `GET /v1/workspaces/{id}` answers it: with what its "
-                   "allowance has left.",
-    "allOf": [
-        S("Workspace"),
-        {"type": "object", "required": ["credits"],
-         "properties": {"credits": S("WorkspaceCredits")}},
-    ],
-    "examples": [WORKSPACE_DETAIL_EXAMPLE],
-}
-
 API_KEY_EXAMPLE = {
     "id": KEY_ID, "short_prefix": SHORT, "workspace_id": WS_ID, "environment": "live",
     "name": "checkout service", "status": "active", "enabled": True,
@@ -1535,7 +1525,7 @@ paths["/v1/workspaces/{id}"] = {
               "`insufficient_scope`), or a portal session with `keys:read` for its own "
               "workspace (`credits` then shows only the session's environment, when it has "
               "one).",
-              [ok("The workspace.", "WorkspaceDetail", example=WORKSPACE_DETAIL_EXAMPLE)],
+              [ok("The workspace.", "Workspace", example=WORKSPACE_EXAMPLE)],
               ["404"] + COMMON_AUTH),
     "patch": op("updateWorkspace", "workspaces", "Update a workspace",
                 "Renames a workspace, moves it to another plan (or none), or changes its own "

@@ -178,4 +178,12 @@ test('two nodes on one PostgreSQL never spend past the allowance together', { sk
   for (const srv of [a, b, a, b]) valid += (await spendUntilRefused(srv, [key], 1)).valid;
   assert.equal(valid, 2000, `the two nodes spent ${valid} of 2000`);
   await poll(async () => (await a.get(`/v1/usage?workspace_id=${ws.id}&granularity=month`)).json.credits === 2000);
+  // A larger allowance set on one node is spent from on the other at once
+  // (the change log carries it, as it carries a revocation).
+  assert.equal((await b.auth({ authorization: `Bearer ${key}` })).status, 429);
+  const plan = await a.post('/v1/plans', { name: 'More', monthly_credits: 2100 });
+  assert.equal((await a.patch(`/v1/workspaces/${ws.id}`, { plan_id: plan.json.id, monthly_credits: null })).status, 200);
+  const started = Date.now();
+  await poll(async () => (await b.auth({ authorization: `Bearer ${key}` })).status === 200, { timeoutMs: 3000, intervalMs: 20 });
+  assert.ok(Date.now() - started < 1500, `node b saw the new plan after ${Date.now() - started} ms`);
 });

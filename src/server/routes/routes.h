@@ -12,9 +12,11 @@
 
 namespace keyward {
 
-// The workspace as the API shows it, with its limit in force and active
-// keys (routes/workspaces.cc; the session page shows it too).
-Json WorkspaceObject(const RouteContext& ctx, const Workspace& ws);
+// The workspace as the API shows it, with its limits in force, active keys
+// and what its allowance has left (of one environment, when set)
+// (routes/workspaces.cc; the session page shows it too).
+Result<Json> WorkspaceObject(const RouteContext& ctx, const Workspace& ws,
+                             std::string_view only_environment = {});
 
 // What the key's own credits have left (nullopt: it has none;
 // routes/credits_view.cc).

@@ -146,7 +146,9 @@ void GetSession(Call& call, const RouteContext& ctx) {
   auto ws = ctx.service->GetWorkspace(ps->workspace_id);
   if (!ws.ok()) return call.Fail(ws.status());
   j["id"] = ps->id;
-  j["workspace"] = WorkspaceObject(ctx, *ws);
+  auto workspace = WorkspaceObject(ctx, *ws, ps->environment);
+  if (!workspace.ok()) return call.Fail(workspace.status());
+  j["workspace"] = std::move(*workspace);
   j["environment"] = ps->environment.empty() ? Json(nullptr) : Json(ps->environment);
   j["environments"] = ps->environment.empty() ? Json(ctx.service->format().environments())
                                               : Json::array({ps->environment});

@@ -9,7 +9,8 @@
 
 namespace keyward {
 
-Json WorkspaceObject(const RouteContext& ctx, const Workspace& ws) {
+Result<Json> WorkspaceObject(const RouteContext& ctx, const Workspace& ws,
+                             std::string_view only_environment) {
   auto active = ctx.service->CountActiveKeys(ws.id);
   auto max_active = ctx.service->MaxActiveKeys(ws);
   Json j = WorkspaceJson(ws, max_active.ok() ? *max_active : ctx.service->default_max_active(),
@@ -29,6 +30,9 @@ Json WorkspaceObject(const RouteContext& ctx, const Workspace& ws) {
   j["rate_limit_override"] = RateLimitJson(ws.rate_limit);
   j["billing_anchor_day"] =
       ws.billing_anchor_day ? Json(*ws.billing_anchor_day) : Json(nullptr);
+  auto left = WorkspaceCreditsJson(ctx, ws, only_environment);
+  if (!left.ok()) return left.status();
+  j["credits"] = std::move(*left);
   return j;
 }
 
@@ -57,7 +61,9 @@ void CreateWorkspace(Call& call, const RouteContext& ctx) {
   if (anchor) p.billing_anchor_day = static_cast<int>(*anchor);
   auto ws = ctx.service->CreateWorkspace(std::move(p), call.actor());
   if (!ws.ok()) return call.Fail(ws.status());
-  call.SendJson(201, WorkspaceObject(ctx, *ws));
+  auto j = WorkspaceObject(ctx, *ws);
+  if (!j.ok()) return call.Fail(j.status());
+  call.SendJson(201, *j);
 }
 
 void ListWorkspaces(Call& call, const RouteContext& ctx) {
@@ -72,7 +78,11 @@ void ListWorkspaces(Call& call, const RouteContext& ctx) {
   auto list = ctx.service->ListWorkspaces(filter, page);
   if (!list.ok()) return call.Fail(list.status());
   Json data = Json::array();
-  for (const auto& ws : list->items) data.push_back(WorkspaceObject(ctx, ws));
+  for (const auto& ws : list->items) {
+    auto j = WorkspaceObject(ctx, ws);
+    if (!j.ok()) return call.Fail(j.status());
+    data.push_back(std::move(*j));
+  }
   call.SendJson(200, ListBody(std::move(data), list->next_cursor));
 }
 
@@ -83,11 +93,9 @@ void GetWorkspace(Call& call, const RouteContext& ctx) {
   }
   auto ws = ctx.service->GetWorkspace(call.params[0]);
   if (!ws.ok()) return call.Fail(ws.status());
-  Json j = WorkspaceObject(ctx, *ws);
-  auto credits = WorkspaceCreditsJson(ctx, *ws, call.who.root ? "" : call.who.environment);
-  if (!credits.ok()) return call.Fail(credits.status());
-  j["credits"] = std::move(*credits);
-  call.SendJson(200, j);
+  auto j = WorkspaceObject(ctx, *ws, call.who.root ? "" : call.who.environment);
+  if (!j.ok()) return call.Fail(j.status());
+  call.SendJson(200, *j);
 }
 
 void UpdateWorkspace(Call& call, const RouteContext& ctx) {
@@ -112,7 +120,9 @@ void UpdateWorkspace(Call& call, const RouteContext& ctx) {
   }
   auto ws = ctx.service->UpdateWorkspace(call.params[0], u, call.actor());
   if (!ws.ok()) return call.Fail(ws.status());
-  call.SendJson(200, WorkspaceObject(ctx, *ws));
+  auto j = WorkspaceObject(ctx, *ws);
+  if (!j.ok()) return call.Fail(j.status());
+  call.SendJson(200, *j);
 }
 
 }  // namespace
