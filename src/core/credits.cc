@@ -1,6 +1,7 @@
 #include "core/credits.h"
 
 #include <algorithm>
+#include <array>
 
 namespace keyward {
 
@@ -15,15 +16,16 @@ std::string KeyBalanceName(std::string_view lineage_id) {
   return std::string("key/").append(lineage_id);
 }
 
-std::shared_ptr<CreditLedger::Entry> CreditLedger::Find(const CreditBalanceId& id, bool create) {
-  BalanceKey key{id.balance, id.period_start};
-  Shard& shard = shards_[BalanceKeyHash{}(key) % kShards];
+std::shared_ptr<CreditLedger::Entry> CreditLedger::Find(std::string_view balance,
+                                                        Timestamp period_start, bool create) {
+  const BalanceRef ref{balance, period_start};
+  Shard& shard = shards_[BalanceKeyHash{}(ref) % kShards];
   MutexLock lock(&shard.mu);
-  if (auto it = shard.entries.find(key); it != shard.entries.end()) return it->second;
+  if (auto it = shard.entries.find(ref); it != shard.entries.end()) return it->second;
   if (!create) return nullptr;
   auto e = std::make_shared<Entry>();
-  e->id = id;
-  shard.entries.emplace(std::move(key), e);
+  e->id = CreditBalanceId{std::string(balance), period_start};
+  shard.entries.emplace(BalanceKey{std::string(balance), period_start}, e);
   return e;
 }
 
@@ -90,10 +92,11 @@ bool CreditLedger::Lease(Entry& e, const CreditCharge& charge, int64_t need, Tim
 SpendOutcome CreditLedger::Spend(std::span<const CreditCharge> charges, int64_t cost,
                                  std::span<CreditState> states) NO_THREAD_SAFETY_ANALYSIS {
   const Timestamp mono = options_.clock->Monotonic();
-  std::vector<std::shared_ptr<Entry>> entries;
+  std::array<std::shared_ptr<Entry>, kMaxCharges> found;
+  if (charges.size() > kMaxCharges) return SpendOutcome::kUnavailable;
+  const std::span<std::shared_ptr<Entry>> entries(found.data(), charges.size());
   for (;;) {
-    entries.clear();
-    for (const auto& c : charges) entries.push_back(Find(c.id, true));
+    for (size_t i = 0; i < charges.size(); ++i) entries[i] = Find(charges[i].balance, charges[i].period_start, true);
     for (auto& e : entries) e->mu.Lock();
     bool dead = false;
     for (auto& e : entries) dead = dead || e->dead;
@@ -135,29 +138,29 @@ SpendOutcome CreditLedger::Spend(std::span<const CreditCharge> charges, int64_t 
   for (size_t i = 0; i < charges.size(); ++i) {
     const Entry& e = *entries[i];
     states[i] = CreditState{charges[i].limit, std::max<int64_t>(e.available + e.held, 0),
-                            charges[i].reset, charges[i].id.period_start};
+                            charges[i].reset, charges[i].period_start};
   }
   for (auto it = entries.rbegin(); it != entries.rend(); ++it) (*it)->mu.Unlock();
   return outcome;
 }
 
 Result<CreditState> CreditLedger::Peek(const CreditCharge& charge) {
-  if (auto e = Find(charge.id, false)) {
+  if (auto e = Find(charge.balance, charge.period_start, false)) {
     MutexLock lock(&e->mu);
     if (e->known) {
       return CreditState{charge.limit, std::max<int64_t>(e->available + e->held, 0),
-                         charge.reset, charge.id.period_start};
+                         charge.reset, charge.period_start};
     }
   }
   CreditLeaseRequest r;
-  r.id = charge.id;
+  r.id = CreditBalanceId{std::string(charge.balance), charge.period_start};
   r.limit = charge.limit;
   r.node_id = options_.node_id;
   r.now = options_.clock->Now();
   auto lease = options_.store->LeaseCredits(r);  // want 0: a read
   if (!lease.ok()) return lease.status();
   return CreditState{charge.limit, std::max<int64_t>(lease->available + lease->held, 0),
-                     charge.reset, charge.id.period_start};
+                     charge.reset, charge.period_start};
 }
 
 void CreditLedger::DrainInto(UsageBatch* batch) {
@@ -186,7 +189,7 @@ void CreditLedger::DrainInto(UsageBatch* batch) {
 
 void CreditLedger::FlushDone(const UsageBatch& batch, bool ok, Timestamp drained_at_monotonic) {
   for (const auto& s : batch.credits) {
-    auto e = Find(s.id, true);
+    auto e = Find(s.id.balance, s.id.period_start, true);
     MutexLock lock(&e->mu);
     e->in_flight -= s.amount;
     if (!ok) e->unflushed += s.amount;  // tried again at the next flush

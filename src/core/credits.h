@@ -42,9 +42,11 @@
 
 namespace keyward {
 
-// One balance a request spends from, as the verifier describes it.
+// One balance a request spends from, as the verifier describes it. The
+// views must outlive the call they are passed to.
 struct CreditCharge {
-  CreditBalanceId id;
+  std::string_view balance;  // its name (see CreditBalanceId)
+  Timestamp period_start = 0;
   int64_t limit = 0;
   Timestamp reset = 0;  // when the period ends (0: never)
   // A workspace balance names its workspace and environment (for the
@@ -125,20 +127,39 @@ class CreditLedger {
   struct BalanceKey {
     std::string balance;
     Timestamp period_start;
-    bool operator==(const BalanceKey&) const = default;
+  };
+  // Looked up without building a key (no allocation on the request path).
+  struct BalanceRef {
+    std::string_view balance;
+    Timestamp period_start;
   };
   struct BalanceKeyHash {
+    using is_transparent = void;
+    size_t operator()(const BalanceRef& k) const noexcept {
+      return std::hash<std::string_view>{}(k.balance) ^ static_cast<size_t>(k.period_start);
+    }
     size_t operator()(const BalanceKey& k) const noexcept {
-      return std::hash<std::string>{}(k.balance) ^ static_cast<size_t>(k.period_start);
+      return (*this)(BalanceRef{k.balance, k.period_start});
+    }
+  };
+  struct BalanceKeyEq {
+    using is_transparent = void;
+    static BalanceRef Ref(const BalanceKey& k) { return {k.balance, k.period_start}; }
+    static BalanceRef Ref(const BalanceRef& k) { return k; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const noexcept {
+      return Ref(a).balance == Ref(b).balance && Ref(a).period_start == Ref(b).period_start;
     }
   };
   static constexpr size_t kShards = 16;
+  static constexpr size_t kMaxCharges = 4;  // a spend's balances (the verifier uses two)
   struct Shard {
     Mutex mu;
-    std::unordered_map<BalanceKey, std::shared_ptr<Entry>, BalanceKeyHash> entries GUARDED_BY(mu);
+    std::unordered_map<BalanceKey, std::shared_ptr<Entry>, BalanceKeyHash, BalanceKeyEq> entries
+        GUARDED_BY(mu);
   };
 
-  std::shared_ptr<Entry> Find(const CreditBalanceId& id, bool create);
+  std::shared_ptr<Entry> Find(std::string_view balance, Timestamp period_start, bool create);
   // Makes e hold at least need (leasing from the store); false with *error
   // when the store failed. e.mu held.
   bool Lease(Entry& e, const CreditCharge& charge, int64_t need, Timestamp mono, Status* error)
@@ -149,7 +170,8 @@ class CreditLedger {
   std::array<Shard, kShards> shards_;
 };
 
-// "ws/<workspace>/<environment>" and "key/<lineage>": the balances' names.
+// "ws/<workspace>/<environment>" and "key/<lineage>": the balances' names
+// (the verifier builds the first in place, the same way).
 std::string WorkspaceBalance(std::string_view workspace_id, std::string_view environment);
 std::string KeyBalanceName(std::string_view lineage_id);
 

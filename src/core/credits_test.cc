@@ -40,9 +40,11 @@ class CreditLedgerTest : public ::testing::Test {
     ledger.FlushDone(batch, true, clock_.Monotonic());
   }
 
-  static CreditCharge Charge(const std::string& balance, int64_t limit) {
+  // balance: a literal, which outlives the charge.
+  static CreditCharge Charge(const char* balance, int64_t limit) {
     CreditCharge c;
-    c.id = {balance, 1000};
+    c.balance = balance;
+    c.period_start = 1000;
     c.limit = limit;
     c.reset = 2000;
     return c;

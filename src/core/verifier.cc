@@ -292,17 +292,20 @@ Code Verifier::SpendCredits(const VerifiableKey& key, const WorkspacePolicy* pol
   size_t n = 0;
   if (own != nullptr) {
     const KeyBalance b = KeyBalanceAt(own->credits, now);
-    charges[n++] = CreditCharge{{own->balance, b.period.start}, b.limit, b.period.end, {}, {}};
+    charges[n++] = CreditCharge{own->balance, b.period.start, b.limit, b.period.end, {}, {}};
   }
-  std::string workspace_balance;
   if (allowance) {
+    // The balance's name, built in a buffer each serving thread keeps: no
+    // allocation per request.
+    thread_local std::string workspace_balance;
+    workspace_balance.assign("ws/")
+        .append(key.workspace_id())
+        .append("/")
+        .append(key.environment());
     const Period p = MonthlyPeriod(now, policy->billing_anchor_day);
-    workspace_balance = WorkspaceBalance(key.workspace_id(), key.environment());
-    charges[n++] = CreditCharge{{workspace_balance, p.start},
-                                *policy->monthly_credits,
-                                p.end,
-                                key.workspace_id(),
-                                key.environment()};
+    charges[n++] = CreditCharge{workspace_balance,         p.start,
+                                *policy->monthly_credits,  p.end,
+                                key.workspace_id(),        key.environment()};
   }
   const SpendOutcome outcome =
       options_.credits->Spend(std::span(charges, n), cost, std::span(states, n));

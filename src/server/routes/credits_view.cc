@@ -13,8 +13,10 @@ namespace keyward {
 Result<std::optional<CreditState>> KeyCreditsLeft(const RouteContext& ctx, const ApiKey& key) {
   if (!key.credits || ctx.options->credits == nullptr) return std::optional<CreditState>();
   const KeyBalance b = KeyBalanceAt(*key.credits, ctx.service->clock().Now());
+  const std::string balance = KeyBalanceName(key.lineage_id.empty() ? key.id : key.lineage_id);
   CreditCharge charge;
-  charge.id = {KeyBalanceName(key.lineage_id.empty() ? key.id : key.lineage_id), b.period.start};
+  charge.balance = balance;
+  charge.period_start = b.period.start;
   charge.limit = b.limit;
   charge.reset = b.period.end;
   auto state = ctx.options->credits->Peek(charge);
@@ -34,8 +36,10 @@ Result<Json> WorkspaceCreditsJson(const RouteContext& ctx, const Workspace& ws,
               {"environments", Json::object()}};
   for (const auto& env : ctx.service->format().environments()) {
     if (!only_environment.empty() && env != only_environment) continue;
+    const std::string balance = WorkspaceBalance(ws.id, env);
     CreditCharge charge;
-    charge.id = {WorkspaceBalance(ws.id, env), period.start};
+    charge.balance = balance;
+    charge.period_start = period.start;
     charge.limit = *(*policy)->monthly_credits;
     charge.reset = period.end;
     auto state = ctx.options->credits->Peek(charge);
