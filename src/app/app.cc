@@ -47,8 +47,8 @@ Result<std::unique_ptr<App>> App::Open(const Config& config, AppOptions options)
       app->store_.get(), static_cast<size_t>(std::max<int64_t>(config.cache_max_keys / 8, 1024)));
   app->policy_observer_.policies = app->policies_.get();
   app->service_->AddObserver(&app->policy_observer_);
-  app->follower_ = std::make_unique<ChangeFollower>(
-      app->store_.get(), app->cache_.get(), [p = app->policies_.get()] { p->Clear(); });
+  app->follower_ = std::make_unique<ChangeFollower>(app->store_.get(), app->cache_.get(),
+                                                    [p = app->policies_.get()] { p->Clear(); });
   CreditLedgerOptions co;
   co.store = app->store_.get();
   co.clock = app->clock_;

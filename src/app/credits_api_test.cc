@@ -93,8 +93,9 @@ TEST_F(CreditsApiTest, AWorkspaceTakesItsPlansValuesUnlessItHasItsOwn) {
   EXPECT_EQ(j["rate_limit"]["limit"], 50);
   EXPECT_EQ(j["credits"]["environments"]["live"]["remaining"], 100);
 
-  j = Ok(http::verb::patch, "/v1/workspaces/" + ws,
-         R"({"monthly_credits":5,"max_active_keys":1,"rate_limit":{"limit":2,"period_seconds":60}})");
+  j = Ok(
+      http::verb::patch, "/v1/workspaces/" + ws,
+      R"({"monthly_credits":5,"max_active_keys":1,"rate_limit":{"limit":2,"period_seconds":60}})");
   EXPECT_EQ(j["monthly_credits"], 5);
   EXPECT_EQ(j["monthly_credits_override"], 5);
   EXPECT_EQ(j["max_active_keys"], 1);
@@ -204,8 +205,8 @@ TEST_F(CreditsApiTest, ARotatedKeySharesItsPredecessorsCredits) {
   const std::string ws = Workspace();
   const std::string key = Key(ws, "live", R"(,"credits":{"remaining":3})");
   const std::string id = Verify(key)["key_id"].get<std::string>();  // 2 left
-  const Json rotated = Ok(http::verb::post, "/v1/api-keys/" + id + "/rotate",
-                          R"({"grace_seconds":60})", 201);
+  const Json rotated =
+      Ok(http::verb::post, "/v1/api-keys/" + id + "/rotate", R"({"grace_seconds":60})", 201);
   EXPECT_EQ(rotated["credits"]["remaining"], 2);
   const std::string next = rotated["key"].get<std::string>();
   EXPECT_EQ(Verify(next)["code"], "valid");
@@ -271,8 +272,7 @@ TEST_F(CreditsApiTest, RefusedVerificationsAreFreeAndTestTrafficNeverSpendsLive)
   const std::string test = Key(ws, "test");
   // Refused for its address, a missing scope and a bad key: nothing spent.
   EXPECT_EQ(Code(Gateway(live)), "ip_not_allowed");
-  EXPECT_EQ(Verify(live, R"(,"ip":"10.1.1.1","scopes":["admin"])")["code"],
-            "insufficient_scope");
+  EXPECT_EQ(Verify(live, R"(,"ip":"10.1.1.1","scopes":["admin"])")["code"], "insufficient_scope");
   EXPECT_EQ(WorkspaceLeft(ws), 5);
   for (int i = 0; i < 5; ++i) EXPECT_EQ(Verify(test)["code"], "valid");
   EXPECT_EQ(Verify(test)["code"], "quota_exceeded");
@@ -316,11 +316,10 @@ TEST_F(CreditsApiTest, OnlyARootKeySetsCredits) {
 }
 
 TEST_F(CreditsApiTest, BadPlansAndWorkspacesAreRefusedAndNothingIsStored) {
-  for (const char* body : {R"({"name":"x","monthly_credits":-1})",
-                           R"({"name":"x","costs":{"GET /v1/[":5}})",
-                           R"({"name":"x","costs":{"GET /v1/a":-5}})",
-                           R"({"name":"x","costs":{"GET /v1/a":"5"}})", R"({"name":""})",
-                           R"({"name":"x","max_active_keys":0})"}) {
+  for (const char* body :
+       {R"({"name":"x","monthly_credits":-1})", R"({"name":"x","costs":{"GET /v1/[":5}})",
+        R"({"name":"x","costs":{"GET /v1/a":-5}})", R"({"name":"x","costs":{"GET /v1/a":"5"}})",
+        R"({"name":""})", R"({"name":"x","max_active_keys":0})"}) {
     const ApiReply r = Call(http::verb::post, "/v1/plans", body);
     EXPECT_EQ(r.response.status, 400) << body << " " << r.response.body;
   }
@@ -332,8 +331,7 @@ TEST_F(CreditsApiTest, BadPlansAndWorkspacesAreRefusedAndNothingIsStored) {
                 .response.status,
             400);
   EXPECT_TRUE(Ok(http::verb::get, "/v1/workspaces")["data"].empty());
-  EXPECT_EQ(Call(http::verb::patch, "/v1/plans/plan_nope", R"({"name":"x"})").response.status,
-            404);
+  EXPECT_EQ(Call(http::verb::patch, "/v1/plans/plan_nope", R"({"name":"x"})").response.status, 404);
 }
 
 TEST_F(CreditsApiTest, ThresholdsAreRecordedOncePerPeriodInTheAuditLog) {
@@ -370,8 +368,8 @@ TEST_F(CreditsApiTest, UsageByDayAndMonthCarriesCreditsAndTheAllowance) {
   clock_.Set(*ParseRfc3339("2026-02-02T10:00:00Z"));
   Verify(key, R"(,"cost":10)");
   ASSERT_TRUE(stack_.app->FlushUsage().ok());
-  Json u = Ok(http::verb::get, "/v1/usage?workspace_id=" + ws +
-                                   "&granularity=month&from=2026-01-01T00:00:00Z");
+  Json u = Ok(http::verb::get,
+              "/v1/usage?workspace_id=" + ws + "&granularity=month&from=2026-01-01T00:00:00Z");
   ASSERT_EQ(u["data"].size(), 2u) << u.dump();
   EXPECT_EQ(u["data"][0]["start"], "2026-01-01T00:00:00Z");
   EXPECT_EQ(u["data"][0]["valid"], 2);
@@ -384,9 +382,9 @@ TEST_F(CreditsApiTest, UsageByDayAndMonthCarriesCreditsAndTheAllowance) {
   u = Ok(http::verb::get, "/v1/usage?workspace_id=" + ws +
                               "&granularity=day&environment=test&from=2026-01-01T00:00:00Z");
   EXPECT_TRUE(u["data"].empty());
-  EXPECT_EQ(Call(http::verb::get, "/v1/usage?workspace_id=" + ws + "&environment=prod")
-                .response.status,
-            400);
+  EXPECT_EQ(
+      Call(http::verb::get, "/v1/usage?workspace_id=" + ws + "&environment=prod").response.status,
+      400);
 }
 
 }  // namespace

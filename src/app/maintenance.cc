@@ -5,8 +5,8 @@
 namespace keyward {
 
 Maintenance::Maintenance(KeyStore* store, ChangeFollower* follower, UsageRecorder* usage,
-                         CreditLedger* credits, std::vector<RateLimiter*> limiters, int64_t retention_days,
-                         const Clock* clock, const Clock* wall_source,
+                         CreditLedger* credits, std::vector<RateLimiter*> limiters,
+                         int64_t retention_days, const Clock* clock, const Clock* wall_source,
                          std::function<void()> check_storage)
     : store_(store),
       follower_(follower),

@@ -37,8 +37,8 @@ class Maintenance {
  public:
   // credits: null when credits are not counted.
   Maintenance(KeyStore* store, ChangeFollower* follower, UsageRecorder* usage,
-              CreditLedger* credits, std::vector<RateLimiter*> limiters, int64_t retention_days, const Clock* clock,
-              const Clock* wall_source, std::function<void()> check_storage);
+              CreditLedger* credits, std::vector<RateLimiter*> limiters, int64_t retention_days,
+              const Clock* clock, const Clock* wall_source, std::function<void()> check_storage);
   ~Maintenance() { Stop(); }
 
   // Stops the thread, then writes what usage is still counted in memory.

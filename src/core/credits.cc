@@ -59,8 +59,7 @@ bool CreditLedger::Lease(Entry& e, const CreditCharge& charge, int64_t need, Tim
   int64_t want = 0;
   if (need > e.held) {
     const bool fast = e.last_lease != 0 && mono - e.last_lease < 1000;
-    want = e.last_grant == 0 ? options_.min_lease
-                             : (fast ? e.last_grant * 2 : e.last_grant / 2);
+    want = e.last_grant == 0 ? options_.min_lease : (fast ? e.last_grant * 2 : e.last_grant / 2);
     want = std::clamp(want, options_.min_lease, options_.max_lease);
     want = std::max(want, need - e.held);
   }
@@ -96,7 +95,8 @@ SpendOutcome CreditLedger::Spend(std::span<const CreditCharge> charges, int64_t 
   if (charges.size() > kMaxCharges) return SpendOutcome::kUnavailable;
   const std::span<std::shared_ptr<Entry>> entries(found.data(), charges.size());
   for (;;) {
-    for (size_t i = 0; i < charges.size(); ++i) entries[i] = Find(charges[i].balance, charges[i].period_start, true);
+    for (size_t i = 0; i < charges.size(); ++i)
+      entries[i] = Find(charges[i].balance, charges[i].period_start, true);
     for (auto& e : entries) e->mu.Lock();
     bool dead = false;
     for (auto& e : entries) dead = dead || e->dead;
@@ -110,7 +110,8 @@ SpendOutcome CreditLedger::Spend(std::span<const CreditCharge> charges, int64_t 
       // The allowance was lowered: what is left shrinks by as much at once.
       // Held credits past it stay leased (counted as spent by the store,
       // never spent here) until they are given back.
-      const int64_t left = std::max<int64_t>(e.available + e.held - (e.limit - charges[i].limit), 0);
+      const int64_t left =
+          std::max<int64_t>(e.available + e.held - (e.limit - charges[i].limit), 0);
       e.held = std::min(e.held, left);
       e.available = left - e.held;
     }
@@ -148,8 +149,8 @@ Result<CreditState> CreditLedger::Peek(const CreditCharge& charge) {
   if (auto e = Find(charge.balance, charge.period_start, false)) {
     MutexLock lock(&e->mu);
     if (e->known) {
-      return CreditState{charge.limit, std::max<int64_t>(e->available + e->held, 0),
-                         charge.reset, charge.period_start};
+      return CreditState{charge.limit, std::max<int64_t>(e->available + e->held, 0), charge.reset,
+                         charge.period_start};
     }
   }
   CreditLeaseRequest r;

@@ -126,7 +126,7 @@ TEST_F(CreditLedgerTest, ALoweredAllowanceHoldsAtOnce) {
   CreditCharge charge = Charge("ws/ws_1/live", 1000);
   CreditState state;
   ASSERT_EQ(ledger->Spend({&charge, 1}, 1, {&state, 1}), SpendOutcome::kSpent);  // leases a block
-  charge.limit = 5;  // the plan changed
+  charge.limit = 5;                                                              // the plan changed
   int64_t spent = 1;
   while (ledger->Spend({&charge, 1}, 1, {&state, 1}) == SpendOutcome::kSpent) ++spent;
   EXPECT_EQ(spent, 5);
@@ -184,11 +184,11 @@ TEST_F(CreditLedgerTest, ACrashGivesBackOnlyWhatWasNotFlushed) {
   CreditState state;
   {
     auto a = Ledger("node_a");
-    for (int i = 0; i < 100; ++i) ASSERT_EQ(a->Spend({&charge, 1}, 1, {&state, 1}),
-                                            SpendOutcome::kSpent);
+    for (int i = 0; i < 100; ++i)
+      ASSERT_EQ(a->Spend({&charge, 1}, 1, {&state, 1}), SpendOutcome::kSpent);
     Flush(*a);
-    for (int i = 0; i < 30; ++i) ASSERT_EQ(a->Spend({&charge, 1}, 1, {&state, 1}),
-                                           SpendOutcome::kSpent);
+    for (int i = 0; i < 30; ++i)
+      ASSERT_EQ(a->Spend({&charge, 1}, 1, {&state, 1}), SpendOutcome::kSpent);
     // Killed: no flush, no release. Its lease lapses after the lease time.
   }
   EXPECT_EQ(Spent("ws/ws_1/live"), 100);

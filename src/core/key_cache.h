@@ -17,8 +17,8 @@
 #define KEYWARD_CORE_KEY_CACHE_H_
 
 #include <array>
-#include <functional>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <unordered_map>
 

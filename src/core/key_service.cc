@@ -238,9 +238,8 @@ Result<CreatedKey> KeyService::CreateKey(NewKeyParams p, const Actor& actor) {
                         {"scopes", k.scopes}};
   auto max_active = MaxActiveKeys(*ws);
   if (!max_active.ok()) return max_active.status();
-  KEYWARD_RETURN_IF_ERROR(
-      store_->InsertKey(k, *max_active, now,
-                        MakeAudit(actor, "key.create", k.id, k.workspace_id, details.dump())));
+  KEYWARD_RETURN_IF_ERROR(store_->InsertKey(
+      k, *max_active, now, MakeAudit(actor, "key.create", k.id, k.workspace_id, details.dump())));
   Notify(k);
   return out;
 }

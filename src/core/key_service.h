@@ -50,7 +50,7 @@ struct NewKeyParams {
   std::vector<std::string> endpoint_allowlist;
   std::optional<RateLimit> rate_limit;
   std::optional<KeyCredits> credits;  // set_at is filled in
-  std::string meta_json = "{}";  // a JSON object; the caller has parsed it
+  std::string meta_json = "{}";       // a JSON object; the caller has parsed it
   std::optional<Timestamp> expires_at;
 };
 

@@ -136,12 +136,11 @@ class KeyStore {
   // each key's last_used_at to its time in the batch (never lowers it), in
   // one transaction. Credits spent move from batch.node_id's lease of their
   // balance to the balance's spent (a lease never goes below 0), and every
-  // lease of batch.node_id is renewed to batch.lease_expires_at. A workspace balance whose spent reaches a threshold of its
-  // limit (kCreditThresholds) for the first time in its period records it,
-  // once, with an audit entry "workspace.credits_low" (80) or
-  // "workspace.credits_exhausted" (100), actor "keyward". A batch with
-  // nothing but a node_id only renews. Not otherwise audited: this is
-  // usage, not a change.
+  // lease of batch.node_id is renewed to batch.lease_expires_at. A workspace balance whose spent
+  // reaches a threshold of its limit (kCreditThresholds) for the first time in its period records
+  // it, once, with an audit entry "workspace.credits_low" (80) or "workspace.credits_exhausted"
+  // (100), actor "keyward". A batch with nothing but a node_id only renews. Not otherwise audited:
+  // this is usage, not a change.
   virtual Status RecordUsage(const UsageBatch& batch) = 0;
   // Counts per bucket and code, buckets in ascending order; empty buckets
   // are left out.

@@ -98,7 +98,7 @@ struct ApiKey {
   std::vector<std::string> endpoint_allowlist;  // as EndpointPattern accepts
   std::optional<RateLimit> rate_limit;
   std::optional<KeyCredits> credits;  // unset: the key spends only its workspace's
-  std::string meta_json = "{}";  // a JSON object, kept verbatim
+  std::string meta_json = "{}";       // a JSON object, kept verbatim
   Timestamp created_at = 0;
   std::string created_by;
   std::optional<Timestamp> expires_at;

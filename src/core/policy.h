@@ -71,8 +71,7 @@ class PolicyCache final : public PolicyResolver {
   static constexpr size_t kShards = 16;
   struct Shard {
     Mutex mu;
-    std::unordered_map<std::string, std::shared_ptr<const WorkspacePolicy>> policies
-        GUARDED_BY(mu);
+    std::unordered_map<std::string, std::shared_ptr<const WorkspacePolicy>> policies GUARDED_BY(mu);
   };
   Shard& ShardOf(std::string_view id) {
     return shards_[std::hash<std::string_view>{}(id) % kShards];

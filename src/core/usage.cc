@@ -32,8 +32,8 @@ UsageBatch UsageRecorder::Drain() {
       const VerifiableKey& key = *c.key;
       UsageRow& row = rows[{std::string(key.id()), slot.minute, slot.code}];
       if (row.key_id.empty()) {
-        row = UsageRow{std::string(key.id()), std::string(key.workspace_id()), slot.minute,
-                       slot.code, 0, 0};
+        row = UsageRow{
+            std::string(key.id()), std::string(key.workspace_id()), slot.minute, slot.code, 0, 0};
       }
       row.count += c.count;
       row.credits += c.credits;

@@ -303,9 +303,9 @@ Code Verifier::SpendCredits(const VerifiableKey& key, const WorkspacePolicy* pol
         .append("/")
         .append(key.environment());
     const Period p = MonthlyPeriod(now, policy->billing_anchor_day);
-    charges[n++] = CreditCharge{workspace_balance,         p.start,
-                                *policy->monthly_credits,  p.end,
-                                key.workspace_id(),        key.environment()};
+    charges[n++] =
+        CreditCharge{workspace_balance,  p.start,          *policy->monthly_credits, p.end,
+                     key.workspace_id(), key.environment()};
   }
   const SpendOutcome outcome =
       options_.credits->Spend(std::span(charges, n), cost, std::span(states, n));

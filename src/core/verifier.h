@@ -158,7 +158,7 @@ struct VerifierOptions {
   // failure budget on its monotonic time, which no jump moves.
   const Clock* clock = nullptr;
   KeyResolver* resolver = nullptr;
-  RateLimiter* rate_limiter = nullptr;          // null: no rate limits
+  RateLimiter* rate_limiter = nullptr;  // null: no rate limits
   // For keys without their own: their workspace's (or its plan's), else
   // this.
   std::optional<RateLimit> default_rate_limit;

@@ -132,8 +132,8 @@ ApiReply Api::Handle(const HttpRequest& req, std::string_view peer_ip) {
   // gateway passes its client's headers on, and the client's copy must not
   // be able to win (credentials, the referrer, a gateway's demands).
   for (const char* name : {"Authorization", "X-API-Key", "Referer", "X-Keyward-Required-Scopes",
-                           "X-Keyward-Required-Environment", "X-Keyward-Cost", "Content-Type", "Origin",
-                           "Sec-Fetch-Site", "X-Keyward-Session", "X-CSRF-Token"}) {
+                           "X-Keyward-Required-Environment", "X-Keyward-Cost", "Content-Type",
+                           "Origin", "Sec-Fetch-Site", "X-Keyward-Session", "X-CSRF-Token"}) {
     if (auto single = SingleHeaderValue(req, name); !single.ok()) {
       reply.route = metrics_.unmatched_route();
       call.Fail(single.status());

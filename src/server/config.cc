@@ -114,11 +114,13 @@ Status ReadPlans(const toml::node& v, const std::string& path, Config* c) {
       } else if (field == "costs") {
         const toml::table* costs = fv.as_table();
         if (!costs) {
-          return Bad(path, name, "must be a table of \"METHOD /path\" = cost, like "
-                                 "\"GET /v1/search\" = 5");
+          return Bad(path, name,
+                     "must be a table of \"METHOD /path\" = cost, like "
+                     "\"GET /v1/search\" = 5");
         }
         for (auto&& [ck, cv] : *costs) {
-          KEYWARD_RETURN_IF_ERROR(ReadInt(cv, path, name + ".\"" + std::string(ck.str()) + "\"", &n));
+          KEYWARD_RETURN_IF_ERROR(
+              ReadInt(cv, path, name + ".\"" + std::string(ck.str()) + "\"", &n));
           plan.cost_rules.push_back({std::string(ck.str()), n});
         }
       } else {

@@ -260,8 +260,9 @@ Status FieldReader::CostRules(const char* name, std::optional<std::vector<CostRu
   const Json* v = Find(name);
   if (!v) return Status::Ok();
   if (!v->is_object()) {
-    return FieldError(name, "must be an object of \"METHOD /path\": cost, like "
-                            "{\"GET /v1/search\": 5}");
+    return FieldError(name,
+                      "must be an object of \"METHOD /path\": cost, like "
+                      "{\"GET /v1/search\": 5}");
   }
   std::vector<CostRule> rules;
   for (const auto& [endpoint, cost] : v->items()) {

@@ -50,8 +50,7 @@ class FieldReader {
   Status NullableRateLimit(const char* name, std::optional<std::optional<RateLimit>>* out) const;
   // {"remaining": n, "refill": {"amount": n, "interval": "daily"|"monthly", "day": d} | null}
   // or null.
-  Status NullableKeyCredits(const char* name,
-                            std::optional<std::optional<KeyCredits>>* out) const;
+  Status NullableKeyCredits(const char* name, std::optional<std::optional<KeyCredits>>* out) const;
   // A string, or null for "" (no plan).
   Status NullablePlanId(const char* name, std::optional<std::string>* out) const;
   // {"METHOD /path": cost, …}

@@ -151,10 +151,9 @@ void UpdateKey(Call& call, const RouteContext& ctx) {
   if (!body) return;
   FieldReader f(*body);
   KeyUpdate u;
-  if (!call.Check(
-          f.OnlyFields({"name", "scopes", "ip_allowlist", "referrer_allowlist",
-                        "endpoint_allowlist", "rate_limit", "credits", "meta", "enabled",
-                        "expires_at"})) ||
+  if (!call.Check(f.OnlyFields({"name", "scopes", "ip_allowlist", "referrer_allowlist",
+                                "endpoint_allowlist", "rate_limit", "credits", "meta", "enabled",
+                                "expires_at"})) ||
       !call.Check(f.String("name", &u.name)) || !call.Check(f.StringList("scopes", &u.scopes)) ||
       !call.Check(f.StringList("ip_allowlist", &u.ip_allowlist)) ||
       !call.Check(f.StringList("referrer_allowlist", &u.referrer_allowlist)) ||
@@ -176,8 +175,8 @@ void UpdateKey(Call& call, const RouteContext& ctx) {
   auto key = ctx.service->UpdateKey(call.params[0], u, call.actor());
   if (!key.ok()) return call.Fail(key.status());
   auto left = KeyCreditsLeft(ctx, *key);
-  call.SendJson(200, KeyJson(*key, ctx.service->clock().Now(), nullptr,
-                             left.ok() ? *left : std::nullopt));
+  call.SendJson(
+      200, KeyJson(*key, ctx.service->clock().Now(), nullptr, left.ok() ? *left : std::nullopt));
 }
 
 void RevokeKey(Call& call, const RouteContext& ctx) {

@@ -9,7 +9,6 @@
 namespace keyward {
 namespace {
 
-
 void CreatePlan(Call& call, const RouteContext& ctx) {
   auto body = WriteBody(call, ctx, false);
   if (!body) return;
@@ -18,7 +17,9 @@ void CreatePlan(Call& call, const RouteContext& ctx) {
   std::optional<int64_t> credits, max_active;
   std::optional<std::optional<RateLimit>> rate;
   std::optional<std::vector<CostRule>> costs;
-  if (!call.Check(f.OnlyFields({"name", "monthly_credits", "rate_limit", "max_active_keys", "costs"})) || !call.Check(f.RequiredString("name", &p.name)) ||
+  if (!call.Check(
+          f.OnlyFields({"name", "monthly_credits", "rate_limit", "max_active_keys", "costs"})) ||
+      !call.Check(f.RequiredString("name", &p.name)) ||
       !call.Check(f.Int("monthly_credits", 0, 1'000'000'000'000, &credits)) ||
       !call.Check(f.NullableRateLimit("rate_limit", &rate)) ||
       !call.Check(f.Int("max_active_keys", 1, 100000, &max_active)) ||
@@ -55,7 +56,9 @@ void UpdatePlan(Call& call, const RouteContext& ctx) {
   if (!body) return;
   FieldReader f(*body);
   PlanUpdate u;
-  if (!call.Check(f.OnlyFields({"name", "monthly_credits", "rate_limit", "max_active_keys", "costs"})) || !call.Check(f.String("name", &u.name)) ||
+  if (!call.Check(
+          f.OnlyFields({"name", "monthly_credits", "rate_limit", "max_active_keys", "costs"})) ||
+      !call.Check(f.String("name", &u.name)) ||
       !call.Check(f.NullableInt("monthly_credits", 0, 1'000'000'000'000, &u.monthly_credits)) ||
       !call.Check(f.NullableRateLimit("rate_limit", &u.rate_limit)) ||
       !call.Check(f.NullableInt("max_active_keys", 1, 100000, &u.max_active_keys)) ||

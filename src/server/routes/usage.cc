@@ -84,7 +84,8 @@ void Usage(Call& call, const RouteContext& ctx) {
     to_minute = (*t + kMillisPerMinute - 1) / kMillisPerMinute;
   }
   to_minute = (to_minute + bucket_minutes - 1) / bucket_minutes * bucket_minutes;
-  if (by_month) to_minute = MonthlyPeriod(to_minute * kMillisPerMinute - 1, {}).end / kMillisPerMinute;
+  if (by_month)
+    to_minute = MonthlyPeriod(to_minute * kMillisPerMinute - 1, {}).end / kMillisPerMinute;
   int64_t from_minute = to_minute - default_span_minutes;
   if (!from_text.empty()) {
     auto f = ParseRfc3339(from_text);
@@ -94,7 +95,8 @@ void Usage(Call& call, const RouteContext& ctx) {
     from_minute = *f / kMillisPerMinute;
   }
   from_minute = from_minute / bucket_minutes * bucket_minutes;
-  if (by_month) from_minute = MonthlyPeriod(from_minute * kMillisPerMinute, {}).start / kMillisPerMinute;
+  if (by_month)
+    from_minute = MonthlyPeriod(from_minute * kMillisPerMinute, {}).start / kMillisPerMinute;
   if (from_minute >= to_minute) return call.Error(Code::kInvalidRequest, "from must be before to");
   constexpr int64_t kMaxBuckets = 1500;
   if ((to_minute - from_minute) / bucket_minutes > kMaxBuckets) {

@@ -98,9 +98,9 @@ class UsageExport {
       if (IsRefusal(Code(c))) refused += counts_[c];
     }
     if (csv_) {
-      *out += DayText(day_) + "," + CsvField(query_.workspace_id) + "," + CsvField(key_id_) +
-              "," + CsvField(environment_) + "," + std::to_string(valid) + "," +
-              std::to_string(refused) + "," + std::to_string(credits_);
+      *out += DayText(day_) + "," + CsvField(query_.workspace_id) + "," + CsvField(key_id_) + "," +
+              CsvField(environment_) + "," + std::to_string(valid) + "," + std::to_string(refused) +
+              "," + std::to_string(credits_);
       for (int c = 1; c < kCodeCount; ++c) {
         if (IsRefusal(Code(c))) *out += "," + std::to_string(counts_[c]);
       }
@@ -113,8 +113,9 @@ class UsageExport {
         by_code[std::string(CodeName(Code(c)))] = counts_[c];
       }
     }
-    const Json row = {{"day", DayText(day_)},  {"key_id", key_id_}, {"environment", environment_},
-                      {"valid", valid},        {"refused", refused}, {"credits", credits_},
+    const Json row = {{"day", DayText(day_)},         {"key_id", key_id_},
+                      {"environment", environment_},  {"valid", valid},
+                      {"refused", refused},           {"credits", credits_},
                       {"by_code", std::move(by_code)}};
     *out += (rows_written_++ == 0 ? "" : ",") + row.dump();
   }
@@ -164,14 +165,18 @@ void ExportUsage(Call& call, const RouteContext& ctx) {
   Timestamp from = month.start, to = month.end;
   if (!from_text.empty()) {
     auto t = ParseDayOrTime(from_text);
-    if (!t) return call.Error(Code::kInvalidRequest, "from must be a day like 2026-11-01 or an "
-                                                     "RFC 3339 time");
+    if (!t)
+      return call.Error(Code::kInvalidRequest,
+                        "from must be a day like 2026-11-01 or an "
+                        "RFC 3339 time");
     from = *t;
   }
   if (!to_text.empty()) {
     auto t = ParseDayOrTime(to_text);
-    if (!t) return call.Error(Code::kInvalidRequest, "to must be a day like 2026-12-01 or an "
-                                                     "RFC 3339 time");
+    if (!t)
+      return call.Error(Code::kInvalidRequest,
+                        "to must be a day like 2026-12-01 or an "
+                        "RFC 3339 time");
     to = *t;
     if (from_text.empty()) from = MonthlyPeriod(to - 1, std::nullopt).start;
   }

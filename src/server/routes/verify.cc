@@ -21,11 +21,10 @@ void VerifyKey(Call& call, const RouteContext& ctx) {
   std::optional<int64_t> cost;
   if (!call.Check(f.OnlyFields(
           {"key", "environment", "ip", "referrer", "method", "path", "scopes", "cost"})) ||
-      !call.Check(f.Int("cost", 0, kMaxRequestCost, &cost)) ||
-      !call.Check(f.String("key", &key)) || !call.Check(f.String("environment", &environment)) ||
-      !call.Check(f.String("ip", &ip)) || !call.Check(f.String("referrer", &referrer)) ||
-      !call.Check(f.String("method", &method)) || !call.Check(f.String("path", &path)) ||
-      !call.Check(f.StringList("scopes", &scopes))) {
+      !call.Check(f.Int("cost", 0, kMaxRequestCost, &cost)) || !call.Check(f.String("key", &key)) ||
+      !call.Check(f.String("environment", &environment)) || !call.Check(f.String("ip", &ip)) ||
+      !call.Check(f.String("referrer", &referrer)) || !call.Check(f.String("method", &method)) ||
+      !call.Check(f.String("path", &path)) || !call.Check(f.StringList("scopes", &scopes))) {
     return;
   }
   if (ip && !ip->empty() && !ParseIpAddress(*ip)) {

@@ -28,8 +28,7 @@ Result<Json> WorkspaceObject(const RouteContext& ctx, const Workspace& ws,
   j["monthly_credits_override"] = ws.monthly_credits ? Json(*ws.monthly_credits) : Json(nullptr);
   j["rate_limit"] = RateLimitJson(rate);
   j["rate_limit_override"] = RateLimitJson(ws.rate_limit);
-  j["billing_anchor_day"] =
-      ws.billing_anchor_day ? Json(*ws.billing_anchor_day) : Json(nullptr);
+  j["billing_anchor_day"] = ws.billing_anchor_day ? Json(*ws.billing_anchor_day) : Json(nullptr);
   auto left = WorkspaceCreditsJson(ctx, ws, only_environment);
   if (!left.ok()) return left.status();
   j["credits"] = std::move(*left);
