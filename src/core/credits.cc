@@ -208,17 +208,18 @@ void CreditLedger::FlushDone(const UsageBatch& batch, bool ok, Timestamp drained
   }
 }
 
+bool CreditLedger::Idle(const Entry& e, Timestamp mono) {
+  return mono - std::max(e.last_used, e.last_lease) >= kIdleMillis && e.unflushed == 0 &&
+         e.in_flight == 0;
+}
+
 void CreditLedger::ReleaseIdle() {
   const Timestamp mono = options_.clock->Monotonic();
-  auto idle = [&](const Entry& e) REQUIRES(e.mu) {
-    return mono - std::max(e.last_used, e.last_lease) >= kIdleMillis && e.unflushed == 0 &&
-           e.in_flight == 0;
-  };
   // Give back what idle balances hold, each under its own lock (a spend on
   // it waits, and then leases anew).
   for (const auto& e : All()) {
     MutexLock lock(&e->mu);
-    if (e->held == 0 || !idle(*e)) continue;
+    if (e->held == 0 || !Idle(*e, mono)) continue;
     if (!options_.store->ReleaseCredits(options_.node_id, {e->id}).ok()) continue;
     e->held = 0;
     e->known = false;
@@ -230,7 +231,7 @@ void CreditLedger::ReleaseIdle() {
     for (auto it = shard.entries.begin(); it != shard.entries.end();) {
       Entry& e = *it->second;
       MutexLock entry_lock(&e.mu);
-      if (e.held != 0 || !idle(e)) {
+      if (e.held != 0 || !Idle(e, mono)) {
         ++it;
         continue;
       }

@@ -165,6 +165,8 @@ class CreditLedger {
   bool Lease(Entry& e, const CreditCharge& charge, int64_t need, Timestamp mono, Status* error)
       REQUIRES(e.mu);
   std::vector<std::shared_ptr<Entry>> All();
+  // Not spent from or leased for kIdleMillis, and nothing waits to be written.
+  static bool Idle(const Entry& e, Timestamp mono) REQUIRES(e.mu);
 
   CreditLedgerOptions options_;
   std::array<Shard, kShards> shards_;
