@@ -226,17 +226,21 @@ void CreditLedger::ReleaseIdle() {
   }
   // Forget idle balances that hold nothing; a spend that found one just
   // before sees it dead and looks again.
+  // The map's reference may be the last: each entry is kept alive here
+  // until its lock is released.
+  std::vector<std::shared_ptr<Entry>> forgotten;
   for (auto& shard : shards_) {
     MutexLock lock(&shard.mu);
     for (auto it = shard.entries.begin(); it != shard.entries.end();) {
-      Entry& e = *it->second;
-      MutexLock entry_lock(&e.mu);
-      if (e.held != 0 || !Idle(e, mono)) {
+      std::shared_ptr<Entry> keep = it->second;
+      MutexLock entry_lock(&keep->mu);
+      if (keep->held != 0 || !Idle(*keep, mono)) {
         ++it;
         continue;
       }
-      e.dead = true;
+      keep->dead = true;
       it = shard.entries.erase(it);
+      forgotten.push_back(keep);
     }
   }
 }
