@@ -11,18 +11,21 @@ namespace keyward {
 
 Result<Json> WorkspaceObject(const RouteContext& ctx, const Workspace& ws,
                              std::string_view only_environment) {
-  auto active = ctx.service->CountActiveKeys(ws.id);
-  auto max_active = ctx.service->MaxActiveKeys(ws);
-  Json j = WorkspaceJson(ws, max_active.ok() ? *max_active : ctx.service->default_max_active(),
-                         active.ok() ? *active : 0);
-  // In force: its own value, else its plan's, else the deployment's.
-  std::shared_ptr<const WorkspacePolicy> policy;
-  if (ctx.options->policies != nullptr) {
-    if (auto p = ctx.options->policies->Policy(ws.id); p.ok()) policy = *p;
+  // In force: its own value, else its plan's, else the deployment's, by the
+  // rule verification uses (CompilePolicy), from one read of its plan.
+  std::optional<Plan> plan;
+  if (!ws.plan_id.empty()) {
+    auto found = ctx.service->GetPlan(ws.plan_id);
+    if (!found.ok() && found.status().code() != Code::kNotFound) return found.status();
+    if (found.ok()) plan = std::move(*found);
   }
-  std::optional<RateLimit> rate = policy ? policy->rate_limit : ws.rate_limit;
+  const auto policy = CompilePolicy(ws, plan ? &*plan : nullptr);
+  auto active = ctx.service->CountActiveKeys(ws.id);
+  Json j = WorkspaceJson(ws, policy->max_active_keys.value_or(ctx.service->default_max_active()),
+                         active.ok() ? *active : 0);
+  std::optional<RateLimit> rate = policy->rate_limit;
   if (!rate) rate = ctx.verifier->options().default_rate_limit;
-  const std::optional<int64_t> credits = policy ? policy->monthly_credits : ws.monthly_credits;
+  const std::optional<int64_t>& credits = policy->monthly_credits;
   j["plan_id"] = ws.plan_id.empty() ? Json(nullptr) : Json(ws.plan_id);
   j["monthly_credits"] = credits ? Json(*credits) : Json(nullptr);
   j["monthly_credits_override"] = ws.monthly_credits ? Json(*ws.monthly_credits) : Json(nullptr);
