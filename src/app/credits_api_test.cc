@@ -315,6 +315,34 @@ TEST_F(CreditsApiTest, OnlyARootKeySetsCredits) {
   EXPECT_EQ(r.response.status, 403);
 }
 
+TEST_F(CreditsApiTest, AManagingKeyExportsOnlyItsOwnWorkspaceAndEnvironment) {
+  const std::string ws = Workspace(R"(,"monthly_credits":100)");
+  const std::string other = Workspace();
+  const std::string manager = Key(ws, "live", R"(,"scopes":["keys:manage"])");
+  Verify(Key(ws, "test"));
+  Verify(Key(ws, "live"));
+  Verify(Key(other, "live"));
+  ASSERT_TRUE(stack_.app->FlushUsage().ok());
+  auto as_manager = [&](const std::string& target) {
+    HttpRequest req{http::verb::get, target, 11};
+    req.set(http::field::authorization, "Bearer " + manager);
+    return stack_.api->Handle(req, "127.0.0.1");
+  };
+  EXPECT_EQ(as_manager("/v1/usage/export?workspace_id=" + other).response.status, 404);
+  EXPECT_EQ(as_manager("/v1/usage/export?workspace_id=" + ws + "&environment=test").response.status,
+            404);
+  const ApiReply own = as_manager("/v1/usage/export?workspace_id=" + ws);
+  ASSERT_EQ(own.response.status, 200) << own.response.body;
+  // Streamed: the body is produced piece by piece after the handler returns.
+  std::string body;
+  bool done = false;
+  ASSERT_TRUE(own.response.stream);
+  while (!done) ASSERT_TRUE(own.response.stream(&body, &done).ok());
+  EXPECT_EQ(body.find(",test,"), std::string::npos) << body;
+  EXPECT_NE(body.find(",live,1,0,1,"), std::string::npos) << body;
+  EXPECT_EQ(as_manager("/v1/usage?workspace_id=" + other).response.status, 404);
+}
+
 TEST_F(CreditsApiTest, BadPlansAndWorkspacesAreRefusedAndNothingIsStored) {
   for (const char* body :
        {R"({"name":"x","monthly_credits":-1})", R"({"name":"x","costs":{"GET /v1/[":5}})",
