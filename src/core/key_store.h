@@ -39,6 +39,32 @@
 namespace keyward {
 
 // A change to a key, as the change log records it for other nodes.
+// One key of an import (KeyStore::ImportKeys): a key made elsewhere, known
+// by its hash. id_given: the id came from the import row, so an existing key
+// with the hash must have it too; otherwise the id was made for the row.
+struct ImportKeyRow {
+  ApiKey key;
+  bool id_given = false;
+};
+
+// What an import did with one row.
+enum class ImportOutcome {
+  kImported,      // inserted; key_id is its id
+  kUnchanged,     // the hash was already this key (key_id), nothing written
+  kHashConflict,  // the hash is already another key's (key_id): never merged
+  kIdConflict,    // the row's id is already a key with another hash
+  kNoWorkspace,   // the row's workspace does not exist
+};
+
+struct ImportedKey {
+  ImportOutcome outcome = ImportOutcome::kImported;
+  std::string key_id;
+};
+
+// The audit entries an import writes, made from what it did, in its
+// transaction.
+using ImportAudit = std::function<std::vector<AuditEntry>(const std::vector<ImportedKey>&)>;
+
 struct KeyChange {
   int64_t seq = 0;
   KeyHash hash{};
@@ -132,6 +158,20 @@ class KeyStore {
   virtual Status RotateKey(const ApiKey& replacement, std::string_view old_id,
                            Timestamp old_expires_at, int64_t max_active, Timestamp now,
                            const AuditEntry& audit, bool* stale) = 0;
+  // Imports keys made elsewhere, in one transaction, row by row in order
+  // (a row sees the rows before it). For each row, when a key with its hash
+  // is stored: kUnchanged if that key is of the row's workspace and
+  // environment (and has the row's id, when id_given), else kHashConflict;
+  // nothing is written for it either way. Otherwise kIdConflict when a key
+  // has the row's id, kNoWorkspace when its workspace is missing, else the
+  // key is inserted as given (with last_used_at, and revoked_at, revoked_by
+  // and revoked_reason when set) and its hash appended to the change log.
+  // The key limit is not checked: an import keeps every key. Then the
+  // entries audit(outcomes) returns are appended. dry_run: all of that, then
+  // rolled back, so the answer says what the import would do. A failed
+  // call changes nothing.
+  virtual Result<std::vector<ImportedKey>> ImportKeys(const std::vector<ImportKeyRow>& rows,
+                                                      const ImportAudit& audit, bool dry_run) = 0;
   // Usage: adds the batch's counts and credits to what is stored and raises
   // each key's last_used_at to its time in the batch (never lowers it), in
   // one transaction. Credits spent move from batch.node_id's lease of their
