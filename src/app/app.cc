@@ -5,6 +5,7 @@
 #include "app/maintenance.h"
 #include "app/open_store.h"
 #include "core/random.h"
+#include "core/redact.h"
 #include "server/log.h"
 #include "server/metrics.h"
 #include "store/guard/disk_reserve.h"
@@ -16,9 +17,12 @@ Result<std::unique_ptr<App>> App::Open(const Config& config, AppOptions options)
   std::unique_ptr<App> app(new App(config,
                                    options.clock != nullptr ? options.clock : &SystemClock::Get(),
                                    options.storage_probe_every));
-  auto format = KeyFormat::Create(config.product_prefix, config.environments);
+  auto format =
+      KeyFormat::Create(config.product_prefix, config.environments, config.legacy_formats);
   if (!format.ok()) return Status::InvalidRequest(format.status().message());
   app->format_.emplace(std::move(*format));
+  // Logs and error bodies cut keys of the legacy shapes as they cut native ones.
+  RedactLegacyKeys(app->format_->legacy());
   auto store = OpenStore(config);
   if (!store.ok()) return store.status();
   app->engine_ = std::move(*store);

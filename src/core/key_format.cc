@@ -32,7 +32,8 @@ bool KeyFormat::IsValidName(std::string_view name) {
                      [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); });
 }
 
-Result<KeyFormat> KeyFormat::Create(std::string product, std::vector<std::string> environments) {
+Result<KeyFormat> KeyFormat::Create(std::string product, std::vector<std::string> environments,
+                                    const std::vector<LegacyFormatSpec>& legacy) {
   if (!IsValidName(product)) {
     return Status::InvalidRequest(
         "product prefix \"" + product +
@@ -51,7 +52,13 @@ Result<KeyFormat> KeyFormat::Create(std::string product, std::vector<std::string
       }
     }
   }
-  return KeyFormat(std::move(product), std::move(environments));
+  KeyFormat format(std::move(product), std::move(environments));
+  for (const auto& spec : legacy) {
+    auto f = LegacyFormat::Create(spec, format.environments_);
+    if (!f.ok()) return f.status();
+    format.legacy_.push_back(std::move(*f));
+  }
+  return format;
 }
 
 namespace {
@@ -91,6 +98,48 @@ std::string KeyFormat::Generate(std::string_view environment) const {
 }
 
 KeyParseError KeyFormat::Parse(std::string_view key, ParsedKey* out) const {
+  const KeyParseError own = ParseOwn(key, out);
+  if (own == KeyParseError::kNone || legacy_.empty()) return own;
+  ParsedKey parsed;
+  for (const auto& f : legacy_) {
+    if (f.Match(key, &parsed.environment, &parsed.short_prefix)) {
+      parsed.legacy = true;
+      if (out != nullptr) *out = parsed;
+      return KeyParseError::kNone;
+    }
+  }
+  return own;
+}
+
+std::optional<std::string> KeyFormat::FindKeyIn(std::string_view text) const {
+  for (const auto& env : environments_) {
+    const std::string head = product_ + "_" + env + "_";
+    const size_t length = head.size() + kKeyBodyChars;
+    for (size_t at = text.find(head); at != std::string_view::npos; at = text.find(head, at + 1)) {
+      ParsedKey parsed;
+      if (text.size() - at >= length &&
+          ParseOwn(text.substr(at, length), &parsed) == KeyParseError::kNone) {
+        return std::string(parsed.short_prefix);
+      }
+    }
+  }
+  for (const auto& f : legacy_) {
+    size_t length = 0;
+    const size_t at = f.Find(text, &length);
+    if (at == std::string_view::npos) continue;
+    std::string_view environment;
+    std::string_view short_prefix;
+    // Found inside a longer run, the key may not match as a whole: show no
+    // more than its first characters then.
+    if (f.Match(text.substr(at, length), &environment, &short_prefix)) {
+      return std::string(short_prefix);
+    }
+    return std::string(text.substr(at, std::min<size_t>(length, 4)));
+  }
+  return std::nullopt;
+}
+
+KeyParseError KeyFormat::ParseOwn(std::string_view key, ParsedKey* out) const {
   if (key.size() <= product_.size() || !ShortEquals(key.substr(0, product_.size()), product_) ||
       key[product_.size()] != '_') {
     return KeyParseError::kUnknownProduct;

@@ -7,14 +7,19 @@
 // A typo or a guess fails the checksum before any lookup, and secret scanners
 // can match the fixed shape with few false positives.
 //
+// A deployment may also accept keys of other shapes that it imported
+// (core/legacy_format.h): Parse tries those after its own.
+//
 // Thread-safe: a KeyFormat is immutable after Create.
 #ifndef KEYWARD_CORE_KEY_FORMAT_H_
 #define KEYWARD_CORE_KEY_FORMAT_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/legacy_format.h"
 #include "core/status.h"
 
 namespace keyward {
@@ -41,19 +46,32 @@ std::string_view KeyParseErrorName(KeyParseError e);
 struct ParsedKey {
   std::string_view environment;
   std::string_view short_prefix;
+  // Of a legacy format: no checksum vouches for it, and the key found by its
+  // hash must be of this environment.
+  bool legacy = false;
 };
 
 class KeyFormat {
  public:
   // product and every environment: 1 to 16 of [a-z0-9], starting with a
   // letter; environments distinct and at least one.
-  static Result<KeyFormat> Create(std::string product, std::vector<std::string> environments);
+  // legacy: the other shapes it accepts, tried in order after its own.
+  static Result<KeyFormat> Create(std::string product, std::vector<std::string> environments,
+                                  const std::vector<LegacyFormatSpec>& legacy = {});
 
   // A fresh key for environment, which must be one of environments().
   std::string Generate(std::string_view environment) const;
 
-  // Validates shape and checksum with no lookup.
+  // Validates shape and checksum with no lookup. A key that is not of the
+  // format's own shape may be of a legacy one (then out->legacy); when it is
+  // of none, the error says why it is not of the format's own.
   KeyParseError Parse(std::string_view key, ParsedKey* out) const;
+
+  // The short prefix of the first key of any of its shapes (its own or a
+  // legacy one) found anywhere in text, when there is one.
+  std::optional<std::string> FindKeyIn(std::string_view text) const;
+
+  const std::vector<LegacyFormat>& legacy() const { return legacy_; }
 
   const std::string& product() const { return product_; }
   const std::vector<std::string>& environments() const { return environments_; }
@@ -65,9 +83,11 @@ class KeyFormat {
  private:
   KeyFormat(std::string product, std::vector<std::string> environments)
       : product_(std::move(product)), environments_(std::move(environments)) {}
+  KeyParseError ParseOwn(std::string_view key, ParsedKey* out) const;
 
   std::string product_;
   std::vector<std::string> environments_;
+  std::vector<LegacyFormat> legacy_;
 };
 
 // The checksum characters for the key text that precedes them.

@@ -487,21 +487,8 @@ Result<RootKey> KeyService::RevokeRootKey(std::string_view id, const Actor& acto
 }
 
 std::optional<std::string> KeyService::FindKeyIn(std::string_view text) const {
-  for (const KeyFormat* format : {options_.format, &root_format_}) {
-    for (const auto& env : format->environments()) {
-      const std::string head = format->product() + "_" + env + "_";
-      const size_t length = head.size() + kKeyBodyChars;
-      for (size_t at = text.find(head); at != std::string_view::npos;
-           at = text.find(head, at + 1)) {
-        ParsedKey parsed;
-        if (text.size() - at >= length &&
-            format->Parse(text.substr(at, length), &parsed) == KeyParseError::kNone) {
-          return std::string(parsed.short_prefix);
-        }
-      }
-    }
-  }
-  return std::nullopt;
+  if (auto found = options_.format->FindKeyIn(text)) return found;
+  return root_format_.FindKeyIn(text);
 }
 
 Result<RootKey> KeyService::AuthenticateRootKey(std::string_view secret) {

@@ -224,7 +224,8 @@ class KeyService {
   const KeyFormat& root_format() const { return root_format_; }
 
   // The short prefix of the first key in text that has this deployment's
-  // format (an API key or a root key, checksum and all), or nullopt.
+  // format (an API key, checksum and all, or one of a legacy format, or a
+  // root key), or nullopt.
   std::optional<std::string> FindKeyIn(std::string_view text) const;
   const Clock& clock() const { return *options_.clock; }
 

@@ -1,5 +1,9 @@
 #include "core/redact.h"
 
+#include <array>
+#include <atomic>
+#include <mutex>
+
 #include "core/key_format.h"
 
 namespace keyward {
@@ -9,20 +13,54 @@ bool IsBase62(char c) {
   return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
-}  // namespace
+// The registered legacy shapes: appended under a mutex, read without one
+// (entries below the published count never change and are never freed).
+constexpr size_t kMaxLegacyShapes = 64;
+std::array<const LegacyFormat*, kMaxLegacyShapes> legacy_shapes{};
+std::atomic<size_t> legacy_count{0};
+std::mutex legacy_mu;
 
-bool HasSecretShape(std::string_view text) {
-  if (text.size() < kRedactMinRun) return false;  // most log values: an IP, a code
-  size_t run = 0;
-  for (char c : text) {
-    run = IsBase62(c) ? run + 1 : 0;
-    if (run >= kRedactMinRun) return true;
+size_t LegacyShapes() { return legacy_count.load(std::memory_order_acquire); }
+
+bool HasLegacyKey(std::string_view text) {
+  const size_t n = LegacyShapes();
+  for (size_t i = 0; i < n; ++i) {
+    size_t length = 0;
+    if (legacy_shapes[i]->Find(text, &length) != std::string_view::npos) return true;
   }
   return false;
 }
 
-std::string RedactSecrets(std::string_view text) {
-  if (!HasSecretShape(text)) return std::string(text);
+// Cuts every legacy key in text to its short prefix (or, found inside a
+// longer run where it is not a whole key, its first 4 characters).
+std::string CutLegacyKeys(std::string text) {
+  const size_t n = LegacyShapes();
+  for (size_t i = 0; i < n; ++i) {
+    std::string out;
+    size_t from = 0;
+    size_t length = 0;
+    for (size_t at; (at = legacy_shapes[i]->Find(std::string_view(text).substr(from), &length)) !=
+                    std::string_view::npos;) {
+      at += from;
+      const std::string_view key = std::string_view(text).substr(at, length);
+      std::string_view env;
+      std::string_view prefix;
+      if (!legacy_shapes[i]->Match(key, &env, &prefix) || prefix.size() >= key.size()) {
+        prefix = key.substr(0, std::min<size_t>(4, key.size() / 2));
+      }
+      out.append(text, from, at - from);
+      out.append(prefix);
+      out.append("…");
+      from = at + std::max<size_t>(length, 1);
+    }
+    if (from == 0) continue;
+    out.append(text, std::min(from, text.size()));
+    text = std::move(out);
+  }
+  return text;
+}
+
+std::string CutLongRuns(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   size_t i = 0;
@@ -43,6 +81,38 @@ std::string RedactSecrets(std::string_view text) {
     i = end;
   }
   return out;
+}
+
+}  // namespace
+
+void RedactLegacyKeys(const std::vector<LegacyFormat>& formats) {
+  std::lock_guard<std::mutex> lock(legacy_mu);
+  for (const auto& f : formats) {
+    const size_t n = legacy_count.load(std::memory_order_relaxed);
+    bool known = false;
+    for (size_t i = 0; i < n; ++i) known = known || legacy_shapes[i]->pattern() == f.pattern();
+    if (known || n == kMaxLegacyShapes) continue;
+    legacy_shapes[n] = new LegacyFormat(f);  // never freed: readers hold no lock
+    legacy_count.store(n + 1, std::memory_order_release);
+  }
+}
+
+bool HasSecretShape(std::string_view text) {
+  if (LegacyShapes() > 0 && HasLegacyKey(text)) return true;
+  if (text.size() < kRedactMinRun) return false;  // most log values: an IP, a code
+  size_t run = 0;
+  for (char c : text) {
+    run = IsBase62(c) ? run + 1 : 0;
+    if (run >= kRedactMinRun) return true;
+  }
+  return false;
+}
+
+std::string RedactSecrets(std::string_view text) {
+  if (!HasSecretShape(text)) return std::string(text);
+  if (LegacyShapes() > 0 && HasLegacyKey(text))
+    return CutLongRuns(CutLegacyKeys(std::string(text)));
+  return CutLongRuns(text);
 }
 
 }  // namespace keyward

@@ -34,5 +34,21 @@ TEST(RedactTest, EveryLongRunIsCutAndShortTextIsKept) {
   EXPECT_EQ(RedactSecrets(""), "");
 }
 
+TEST(RedactTest, KeysOfRegisteredLegacyShapesAreCutToTheirShortPrefix) {
+  const std::string key = "amsr_live_k3m7x9p2q4r8s1t5v0w6y";
+  const std::string text = "GET /v1/x?api_key=" + key + " from 10.0.0.1";
+  // 21 characters: too short for the long-run rule alone.
+  EXPECT_EQ(RedactSecrets(text), text);
+  auto f = LegacyFormat::Create({"^amsr_(live|test)_[a-z0-9]{21}$", "$1", 6}, {"live", "test"});
+  ASSERT_TRUE(f.ok());
+  RedactLegacyKeys({*f});
+  EXPECT_TRUE(HasSecretShape(text));
+  EXPECT_EQ(RedactSecrets(text), "GET /v1/x?api_key=amsr_live_k3m7x9… from 10.0.0.1");
+  EXPECT_EQ(RedactSecrets(key + "," + key), "amsr_live_k3m7x9…,amsr_live_k3m7x9…");
+  // Registering again adds nothing; other text is untouched.
+  RedactLegacyKeys({*f});
+  EXPECT_EQ(RedactSecrets("amsr_live_ only"), "amsr_live_ only");
+}
+
 }  // namespace
 }  // namespace keyward

@@ -355,6 +355,66 @@ TEST_F(VerifierTest, AClockSetForwardExpiresEarlyAndSettingItRightKeepsThat) {
 namespace keyward {
 namespace {
 
+// Keys imported from another system, of the shape amser's docs show.
+class LegacyVerifierTest : public VerifierTest {
+ protected:
+  LegacyVerifierTest() {
+    format_ = std::move(KeyFormat::Create("sk", {"live", "test"},
+                                          {{"^amsr_(live|test)_[a-z0-9]{21}$", "$1", 12}}))
+                  .value();
+  }
+  void Import(const std::string& secret, const std::string& env) {
+    ApiKey k;
+    k.id = "key_legacy" + std::to_string(resolver_.keys.size());
+    k.hash = Sha256(secret);
+    k.workspace_id = "ws_1";
+    k.environment = env;
+    resolver_.keys[k.hash] = k;
+  }
+};
+
+TEST_F(LegacyVerifierTest, AnImportedKeyVerifiesAndANativeOneStillDoes) {
+  Import("amsr_live_k3m7x9p2q4r8s1t5v0w6y", "live");
+  EXPECT_EQ(Check("amsr_live_k3m7x9p2q4r8s1t5v0w6y"), Code::kValid);
+  EXPECT_EQ(Check(AddKey()), Code::kValid);
+  // One character off: the hash lookup, not the shape, decides.
+  EXPECT_EQ(Check("amsr_live_k3m7x9p2q4r8s1t5v0w6z"), Code::kInvalid);
+  // Of no shape at all.
+  EXPECT_EQ(Check("amsr_live_k3m7x9p2q4r8s1t5v0w6"), Code::kMalformed);
+  EXPECT_EQ(Check("amsr_live_K3M7X9P2Q4R8S1T5V0W6Y"), Code::kMalformed);
+}
+
+TEST_F(LegacyVerifierTest, AnUnknownKeyOfALegacyShapeIsInvalidAndSpendsTheFailureBudget) {
+  // Shape alone never authenticates: nothing was imported.
+  ManualClock clock;
+  Verifier v = MakeVerifierOn(&clock, RateLimit{3, 60});
+  VerifyRequest req;
+  req.ip = "203.0.113.9";
+  const char* guesses[] = {"amsr_live_aaaaaaaaaaaaaaaaaaaaa", "amsr_live_aaaaaaaaaaaaaaaaaaaab",
+                           "amsr_live_aaaaaaaaaaaaaaaaaaaac"};
+  for (const char* guess : guesses) {
+    req.key = guess;
+    EXPECT_EQ(v.Verify(req).code, Code::kInvalid) << guess;
+  }
+  // Past the budget, refused before any lookup, exactly as a native guess.
+  Import("amsr_live_aaaaaaaaaaaaaaaaaaaad", "live");
+  req.key = "amsr_live_aaaaaaaaaaaaaaaaaaaad";
+  EXPECT_EQ(v.Verify(req).code, Code::kRateLimited);
+}
+
+TEST_F(LegacyVerifierTest, ALegacyTestKeyNeverAuthenticatesOnALiveDeployment) {
+  Import("amsr_test_a1b2c3d4e5f6g7h8i9j0k", "test");
+  EXPECT_EQ(Check("amsr_test_a1b2c3d4e5f6g7h8i9j0k"), Code::kWrongEnvironment);
+  VerifyRequest req;
+  req.key = "amsr_test_a1b2c3d4e5f6g7h8i9j0k";
+  EXPECT_EQ(MakeVerifier({"live", "test"}).Verify(req).code, Code::kValid);
+  // A key whose shape says live but that was imported as test: its text
+  // and its record disagree, and neither deployment lets it pass as live.
+  Import("amsr_live_zzzzzzzzzzzzzzzzzzzzz", "test");
+  req.key = "amsr_live_zzzzzzzzzzzzzzzzzzzzz";
+  EXPECT_EQ(MakeVerifier({"live", "test"}).Verify(req).code, Code::kWrongEnvironment);
+}
+
 TEST(VerifiableKeyTest, KeepsWhatVerificationAnswersWith) {
   ApiKey k;
   k.id = "key_0123456789abcdefghij";

@@ -73,6 +73,51 @@ bool IsPlanName(std::string_view name) {
 }
 
 // [plans]: default = "<name>", and [plans.<name>] tables.
+// [[keys.legacy]]: an array of tables, each {pattern, environment,
+// short_prefix_length?}.
+Status ReadLegacyFormats(const toml::node& v, const std::string& path, Config* c) {
+  const toml::array* entries = v.as_array();
+  if (entries == nullptr || !entries->is_array_of_tables()) {
+    return Bad(path, "keys.legacy",
+               "must be an array of tables: one [[keys.legacy]] per format, with pattern and "
+               "environment");
+  }
+  for (const toml::node& entry : *entries) {
+    const std::string name = "keys.legacy[" + std::to_string(c->legacy_formats.size()) + "]";
+    LegacyFormatSpec spec;
+    bool has_pattern = false;
+    bool has_environment = false;
+    for (auto&& [k, fv] : *entry.as_table()) {
+      const std::string field(k.str());
+      if (field == "pattern") {
+        KEYWARD_RETURN_IF_ERROR(ReadString(fv, path, name + ".pattern", &spec.pattern));
+        has_pattern = true;
+      } else if (field == "environment") {
+        KEYWARD_RETURN_IF_ERROR(ReadString(fv, path, name + ".environment", &spec.environment));
+        has_environment = true;
+      } else if (field == "short_prefix_length") {
+        int64_t n = 0;
+        KEYWARD_RETURN_IF_ERROR(ReadInt(fv, path, name + ".short_prefix_length", &n));
+        if (n < 0 || n > kMaxLegacyShortPrefixLength) {
+          return Bad(path, name + ".short_prefix_length",
+                     "must be between 0 and " + std::to_string(kMaxLegacyShortPrefixLength));
+        }
+        spec.short_prefix_length = static_cast<int>(n);
+      } else {
+        return Status::InvalidRequest(path + ": unknown configuration key \"" + name + "." + field +
+                                      "\" (pattern, environment, short_prefix_length)");
+      }
+    }
+    if (!has_pattern || !has_environment) {
+      return Bad(path, name,
+                 "needs a pattern (an anchored regular expression) and an environment (a name, or "
+                 "$N for a capture group)");
+    }
+    c->legacy_formats.push_back(std::move(spec));
+  }
+  return Status::Ok();
+}
+
 Status ReadPlans(const toml::node& v, const std::string& path, Config* c) {
   const toml::table* plans = v.as_table();
   if (!plans) return Bad(path, "plans", "must be a table ([plans])");
@@ -234,6 +279,8 @@ Status ApplyToml(std::string_view text, const std::string& path, Config* c, bool
           *accept_set = true;
         } else if (sub == "max_active_per_workspace") {
           KEYWARD_RETURN_IF_ERROR(ReadInt(kv, path, name, &c->max_active_per_workspace));
+        } else if (sub == "legacy") {
+          KEYWARD_RETURN_IF_ERROR(ReadLegacyFormats(kv, path, c));
         } else {
           return Status::InvalidRequest(path + ": unknown configuration key \"" + name + "\"");
         }
@@ -379,6 +426,11 @@ Status Validate(const Config& c) {
   auto format = KeyFormat::Create(c.product_prefix, c.environments);
   if (!format.ok())
     return Status::InvalidRequest("keys.environments: " + format.status().message());
+  for (const auto& spec : c.legacy_formats) {
+    if (auto legacy = LegacyFormat::Create(spec, c.environments); !legacy.ok()) {
+      return legacy.status();
+    }
+  }
   if (c.product_prefix == "kw") {
     for (const auto& e : c.environments) {
       if (e == "root" || e == "code" || e == "sess") {

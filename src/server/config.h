@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/legacy_format.h"
 #include "core/model.h"
 #include "core/status.h"
 
@@ -38,6 +39,8 @@ struct Config {
   std::string product_prefix = "kw";
   std::vector<std::string> environments = {"live", "test"};
   std::vector<std::string> accept_environments = {"live", "test"};
+  // [[keys.legacy]]: shapes of keys imported from another system.
+  std::vector<LegacyFormatSpec> legacy_formats;
   int64_t max_active_per_workspace = 20;
   int64_t usage_retention_days = 90;
   // Usage rows (a key, a minute, an answer code) kept in memory while

@@ -184,6 +184,48 @@ max_active_per_workspace = 5
   EXPECT_EQ(c->accept_environments, (std::vector<std::string>{"live", "test"}));
 }
 
+TEST_F(ConfigTest, LegacyKeyFormatsAsTheREADMEWritesThem) {
+  ConfigFlags flags;
+  flags.config_file = WriteConfig(R"(
+[keys]
+product_prefix = "amsr"
+
+[[keys.legacy]]
+pattern = "^amsr_(live|test)_[A-Za-z0-9]{21}$"  # anchored regular expression
+environment = "$1"                               # a fixed name, or $N for a capture group
+short_prefix_length = 12                         # characters after the prefix shown in lists
+
+[[keys.legacy]]
+pattern = "^[a-f0-9]{32}$"
+environment = "live"
+)");
+  auto c = LoadConfig(flags, Env());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->legacy_formats.size(), 2u);
+  EXPECT_EQ(c->legacy_formats[0].pattern, "^amsr_(live|test)_[A-Za-z0-9]{21}$");
+  EXPECT_EQ(c->legacy_formats[0].environment, "$1");
+  EXPECT_EQ(c->legacy_formats[0].short_prefix_length, 12);
+  EXPECT_EQ(c->legacy_formats[1].short_prefix_length, 8);  // the default
+
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"[[keys.legacy]]\npattern = \"amsr_[a-z]{21}\"\nenvironment = \"live\"\n", "anchored"},
+      {"[[keys.legacy]]\npattern = \"^amsr_[a-z]{21}$\"\n", "needs a pattern"},
+      {"[[keys.legacy]]\npattern = \"^amsr_[a-z]{21}$\"\nenvironment = \"prod\"\n",
+       "keys.environments"},
+      {"[[keys.legacy]]\npattern = \"^amsr_([a-z)$\"\nenvironment = \"$1\"\n", "does not compile"},
+      {"[[keys.legacy]]\npattern = \"^a{21}$\"\nenvironment = \"live\"\nprefix = 3\n",
+       "keys.legacy[0].prefix"},
+      {"[keys]\nlegacy = \"^a$\"\n", "array of tables"},
+  };
+  for (const auto& [text, expected] : bad) {
+    flags.config_file = WriteConfig(text);
+    auto r = LoadConfig(flags, Env());
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_NE(r.status().message().find(expected), std::string::npos)
+        << text << " -> " << r.status().message();
+  }
+}
+
 TEST_F(ConfigTest, UnknownKeysAreNamed) {
   ConfigFlags flags;
   flags.config_file = WriteConfig("listen = \"127.0.0.1:1\"\nthreds = 2\n");
