@@ -29,7 +29,8 @@ GW_403 = ["ip_not_allowed", "referrer_not_allowed", "endpoint_not_allowed", "ins
 GW_429 = ["rate_limited", "quota_exceeded"]
 AUDIT_ACTIONS = ["plan.create", "plan.update", "workspace.create", "workspace.update",
                  "workspace.credits_low", "workspace.credits_exhausted", "key.create",
-                 "key.update", "key.revoke", "key.rotate", "root_key.create", "root_key.revoke",
+                 "key.update", "key.revoke", "key.rotate", "key.import", "key.export",
+                 "root_key.create", "root_key.revoke",
                  "portal_session.create", "portal_session.open", "portal_session.end",
                  "console.sign_in", "session.sign_out"]
 PORTAL_PERMISSIONS = ["keys:read", "keys:create", "keys:rotate", "keys:revoke", "usage:read"]
@@ -524,10 +525,12 @@ schemas["ApiKey"] = {
     "properties": {
         "id": S("ApiKeyId"),
         "short_prefix": {"type": "string",
-                         "pattern": f"^{ENV_RE}_{ENV_RE}_[A-Za-z0-9]{{12}}$",
                          "description": "The key's product and environment prefix plus its "
                                         "first 12 body characters: enough to recognise a key in "
-                                        "lists and logs, useless to authenticate with.",
+                                        "lists and logs, useless to authenticate with. An "
+                                        "imported key of a legacy format shows its prefix and "
+                                        "`short_prefix_length` characters; one imported by hash "
+                                        "without a `short_prefix` shows an empty string.",
                          "examples": [SHORT]},
         "workspace_id": S("WorkspaceId"),
         "environment": S("Environment"),
@@ -682,6 +685,130 @@ def list_schema(item, desc, example):
         "examples": [{"data": [example], "next_cursor": None}],
     }
 
+
+IMPORT_HEX = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+schemas["ImportHash"] = {
+    "type": "object", "additionalProperties": False,
+    "required": ["algorithm", "encoding", "value"],
+    "description": "The SHA-256 of the whole key as presented (prefix included), as the old "
+                   "system stored it.",
+    "properties": {
+        "algorithm": {"type": "string", "enum": ["sha256"]},
+        "encoding": {"type": "string", "enum": ["hex", "base64"],
+                     "description": "`hex`: 64 digits, either case. `base64`: standard or "
+                                    "URL-safe alphabet, padding optional."},
+        "value": {"type": "string", "examples": [IMPORT_HEX]},
+    },
+}
+schemas["ImportKeyRow"] = {
+    "type": "object", "additionalProperties": False,
+    "required": ["workspace_id", "environment"],
+    "description": "One key to import. Exactly one of `hash` and `key`. A `key` (plaintext) "
+                   "is hashed on arrival and never stored, logged or answered; it must have "
+                   "this deployment's format or a `[[keys.legacy]]` one of the row's "
+                   "environment. This is also the shape `GET /v1/api-keys/export` gives.",
+    "properties": {
+        "id": dict(S("ApiKeyId"), description="Keep this id (for a key exported from another "
+                                              "keyward); omitted: a new one."),
+        "workspace_id": S("WorkspaceId"),
+        "environment": S("Environment"),
+        "hash": S("ImportHash"),
+        "key": {"type": "string", "description": "The key itself.",
+                "examples": ["amsr_live_k3m7x9p2q4r8s1t5v0w6y"]},
+        "short_prefix": {"type": "string", "maxLength": 48,
+                         "description": "What lists show of a key imported by hash (never the "
+                                        "whole key); taken from the key itself when `key` is "
+                                        "given.", "examples": ["amsr_live_k3m7x9p2q4r8"]},
+        "name": dict(S("Name"), description="Default: `Imported key`."),
+        "scopes": S("Scopes"),
+        "ip_allowlist": S("IpAllowlist"),
+        "referrer_allowlist": S("ReferrerAllowlist"),
+        "endpoint_allowlist": S("EndpointAllowlist"),
+        "rate_limit": S("RateLimit"),
+        "meta": S("Meta"),
+        "created_at": dict(S("NullableTimestamp"), description="Default: now. Not in the future."),
+        "expires_at": dict(S("NullableTimestamp"), description="May have passed: the key then "
+                                                               "answers `expired`."),
+        "last_used_at": dict(S("NullableTimestamp"), description="Not in the future."),
+        "revoked_at": dict(S("NullableTimestamp"), description="Set: the key is imported "
+                                                               "revoked, for good."),
+        "disabled": {"type": "boolean", "default": False},
+    },
+}
+schemas["ImportApiKeysRequest"] = {
+    "type": "object", "additionalProperties": False, "required": ["keys"],
+    "properties": {
+        "keys": {"type": "array", "minItems": 1, "maxItems": 1000,
+                 "items": {"type": "object"},
+                 "description": "1 to 1000 rows (`ImportKeyRow`); a row that is not one is "
+                                "rejected by its index, the others go on. The body may be up "
+                                "to 8 MiB."},
+        "dry_run": {"type": "boolean", "default": False,
+                    "description": "Check every row, conflicts and limits included, and write "
+                                   "nothing."},
+    },
+}
+IMPORT_ROW_ERRORS = ["invalid_row", "invalid_hash", "invalid_short_prefix", "unknown_environment",
+                     "unknown_key_format", "environment_mismatch", "hash_conflict", "id_conflict",
+                     "workspace_not_found"]
+schemas["ImportRowResult"] = {
+    "type": "object", "required": ["index", "status"],
+    "properties": {
+        "index": {"type": "integer", "minimum": 0, "description": "The row's place in `keys`."},
+        "status": {"type": "string", "enum": ["imported", "unchanged", "rejected"],
+                   "description": "`unchanged`: the hash already is this key (same workspace "
+                                  "and environment); nothing was written."},
+        "id": dict(S("ApiKeyId"), description="The key; for `hash_conflict`, the key that "
+                                              "already has the hash."),
+        "short_prefix": {"type": "string"},
+        "error": {"type": "string", "enum": IMPORT_ROW_ERRORS,
+                  "description": "Why a row was rejected. `hash_conflict`: the hash is already "
+                                 "a key of another workspace or environment, and is never "
+                                 "merged."},
+        "message": {"type": "string", "description": "What is wrong; never the key."},
+    },
+}
+schemas["ImportApiKeysResult"] = {
+    "type": "object",
+    "required": ["dry_run", "batch_id", "imported", "unchanged", "rejected", "results",
+                 "over_limit"],
+    "properties": {
+        "dry_run": {"type": "boolean"},
+        "batch_id": {"type": "string", "pattern": "^imp_[A-Za-z0-9]+$",
+                     "description": "Names the batch in the `key.import` audit entries."},
+        "imported": {"type": "integer"}, "unchanged": {"type": "integer"},
+        "rejected": {"type": "integer"},
+        "results": {"type": "array", "items": S("ImportRowResult"),
+                    "description": "One per row, in order."},
+        "over_limit": {
+            "type": "array",
+            "description": "Workspaces holding more active keys than their limit after the "
+                           "import. They keep every key; creating one there answers 409 "
+                           "`key_limit_reached` until enough are revoked or expire.",
+            "items": {"type": "object",
+                      "required": ["workspace_id", "active_keys", "max_active_keys"],
+                      "properties": {"workspace_id": S("WorkspaceId"),
+                                     "active_keys": {"type": "integer"},
+                                     "max_active_keys": {"type": "integer"}}}},
+    },
+    "examples": [{"dry_run": False, "batch_id": "imp_2ZbV0cXW1k3bNq8", "imported": 1,
+                  "unchanged": 0, "rejected": 1,
+                  "results": [{"index": 0, "status": "imported", "id": KEY_ID,
+                               "short_prefix": "amsr_live_k3m7x9p2q4r8"},
+                              {"index": 1, "status": "rejected", "error": "invalid_hash",
+                               "message": "hash.value is not hex"}],
+                  "over_limit": []}],
+}
+schemas["ExportedApiKeyList"] = {
+    "type": "object", "required": ["data", "next_cursor"],
+    "description": "A page of keys as import rows (`ImportKeyRow`, always with `id` and `hash` "
+                   "in hex): what `POST /v1/api-keys/import` takes back, here or in another "
+                   "keyward.",
+    "properties": {
+        "data": {"type": "array", "items": S("ImportKeyRow")},
+        "next_cursor": {"type": ["string", "null"]},
+    },
+}
 
 schemas["WorkspaceList"] = list_schema("Workspace", "A page of workspaces.", WORKSPACE_EXAMPLE)
 schemas["ApiKeyList"] = list_schema("ApiKey", "A page of API keys (never with secrets).",
@@ -1554,6 +1681,35 @@ paths["/v1/api-keys"] = {
               [ok("A page of keys.", "ApiKeyList")],
               ["400"] + COMMON_AUTH,
               params=[P("WorkspaceIdQuery"), P("EnvironmentQuery"), P("StatusQuery"),
+                      P("Cursor"), P("Limit")]),
+}
+paths["/v1/api-keys/import"] = {
+    "post": op("importApiKeys", "api-keys", "Import API keys made elsewhere",
+               "Imports up to 1000 keys an operator's old system issued, by their SHA-256 or "
+               "by the key itself, so that customers keep their keys. Each row is answered "
+               "`imported`, `unchanged` or `rejected` with its index and a reason; the rows "
+               "that pass are written in one transaction. Idempotent by hash: a rerun answers "
+               "`unchanged` with the same ids. A hash that is already another workspace's or "
+               "environment's key is rejected, never merged. Key limits do not stop an import: "
+               "`over_limit` names the workspaces past theirs. Imported keys join the change "
+               "log, so every node verifies them at once. Writes a `key.import` audit entry per "
+               "workspace the batch reached." + ROOT_ONLY,
+               [ok("What became of each row.", "ImportApiKeysResult")],
+               BODY_ERRS + COMMON_AUTH, body="ImportApiKeysRequest"),
+}
+paths["/v1/api-keys/export"] = {
+    "get": op("exportApiKeys", "api-keys", "Export every key's hash and metadata",
+              "Pages through the keys, newest first, each as an import row with its SHA-256: "
+              "an operator can always take its keys elsewhere. Revoked keys are left out "
+              "unless `include_revoked=true` (they then carry `revoked_at`, and import "
+              "revoked). Credits balances are not part of it. The first page writes a "
+              "`key.export` audit entry." + ROOT_ONLY,
+              [ok("A page of keys as import rows.", "ExportedApiKeyList")],
+              ["400"] + COMMON_AUTH,
+              params=[P("WorkspaceIdQuery"), P("EnvironmentQuery"),
+                      {"name": "include_revoked", "in": "query", "required": False,
+                       "description": "`true`: revoked keys too.",
+                       "schema": {"type": "string", "enum": ["true", "false"]}},
                       P("Cursor"), P("Limit")]),
 }
 paths["/v1/api-keys/{id}"] = {

@@ -16,6 +16,7 @@
 
 #include "core/clock.h"
 #include "core/key_format.h"
+#include "core/key_import.h"
 #include "core/key_store.h"
 #include "core/model.h"
 #include "core/mutex.h"
@@ -189,6 +190,20 @@ class KeyService {
                                std::optional<std::optional<Timestamp>> new_expires_at,
                                const Actor& actor);
 
+  // Imports up to kMaxImportBatch keys made elsewhere (core/key_import.h),
+  // for a root key: each row is checked on its own and answered imported,
+  // unchanged (its hash is already this key) or rejected with a reason;
+  // the rows that pass go into the store in one transaction
+  // (KeyStore::ImportKeys), with an audit entry per workspace. Key limits
+  // do not stop an import; the answer names the workspaces over theirs.
+  // dry_run: everything is checked, nothing written.
+  Result<KeyImportResult> ImportKeys(std::vector<KeyImportRow> rows, bool dry_run,
+                                     const Actor& actor);
+
+  // Records that actor began exporting the hashes of the keys of a
+  // workspace (empty: of every workspace).
+  Status AuditKeyExport(const Actor& actor, std::string_view workspace_id);
+
   // Root keys ("kw_root_…").
   Result<CreatedRootKey> CreateRootKey(std::string name, const Actor& actor);
   Result<RootKey> RevokeRootKey(std::string_view id, const Actor& actor);
@@ -233,6 +248,9 @@ class KeyService {
   // A new root key, inserted as the first (only when there is none) or not.
   Result<CreatedRootKey> MakeRootKey(std::string name, const Actor& actor, bool first);
   Status ValidateKeyFields(const ApiKey& key) const;
+  // A row of an import as the store takes it; InvalidRequest "reason:
+  // message" when it is rejected. Forgets the row's plaintext key.
+  Result<ImportKeyRow> PrepareImport(KeyImportRow& row, Timestamp now, const Actor& actor) const;
   // One attempt of RotateKey; *stale when the old key changed meanwhile.
   Result<CreatedKey> RotateKeyOnce(std::string_view id, int64_t grace_seconds,
                                    std::optional<std::optional<Timestamp>> new_expires_at,

@@ -109,6 +109,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (server_.stopping()) return Close();
     parser_.emplace();
     ConfigureRequestParser(*parser_, server_.options());
+    body_limit_ = server_.options().body_limit;
     if (buffer_.size() > 0) return ReadHeader();  // a pipelined request is already here
     idle_ = true;
     stream_.expires_after(server_.options().idle_timeout);
@@ -137,6 +138,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     // An HTTP/1.0 request with Transfer-Encoding has faulty framing: answer
     // it, then close (RFC 9112 6.1).
     close_after_ = req.version() < 11 && req.count(http::field::transfer_encoding) > 0;
+    const std::string_view target(req.target().data(), req.target().size());
+    const std::string_view path = target.substr(0, target.find('?'));
+    for (const auto& bulk : server_.options().bulk_paths) {
+      if (path == bulk) {
+        body_limit_ = server_.options().bulk_body_limit;
+        parser_->body_limit(body_limit_);
+      }
+    }
     const auto expect = req[http::field::expect];
     if (beast::iequals(expect, "100-continue")) {
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -160,9 +169,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void OnReadError(beast::error_code ec) {
     if (ec == http::error::body_limit) {
-      return SendErrorAndClose(413, Code::kPayloadTooLarge,
-                               "the request body is over " +
-                                   std::to_string(server_.options().body_limit / 1024) + " KiB");
+      return SendErrorAndClose(
+          413, Code::kPayloadTooLarge,
+          "the request body is over " + std::to_string(body_limit_ / 1024) + " KiB");
     }
     if (ec == http::error::header_limit) {
       return SendErrorAndClose(431, Code::kInvalidRequest,
@@ -363,6 +372,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   beast::flat_buffer buffer_;
   std::optional<RequestParser> parser_;
   bool close_after_ = false;  // answer this request, then close
+  size_t body_limit_ = 0;     // this request's
   ApiReply reply_meta_;
   std::string out_;                 // the response on the wire, kept until written
   std::optional<BodyStream> body_;  // a streamed answer's body, while it is sent

@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "core/mutex.h"
 #include "core/status.h"
@@ -33,6 +34,10 @@ struct HttpServerOptions {
   int threads = 2;
   size_t header_limit = 16 * 1024;
   size_t body_limit = 64 * 1024;
+  // Requests to these paths may carry up to bulk_body_limit: a batch of
+  // 1000 keys to import is more than 64 KiB.
+  std::vector<std::string> bulk_paths = {"/v1/api-keys/import"};
+  size_t bulk_body_limit = 8 * 1024 * 1024;
   std::chrono::milliseconds idle_timeout{75'000};  // waiting for a request's first byte
   // The whole request and its answer, once begun; for a streamed answer,
   // the request and then each piece's write (a client that stops reading

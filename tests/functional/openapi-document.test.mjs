@@ -27,6 +27,8 @@ const ROUTES = [
   ['patch', '/v1/api-keys/{id}'],
   ['delete', '/v1/api-keys/{id}'],
   ['post', '/v1/api-keys/{id}/rotate'],
+  ['post', '/v1/api-keys/import'],
+  ['get', '/v1/api-keys/export'],
   ['post', '/v1/keys/verify'],
   ['get', '/v1/auth'],
   ['get', '/v1/auth/{path}'],

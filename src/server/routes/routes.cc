@@ -6,6 +6,7 @@ RouteTable AllRoutes() {
   RouteTable table;
   RegisterPlanRoutes(table);
   RegisterWorkspaceRoutes(table);
+  RegisterKeyImportRoutes(table);  // "/v1/api-keys/export" before "/v1/api-keys/{id}"
   RegisterApiKeyRoutes(table);
   RegisterVerifyRoutes(table);
   RegisterGatewayRoutes(table);

@@ -29,6 +29,7 @@ Result<Json> WorkspaceCreditsJson(const RouteContext& ctx, const Workspace& ws,
 
 void RegisterPlanRoutes(RouteTable& table);
 void RegisterWorkspaceRoutes(RouteTable& table);
+void RegisterKeyImportRoutes(RouteTable& table);  // before the api-keys/{id} routes
 void RegisterApiKeyRoutes(RouteTable& table);
 void RegisterVerifyRoutes(RouteTable& table);
 void RegisterGatewayRoutes(RouteTable& table);
