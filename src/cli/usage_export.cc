@@ -11,94 +11,10 @@
 
 #include "cli/exit_codes.h"
 #include "cli/http_client.h"
+#include "cli/progress.h"
 #include "core/status.h"
 
 namespace keyward {
-namespace {
-
-// The progress line is redrawn at most this often: often enough to look
-// alive, seldom enough to cost nothing against the transfer.
-constexpr std::chrono::milliseconds kRefresh{250};
-
-std::string ErrnoText() { return std::strerror(errno); }
-
-// The line a terminal shows while the export runs, redrawn in place; off
-// when err is not a terminal (a log file would fill with carriage returns).
-class ProgressLine {
- public:
-  ProgressLine(std::ostream& err, bool live) : err_(err), live_(live) {}
-
-  void Show(const std::string& text) {
-    if (!live_) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (width_ > 0 && now - last_ < kRefresh) return;
-    last_ = now;
-    const size_t width = 9 + text.size() + 1;  // "…" takes one column
-    err_ << "\rkeyward: " << text << "…" << std::string(width_ > width ? width_ - width : 0, ' ')
-         << std::flush;
-    width_ = width;
-  }
-
-  // Clears the line, so that a message can take its place.
-  void Clear() {
-    if (width_ == 0) return;
-    err_ << '\r' << std::string(width_, ' ') << '\r' << std::flush;
-    width_ = 0;
-  }
-
- private:
-  std::ostream& err_;
-  const bool live_;
-  size_t width_ = 0;  // columns shown; 0: nothing shown
-  std::chrono::steady_clock::time_point last_;
-};
-
-// FILE.partial while the export runs: removed when it goes, unless Commit
-// has made it FILE.
-class PartialFile {
- public:
-  explicit PartialFile(std::string final_path)
-      : final_path_(std::move(final_path)), path_(final_path_ + ".partial") {}
-  ~PartialFile() {
-    if (file_ == nullptr) return;
-    std::fclose(file_);
-    std::remove(path_.c_str());
-  }
-
-  Status Open() {
-    file_ = std::fopen(path_.c_str(), "wb");
-    if (file_ == nullptr)
-      return Status::InvalidRequest("cannot write " + path_ + ": " + ErrnoText());
-    return Status::Ok();
-  }
-  std::FILE* get() const { return file_; }
-  const std::string& path() const { return path_; }
-
-  // On disk before the name says it is complete: a crash just after the
-  // rename leaves a whole file, not an empty one under the final name.
-  Status Commit() {
-    std::FILE* f = file_;
-    file_ = nullptr;
-    const bool written = std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
-    const std::string why = written ? "" : ErrnoText();
-    if (std::fclose(f) != 0 || !written) {
-      std::remove(path_.c_str());
-      return Status::Internal("cannot write " + path_ + ": " + (written ? ErrnoText() : why));
-    }
-    if (std::rename(path_.c_str(), final_path_.c_str()) != 0) {
-      const std::string renamed = ErrnoText();
-      std::remove(path_.c_str());
-      return Status::Internal("cannot rename " + path_ + " to " + final_path_ + ": " + renamed);
-    }
-    return Status::Ok();
-  }
-
- private:
-  const std::string final_path_, path_;
-  std::FILE* file_ = nullptr;
-};
-
-}  // namespace
 
 void ExportProgress::Add(std::string_view piece) {
   bytes_ += piece.size();
@@ -110,30 +26,6 @@ std::string ExportProgress::Text() const {
   const uint64_t rows = lines_ > 0 ? lines_ - 1 : 0;  // the first line is the header
   return "exported " + FormatCount(rows) + (rows == 1 ? " row (" : " rows (") +
          FormatBytes(bytes_) + ")";
-}
-
-std::string FormatCount(uint64_t n) {
-  const std::string digits = std::to_string(n);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
-
-std::string FormatBytes(uint64_t n) {
-  if (n < 1000) return std::to_string(n) + (n == 1 ? " byte" : " bytes");
-  static constexpr const char* kUnits[] = {"kB", "MB", "GB", "TB"};
-  double value = static_cast<double>(n) / 1000;
-  size_t unit = 0;
-  while (value >= 999.95 && unit + 1 < std::size(kUnits)) {
-    value /= 1000;
-    ++unit;
-  }
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.1f %s", value, kUnits[unit]);
-  return text;
 }
 
 int RunUsageExport(const UsageExportOptions& options, std::FILE* out, std::ostream& err,

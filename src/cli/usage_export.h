@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include "cli/progress.h"
+
 namespace keyward {
 
 struct UsageExportOptions {
@@ -47,11 +49,6 @@ class ExportProgress {
   uint64_t bytes_ = 0;
   uint64_t lines_ = 0;
 };
-
-// 120000 -> "120,000".
-std::string FormatCount(uint64_t n);
-// 14200000 -> "14.2 MB" (decimal units, as file managers show them).
-std::string FormatBytes(uint64_t n);
 
 }  // namespace keyward
 
