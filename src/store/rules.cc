@@ -181,6 +181,29 @@ Status CheckRotation(const ApiKey& old, const ApiKey& replacement, Timestamp old
   return Status::Ok();
 }
 
+std::string KeyImportColumns() {
+  return std::string(kKeyInsertColumns) + ", last_used_at, revoked_at, revoked_by, revoked_reason";
+}
+
+int KeyImportColumnCount() {
+  const std::string columns = KeyImportColumns();
+  return static_cast<int>(std::count(columns.begin(), columns.end(), ',')) + 1;
+}
+
+ImportedKey ImportOutcomeOf(const ImportKeyRow& row, const std::optional<KeyHolder>& holder,
+                            bool id_taken, bool has_workspace) {
+  const ApiKey& k = row.key;
+  if (holder) {
+    // A hash is one key: never a second one, never merged into another.
+    const bool same = holder->workspace_id == k.workspace_id &&
+                      holder->environment == k.environment && (!row.id_given || holder->id == k.id);
+    return {same ? ImportOutcome::kUnchanged : ImportOutcome::kHashConflict, holder->id};
+  }
+  if (id_taken) return {ImportOutcome::kIdConflict, k.id};
+  if (!has_workspace) return {ImportOutcome::kNoWorkspace, k.id};
+  return {ImportOutcome::kImported, k.id};
+}
+
 Status CheckPortalCode(const PortalSession& ps, Timestamp now) {
   if (ps.ended_at) return Status::Conflict("this link was withdrawn by the operator");
   if (ps.code_used_at) return Status::Conflict("this link was already used");

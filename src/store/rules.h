@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/key_store.h"
 #include "core/model.h"
 #include "core/status.h"
 
@@ -59,6 +60,15 @@ inline constexpr const char* kKeyInsertColumns =
     "credits_refill_day";
 template <typename Binder>
 void BindKeyInsert(Binder& s, const ApiKey& k);
+
+// An api_keys row as ImportKeys inserts it: kKeyInsertColumns, then
+// last_used_at, revoked_at, revoked_by and revoked_reason (NULL when
+// unset), which a key made here only gets later; version starts at 0, as
+// InsertKey's does. The columns, and how many there are.
+std::string KeyImportColumns();
+int KeyImportColumnCount();
+template <typename Binder>
+void BindKeyImport(Binder& s, const ApiKey& k);
 
 // What an update of a key writes, bound in this order: name, scopes,
 // ip_allowlist, referrer_allowlist, endpoint_allowlist, rate_limit_limit,
@@ -289,6 +299,13 @@ void BindKeyInsert(Binder& s, const ApiKey& k) {
 }
 
 template <typename Binder>
+void BindKeyImport(Binder& s, const ApiKey& k) {
+  BindKeyInsert(s, k);
+  s.Bind(k.last_used_at).Bind(k.revoked_at);
+  s.BindNullableText(k.revoked_by).BindNullableText(k.revoked_reason);
+}
+
+template <typename Binder>
 void BindKeyUpdate(Binder& s, const ApiKey& k) {
   s.Bind(k.name).Bind(ToJsonArray(k.scopes)).Bind(ToJsonArray(k.ip_allowlist));
   s.Bind(ToJsonArray(k.referrer_allowlist)).Bind(ToJsonArray(k.endpoint_allowlist));
@@ -352,6 +369,18 @@ Status CheckKeyUpdate(const ApiKey& current, const ApiKey& next, int64_t max_act
 // its own expiry becoming old_expires_at.
 Status CheckRotation(const ApiKey& old, const ApiKey& replacement, Timestamp old_expires_at,
                      int64_t max_active, Timestamp now, const Reads& reads, bool* stale);
+
+// ImportKeys: what becomes of row. holder is the key stored with the row's
+// hash, if any (imported rows before it count); id_taken whether a key has
+// the row's id; has_workspace whether the row's workspace exists. The last
+// two matter only when no key holds the hash.
+struct KeyHolder {
+  std::string id;
+  std::string workspace_id;
+  std::string environment;
+};
+ImportedKey ImportOutcomeOf(const ImportKeyRow& row, const std::optional<KeyHolder>& holder,
+                            bool id_taken, bool has_workspace);
 
 // RedeemPortalCode: whether ps's code may open a session at now.
 Status CheckPortalCode(const PortalSession& ps, Timestamp now);

@@ -64,6 +64,10 @@ class KeyStoreWrapper : public KeyStore {
                    bool* stale) override {
     return base_->RotateKey(replacement, old_id, old_expires_at, max_active, now, audit, stale);
   }
+  Result<std::vector<ImportedKey>> ImportKeys(const std::vector<ImportKeyRow>& rows,
+                                              const ImportAudit& audit, bool dry_run) override {
+    return base_->ImportKeys(rows, audit, dry_run);
+  }
   Status RecordUsage(const UsageBatch& batch) override { return base_->RecordUsage(batch); }
   Result<std::vector<UsagePoint>> QueryUsage(const UsageQuery& query) override {
     return base_->QueryUsage(query);

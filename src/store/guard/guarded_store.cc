@@ -222,6 +222,10 @@ Status GuardedStore::RotateKey(const ApiKey& replacement, std::string_view old_i
     return base_->RotateKey(replacement, old_id, old_expires_at, max_active, now, audit, stale);
   });
 }
+Result<std::vector<ImportedKey>> GuardedStore::ImportKeys(const std::vector<ImportKeyRow>& rows,
+                                                          const ImportAudit& audit, bool dry_run) {
+  return Change([&] { return base_->ImportKeys(rows, audit, dry_run); });
+}
 Status GuardedStore::RecordUsage(const UsageBatch& batch) {
   return Change([&] { return base_->RecordUsage(batch); });
 }

@@ -99,6 +99,9 @@ class GuardedStore final : public KeyStore {
   Status RotateKey(const ApiKey& replacement, std::string_view old_id, Timestamp old_expires_at,
                    int64_t max_active, Timestamp now, const AuditEntry& audit,
                    bool* stale) override;
+  // An ordinary change (it ends no access): refused while a fault lasts.
+  Result<std::vector<ImportedKey>> ImportKeys(const std::vector<ImportKeyRow>& rows,
+                                              const ImportAudit& audit, bool dry_run) override;
   Status RecordUsage(const UsageBatch& batch) override;
   Result<std::vector<UsagePoint>> QueryUsage(const UsageQuery& query) override;
   Result<std::vector<UsageExportRow>> ExportUsage(const UsageExportQuery& query) override;

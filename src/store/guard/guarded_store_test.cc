@@ -46,6 +46,11 @@ class FaultyStore : public testing::KeyStoreWrapper {
     KEYWARD_RETURN_IF_ERROR(WriteFault());
     return KeyStoreWrapper::RevokeKey(id, at, by, reason, a);
   }
+  Result<std::vector<ImportedKey>> ImportKeys(const std::vector<ImportKeyRow>& rows,
+                                              const ImportAudit& audit, bool dry_run) override {
+    KEYWARD_RETURN_IF_ERROR(WriteFault());
+    return KeyStoreWrapper::ImportKeys(rows, audit, dry_run);
+  }
   Status RecordUsage(const UsageBatch& b) override {
     KEYWARD_RETURN_IF_ERROR(WriteFault());
     return KeyStoreWrapper::RecordUsage(b);
@@ -176,6 +181,34 @@ TEST_F(GuardedStoreTest, AFullDiskRefusesChangesButARevocationCommitsOnTheReserv
   EXPECT_EQ(guard_->CreateWorkspace(Ws("ws_3"), Audit()).code(), Code::kStorageFull);
   ASSERT_EQ(transitions_.size(), 1u);
   EXPECT_EQ(transitions_[0].now, StorageFault::kFull);
+}
+
+// An import ends no access: it is an ordinary change, refused at once
+// during a fault (a dry run too) and never given the reserve.
+TEST_F(GuardedStoreTest, AnImportIsAChangeThatAFullDiskRefuses) {
+  const std::vector<ImportKeyRow> rows = {{Key("key_imported"), true}};
+  faulty_->fault = StorageFault::kFull;
+  auto met = guard_->ImportKeys(rows, nullptr, /*dry_run=*/false);
+  EXPECT_EQ(met.status().code(), Code::kStorageFull);
+  EXPECT_EQ(guard_->fault(), StorageFault::kFull);
+  const int reached = faulty_->writes;
+  const uint64_t refused = guard_->Stats().refused_changes;
+  for (const bool dry_run : {false, true}) {
+    EXPECT_EQ(guard_->ImportKeys(rows, nullptr, dry_run).status().code(), Code::kStorageFull);
+  }
+  EXPECT_EQ(faulty_->writes, reached);
+  EXPECT_EQ(guard_->Stats().refused_changes, refused + 2);
+  EXPECT_EQ(guard_->Stats().reserve_releases, 0u);
+  EXPECT_EQ(ReserveFileBytes(), 64u * 1024);
+  EXPECT_TRUE(engine_->GetKey("key_imported").status().IsNotFound());
+  faulty_->fault = StorageFault::kNone;
+  guard_->Check();
+  ASSERT_EQ(guard_->fault(), StorageFault::kNone);
+  auto imported = guard_->ImportKeys(rows, nullptr, /*dry_run=*/false);
+  ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+  ASSERT_EQ(imported->size(), 1u);
+  EXPECT_EQ((*imported)[0].outcome, ImportOutcome::kImported);
+  EXPECT_TRUE(engine_->GetKey("key_imported").ok());
 }
 
 // Plans, credits and the export: the reads answer during a fault, the

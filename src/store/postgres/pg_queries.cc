@@ -36,11 +36,32 @@ std::string IntArrayLiteral(const std::vector<int64_t>& v) {
   return out;
 }
 
+std::string HashArrayLiteral(const std::vector<KeyHash>& v) {
+  // Each as a bytea parameter is written (\x and hex digits).
+  Params p;
+  for (const KeyHash& h : v) p.Bind(h);
+  std::vector<std::string> text;
+  text.reserve(v.size());
+  for (const auto& value : p.values()) text.push_back(value.value_or(""));
+  return ArrayLiteral(text);
+}
+
 Status LogKeyChange(PgConnection& c, const KeyHash& hash, Timestamp at) {
   KEYWARD_RETURN_IF_ERROR(
       c.Exec("SELECT pg_advisory_xact_lock($1)", Params().Bind(kChangeLogLock)));
   KEYWARD_RETURN_IF_ERROR(c.Exec("INSERT INTO key_changes (key_hash, at) VALUES ($1, $2)",
                                  Params().Bind(hash).Bind(at)));
+  return c.Exec("SELECT pg_notify($1, '')", Params().Bind(kChannel));
+}
+
+Status LogKeyChanges(PgConnection& c, const std::vector<KeyHash>& hashes, Timestamp at) {
+  if (hashes.empty()) return Status::Ok();
+  KEYWARD_RETURN_IF_ERROR(
+      c.Exec("SELECT pg_advisory_xact_lock($1)", Params().Bind(kChangeLogLock)));
+  KEYWARD_RETURN_IF_ERROR(
+      c.Exec("INSERT INTO key_changes (key_hash, at) SELECT h, $2 "
+             "FROM unnest($1::bytea[]) WITH ORDINALITY AS t (h, n) ORDER BY n",
+             Params().Bind(HashArrayLiteral(hashes)).Bind(at)));
   return c.Exec("SELECT pg_notify($1, '')", Params().Bind(kChannel));
 }
 

@@ -42,6 +42,8 @@ class Builder {
 // {"a","b"} and {1,2}: array literals for unnest($n::text[]) and friends.
 std::string ArrayLiteral(const std::vector<std::string>& v);
 std::string IntArrayLiteral(const std::vector<int64_t>& v);
+// The same for $n::bytea[].
+std::string HashArrayLiteral(const std::vector<KeyHash>& v);
 
 // The first row read by read, or NotFound(missing).
 template <typename T, typename Read>
@@ -55,6 +57,8 @@ Result<T> One(Result<PgRows> rows, Read read, const std::string& missing) {
 // The advisory lock, held to commit, makes sequences commit in the order
 // they are handed out (the contract's ordered change log).
 Status LogKeyChange(PgConnection& c, const KeyHash& hash, Timestamp at);
+// The same for several hashes, in their order, with one NOTIFY.
+Status LogKeyChanges(PgConnection& c, const std::vector<KeyHash>& hashes, Timestamp at);
 // Inserts a key row and logs it as a change.
 Status InsertKeyRow(PgConnection& c, const ApiKey& k);
 // lock: " FOR UPDATE" to hold the row until the transaction ends.

@@ -11,6 +11,8 @@
 //  - the change log: appends take one transaction-scoped advisory lock, so
 //    sequences commit in order, and each change sends NOTIFY in its
 //    transaction; WatchKeyChanges LISTENs on a connection of its own;
+//  - imports: an import takes the change log's lock before it reads, so
+//    imports run one at a time and each sees every one before it;
 //  - usage: upserts that add to what is stored;
 //  - credits: a balance's row is locked (FOR UPDATE) before its leases are
 //    summed and one granted, so that nodes leasing at once never grant
@@ -79,6 +81,11 @@ class PgStore final : public KeyStore {
   Status RotateKey(const ApiKey& replacement, std::string_view old_id, Timestamp old_expires_at,
                    int64_t max_active, Timestamp now, const AuditEntry& audit,
                    bool* stale) override;
+  // store/postgres/pg_import.cc. audit runs in the import's transaction,
+  // which holds the change log's lock: it must not call the store, and it
+  // runs again when the transaction is retried.
+  Result<std::vector<ImportedKey>> ImportKeys(const std::vector<ImportKeyRow>& rows,
+                                              const ImportAudit& audit, bool dry_run) override;
   // Usage: store/postgres/pg_usage.cc; credits: store/postgres/pg_credits.cc.
   Status RecordUsage(const UsageBatch& batch) override;
   Result<std::vector<UsagePoint>> QueryUsage(const UsageQuery& query) override;

@@ -66,6 +66,10 @@ class SqliteStore final : public KeyStore {
   Status RotateKey(const ApiKey& replacement, std::string_view old_id, Timestamp old_expires_at,
                    int64_t max_active, Timestamp now, const AuditEntry& audit,
                    bool* stale) override;
+  // store/sqlite/sqlite_import.cc. audit runs under the store's lock: it
+  // must not call the store.
+  Result<std::vector<ImportedKey>> ImportKeys(const std::vector<ImportKeyRow>& rows,
+                                              const ImportAudit& audit, bool dry_run) override;
   // Usage: store/sqlite/sqlite_usage.cc; credits: store/sqlite/sqlite_credits.cc.
   Status RecordUsage(const UsageBatch& batch) override;
   Result<std::vector<UsagePoint>> QueryUsage(const UsageQuery& query) override;
