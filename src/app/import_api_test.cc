@@ -67,9 +67,12 @@ class ImportApiTest : public ::testing::Test {
     return Ok(http::verb::post, "/v1/workspaces", R"({"name":"Acme")" + extra + "}", 201)["id"]
         .get<std::string>();
   }
-  Json Import(const Json& rows, bool dry_run = false) {
-    return Ok(http::verb::post, "/v1/api-keys/import",
-              Dump(Json{{"keys", rows}, {"dry_run", dry_run}}));
+  // rows: a vector, since a braced list of one Json is that Json, not an array.
+  Json Import(const std::vector<Json>& rows, bool dry_run = false) {
+    Json body = Json::object();
+    body["keys"] = Json(rows);
+    body["dry_run"] = dry_run;
+    return Ok(http::verb::post, "/v1/api-keys/import", Dump(body));
   }
   static Json ByHash(const std::string& ws, const std::string& env, const std::string& key,
                      const std::string& encoding = "hex") {
@@ -134,7 +137,7 @@ TEST_F(ImportApiTest, ALegacyTestKeyNeverAuthenticatesOnALiveOnlyDeployment) {
   const ApiReply ws = Send(live_only, root, http::verb::post, "/v1/workspaces", R"({"name":"A"})");
   const std::string ws_id = Json::parse(ws.response.body)["id"];
   const ApiReply r = Send(live_only, root, http::verb::post, "/v1/api-keys/import",
-                          Dump(Json{{"keys", {ByHash(ws_id, "test", kTest)}}}));
+                          Dump(Json{{"keys", Json::array({ByHash(ws_id, "test", kTest)})}}));
   ASSERT_EQ(r.response.status, 200) << r.response.body;
   EXPECT_EQ(Json::parse(r.response.body)["imported"], 1);
   EXPECT_EQ(Auth(live_only, kTest), "wrong_environment");
@@ -142,7 +145,7 @@ TEST_F(ImportApiTest, ALegacyTestKeyNeverAuthenticatesOnALiveOnlyDeployment) {
 
 TEST_F(ImportApiTest, ReimportingGivesTheSameIdsAndChangesNothing) {
   const std::string ws = Workspace();
-  Json rows = Json::array();
+  std::vector<Json> rows;
   for (int i = 0; i < 20; ++i) {
     std::string key = "amsr_live_" + std::string(19, 'a') + std::to_string(10 + i);
     rows.push_back(ByHash(ws, "live", key));
@@ -150,7 +153,7 @@ TEST_F(ImportApiTest, ReimportingGivesTheSameIdsAndChangesNothing) {
   }
   const Json first = Import(rows);
   EXPECT_EQ(first["imported"], 20);
-  const Json audit_before = Ok(http::verb::get, "/v1/audit?limit=100");
+  const Json audit_before = Ok(http::verb::get, "/v1/audit-log?limit=100");
   const Json again = Import(rows);
   EXPECT_EQ(again["imported"], 0);
   EXPECT_EQ(again["unchanged"], 20);
@@ -161,7 +164,7 @@ TEST_F(ImportApiTest, ReimportingGivesTheSameIdsAndChangesNothing) {
   const Json list = Ok(http::verb::get, "/v1/api-keys?workspace_id=" + ws + "&limit=100");
   EXPECT_EQ(list["data"].size(), 20u);
   // Each batch is on the record: who, how many rows, which workspace.
-  const Json audit = Ok(http::verb::get, "/v1/audit?limit=100");
+  const Json audit = Ok(http::verb::get, "/v1/audit-log?limit=100");
   ASSERT_EQ(audit["data"].size(), audit_before["data"].size() + 1);
   const Json& entry = audit["data"][0];
   EXPECT_EQ(entry["action"], "key.import");
@@ -195,7 +198,7 @@ TEST_F(ImportApiTest, RejectedRowsAreNamedByIndexAndTheOthersImported) {
   both["key"] = kLive;
   Json md5 = ByHash(ws, "live", kLive);
   md5["hash"]["algorithm"] = "md5";
-  const Json rows = {
+  const std::vector<Json> rows = {
       bad_hash,                                                                   // 0
       ByHash(ws, "prod", kLive),                                                  // 1
       both,                                                                       // 2
@@ -254,7 +257,7 @@ TEST_F(ImportApiTest, AWorkspaceImportedOverItsLimitKeepsEveryKeyAndTakesNoNewOn
 
 TEST_F(ImportApiTest, APlaintextImportKeepsNoPlaintextAnywhere) {
   const std::string ws = Workspace();
-  const std::string secret = "amsr_live_PLAINtextPLAINtext12345";
+  const std::string secret = "amsr_live_PLAINtextPLAINtext123";
   const Json r = Import({{{"workspace_id", ws},
                           {"environment", "live"},
                           {"key", secret},
@@ -263,16 +266,16 @@ TEST_F(ImportApiTest, APlaintextImportKeepsNoPlaintextAnywhere) {
                           {"created_at", "2025-06-01T00:00:00Z"},
                           {"last_used_at", "2026-02-27T08:00:00Z"}}});
   ASSERT_EQ(r["imported"], 1) << r;
-  EXPECT_EQ(r["results"][0]["short_prefix"], "amsr_live_PLAINtextPLAI");
+  EXPECT_EQ(r["results"][0]["short_prefix"], "amsr_live_PLAINtextPLA");
   EXPECT_EQ(Auth(secret), "valid");
   const Json key = Ok(http::verb::get, "/v1/api-keys/" + r["results"][0]["id"].get<std::string>());
   EXPECT_EQ(key["created_at"], "2025-06-01T00:00:00Z");
   EXPECT_EQ(key["last_used_at"], "2026-02-27T08:00:00Z");
   EXPECT_EQ(key["scopes"], Json::array({"markets:read"}));
-  const std::string tail = "PLAINtext12345";
+  const std::string tail = "INtext123";
   EXPECT_EQ(Dump(r).find(tail), std::string::npos);
   EXPECT_EQ(Dump(key).find(tail), std::string::npos);
-  EXPECT_EQ(Dump(Ok(http::verb::get, "/v1/audit?limit=100")).find(tail), std::string::npos);
+  EXPECT_EQ(Dump(Ok(http::verb::get, "/v1/audit-log?limit=100")).find(tail), std::string::npos);
   // Nor on disk: every file of the database, the write-ahead log included.
   ASSERT_TRUE(stack_.app->FlushUsage().ok());
   for (const auto& f : std::filesystem::recursive_directory_iterator(dir_.path())) {
@@ -293,7 +296,7 @@ TEST_F(ImportApiTest, APlaintextImportKeepsNoPlaintextAnywhere) {
 TEST_F(ImportApiTest, ADryRunChecksEverythingAndWritesNothing) {
   const std::string ws = Workspace(R"(,"max_active_keys":1)");
   Import({ByHash(ws, "live", kLive)});
-  const Json audit_before = Ok(http::verb::get, "/v1/audit?limit=100");
+  const Json audit_before = Ok(http::verb::get, "/v1/audit-log?limit=100");
   const Json r = Import({ByHash(ws, "live", kLive), ByHash(ws, "test", kTest),
                          ByHash("ws_nope", "live", "amsr_live_zzzzzzzzzzzzzzzzzzzzz")},
                         true);
@@ -305,7 +308,8 @@ TEST_F(ImportApiTest, ADryRunChecksEverythingAndWritesNothing) {
   EXPECT_EQ(r["over_limit"][0]["active_keys"], 2);
   EXPECT_EQ(Auth(kTest), "invalid");
   EXPECT_EQ(Ok(http::verb::get, "/v1/api-keys?workspace_id=" + ws)["data"].size(), 1u);
-  EXPECT_EQ(Ok(http::verb::get, "/v1/audit?limit=100")["data"].size(), audit_before["data"].size());
+  EXPECT_EQ(Ok(http::verb::get, "/v1/audit-log?limit=100")["data"].size(),
+            audit_before["data"].size());
 }
 
 TEST_F(ImportApiTest, ExportedHashesImportIntoAnotherDeploymentAndKeepWorking) {
@@ -322,14 +326,14 @@ TEST_F(ImportApiTest, ExportedHashesImportIntoAnotherDeploymentAndKeepWorking) {
   const Json exported = Ok(http::verb::get, "/v1/api-keys/export?include_revoked=true&limit=100");
   ASSERT_EQ(exported["data"].size(), 3u);
   EXPECT_EQ(Ok(http::verb::get, "/v1/api-keys/export")["data"].size(), 2u);
-  EXPECT_EQ(Ok(http::verb::get, "/v1/audit?limit=1")["data"][0]["action"], "key.export");
+  EXPECT_EQ(Ok(http::verb::get, "/v1/audit-log?limit=1")["data"][0]["action"], "key.export");
 
   keyward::testing::TempDir dir;
   keyward::testing::ApiStack other{dir.path().string(), &clock_, {"live", "test"}, AmserFormat};
   const std::string root = (*other.service->EnsureRootKey(Actor{"test", ""}))->secret;
   const ApiReply made = Send(other, root, http::verb::post, "/v1/workspaces", R"({"name":"A"})");
   const std::string ws2 = Json::parse(made.response.body)["id"];
-  Json rows = exported["data"];
+  std::vector<Json> rows(exported["data"].begin(), exported["data"].end());
   for (auto& row : rows) row["workspace_id"] = ws2;
   const ApiReply r =
       Send(other, root, http::verb::post, "/v1/api-keys/import", Dump(Json{{"keys", rows}}));
