@@ -7,14 +7,24 @@
 //
 // Prints both rates and their ratio; the target is at least 1,000,000
 // verifications per second on one core and at least half the SHA-256 rate.
+//
+// Legacy formats ([[keys.legacy]], issue 16): on one deployment configured
+// with amser's shape (product prefix amsr, ^amsr_(live|test)_[A-Za-z0-9]{21}$),
+// a cached imported legacy key next to a cached native key of the same
+// deployment, a string of almost the legacy shape (malformed: the native
+// parse fails, then the RE2 match), and an unknown key of the legacy shape
+// (invalid, from the negative cache). Printed as ratios to the native key.
 #include <benchmark/benchmark.h>
 
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 
 #include "core/key_cache.h"
 #include "core/key_format.h"
+#include "core/legacy_format.h"
 #include "core/rate_limiter.h"
 #include "core/sha256.h"
 #include "core/usage.h"
@@ -127,6 +137,136 @@ void BM_VerifyMalformed(benchmark::State& state) {
 }
 BENCHMARK(BM_VerifyMalformed);
 
+// One deployment with amser's legacy format beside its own: 1000 native
+// keys it issued and 1000 legacy keys imported by hash, all cached.
+struct LegacyFixture {
+  LegacyFixture()
+      : format(std::move(KeyFormat::Create("amsr", {"live", "test"},
+                                           {{"^amsr_(live|test)_[A-Za-z0-9]{21}$", "$1", 12}}))
+                   .value()) {
+    static const char* kAlnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    auto next = [&x] {  // xorshift: reproducible keys, not secrets
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      return x;
+    };
+    for (int i = 0; i < 1000; ++i) {
+      std::string legacy_key = "amsr_live_";
+      for (int c = 0; c < 21; ++c) legacy_key.push_back(kAlnum[next() % 62]);
+      const std::string native_key = format.Generate("live");
+      for (const auto& [secret, list] :
+           {std::pair{legacy_key, &legacy}, std::pair{native_key, &native}}) {
+        ApiKey k;
+        k.id = "key_" + std::to_string(backing.keys.size());
+        k.hash = Sha256(secret);
+        k.workspace_id = "ws_bench";
+        k.environment = "live";
+        k.name = "bench";
+        k.scopes = {"products:read"};
+        k.rate_limit = RateLimit{1'000'000'000, 1};
+        backing.keys[k.hash] = k;
+        list->push_back(secret);
+      }
+    }
+    unknown = "amsr_live_";
+    for (int c = 0; c < 21; ++c) unknown.push_back(kAlnum[next() % 62]);
+    almost = legacy[0].substr(0, legacy[0].size() - 1) + "-";
+    cache = std::make_unique<KeyCache>(&backing, 100000);
+    VerifierOptions o;
+    o.format = &format;
+    o.accept_environments = {"live"};
+    o.clock = &SystemClock::Get();
+    o.resolver = cache.get();
+    o.rate_limiter = &limiter;
+    o.usage = &usage;
+    verifier = std::make_unique<Verifier>(o);
+    for (const auto* list : {&legacy, &native}) {  // warm the cache
+      for (const auto& secret : *list) {
+        VerifyRequest r;
+        r.key = secret;
+        if (!verifier->Verify(r).valid()) std::abort();
+      }
+    }
+    VerifyRequest r;
+    r.key = unknown;
+    verifier->Verify(r);  // now in the negative cache
+  }
+  KeyFormat format;
+  MapResolver backing;
+  std::unique_ptr<KeyCache> cache;
+  MemoryRateLimiter limiter;
+  UsageRecorder usage;
+  std::unique_ptr<Verifier> verifier;
+  std::vector<std::string> legacy, native;
+  std::string unknown, almost;
+};
+
+LegacyFixture& TheLegacyFixture() {
+  static LegacyFixture f;
+  return f;
+}
+
+void VerifyEach(benchmark::State& state, const std::vector<std::string>& keys) {
+  const LegacyFixture& f = TheLegacyFixture();
+  size_t i = static_cast<size_t>(state.thread_index()) * 7919;
+  static const std::vector<std::string> kScopes = {"products:read"};
+  for (auto _ : state) {
+    VerifyRequest req;
+    req.key = keys[i++ % keys.size()];
+    req.ip = "203.0.113.7";
+    req.method = "GET";
+    req.path = "/v1/products/B09HN3Q81F";
+    req.scopes = kScopes;
+    VerifyResult r = f.verifier->Verify(req);
+    if (!r.valid()) state.SkipWithError("a cached valid key did not verify");
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_VerifyCachedNativeOnLegacyDeployment(benchmark::State& state) {
+  VerifyEach(state, TheLegacyFixture().native);
+}
+BENCHMARK(BM_VerifyCachedNativeOnLegacyDeployment)->Threads(1)->UseRealTime();
+
+void BM_VerifyCachedLegacy(benchmark::State& state) {
+  VerifyEach(state, TheLegacyFixture().legacy);
+}
+BENCHMARK(BM_VerifyCachedLegacy)->Threads(1)->UseRealTime();
+
+// Of almost the legacy shape (its last character outside the class): the
+// native parse and the RE2 match both run, and nothing is hashed.
+void BM_VerifyMalformedLegacyShape(benchmark::State& state) {
+  const LegacyFixture& f = TheLegacyFixture();
+  for (auto _ : state) {
+    VerifyRequest req;
+    req.key = f.almost;
+    VerifyResult r = f.verifier->Verify(req);
+    if (r.code != Code::kMalformed) state.SkipWithError("not malformed");
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_VerifyMalformedLegacyShape)->UseRealTime();
+
+// An unknown key of the legacy shape: hashed and looked up like a native
+// one, then refused from the negative cache. Guessing costs what it does for
+// native keys.
+void BM_VerifyUnknownLegacyKey(benchmark::State& state) {
+  const LegacyFixture& f = TheLegacyFixture();
+  for (auto _ : state) {
+    VerifyRequest req;
+    req.key = f.unknown;
+    VerifyResult r = f.verifier->Verify(req);
+    if (r.code != Code::kInvalid) state.SkipWithError("not invalid");
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_VerifyUnknownLegacyKey)->UseRealTime();
+
 // Collects items/s per benchmark to print the comparison at the end.
 class ComparingReporter : public benchmark::ConsoleReporter {
  public:
@@ -161,6 +301,25 @@ int main(int argc, char** argv) {
                     ? (verify >= 1e6 ? "; >= 1,000,000/s on one core: met"
                                      : "; >= 1,000,000/s on one core: NOT met")
                     : "");
+  }
+  const double native = rate("BM_VerifyCachedNativeOnLegacyDeployment/real_time/threads:1");
+  const double legacy = rate("BM_VerifyCachedLegacy/real_time/threads:1");
+  const double almost = rate("BM_VerifyMalformedLegacyShape/real_time");
+  const double unknown = rate("BM_VerifyUnknownLegacyKey/real_time");
+  if (native > 0 && legacy > 0) {
+    std::printf(
+        "\nlegacy formats (one thread, a deployment with amser's [[keys.legacy]]):\n"
+        "  cached native key  %10.0f/s  %6.0f ns\n"
+        "  cached legacy key  %10.0f/s  %6.0f ns  legacy/native time %.2f\n",
+        native, 1e9 / native, legacy, 1e9 / legacy, native / legacy);
+    if (almost > 0) {
+      std::printf("  malformed (almost the legacy shape) %10.0f/s  %6.0f ns  /native time %.2f\n",
+                  almost, 1e9 / almost, native / almost);
+    }
+    if (unknown > 0) {
+      std::printf("  unknown legacy-shaped key (invalid) %10.0f/s  %6.0f ns  /native time %.2f\n",
+                  unknown, 1e9 / unknown, native / unknown);
+    }
   }
   return 0;
 }
