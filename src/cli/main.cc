@@ -18,6 +18,7 @@
 #include "app/serve.h"
 #include "cli/exit_codes.h"
 #include "cli/http_client.h"
+#include "cli/key_import.h"
 #include "cli/usage_export.h"
 #include "core/clock.h"
 #include "core/key_format.h"
@@ -542,6 +543,65 @@ int Main(int argc, char** argv) {
     ux.url = EnvOr("KEYWARD_URL", "http://127.0.0.1:8080");
     ux.root_key = EnvOr("KEYWARD_ROOT_KEY", "");
     exit_code = RunUsageExport(ux, stdout, std::cerr, ::isatty(2) == 1);
+  });
+
+  // ---- moving keys in and out (over HTTP) ----
+  ImportOptions im;
+  std::vector<std::string> maps;
+  auto* imp = app.add_subcommand(
+      "import",
+      "Import existing keys from a CSV or JSON-lines file, by hash or plaintext, in batches; "
+      "resumes where an interrupted run stopped");
+  imp->add_option("--file,-f", im.file,
+                  "The file: CSV (a header line, then one key per line) or JSON lines (one "
+                  "import row per line). Plaintext keys are read from here only")
+      ->required();
+  imp->add_option("--format", im.format, "csv or jsonl (default: by the file's extension)")
+      ->check(CLI::IsMember({"csv", "jsonl"}));
+  imp->add_option("--map", maps,
+                  "FIELD=COLUMN: the CSV column that holds a field (repeatable), e.g. "
+                  "--map hash=key_sha256 --map workspace_id=customer");
+  imp->add_option("--workspace,-w", im.workspace_id, "Workspace for rows that name none");
+  imp->add_option("--environment,-e", im.environment, "Environment for rows that name none");
+  imp->add_option("--hash-encoding", im.hash_encoding,
+                  "How the CSV's hash column is written: hex (default) or base64")
+      ->check(CLI::IsMember({"hex", "base64"}));
+  imp->add_option("--batch-size", im.batch_size, "Rows per request, 1-1000 (default 1000)");
+  imp->add_flag("--dry-run", im.dry_run, "Check every row on the server and write nothing");
+  imp->add_option("--rejects", im.rejects,
+                  "Where rejected rows go, with line numbers and reasons (default "
+                  "FILE.rejected.csv)");
+  imp->add_flag("--restart", im.restart, "Ignore FILE.import-state and start from the first row");
+  imp->callback([&] {
+    im.url = EnvOr("KEYWARD_URL", "http://127.0.0.1:8080");
+    im.root_key = EnvOr("KEYWARD_ROOT_KEY", "");
+    for (const auto& m : maps) {
+      const size_t eq = m.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == m.size()) {
+        std::cerr << "keyward: --map " << m << ": must be FIELD=COLUMN\n";
+        exit_code = kExitUsage;
+        return;
+      }
+      im.columns[m.substr(0, eq)] = m.substr(eq + 1);
+    }
+    exit_code = RunImport(im, std::cerr, ::isatty(2) == 1);
+  });
+
+  ExportHashesOptions ex;
+  auto* exh = app.add_subcommand(
+      "export-hashes",
+      "Export every key's hash and metadata as JSON lines, the shape `keyward import` takes: "
+      "your keys can always leave");
+  exh->add_option("--output,-o", ex.output,
+                  "The file to write (written as FILE.partial, renamed once complete; default: "
+                  "stdout)");
+  exh->add_option("--workspace,-w", ex.workspace_id, "Only this workspace's keys");
+  exh->add_option("--environment,-e", ex.environment, "Only this environment's keys");
+  exh->add_flag("--include-revoked", ex.include_revoked, "Revoked keys too (they import revoked)");
+  exh->callback([&] {
+    ex.url = EnvOr("KEYWARD_URL", "http://127.0.0.1:8080");
+    ex.root_key = EnvOr("KEYWARD_ROOT_KEY", "");
+    exit_code = RunExportHashes(ex, stdout, std::cerr, ::isatty(2) == 1);
   });
 
   try {

@@ -1,5 +1,6 @@
 #include "server/http_server.h"
 
+#include <algorithm>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
@@ -21,7 +22,11 @@ using tcp = asio::ip::tcp;
 
 void ConfigureRequestParser(RequestParser& parser, const HttpServerOptions& options) {
   parser.header_limit(static_cast<uint32_t>(options.header_limit));
-  parser.body_limit(options.body_limit);
+  // The bulk paths' limit until the target is known (HttpSession::OnHeader
+  // narrows it for every other path).
+  parser.body_limit(options.bulk_paths.empty()
+                        ? options.body_limit
+                        : std::max(options.body_limit, options.bulk_body_limit));
 }
 
 std::string_view FramingError(const http::request_header<>& header) {
@@ -138,14 +143,19 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     // An HTTP/1.0 request with Transfer-Encoding has faulty framing: answer
     // it, then close (RFC 9112 6.1).
     close_after_ = req.version() < 11 && req.count(http::field::transfer_encoding) > 0;
+    // The parser read the header allowing the larger of the two limits
+    // (Beast checks a Content-Length as the header ends); this request's is
+    // known only now.
     const std::string_view target(req.target().data(), req.target().size());
     const std::string_view path = target.substr(0, target.find('?'));
-    for (const auto& bulk : server_.options().bulk_paths) {
-      if (path == bulk) {
-        body_limit_ = server_.options().bulk_body_limit;
-        parser_->body_limit(body_limit_);
-      }
+    const auto& bulk = server_.options().bulk_paths;
+    if (std::find(bulk.begin(), bulk.end(), path) != bulk.end()) {
+      body_limit_ = server_.options().bulk_body_limit;
     }
+    if (const auto length = parser_->content_length(); length && *length > body_limit_) {
+      return OnReadError(http::error::body_limit);
+    }
+    parser_->body_limit(body_limit_);
     const auto expect = req[http::field::expect];
     if (beast::iequals(expect, "100-continue")) {
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";

@@ -979,6 +979,41 @@ test('thousands of idle and half-sent connections: normal requests still succeed
   await assertAlive(`after ${n} connections`);
 });
 
+test('the import path alone takes bodies past 64 KiB, up to 8 MiB; more is 413 however it is framed', async () => {
+  await unchanged('import bodies', async () => {
+    // 1 MiB of rows that are all rejected (a bad hash): read whole, answered row by row.
+    const row = { workspace_id: ws.id, environment: 'live', hash: { algorithm: 'sha256', encoding: 'hex', value: 'zz' } };
+    const rows = [];
+    while (JSON.stringify(rows).length < 1024 * 1024 && rows.length < 1000) rows.push({ ...row, name: 'n'.repeat(1000) });
+    const mib = Buffer.from(JSON.stringify({ keys: rows }));
+    assert.ok(mib.length > 900 * 1024, `the body is ${mib.length} bytes`);
+    let r = await rawSession([request('POST', '/v1/api-keys/import', { headers: { ...rootAuth(), 'content-type': 'application/json' }, body: mib })], { count: 1, timeoutMs: 8000 });
+    assert.equal(r.responses[0]?.status, 200, `1 MiB import: ${describe(r)}`);
+    assert.equal(JSON.parse(utf8.decode(r.responses[0].body)).rejected, rows.length);
+    // The same body elsewhere is over that path's 64 KiB.
+    r = await rawSession([request('POST', '/v1/api-keys', { headers: { ...rootAuth(), 'content-type': 'application/json' }, body: mib })], { timeoutMs: 8000 });
+    assertFatal(r, 413, 'payload_too_large', '1 MiB to /v1/api-keys');
+    // 9 MiB to the import path: announced, and chunked.
+    const nine = Buffer.alloc(9 * 1024 * 1024, 0x20);
+    r = await rawSession([request('POST', '/v1/api-keys/import', { headers: { ...rootAuth(), 'content-type': 'application/json' }, body: nine })], { timeoutMs: 8000 });
+    assertFatal(r, 413, 'payload_too_large', '9 MiB import with Content-Length');
+    const chunks = [];
+    for (let off = 0; off < nine.length; off += 65536) {
+      const part = nine.subarray(off, off + 65536);
+      chunks.push(Buffer.concat([b(`${part.length.toString(16)}\r\n`), part, b('\r\n')]));
+    }
+    chunks.push(b('0\r\n\r\n'));
+    r = await rawSession(
+      [request('POST', '/v1/api-keys/import', { headers: { ...rootAuth(), 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }), Buffer.concat(chunks)],
+      { timeoutMs: 8000 },
+    );
+    assertFatal(r, 413, 'payload_too_large', '9 MiB import chunked');
+    // A query string does not make another path the import path, nor the reverse.
+    r = await rawSession([request('POST', '/v1/api-keys?x=/v1/api-keys/import', { headers: { ...rootAuth(), 'content-type': 'application/json' }, body: mib })], { timeoutMs: 8000 });
+    assertFatal(r, 413, 'payload_too_large', '1 MiB to /v1/api-keys with a query');
+  });
+});
+
 test('pipelined requests are answered in order; a fatal one ends the connection after the ones before it', async () => {
   await unchanged('pipelining', async () => {
     // Five good requests in one write, in order.

@@ -11,6 +11,8 @@ const ACTIONS = [
   'key.update',
   'key.revoke',
   'key.rotate',
+  'key.import',
+  'key.export',
   'root_key.create',
   'root_key.revoke',
   'portal_session.create',
