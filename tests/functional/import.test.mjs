@@ -146,11 +146,12 @@ function rejectsNamedIn(stderr, file) {
   return named;
 }
 
-// The summary line: "keyward: N rows: I imported, U unchanged, R rejected in T s (X rows/s)".
+// The summary line: "keyward: N rows: I imported, U unchanged, R rejected in T s (X rows/s)"
+// ("I to import" in a dry run).
 function summaryOf(stderr) {
   const lines = stderr
     .split(/\r\n|\r|\n/)
-    .filter((l) => /\bimported\b/.test(l) && /\bunchanged\b/.test(l) && /\brejected\b/.test(l));
+    .filter((l) => /\b(imported|to import)\b/.test(l) && /\bunchanged\b/.test(l) && /\brejected\b/.test(l));
   assert.ok(lines.length > 0, `no summary line on stderr:\n${stderr}`);
   const line = lines.at(-1);
   const count = (word) => {
@@ -163,7 +164,7 @@ function summaryOf(stderr) {
   return {
     line,
     rows: rows ? Number(rows[1].replace(/,/g, '')) : null,
-    imported: count('imported'),
+    imported: count('(?:imported|to import)'),
     unchanged: count('unchanged'),
     rejected: count('rejected'),
     rate: rate ? Number(rate[1].replace(/,/g, '')) : null,
@@ -307,8 +308,8 @@ ${AMSER_LEGACY}`,
   const dir = makeTempDir('keyward-import-');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'keys.csv');
-  writeCsv(file, ['environment', 'hash'], [['live', sha256Hex(live)], ['test', sha256Hex(testKey)]]);
-  const r = await importCli(srv, ['--file', file, '--workspace', ws.id]);
+  writeCsv(file, ['environment', 'hash'], [['live', sha256Base64(live)], ['test', sha256Base64(testKey)]]);
+  const r = await importCli(srv, ['--file', file, '--workspace', ws.id, '--hash-encoding', 'base64']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(summaryOf(r.stderr).imported, 2);
   assert.equal(await authCode(srv, live), 'valid');
@@ -559,13 +560,14 @@ test('rejected rows are named by the line they start on, in CSV (quoted multi-li
     '}"', // 6 (the cell ends)
     `${ws.id},prod,${H(2)},unknown environment,`, // 7
     `${ws.id},live,${H(3)},good 3,"{""a"": ""x,y""}"`, // 8
-    `${ws.id},live,${H(4)},bad meta,{not json`, // 9
-    `${ws.id},live,${H(5)},"quoted, with ""quotes""",`, // 10
-    `ws_doesnotexist,live,${H(6)},no such workspace,`, // 11
-    `${ws.id},live,${H(7)},good 7,"{""multi"":`, // 12
-    '""line""}"', // 13
-    `${ws.id},live,${H(8)},meta not an object,[1]`, // 14
-    `${ws.id},live,${H(9)},good 9,`, // 15
+    '', // 9: a blank line, skipped but counted
+    `${ws.id},live,${H(4)},bad meta,{not json`, // 10
+    `${ws.id},live,${H(5)},"quoted, with ""quotes""",`, // 11
+    `ws_doesnotexist,live,${H(6)},no such workspace,`, // 12
+    `${ws.id},live,${H(7)},good 7,"{""multi"":`, // 13
+    '""line""}"', // 14
+    `${ws.id},live,${H(8)},meta not an object,[1]`, // 15
+    `${ws.id},live,${H(9)},good 9,`, // 16
   ].join('\n') + '\n';
   fs.writeFileSync(file, text);
   const rejectsPath = path.join(dir, 'bad rows.csv');
@@ -575,14 +577,15 @@ test('rejected rows are named by the line they start on, in CSV (quoted multi-li
   assert.deepEqual([s.imported, s.unchanged, s.rejected], [6, 0, 5], s.line);
   assert.ok(r.stderr.includes(rejectsPath), `stderr names the rejects file ${rejectsPath}:\n${r.stderr}`);
   const rejects = readRejects(rejectsPath);
-  assert.deepEqual(rejects.map((x) => x.line), [3, 7, 9, 11, 14], JSON.stringify(rejects));
+  assert.deepEqual(rejects.map((x) => x.line), [3, 7, 10, 12, 15], JSON.stringify(rejects));
   const byLine = Object.fromEntries(rejects.map((x) => [x.line, x]));
   assert.equal(byLine[3].error, 'invalid_hash');
   assert.equal(byLine[7].error, 'unknown_environment');
-  assert.match(byLine[9].error, /meta|invalid_row|json/, JSON.stringify(byLine[9]));
-  assert.match(byLine[9].message, /meta|JSON/i, JSON.stringify(byLine[9]));
-  assert.equal(byLine[11].error, 'workspace_not_found');
-  assert.match(byLine[14].error, /meta|invalid_row/, JSON.stringify(byLine[14]));
+  assert.match(byLine[10].error, /meta|invalid_row|json/, JSON.stringify(byLine[10]));
+  assert.match(byLine[10].message, /meta|JSON/i, JSON.stringify(byLine[10]));
+  assert.equal(byLine[12].error, 'workspace_not_found');
+  assert.match(byLine[15].error, /meta|invalid_row/, JSON.stringify(byLine[15]));
+  assert.match(byLine[15].message, /meta/i, JSON.stringify(byLine[15]));
   // The good rows, with what their cells said.
   const got = async (i) => (await srv.get(`/v1/api-keys/${(await srv.verify({ key: k[i] })).key_id}`)).json;
   assert.deepEqual((await got(1)).meta, { note: 'spans three lines', n: 3 });
@@ -592,6 +595,18 @@ test('rejected rows are named by the line they start on, in CSV (quoted multi-li
   for (const i of [0, 9]) assert.equal(await authCode(srv, k[i]), 'valid');
   for (const i of [2, 4, 6, 8]) assert.equal(await authCode(srv, k[i]), 'invalid');
   assert.equal(await activeKeys(srv, ws.id), 6);
+
+  // The same file as a spreadsheet saves it (a byte order mark, CRLF line
+  // ends, inside the quoted cells too): the same lines, the good rows now
+  // unchanged.
+  const excel = path.join(dir, 'excel.csv');
+  fs.writeFileSync(excel, '\uFEFF' + text.replace(/\n/g, '\r\n'));
+  const x = await importCli(srv, ['--file', excel]);
+  assert.equal(x.code, 1, x.stderr);
+  const xs = summaryOf(x.stderr);
+  assert.deepEqual([xs.imported, xs.unchanged, xs.rejected], [0, 6, 5], xs.line);
+  assert.deepEqual(readRejects(rejectsNamedIn(x.stderr, excel)).map((y) => [y.line, y.error]),
+    rejects.map((y) => [y.line, y.error]));
 
   // JSON lines: blank lines are skipped but counted, a line that is no JSON
   // is rejected by the CLI itself.
@@ -630,7 +645,7 @@ test('an interrupted import resumes after the last answered batch; a dry run wri
   const stateFile = `${file}.import-state`;
   const args = ['import', '--file', file, '--workspace', ws.id, '--environment', 'live', '--batch-size', String(BATCH)];
 
-  // The first run, killed once the state file says a batch was answered.
+  // The first run, killed once the state file says 2,000 rows were answered.
   const child = spawn(KEYWARD_BIN, args, { env: childEnv(cliEnv(srv)), stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr1 = '';
   child.stderr.setEncoding('utf8').on('data', (d) => (stderr1 += d));
@@ -640,7 +655,8 @@ test('an interrupted import resumes after the last answered batch; a dry run wri
   while (Date.now() < deadline && child.exitCode === null) {
     try {
       const text = fs.readFileSync(stateFile, 'utf8');
-      if (text.trim().length > 0) {
+      const numbers = (text.match(/\d+/g) ?? []).map(Number); // JSON or not, the rows done are among them
+      if (text.trim().length > 0 && numbers.some((n) => n >= 2000 && n < ROWS)) {
         state = text;
         child.kill('SIGKILL');
         break;
@@ -653,9 +669,18 @@ test('an interrupted import resumes after the last answered batch; a dry run wri
   const first = await exited;
   assert.equal(first.signal, 'SIGKILL', `the import ended (${first.code}) before it wrote ${stateFile}; stderr:\n${stderr1}`);
   assert.ok(fs.existsSync(stateFile), 'the state file outlives the killed run');
+  // The batch in flight at the kill may still be committed after it: wait
+  // until the server has finished with it.
+  let audits1 = (await importAudits(srv)).length;
+  for (let stable = 0; stable < 2;) {
+    await sleep(300);
+    const now = (await importAudits(srv)).length;
+    stable = now === audits1 ? stable + 1 : 0;
+    audits1 = now;
+  }
   const imported1 = await activeKeys(srv, ws.id);
   assert.ok(imported1 > 0 && imported1 < ROWS, `${imported1} keys after the first run, of ${ROWS}`);
-  const audits1 = (await importAudits(srv)).length;
+  assert.equal(imported1, audits1 * BATCH, 'every batch committed is on the record');
 
   const second = await runCli(args, { env: cliEnv(srv), timeoutMs: 120_000 });
   assert.equal(second.code, 0, second.stderr);
@@ -667,6 +692,7 @@ test('an interrupted import resumes after the last answered batch; a dry run wri
   assert.ok(after > 0 && after % BATCH <= 1, `resumed after row ${after}: not after a batch of ${BATCH} (state: ${state})`);
   assert.ok(after <= imported1 + 1 && imported1 - after <= BATCH,
     `resumed after row ${after} with ${imported1} keys imported (state: ${state})`);
+  console.log(`resume: killed with ${imported1} of ${ROWS} keys imported; the rerun said ${JSON.stringify(m[0])}`);
   const s = summaryOf(second.stderr);
   assert.equal(s.rejected, 0, s.line);
   assert.ok(s.unchanged <= BATCH, `the resumed run sent again only the batch in flight: ${s.line}`);
@@ -761,6 +787,10 @@ test('keyward export-hashes, then keyward import into a fresh deployment: native
   const back = await exportAll(b, `workspace_id=${wsB.id}&include_revoked=true`);
   const strip = (list) => list.map(({ workspace_id: _w, ...rest }) => rest).sort((x, y) => x.id.localeCompare(y.id));
   assert.deepEqual(strip(back), strip(rows));
+  // The export imported back where it came from changes nothing.
+  const home = await importCli(a, ['--file', out]);
+  assert.equal(home.code, 0, home.stderr);
+  assert.deepEqual([summaryOf(home.stderr).imported, summaryOf(home.stderr).unchanged], [0, 6], home.stderr);
   // And every key answers as it did.
   assert.equal(await authCode(b, nativeLive.key), 'valid');
   assert.equal(await authCode(b, nativeTest.key), 'valid');
@@ -832,6 +862,32 @@ test('seed 000 end to end: 100,000 amser keys from an operator\'s hash export, i
   }
   // Keys of the same shape that were never issued: every one invalid.
   for (let i = 0; i < 60; i++) assert.equal(await authCode(srv, amserKey('live')), 'invalid');
+
+  // Importing into workspaces that already hold many keys costs what
+  // importing into empty ones does: 10,000 more keys into these 20
+  // workspaces (5,000 keys each) against 10,000 into 20 new ones.
+  await t.test('importing into full workspaces is not slower than into empty ones', {
+    todo: 'BUG: after every batch KeyService::ImportKeys counts every active key of each workspace the batch ' +
+          'touched (CountActiveKeys, for over_limit), so a batch costs O(keys already there) and an import ' +
+          'O(n^2): 300,000 keys into 20 workspaces fall from ~6,000 to ~1,000 rows/s',
+  }, async () => {
+    const fresh = [];
+    for (let i = 0; i < CUSTOMERS; i++) fresh.push((await srv.createWorkspace(`new merchant ${i}`, { max_active_keys: 100000 })).id);
+    const rate = async (label, ids) => {
+      const more = path.join(dir, `${label}.csv`);
+      const rows = ['workspace_id,hash'];
+      for (let i = 0; i < 10_000; i++) rows.push(`${ids[i % ids.length]},${sha256Hex(amserKey('live'))}`);
+      fs.writeFileSync(more, rows.join('\n') + '\n');
+      const started = Date.now();
+      const x = await importCli(srv, ['--file', more, '--environment', 'live'], { timeoutMs: 120_000 });
+      assert.equal(x.code, 0, x.stderr);
+      return 10_000 / ((Date.now() - started) / 1000);
+    };
+    const empty = await rate('empty', fresh);
+    const full = await rate('full', customers);
+    console.log(`10,000 keys into 20 empty workspaces: ${empty.toFixed(0)} rows/s; into 20 of 5,000 keys each: ${full.toFixed(0)} rows/s`);
+    assert.ok(full > empty / 2, `into full workspaces ${full.toFixed(0)} rows/s, into empty ones ${empty.toFixed(0)} rows/s`);
+  });
 });
 
 test('cluster: keys imported on node A verify on node B at once, even one B had just refused', { skip: ENGINE !== 'postgres' && 'PostgreSQL only' }, async (t) => {
@@ -905,4 +961,77 @@ test('the CLI\'s exit codes: usage 2, keyward unreachable 3, a refused root key 
   const ok = await importCli(srv, base);
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal(await activeKeys(srv, ws.id), 1);
+});
+
+test('a state file left by an import into one keyward is never resumed into another', {
+  todo: 'BUG: FILE.import-state records only the file (size, mtime) and where it stopped, not the keyward, ' +
+        'workspace or mapping it was for: after an import into staging is interrupted, the same file imported ' +
+        'into production "resumes" and silently skips the rows staging got, exits 0 and counts them as imported',
+}, async (t) => {
+  const staging = await startServer({ config: AMSER_CONFIG });
+  t.after(() => staging.close());
+  const production = await startServer({ config: AMSER_CONFIG });
+  t.after(() => production.close());
+  const wsS = await staging.createWorkspace('staging', { max_active_keys: 100000 });
+  const wsP = await production.createWorkspace('production', { max_active_keys: 100000 });
+  const dir = makeTempDir('keyward-import-');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const ROWS = 20_000;
+  const file = path.join(dir, 'keys.csv');
+  writeCsv(file, ['hash'], Array.from({ length: ROWS }, () => [sha256Hex(amserKey('live'))]));
+  const child = spawn(KEYWARD_BIN, ['import', '--file', file, '--workspace', wsS.id, '--environment', 'live', '--batch-size', '200'],
+    { env: childEnv(cliEnv(staging)), stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && child.exitCode === null && !fs.existsSync(`${file}.import-state`)) await sleep(2);
+  child.kill('SIGKILL');
+  assert.equal((await exited).signal, 'SIGKILL', 'the staging import finished before it could be interrupted');
+  const r = await importCli(production, ['--file', file, '--workspace', wsP.id, '--environment', 'live']);
+  const got = await activeKeys(production, wsP.id);
+  assert.ok(r.code !== 0 || got === ROWS,
+    `production holds ${got} of the ${ROWS} keys, and the import exited ${r.code}:\n${r.stderr}`);
+  if (r.code === 0) assert.equal(summaryOf(r.stderr).imported, got, 'the summary counts what this keyward got');
+});
+
+test('a file of valid rows too large for one request body is still imported', {
+  todo: 'BUG: 1000 rows (the default --batch-size) that each pass alone (meta up to 8 KiB, 100 scopes) make a ' +
+        'body over the 8 MiB import limit: every run stops at the same batch with 413, and the message says ' +
+        '"over 64 KiB" (the header was refused before the import path\'s limit applied)',
+}, async (t) => {
+  const srv = await startServer({ config: AMSER_CONFIG });
+  t.after(() => srv.close());
+  const ws = await srv.createWorkspace('large rows', { max_active_keys: 2000 });
+  const dir = makeTempDir('keyward-import-');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const scopes = Array.from({ length: 100 }, (_, i) => `scope:number-${i}-xxxxxxxx`);
+  const rows = Array.from({ length: 1000 }, () => byHashRow(ws.id, 'live', amserKey('live'), {
+    name: 'n'.repeat(200), scopes, meta: { note: 'x'.repeat(8170) },
+  }));
+  const one = await srv.post('/v1/api-keys/import', { keys: [rows[0]], dry_run: true });
+  assert.equal(one.json?.imported, 1, `one such row alone is fine: ${one.text}`);
+  const file = path.join(dir, 'large.jsonl');
+  writeJsonl(file, rows);
+  const r = await importCli(srv, ['--file', file]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await activeKeys(srv, ws.id), 1000);
+});
+
+test('on a terminal the CLI shows its progress: rows imported, rows per second and the time left', async (t) => {
+  const srv = await startServer({ config: AMSER_CONFIG });
+  t.after(() => srv.close());
+  const ws = await srv.createWorkspace('progress', { max_active_keys: 100000 });
+  const dir = makeTempDir('keyward-import-');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'keys.csv');
+  writeCsv(file, ['hash'], Array.from({ length: 20_000 }, () => [sha256Hex(amserKey('live'))]));
+  // script(1) gives the command a terminal for its stderr.
+  const command = [KEYWARD_BIN, 'import', '--file', file, '--workspace', ws.id, '--environment', 'live', '--batch-size', '100']
+    .map((a) => `'${a}'`).join(' ');
+  const r = spawnSync('script', ['-qfec', command, '/dev/null'], { env: childEnv(cliEnv(srv)), encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, `${r.error ?? ''}${r.stdout}${r.stderr}`);
+  const screen = r.stdout;
+  const progress = screen.split('\r').filter((l) => /imported [\d,]+ of 20,000 rows \([\d,]+ rows\/s, .+ left\)/.test(l));
+  assert.ok(progress.length > 0, `no progress line on the terminal:\n${JSON.stringify(screen.slice(0, 2000))}`);
+  assert.match(screen, /20,000 rows: 20,000 imported, 0 unchanged, 0 rejected/);
+  assert.equal(await activeKeys(srv, ws.id), 20_000);
 });

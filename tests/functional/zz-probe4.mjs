@@ -1,0 +1,17 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startServer, runCli, makeTempDir } from './lib/keyward.mjs';
+const h = (k) => crypto.createHash('sha256').update(k).digest('hex');
+const N = Number(process.argv[2]), W = Number(process.argv[3]);
+const a = await startServer({});
+const wss = [];
+for (let i = 0; i < W; i++) wss.push((await a.createWorkspace('x' + i, { max_active_keys: 100000 })).id);
+const dir = makeTempDir(); const file = path.join(dir, 'k.csv');
+const rows = Array.from({ length: N }, (_, i) => `${wss[i % W]},${h('k' + i)}`);
+fs.writeFileSync(file, 'workspace_id,hash\n' + rows.join('\n') + '\n');
+const t0 = Date.now();
+const r = await runCli(['import', '--file', file, '--environment', 'live'], { env: { KEYWARD_URL: a.url, KEYWARD_ROOT_KEY: a.rootKey }, timeoutMs: 600000 });
+console.log(N, W, r.code, ((Date.now()-t0)/1000).toFixed(1)+'s');
+console.log(r.stderr);
+await a.close();
