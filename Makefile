@@ -88,9 +88,11 @@ test-tsan: deps web
 	TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
 	  scripts/ctest-sanitized $(TSAN_DIR) --output-on-failure -j $(JOBS) -R "$(CONCURRENCY_TESTS)"
 
-# Benchmarks: in-process verification against bare SHA-256, HTTP against
-# nginx, a million keys, and three nodes on PostgreSQL (revocation
-# propagation; three nodes against one). Each prints what it compares with.
+# Benchmarks: in-process verification against bare SHA-256 (and a legacy
+# key's against a native one's), HTTP against nginx, a million keys, three
+# nodes on PostgreSQL (revocation propagation; three nodes against one), and
+# importing existing keys (keys/s on SQLite and PostgreSQL, memory per
+# imported key). Each prints what it compares with.
 BENCH_DIR ?= build-bench
 bench: deps web
 	@scripts/install-deps bench
@@ -101,6 +103,7 @@ bench: deps web
 	KEYWARD_BIN=$(BENCH_DIR)/keyward bench/credits.sh
 	KEYWARD_BIN=$(BENCH_DIR)/keyward bench/scale.sh
 	KEYWARD_BIN=$(BENCH_DIR)/keyward bench/cluster.sh
+	KEYWARD_BIN=$(BENCH_DIR)/keyward bench/import.sh
 
 run: build
 	./$(BUILD_DIR)/keyward serve

@@ -78,6 +78,9 @@ def checksum(head):
 with open(f"{out}/legacy.keys", "w") as f:
     for _ in range(n):
         f.write("amsr_live_" + "".join(rng.choices(alnum, k=21)) + "\n")
+with open(f"{out}/more.keys", "w") as f:
+    for _ in range(max(n // 10, 1000)):
+        f.write("amsr_live_" + "".join(rng.choices(alnum, k=21)) + "\n")
 with open(f"{out}/native.keys", "w") as f:
     for _ in range(n):
         head = "amsr_live_" + "".join(rng.choices(b62, k=34))
@@ -127,7 +130,7 @@ imported = num(re.search(r"([\d,]+) imported", summary).group(1))
 unchanged = num(re.search(r"([\d,]+) unchanged", summary).group(1))
 cli = num(re.search(r"\(([\d,]+) rows/s\)", summary).group(1))
 wall = t1 - t0
-print(f"{label:<34} {int(rows):>8} {int(imported):>9} {int(unchanged):>9} {wall:>8.1f} {rows / wall:>10.0f} {cli:>10.0f}")
+print(f"{label:<44} {int(rows):>8} {int(imported):>9} {int(unchanged):>9} {wall:>8.1f} {rows / wall:>10.0f} {cli:>10.0f}")
 open(rates, "a").write(f"{label}\t{rows / wall}\n")
 PY
 }
@@ -135,7 +138,7 @@ PY
 echo "keyward import bench: $KEYS keys shaped like amser's (seed 000), hashed, batches of $BATCH"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); SQLite data on $(df --output=fstype "$BENCH_TMP" | tail -1)"
 echo
-printf '%-34s %8s %9s %9s %8s %10s %10s\n' run rows imported unchanged wall_s "keys/s" "cli_rows/s"
+printf '%-44s %8s %9s %9s %8s %10s %10s\n' run rows imported unchanged wall_s "keys/s" "cli_rows/s"
 
 # SQLite.
 mkdir -p "$BENCH_TMP/sqlite"
@@ -144,11 +147,14 @@ SQ_PORT=$(free_port)
 serve "$SQ_PORT" --data "$BENCH_TMP/sqlite"
 SQ="http://127.0.0.1:$SQ_PORT"
 mapfile -t SQ_WS < <(workspaces "$SQ" "$SQ_ROOT")
+mapfile -t SQ_WS2 < <(workspaces "$SQ" "$SQ_ROOT")
 to_csv "$BENCH_TMP/legacy.keys" "$BENCH_TMP/legacy-sqlite.csv" "${SQ_WS[@]}"
-to_csv "$BENCH_TMP/native.keys" "$BENCH_TMP/native-sqlite.csv" "${SQ_WS[@]}"
+to_csv "$BENCH_TMP/native.keys" "$BENCH_TMP/native-sqlite.csv" "${SQ_WS2[@]}"
+to_csv "$BENCH_TMP/more.keys" "$BENCH_TMP/more-sqlite.csv" "${SQ_WS[@]}"
 import_run "SQLite, legacy keys" "$SQ" "$SQ_ROOT" "$BENCH_TMP/legacy-sqlite.csv"
 import_run "SQLite, again (all unchanged)" "$SQ" "$SQ_ROOT" "$BENCH_TMP/legacy-sqlite.csv"
 import_run "SQLite, native-format keys" "$SQ" "$SQ_ROOT" "$BENCH_TMP/native-sqlite.csv"
+import_run "SQLite, $(wc -l < "$BENCH_TMP/more.keys") more into the full ones" "$SQ" "$SQ_ROOT" "$BENCH_TMP/more-sqlite.csv"
 stop "$KEYWARD_PID"
 
 # PostgreSQL.
@@ -166,6 +172,8 @@ if [ "$PG" = 1 ]; then
     to_csv "$BENCH_TMP/legacy.keys" "$BENCH_TMP/legacy-pg.csv" "${PG_WS[@]}"
     import_run "PostgreSQL $(psql -XAtq -d "$PG_ADMIN" -c 'SHOW server_version' | cut -d' ' -f1), legacy keys" "$PGU" "$PG_ROOT" "$BENCH_TMP/legacy-pg.csv"
     import_run "PostgreSQL, again (all unchanged)" "$PGU" "$PG_ROOT" "$BENCH_TMP/legacy-pg.csv"
+    to_csv "$BENCH_TMP/more.keys" "$BENCH_TMP/more-pg.csv" "${PG_WS[@]}"
+    import_run "PostgreSQL, $(wc -l < "$BENCH_TMP/more.keys") more into the full ones" "$PGU" "$PG_ROOT" "$BENCH_TMP/more-pg.csv"
     stop "$KEYWARD_PID"
   else
     echo "(PostgreSQL skipped: scripts/test-postgres start failed: $(head -1 "$BENCH_TMP/pg.err"))"
@@ -181,7 +189,9 @@ for k, v in rates.items():
     if k != "SQLite, legacy keys":
         print(f"{k} / SQLite legacy import: {v / base:.2f}")
 print("keys/s: rows over the wall time of the whole command (reading the file twice, every batch sent")
-print("and answered); cli_rows/s: what the command's own summary says.")
+print("and answered); cli_rows/s: what the command's own summary says. Each import goes into workspaces")
+print("of its own (20, the keys spread over them) except the reruns and \"more into the full ones\": those")
+print("go into the workspaces of the first import, which then hold its keys.")
 PY
 
 # Memory per cached key: a freshly started keyward on the SQLite database
@@ -205,7 +215,7 @@ warm() { # LABEL KEYS_FILE -> prints a row, appends bytes/key to $BENCH_TMP/mem
   secs=$(python3 -c "import math; print(max(5, math.ceil($KEYS / 15000)))")
   for _ in 1 2 3; do
     MODE=sweep THREADS=2 KEYS_FILE=$keys WRK_CPU=0,1 \
-      wrk_run -t2 -c32 -d"${secs}s" -s bench/keys.lua "$url" > /dev/null
+      wrk_run -t2 -c32 -d"${secs}s" --latency -s bench/keys.lua "$url" > /dev/null
     entries=$(metric "$url" keyward_key_cache_entries)
     [ "${entries%.*}" -ge "$KEYS" ] && break
   done
