@@ -1039,3 +1039,45 @@ test('on a terminal the CLI shows its progress: rows imported, rows per second a
   assert.match(screen, /20,000 rows: 20,000 imported, 0 unchanged, 0 rejected/);
   assert.equal(await activeKeys(srv, ws.id), 20_000);
 });
+
+test('keyward restarting in the middle of an import: the CLI waits, sends the batch again and finishes, every key once', async (t) => {
+  const port = await new Promise((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port: p } = probe.address();
+      probe.close(() => resolve(p));
+    });
+  });
+  const srv = await startServer({ config: AMSER_CONFIG, listen: `127.0.0.1:${port}` });
+  t.after(() => srv.close());
+  const ws = await srv.createWorkspace('restart', { max_active_keys: 100000 });
+  const dir = makeTempDir('keyward-import-');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const ROWS = 20_000;
+  const keys = Array.from({ length: ROWS }, () => amserKey('live'));
+  const file = path.join(dir, 'keys.csv');
+  writeCsv(file, ['hash'], keys.map((k) => [sha256Hex(k)]));
+  const child = spawn(KEYWARD_BIN, ['import', '--file', file, '--workspace', ws.id, '--environment', 'live', '--batch-size', '200'],
+    { env: childEnv(cliEnv(srv)), stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+  const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && child.exitCode === null) {
+    const text = fs.existsSync(`${file}.import-state`) ? fs.readFileSync(`${file}.import-state`, 'utf8') : '';
+    if ((text.match(/\d+/g) ?? []).map(Number).some((n) => n >= 2000 && n < ROWS)) break;
+    await sleep(2);
+  }
+  assert.equal(child.exitCode, null, `the import ended before keyward could be stopped:\n${stderr}`);
+  await srv.kill9();
+  await sleep(1500);
+  await srv.restart();
+  const { code } = await exited;
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /trying again/i, 'the CLI said it waits for keyward');
+  const s = summaryOf(stderr);
+  assert.equal(s.rejected, 0, s.line);
+  assert.equal(s.imported + s.unchanged, ROWS, s.line);
+  assert.equal(await activeKeys(srv, ws.id), ROWS, 'every key once');
+  assert.ok(!fs.existsSync(`${file}.import-state`));
+  for (const i of [0, 2500, ROWS - 1]) assert.equal(await authCode(srv, keys[i]), 'valid');
+});
