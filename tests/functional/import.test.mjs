@@ -16,6 +16,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
   startServer,
+  tryServe,
   runCli,
   makeTempDir,
   poll,
@@ -1080,4 +1081,32 @@ test('keyward restarting in the middle of an import: the CLI waits, sends the ba
   assert.equal(await activeKeys(srv, ws.id), ROWS, 'every key once');
   assert.ok(!fs.existsSync(`${file}.import-state`));
   for (const i of [0, 2500, ROWS - 1]) assert.equal(await authCode(srv, keys[i]), 'valid');
+});
+
+test('a legacy format never makes the whole key its short prefix', {
+  todo: 'BUG: LegacyFormat::Match takes short_prefix_length characters after the prefix even when that is the ' +
+        'whole key: with pattern ^tok_[a-z0-9]{8}$ and the default short_prefix_length 8 (or amser\'s pattern ' +
+        'with short_prefix_length = 21, which the configuration accepts) a plaintext import stores the whole ' +
+        'key as its short_prefix and every list, export and import answer shows it',
+}, async (t) => {
+  const config = `[[keys.legacy]]
+pattern = "^tok_[a-z0-9]{8}$"
+environment = "live"
+`;
+  const dir = makeTempDir('keyward-import-');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, 'keyward.toml'), config);
+  const refused = await tryServe(['serve', '--listen', '127.0.0.1:0', '--data', path.join(dir, 'data'), '--config', path.join(dir, 'keyward.toml')]);
+  if (!refused.listened) return; // a configuration that would show whole keys is refused: fine
+  const srv = await startServer({ config });
+  t.after(() => srv.close());
+  const ws = await srv.createWorkspace('short keys');
+  const key = `tok_${randomAlnum(8).toLowerCase()}`;
+  const file = path.join(dir, 'keys.csv');
+  writeCsv(file, ['key'], [[key]]);
+  const r = await importCli(srv, ['--file', file, '--workspace', ws.id, '--environment', 'live']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await authCode(srv, key), 'valid');
+  const listed = (await srv.get(`/v1/api-keys?workspace_id=${ws.id}`)).json.data[0];
+  assert.ok(listed.short_prefix.length < key.length, `the list shows the whole key as its short prefix: ${listed.short_prefix}`);
 });
