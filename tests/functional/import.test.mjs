@@ -238,6 +238,7 @@ test('legacy formats: imported amser keys verify with the environment their shap
   const testKeys = [amserKey('test'), amserKey('test')];
   const plaintext = amserKey('live'); // by the key itself: its short prefix comes from the format
   const mislabeled = amserKey('live'); // by hash, under "test": its own text says live
+  const [expired, disabled, revoked] = [amserKey('live'), amserKey('live'), amserKey('test')];
   // Asked before the import: unknown (and so in the negative cache).
   assert.equal(await authCode(srv, live[0]), 'invalid');
 
@@ -253,11 +254,18 @@ test('legacy formats: imported amser keys verify with the environment their shap
     { workspace_id: ws.id, environment: 'test', hash: { algorithm: 'sha256', encoding: 'base64', value: sha256Base64(testKeys[1]).replace(/=+$/, '') } },
     { workspace_id: ws.id, environment: 'live', key: plaintext, name: 'from plaintext' },
     byHashRow(ws.id, 'test', mislabeled),
+    byHashRow(ws.id, 'live', expired, { expires_at: '2021-01-01T00:00:00Z' }),
+    byHashRow(ws.id, 'live', disabled, { disabled: true }),
+    byHashRow(ws.id, 'test', revoked, { revoked_at: '2022-02-02T00:00:00Z' }),
   ]);
   const r = await importCli(srv, ['--file', file]);
   assert.equal(r.code, 0, `keyward import exited ${r.code}:\n${r.stderr}`);
   const s = summaryOf(r.stderr);
-  assert.deepEqual([s.imported, s.unchanged, s.rejected], [7, 0, 0], s.line);
+  assert.deepEqual([s.imported, s.unchanged, s.rejected], [10, 0, 0], s.line);
+  // Keys that were expired, disabled or revoked in the old system stay so.
+  assert.equal(await authCode(srv, expired), 'expired');
+  assert.equal(await authCode(srv, disabled), 'disabled');
+  assert.equal(await authCode(srv, revoked), 'revoked');
 
   for (const [keys, env] of [[live, 'live'], [testKeys, 'test'], [[plaintext], 'live']]) {
     for (const k of keys) {
