@@ -127,15 +127,11 @@ bool IsLoopbackUrl(std::string_view url) {
 }  // namespace
 
 int RunImport(const ImportOptions& options, std::ostream& err, bool progress_line) {
-  if (options.root_key.empty()) {
-    err << "keyward: set KEYWARD_ROOT_KEY to a root key (kw_root_…) first\n";
-    return kExitUsage;
-  }
   if (options.batch_size < 1 || options.batch_size > 1000) {
     err << "keyward: --batch-size must be between 1 and 1000\n";
     return kExitUsage;
   }
-  auto client = HttpClient::Create(options.url, options.root_key);
+  auto client = HttpClient::ForRootKey(options.url, options.root_key);
   if (!client.ok()) {
     err << "keyward: " << client.status().message() << "\n";
     return kExitUsage;
