@@ -175,6 +175,29 @@ TEST_F(ImportApiTest, ReimportingGivesTheSameIdsAndChangesNothing) {
   EXPECT_NE(entry["actor"].get<std::string>().find("rk_"), std::string::npos);
 }
 
+TEST_F(ImportApiTest, AReimportThatSaysRevokedRevokesAndNothingRevives) {
+  const std::string ws = Workspace();
+  const std::string id = Import({ByHash(ws, "live", kLive)})["results"][0]["id"];
+  EXPECT_EQ(Auth(kLive), "valid");
+  // The old system revoked it after the first import; the final import says so.
+  Json row = ByHash(ws, "live", kLive);
+  row["revoked_at"] = "2026-03-01T11:00:00Z";
+  const Json dry = Import({row}, true);
+  EXPECT_EQ(dry["results"][0]["status"], "unchanged");
+  EXPECT_EQ(dry["results"][0]["revoked"], true);
+  EXPECT_EQ(Auth(kLive), "valid");  // a dry run revokes nothing
+  const Json r = Import({row});
+  EXPECT_EQ(r["results"][0]["status"], "unchanged");
+  EXPECT_EQ(r["results"][0]["id"], id);
+  EXPECT_EQ(r["results"][0]["revoked"], true);
+  EXPECT_EQ(Auth(kLive), "revoked");
+  // Importing it again without revoked_at does not bring it back.
+  const Json again = Import({ByHash(ws, "live", kLive)});
+  EXPECT_EQ(again["results"][0]["status"], "unchanged");
+  EXPECT_FALSE(again["results"][0].contains("revoked"));
+  EXPECT_EQ(Auth(kLive), "revoked");
+}
+
 TEST_F(ImportApiTest, AHashThatIsAnotherKeysIsReportedNeverMerged) {
   const std::string ws1 = Workspace();
   const std::string ws2 = Workspace();

@@ -35,6 +35,13 @@ static http::request<http::string_body> MakeRequest(const std::string& method,
   return req;
 }
 
+Result<HttpClient> HttpClient::ForRootKey(const std::string& base_url, std::string root_key) {
+  if (root_key.empty()) {
+    return Status::InvalidRequest("set KEYWARD_ROOT_KEY to a root key (kw_root_…) first");
+  }
+  return Create(base_url, std::move(root_key));
+}
+
 Result<HttpClient> HttpClient::Create(const std::string& base_url, std::string bearer_token) {
   std::string_view rest = base_url;
   if (rest.starts_with("https://")) {

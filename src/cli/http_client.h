@@ -23,6 +23,8 @@ class HttpClient {
  public:
   // base_url: "http://127.0.0.1:8080" (a trailing slash or path is refused).
   static Result<HttpClient> Create(const std::string& base_url, std::string bearer_token);
+  // Create with a root key, saying how to set one when there is none.
+  static Result<HttpClient> ForRootKey(const std::string& base_url, std::string root_key);
 
   // kUnavailable when the server cannot be reached.
   Result<HttpResult> Send(const std::string& method, const std::string& target,

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <set>
 #include <sstream>
@@ -20,49 +21,12 @@ namespace {
 using Json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-// What a CSV column can hold: every field of an import row.
-const std::vector<std::string> kCsvFields = {"id",
-                                             "workspace_id",
-                                             "environment",
-                                             "hash",
-                                             "key",
-                                             "short_prefix",
-                                             "name",
-                                             "scopes",
-                                             "ip_allowlist",
-                                             "referrer_allowlist",
-                                             "endpoint_allowlist",
-                                             "rate_limit",
-                                             "meta",
-                                             "created_at",
-                                             "expires_at",
-                                             "last_used_at",
-                                             "revoked_at",
-                                             "disabled"};
-const std::set<std::string> kListFields = {"scopes", "ip_allowlist", "referrer_allowlist",
-                                           "endpoint_allowlist"};
-
 // A batch that failed for want of keyward is sent again this many times,
 // after 1, 2, 4 s.
 constexpr int kAttempts = 4;
 // Without a terminal, a progress line this often, so that a log shows the
 // import is alive.
 constexpr std::chrono::seconds kLogProgressEvery{10};
-
-std::vector<std::string> SplitList(std::string_view cell) {
-  std::vector<std::string> out;
-  std::string item;
-  for (char c : cell) {
-    if (c == ' ' || c == '\t' || c == ',' || c == ';') {
-      if (!item.empty()) out.push_back(std::move(item));
-      item.clear();
-    } else {
-      item += c;
-    }
-  }
-  if (!item.empty()) out.push_back(std::move(item));
-  return out;
-}
 
 std::string CsvQuote(std::string_view s) {
   std::string out = "\"";
@@ -82,17 +46,26 @@ std::string FormatSeconds(double s) {
 
 // The file as it was when the state was written: a changed file is a new
 // import, never resumed into.
+// The options that decide what a record becomes go with it: a rerun with
+// another mapping is a new import too.
 struct FileIdentity {
   int64_t size = -1;
   int64_t mtime_ns = -1;
+  std::string options;
   bool operator==(const FileIdentity&) const = default;
 };
 
-FileIdentity IdentityOf(const std::string& path) {
+FileIdentity IdentityOf(const ImportOptions& o) {
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return {};
+  if (::stat(o.file.c_str(), &st) != 0) return {};
+  Json options = {{"format", o.format},
+                  {"columns", o.columns},
+                  {"workspace_id", o.workspace_id},
+                  {"environment", o.environment},
+                  {"hash_encoding", o.hash_encoding}};
   return {static_cast<int64_t>(st.st_size),
-          static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+          static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+          options.dump()};
 }
 
 // Where an interrupted import stopped: FILE.import-state, replaced whole
@@ -100,14 +73,21 @@ FileIdentity IdentityOf(const std::string& path) {
 struct ImportState {
   uint64_t records_done = 0;
   uint64_t imported = 0, unchanged = 0, rejected = 0;
+  uint64_t revoked = 0;  // unchanged keys the import revoked
 };
 
-std::optional<ImportState> LoadState(const std::string& path, const FileIdentity& file) {
+// The state of an interrupted run of this file with these options;
+// *other set when there is a state, but of another file or other options.
+std::optional<ImportState> LoadState(const std::string& path, const FileIdentity& file,
+                                     bool* other) {
+  *other = false;
   std::ifstream in(path);
   if (!in) return std::nullopt;
   const Json j = Json::parse(in, nullptr, false);
   if (!j.is_object() || j.value("size", int64_t{-2}) != file.size ||
-      j.value("mtime_ns", int64_t{-2}) != file.mtime_ns) {
+      j.value("mtime_ns", int64_t{-2}) != file.mtime_ns ||
+      j.value("options", std::string()) != file.options) {
+    *other = true;
     return std::nullopt;
   }
   ImportState s;
@@ -135,243 +115,23 @@ Status SaveState(const std::string& path, const FileIdentity& file, const Import
   return Status::Ok();
 }
 
+// Whether url names this machine: plaintext keys sent there never leave it.
+bool IsLoopbackUrl(std::string_view url) {
+  for (const char* host : {"http://127.", "http://localhost:", "http://localhost/",
+                           "http://[::1]:", "http://[::1]/"}) {
+    if (url.starts_with(host)) return true;
+  }
+  return url == "http://localhost" || url == "http://[::1]";
+}
+
 }  // namespace
 
-Result<ImportReader> ImportReader::Open(const ImportOptions& options) {
-  ImportReader r;
-  std::ifstream in(options.file, std::ios::binary);
-  if (!in) return Status::InvalidRequest("cannot read " + options.file + ": " + ErrnoText());
-  r.text_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  if (r.text_.starts_with("\xEF\xBB\xBF")) r.at_ = 3;  // a BYTE ORDER MARK from a spreadsheet
-  std::string format = options.format;
-  if (format.empty()) {
-    const std::string& f = options.file;
-    format = f.ends_with(".csv")                                                         ? "csv"
-             : (f.ends_with(".jsonl") || f.ends_with(".ndjson") || f.ends_with(".json")) ? "jsonl"
-                                                                                         : "";
-    if (format.empty()) {
-      return Status::InvalidRequest("cannot tell the format of " + f +
-                                    " from its name; add --format csv or --format jsonl");
-    }
-  }
-  r.csv_ = format == "csv";
-  r.workspace_id_ = options.workspace_id;
-  r.environment_ = options.environment;
-  r.hash_encoding_ = options.hash_encoding;
-  for (const auto& [field, column] : options.columns) {
-    if (std::find(kCsvFields.begin(), kCsvFields.end(), field) == kCsvFields.end()) {
-      return Status::InvalidRequest("--map " + field + "=" + column + ": " + field +
-                                    " is not a field of an import row");
-    }
-  }
-  if (!r.csv_) {
-    if (!options.columns.empty())
-      return Status::InvalidRequest("--map is for CSV files; JSON lines name their fields");
-    return r;
-  }
-  std::vector<std::string> header;
-  uint64_t line = 0;
-  std::string error;
-  if (!r.NextCsvFields(&header, &line, &error) || !error.empty()) {
-    return Status::InvalidRequest(options.file + ": " +
-                                  (error.empty() ? "is empty; the first line must name the "
-                                                   "columns"
-                                                 : "line 1: " + error));
-  }
-  r.columns_ = header.size();
-  std::set<size_t> used;
-  for (const auto& field : kCsvFields) {
-    auto mapped = options.columns.find(field);
-    const std::string& column = mapped != options.columns.end() ? mapped->second : field;
-    auto it = std::find(header.begin(), header.end(), column);
-    if (it == header.end()) {
-      if (mapped != options.columns.end()) {
-        return Status::InvalidRequest(options.file + ": --map " + field + "=" + column +
-                                      ", but the header has no column \"" + column + "\"");
-      }
-      continue;
-    }
-    const size_t index = static_cast<size_t>(it - header.begin());
-    r.fields_.push_back({field, index});
-    used.insert(index);
-  }
-  auto has = [&](std::string_view f) {
-    return std::any_of(r.fields_.begin(), r.fields_.end(),
-                       [&](const auto& p) { return p.first == f; });
-  };
-  if (!has("hash") && !has("key")) {
-    return Status::InvalidRequest(options.file +
-                                  ": no column holds the keys: name one \"hash\" or \"key\", or "
-                                  "map one with --map hash=COLUMN (or key=COLUMN)");
-  }
-  return r;
-}
-
-bool ImportReader::NextCsvFields(std::vector<std::string>* fields, uint64_t* line,
-                                 std::string* error) {
-  fields->clear();
-  error->clear();
-  // Blank lines between records are skipped.
-  while (at_ < text_.size() && (text_[at_] == '\n' || text_[at_] == '\r')) {
-    if (text_[at_] == '\n') ++line_;
-    ++at_;
-  }
-  if (at_ >= text_.size()) return false;
-  *line = line_ + 1;
-  std::string field;
-  bool quoted = false;
-  bool was_quoted = false;
-  while (at_ < text_.size()) {
-    const char c = text_[at_++];
-    if (quoted) {
-      if (c == '"') {
-        if (at_ < text_.size() && text_[at_] == '"') {
-          field += '"';
-          ++at_;
-        } else {
-          quoted = false;
-        }
-      } else {
-        if (c == '\n') ++line_;
-        field += c;
-      }
-      continue;
-    }
-    if (c == '"' && field.empty() && !was_quoted) {
-      quoted = was_quoted = true;
-    } else if (c == ',') {
-      fields->push_back(std::move(field));
-      field.clear();
-      was_quoted = false;
-    } else if (c == '\n' || c == '\r') {
-      if (c == '\r' && at_ < text_.size() && text_[at_] == '\n') ++at_;
-      ++line_;
-      fields->push_back(std::move(field));
-      return true;
-    } else {
-      if (was_quoted && error->empty()) *error = "text after a closing quote";
-      field += c;
-    }
-  }
-  if (quoted) *error = "a quoted field is never closed";
-  fields->push_back(std::move(field));
-  ++line_;
-  return true;
-}
-
-bool ImportReader::NextLine(std::string* line) {
-  if (at_ >= text_.size()) return false;
-  const size_t end = text_.find('\n', at_);
-  const size_t stop = end == std::string::npos ? text_.size() : end;
-  line->assign(text_, at_, stop - at_);
-  if (!line->empty() && line->back() == '\r') line->pop_back();
-  at_ = end == std::string::npos ? text_.size() : end + 1;
-  ++line_;
-  return true;
-}
-
-ImportRecord ImportReader::CsvRecord(const std::vector<std::string>& cells, uint64_t line) const {
-  ImportRecord rec;
-  rec.line = line;
-  auto reject = [&](std::string message) {
-    rec.error = "invalid_row";
-    rec.message = std::move(message);
-    rec.row.reset();
-    return rec;
-  };
-  if (cells.size() != columns_) {
-    return reject("has " + std::to_string(cells.size()) + " columns, the header " +
-                  std::to_string(columns_));
-  }
-  Json row = Json::object();
-  for (const auto& [field, index] : fields_) {
-    const std::string& cell = cells[index];
-    if (cell.empty()) continue;
-    if (field == "hash") {
-      row["hash"] = {{"algorithm", "sha256"}, {"encoding", hash_encoding_}, {"value", cell}};
-    } else if (kListFields.count(field) > 0) {
-      row[field] = SplitList(cell);
-    } else if (field == "disabled") {
-      if (cell != "true" && cell != "false" && cell != "1" && cell != "0") {
-        return reject("disabled must be true or false");
-      }
-      row[field] = cell == "true" || cell == "1";
-    } else if (field == "meta") {
-      Json meta = Json::parse(cell, nullptr, false);
-      if (!meta.is_object()) return reject("meta must be a JSON object, like {\"plan\": \"pro\"}");
-      row[field] = std::move(meta);
-    } else if (field == "rate_limit") {
-      // "LIMIT/SECONDS"
-      const size_t slash = cell.find('/');
-      int64_t limit = 0, period = 0;
-      try {
-        size_t used = 0;
-        if (slash == std::string::npos) throw std::invalid_argument("no slash");
-        limit = std::stoll(cell.substr(0, slash), &used);
-        if (used != slash) throw std::invalid_argument("limit");
-        period = std::stoll(cell.substr(slash + 1), &used);
-        if (used != cell.size() - slash - 1) throw std::invalid_argument("period");
-      } catch (const std::exception&) {
-        return reject("rate_limit must be LIMIT/SECONDS, like 100/60");
-      }
-      row[field] = {{"limit", limit}, {"period_seconds", period}};
-    } else {
-      row[field] = cell;
-    }
-  }
-  if (!row.contains("workspace_id") && !workspace_id_.empty()) row["workspace_id"] = workspace_id_;
-  if (!row.contains("environment") && !environment_.empty()) row["environment"] = environment_;
-  rec.row = std::move(row);
-  return rec;
-}
-
-ImportRecord ImportReader::JsonRecord(std::string_view text, uint64_t line) const {
-  ImportRecord rec;
-  rec.line = line;
-  Json row = Json::parse(text, nullptr, false);
-  if (!row.is_object()) {
-    rec.error = "invalid_row";
-    rec.message = "the line is not a JSON object";
-    return rec;
-  }
-  if (!row.contains("workspace_id") && !workspace_id_.empty()) row["workspace_id"] = workspace_id_;
-  if (!row.contains("environment") && !environment_.empty()) row["environment"] = environment_;
-  rec.row = std::move(row);
-  return rec;
-}
-
-bool ImportReader::Next(ImportRecord* record) {
-  if (csv_) {
-    std::vector<std::string> cells;
-    uint64_t line = 0;
-    std::string error;
-    if (!NextCsvFields(&cells, &line, &error)) return false;
-    if (!error.empty()) {
-      *record = ImportRecord{line, std::nullopt, "invalid_row", "CSV: " + error};
-    } else {
-      *record = CsvRecord(cells, line);
-    }
-  } else {
-    std::string text;
-    do {
-      if (!NextLine(&text)) return false;
-    } while (text.find_first_not_of(" \t") == std::string::npos);
-    *record = JsonRecord(text, line_);
-  }
-  if (record->row && record->row->contains("key")) saw_plaintext_ = true;
-  return true;
-}
-
 int RunImport(const ImportOptions& options, std::ostream& err, bool progress_line) {
-  if (options.root_key.empty()) {
-    err << "keyward: set KEYWARD_ROOT_KEY to a root key (kw_root_…) first\n";
-    return kExitUsage;
-  }
   if (options.batch_size < 1 || options.batch_size > 1000) {
     err << "keyward: --batch-size must be between 1 and 1000\n";
     return kExitUsage;
   }
-  auto client = HttpClient::Create(options.url, options.root_key);
+  auto client = HttpClient::ForRootKey(options.url, options.root_key);
   if (!client.ok()) {
     err << "keyward: " << client.status().message() << "\n";
     return kExitUsage;
@@ -391,16 +151,28 @@ int RunImport(const ImportOptions& options, std::ostream& err, bool progress_lin
   }
 
   const std::string state_path = options.file + ".import-state";
-  const std::string rejects_path =
-      options.rejects.empty() ? options.file + ".rejected.csv" : options.rejects;
-  const FileIdentity identity = IdentityOf(options.file);
+  // A dry run's rejects go apart, never over an interrupted run's.
+  const std::string rejects_path = !options.rejects.empty() ? options.rejects
+                                   : options.dry_run        ? options.file + ".dry-run.rejected.csv"
+                                                            : options.file + ".rejected.csv";
+  const FileIdentity identity = IdentityOf(options);
   ImportState state;
   if (!options.dry_run && !options.restart) {
-    if (auto saved = LoadState(state_path, identity)) {
+    bool other = false;
+    if (auto saved = LoadState(state_path, identity, &other)) {
       state = *saved;
       err << "keyward: resuming after row " << FormatCount(state.records_done) << " of "
           << FormatCount(total) << " (" << state_path << "; --restart starts over)\n";
+    } else if (other) {
+      err << "keyward: " << state_path
+          << " is of an earlier run with another file or other options; starting from the "
+             "first row (what that run imported answers unchanged)\n";
     }
+  }
+  if (counter->saw_plaintext() && !IsLoopbackUrl(options.url)) {
+    err << "keyward: warning: " << options.file << " holds plaintext keys, and " << options.url
+        << " is not this machine: they cross the network unencrypted. Run the import on the "
+           "keyward host, or put TLS in front of it\n";
   }
   const bool resuming = state.records_done > 0;
   std::ofstream rejects(rejects_path, resuming ? std::ios::app : std::ios::trunc);
@@ -458,6 +230,69 @@ int RunImport(const ImportOptions& options, std::ostream& err, bool progress_lin
     rejects.flush();
   };
 
+  // Sends rows (answered into state, rejects and over_limit); a batch
+  // keyward finds too large (413: large meta) goes again in halves.
+  std::function<int(std::vector<Json>&, const std::vector<uint64_t>&)> send =
+      [&](std::vector<Json>& rows, const std::vector<uint64_t>& lines) -> int {
+    Json body = Json::object();
+    body["keys"] = rows;
+    body["dry_run"] = options.dry_run;
+    const std::string text = body.dump();
+    body = Json();
+    Result<HttpResult> res = Status::Unavailable("not sent");
+    for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+      res = client->Send("POST", "/v1/api-keys/import", text);
+      const bool retry = !res.ok() || res->status >= 500;
+      if (!retry || attempt == kAttempts) break;
+      line.Clear();
+      err << "keyward: " << (res.ok() ? HttpErrorText(*res) : res.status().message())
+          << "; trying again in " << (1 << (attempt - 1)) << " s\n";
+      std::this_thread::sleep_for(std::chrono::seconds(1 << (attempt - 1)));
+    }
+    line.Clear();
+    if (res.ok() && res->status == 413 && rows.size() > 1) {
+      const size_t half = rows.size() / 2;
+      std::vector<Json> first(std::make_move_iterator(rows.begin()),
+                              std::make_move_iterator(rows.begin() + half));
+      std::vector<Json> second(std::make_move_iterator(rows.begin() + half),
+                               std::make_move_iterator(rows.end()));
+      const std::vector<uint64_t> first_lines(lines.begin(), lines.begin() + half);
+      const std::vector<uint64_t> second_lines(lines.begin() + half, lines.end());
+      const int code = send(first, first_lines);
+      return code != kExitOk ? code : send(second, second_lines);
+    }
+    if (!res.ok() || res->status != 200) {
+      err << "keyward: " << (res.ok() ? HttpErrorText(*res) : res.status().message()) << "\n";
+      if (!options.dry_run && state.records_done > 0) {
+        err << "keyward: stopped after row " << FormatCount(state.records_done)
+            << "; run the same command again to resume\n";
+      }
+      return res.ok() ? ExitCodeForHttpStatus(res->status) : kExitUnavailable;
+    }
+    const Json answer = Json::parse(res->body, nullptr, false);
+    if (!answer.is_object() || !answer.contains("results")) {
+      err << "keyward: keyward answered the import with something else: "
+          << res->body.substr(0, 200) << "\n";
+      return kExitUnavailable;
+    }
+    for (const Json& r : answer["results"]) {
+      const size_t index = r.value("index", size_t{0});
+      const std::string status = r.value("status", "");
+      if (status == "imported") ++state.imported;
+      if (status == "unchanged") ++state.unchanged;
+      if (r.value("revoked", false)) ++state.revoked;
+      if (status == "rejected") {
+        reject_line(index < lines.size() ? lines[index] : 0, r.value("error", ""),
+                    r.value("message", ""));
+      }
+    }
+    for (const Json& w : answer.value("over_limit", Json::array())) {
+      over_limit[w.value("workspace_id", "")] = {w.value("active_keys", int64_t{0}),
+                                                 w.value("max_active_keys", int64_t{0})};
+    }
+    return kExitOk;
+  };
+
   bool more = true;
   while (more) {
     std::vector<Json> batch;
@@ -478,50 +313,8 @@ int RunImport(const ImportOptions& options, std::ostream& err, bool progress_lin
       lines.push_back(rec.line);
     }
     if (!batch.empty()) {
-      Json body = Json::object();
-      body["keys"] = std::move(batch);
-      body["dry_run"] = options.dry_run;
-      const std::string text = body.dump();
-      body = Json();
-      Result<HttpResult> res = Status::Unavailable("not sent");
-      for (int attempt = 1; attempt <= kAttempts; ++attempt) {
-        res = client->Send("POST", "/v1/api-keys/import", text);
-        const bool retry = !res.ok() || res->status >= 500;
-        if (!retry || attempt == kAttempts) break;
-        line.Clear();
-        err << "keyward: " << (res.ok() ? HttpErrorText(*res) : res.status().message())
-            << "; trying again in " << (1 << (attempt - 1)) << " s\n";
-        std::this_thread::sleep_for(std::chrono::seconds(1 << (attempt - 1)));
-      }
-      line.Clear();
-      if (!res.ok() || res->status != 200) {
-        err << "keyward: " << (res.ok() ? HttpErrorText(*res) : res.status().message()) << "\n";
-        if (!options.dry_run && state.records_done > 0) {
-          err << "keyward: stopped after row " << FormatCount(state.records_done)
-              << "; run the same command again to resume\n";
-        }
-        return res.ok() ? ExitCodeForHttpStatus(res->status) : kExitUnavailable;
-      }
-      const Json answer = Json::parse(res->body, nullptr, false);
-      if (!answer.is_object() || !answer.contains("results")) {
-        err << "keyward: keyward answered the import with something else: "
-            << res->body.substr(0, 200) << "\n";
-        return kExitUnavailable;
-      }
-      for (const Json& r : answer["results"]) {
-        const size_t index = r.value("index", size_t{0});
-        const std::string status = r.value("status", "");
-        if (status == "imported") ++state.imported;
-        if (status == "unchanged") ++state.unchanged;
-        if (status == "rejected") {
-          reject_line(index < lines.size() ? lines[index] : 0, r.value("error", ""),
-                      r.value("message", ""));
-        }
-      }
-      for (const Json& w : answer.value("over_limit", Json::array())) {
-        over_limit[w.value("workspace_id", "")] = {w.value("active_keys", int64_t{0}),
-                                                   w.value("max_active_keys", int64_t{0})};
-      }
+      const int code = send(batch, lines);
+      if (code != kExitOk) return code;
     }
     state.records_done += records;
     write_rejects();
@@ -545,6 +338,11 @@ int RunImport(const ImportOptions& options, std::ostream& err, bool progress_lin
       << FormatCount(state.records_done) << " rows: " << FormatCount(state.imported)
       << (options.dry_run ? " to import, " : " imported, ") << FormatCount(state.unchanged)
       << " unchanged, " << FormatCount(state.rejected) << " rejected in " << took << "\n";
+  if (state.revoked > 0) {
+    err << "keyward: " << FormatCount(state.revoked)
+        << (options.dry_run ? " stored keys would be revoked" : " stored keys were revoked")
+        << ": the file says they were revoked before the import\n";
+  }
   for (const auto& [ws, counts] : over_limit) {
     err << "keyward: warning: workspace " << ws << " holds " << FormatCount(counts.first)
         << " active keys, over its limit of " << FormatCount(counts.second)
@@ -562,82 +360,6 @@ int RunImport(const ImportOptions& options, std::ostream& err, bool progress_lin
   }
   rejects.close();
   std::remove(rejects_path.c_str());  // nothing in it but the header
-  return kExitOk;
-}
-
-int RunExportHashes(const ExportHashesOptions& options, std::FILE* out, std::ostream& err,
-                    bool progress_line) {
-  if (options.root_key.empty()) {
-    err << "keyward: set KEYWARD_ROOT_KEY to a root key (kw_root_…) first\n";
-    return kExitUsage;
-  }
-  auto client = HttpClient::Create(options.url, options.root_key);
-  if (!client.ok()) {
-    err << "keyward: " << client.status().message() << "\n";
-    return kExitUsage;
-  }
-  std::optional<PartialFile> partial;
-  std::FILE* sink = out;
-  if (!options.output.empty()) {
-    partial.emplace(options.output);
-    if (Status st = partial->Open(); !st.ok()) {
-      err << "keyward: " << st.message() << "\n";
-      return kExitUsage;
-    }
-    sink = partial->get();
-  }
-  std::string query = "limit=1000";
-  if (!options.workspace_id.empty()) query += "&workspace_id=" + UrlEncode(options.workspace_id);
-  if (!options.environment.empty()) query += "&environment=" + UrlEncode(options.environment);
-  if (options.include_revoked) query += "&include_revoked=true";
-  ProgressLine line(err, progress_line);
-  const auto start = Clock::now();
-  uint64_t keys = 0;
-  std::string cursor;
-  do {
-    auto res = client->Send("GET", "/v1/api-keys/export?" + query +
-                                       (cursor.empty() ? "" : "&cursor=" + UrlEncode(cursor)));
-    if (!res.ok() || res->status != 200) {
-      line.Clear();
-      err << "keyward: " << (res.ok() ? HttpErrorText(*res) : res.status().message()) << "\n";
-      if (partial)
-        err << "keyward: the export is incomplete; " << options.output << " was not written\n";
-      return res.ok() ? ExitCodeForHttpStatus(res->status) : kExitUnavailable;
-    }
-    const Json page = Json::parse(res->body, nullptr, false);
-    if (!page.is_object() || !page.contains("data")) {
-      err << "keyward: keyward answered the export with something else\n";
-      return kExitUnavailable;
-    }
-    for (const Json& row : page["data"]) {
-      const std::string text = row.dump() + "\n";
-      if (std::fwrite(text.data(), 1, text.size(), sink) != text.size()) {
-        err << "keyward: cannot write " << (partial ? partial->path() : "stdout") << ": "
-            << ErrnoText() << "\n";
-        return kExitUnavailable;
-      }
-      ++keys;
-    }
-    cursor = page["next_cursor"].is_string() ? page["next_cursor"].get<std::string>() : "";
-    line.Show("exported " + FormatCount(keys) + " keys");
-  } while (!cursor.empty());
-  line.Clear();
-  if (partial) {
-    if (Status st = partial->Commit(); !st.ok()) {
-      err << "keyward: " << st.message() << "\n";
-      return kExitUnavailable;
-    }
-  } else if (std::fflush(out) != 0) {
-    err << "keyward: cannot write stdout: " << ErrnoText() << "\n";
-    return kExitUnavailable;
-  }
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  char took[32];
-  std::snprintf(took, sizeof(took), "%.1f s", seconds);
-  err << "keyward: exported " << FormatCount(keys) << (keys == 1 ? " key" : " keys") << " to "
-      << (options.output.empty() ? "stdout" : options.output) << " in " << took
-      << ". The file holds hashes, not keys: `keyward import --file` takes it back, here or in "
-         "another keyward\n";
   return kExitOk;
 }
 

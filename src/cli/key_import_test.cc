@@ -35,13 +35,14 @@ TEST_F(ImportReaderTest, CsvColumnsMapToFieldsAndRecordsKeepTheirLineNumbers) {
   o.file =
       Write("keys.csv",
             "\xEF\xBB\xBF"
-            "customer,key_sha256,label,scopes,meta,disabled,extra\r\n"
-            "ws_1,ab12,\"plain\",a:read b:write,,false,x\r\n"
+            "customer,key_sha256,label,scopes,meta,disabled,extra,endpoint_allowlist\r\n"
+            "ws_1,ab12,\"plain\",a:read b:write,,false,x,\r\n"
             "\r\n"
-            "ws_2,cd34,\"two\nlines, and \"\"quotes\"\"\",,\"{\"\"tier\"\": \"\"pro\"\"}\",1,y\n"
-            "ws_3,ef56,bad meta,,[1],,z\n"
+            "ws_2,cd34,\"two\nlines, and \"\"quotes\"\"\",,\"{\"\"tier\"\": \"\"pro\"\"}\",1,y,"
+            "\"GET,POST /v1/orders/*; DELETE /v1/orders/{id}\"\n"
+            "ws_3,ef56,bad meta,,[1],,z,\n"
             "ws_4,0000,short\n"
-            ",9999,defaults,,,,\n");
+            ",9999,defaults,,,,,\n");
   o.columns = {{"workspace_id", "customer"}, {"hash", "key_sha256"}, {"name", "label"}};
   o.environment = "live";
   o.workspace_id = "ws_default";
@@ -62,6 +63,9 @@ TEST_F(ImportReaderTest, CsvColumnsMapToFieldsAndRecordsKeepTheirLineNumbers) {
   EXPECT_EQ((*recs[1].row)["name"], "two\nlines, and \"quotes\"");
   EXPECT_EQ((*recs[1].row)["meta"]["tier"], "pro");
   EXPECT_EQ((*recs[1].row)["disabled"], true);
+  // Endpoint patterns hold spaces and commas: entries are apart by semicolons.
+  EXPECT_EQ((*recs[1].row)["endpoint_allowlist"],
+            nlohmann::json::array({"GET,POST /v1/orders/*", "DELETE /v1/orders/{id}"}));
   EXPECT_EQ(recs[2].line, 6u);
   EXPECT_FALSE(recs[2].row);
   EXPECT_EQ(recs[2].error, "invalid_row");

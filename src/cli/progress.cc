@@ -10,6 +10,12 @@ namespace keyward {
 
 std::string ErrnoText() { return std::strerror(errno); }
 
+Status FinishOutput(std::optional<PartialFile>& partial, std::FILE* out) {
+  if (partial) return partial->Commit();
+  if (std::fflush(out) != 0) return Status::Internal("cannot write stdout: " + ErrnoText());
+  return Status::Ok();
+}
+
 std::string FormatCount(uint64_t n) {
   const std::string digits = std::to_string(n);
   std::string out;

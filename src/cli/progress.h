@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -99,6 +100,10 @@ class PartialFile {
   const std::string final_path_, path_;
   std::FILE* file_ = nullptr;
 };
+
+// Ends a command's output: partial, when there is one, becomes its file
+// (PartialFile::Commit); otherwise out (stdout) is flushed.
+Status FinishOutput(std::optional<PartialFile>& partial, std::FILE* out);
 
 // 120000 -> "120,000".
 std::string FormatCount(uint64_t n);

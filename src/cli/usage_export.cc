@@ -30,11 +30,7 @@ std::string ExportProgress::Text() const {
 
 int RunUsageExport(const UsageExportOptions& options, std::FILE* out, std::ostream& err,
                    bool progress_line) {
-  if (options.root_key.empty()) {
-    err << "keyward: set KEYWARD_ROOT_KEY to a root key (kw_root_…) first\n";
-    return kExitUsage;
-  }
-  auto client = HttpClient::Create(options.url, options.root_key);
+  auto client = HttpClient::ForRootKey(options.url, options.root_key);
   if (!client.ok()) {
     err << "keyward: " << client.status().message() << "\n";
     return kExitUsage;
@@ -88,13 +84,8 @@ int RunUsageExport(const UsageExportOptions& options, std::FILE* out, std::ostre
     err << "keyward: " << HttpErrorText(*res) << "\n";
     return ExitCodeForHttpStatus(res->status);
   }
-  if (partial) {
-    if (Status st = partial->Commit(); !st.ok()) {
-      err << "keyward: " << st.message() << "\n";
-      return kExitUnavailable;
-    }
-  } else if (std::fflush(out) != 0) {
-    err << "keyward: cannot write stdout: " << ErrnoText() << "\n";
+  if (Status st = FinishOutput(partial, out); !st.ok()) {
+    err << "keyward: " << st.message() << "\n";
     return kExitUnavailable;
   }
   const double seconds =

@@ -204,6 +204,7 @@ Result<KeyImportResult> KeyService::ImportKeys(std::vector<KeyImportRow> rows, b
   }
 
   std::map<std::string, int64_t> imported_active;  // per workspace, for the limit
+  std::vector<size_t> revoke;                      // rows whose stored key they revoke
   for (size_t j = 0; j < done.size(); ++j) {
     KeyImportRowResult& r = result.rows[index_of[j]];
     const ApiKey& k = keys[j].key;
@@ -218,11 +219,16 @@ Result<KeyImportResult> KeyService::ImportKeys(std::vector<KeyImportRow> rows, b
       case ImportOutcome::kUnchanged:
         r.status = ImportRowStatus::kUnchanged;
         r.short_prefix = k.short_prefix;
+        // The old system revoked it since it was first imported (a final
+        // import at cutover): the revocation carries over, never the reverse.
+        if (k.revoked_at) revoke.push_back(index_of[j]);
         break;
       case ImportOutcome::kHashConflict:
         r.error = "hash_conflict";
         r.message = "this hash is already key " + done[j].key_id +
-                    " of another workspace or environment; it is never merged";
+                    (keys[j].id_given ? ", of another workspace, environment or id"
+                                      : ", of another workspace or environment") +
+                    "; it is never merged";
         break;
       case ImportOutcome::kIdConflict:
         r.error = "id_conflict";
@@ -231,12 +237,28 @@ Result<KeyImportResult> KeyService::ImportKeys(std::vector<KeyImportRow> rows, b
         break;
       case ImportOutcome::kNoWorkspace:
         r.error = "workspace_not_found";
-        r.message = "no workspace " + k.workspace_id;
+        // Quoted only when it looks like an id: a misplaced column could
+        // hold anything, a key included.
+        r.message = k.workspace_id.starts_with("ws_") && k.workspace_id.size() <= 40
+                        ? "no workspace " + k.workspace_id
+                        : "no such workspace";
         r.key_id.clear();
         break;
     }
   }
-  for (const auto& r : result.rows) {
+  for (size_t i : revoke) {
+    KeyImportRowResult& r = result.rows[i];
+    auto stored = store_->GetKey(r.key_id);
+    if (!stored.ok()) return stored.status();
+    if (stored->revoked_at) continue;
+    r.revoked = true;
+    if (dry_run) continue;
+    auto revoked = RevokeKey(r.key_id, "revoked before the import", actor);
+    if (!revoked.ok()) return revoked.status();
+  }
+  for (auto& r : result.rows) {
+    // A message may quote what the row held: never a key.
+    r.message = RedactSecrets(r.message);
     if (r.status == ImportRowStatus::kImported) ++result.imported;
     if (r.status == ImportRowStatus::kUnchanged) ++result.unchanged;
     if (r.status == ImportRowStatus::kRejected) ++result.rejected;
@@ -280,9 +302,10 @@ Result<ImportKeyRow> KeyService::PrepareImport(KeyImportRow& row, Timestamp now,
     std::string known;
     for (const auto& e : options_.format->environments()) known += (known.empty() ? "" : ", ") + e;
     return reject("unknown_environment",
-                  row.environment.empty()
-                      ? "environment is required (one of: " + known + ")"
-                      : "environment \"" + row.environment + "\" is not one of: " + known);
+                  row.environment.empty() ? "environment is required (one of: " + known + ")"
+                  : KeyFormat::IsValidName(row.environment)
+                      ? "environment \"" + row.environment + "\" is not one of: " + known
+                      : "the environment is not one of: " + known);
   }
   if (row.key.has_value() == row.hash.has_value()) {
     return reject("invalid_row", "give the key's hash or the key itself, exactly one of them");

@@ -60,6 +60,9 @@ struct KeyImportRowResult {
   std::string short_prefix;  // imported or unchanged
   std::string error;         // rejected: a machine-readable reason
   std::string message;       // rejected: what is wrong, for a person; never the key
+  // Unchanged, but the row says the key was revoked and the stored key was
+  // not: the import revoked it (or, in a dry run, would).
+  bool revoked = false;
 };
 
 // A workspace that holds more active keys than its limit after the import:

@@ -36,6 +36,36 @@ bool EndsWithAnchor(std::string_view pattern) {
   return backslashes % 2 == 0;
 }
 
+// Whether pattern's body (between its outer ^ and $) has a ^ or $ of its
+// own outside a character class: an alternation of anchored shapes
+// ("^a$|^b$") is matched right as a whole key, but cannot be searched for
+// inside text, so keys of it would escape redaction.
+bool HasInnerAnchor(std::string_view body) {
+  bool in_class = false;
+  for (size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (c == '\\') {
+      ++i;  // whatever it escapes
+    } else if (in_class) {
+      if (c == ']') in_class = false;
+    } else if (c == '[') {
+      in_class = true;
+      // "[]…]" and "[^]…]": a ] first is a member, not the end.
+      if (i + 1 < body.size() && body[i + 1] == '^') ++i;
+      if (i + 1 < body.size() && body[i + 1] == ']') ++i;
+    } else if (c == '^' || c == '$') {
+      return true;
+    }
+  }
+  return false;
+}
+
+// What may stand next to a key found in text: not a character that could
+// continue it, so that a shape with no literal prefix is not found inside an
+// id ("ws_3Ozyt6gRgNHAIPByT33f").
+constexpr const char* kKeyBoundary = "(?:^|[^A-Za-z0-9_-])";
+constexpr const char* kKeyEnd = "(?:$|[^A-Za-z0-9_-])";
+
 re2::RE2::Options PatternOptions() {
   re2::RE2::Options o;
   o.set_log_errors(false);
@@ -58,10 +88,23 @@ Result<LegacyFormat> LegacyFormat::Create(const LegacyFormatSpec& spec,
   impl->whole = std::make_unique<re2::RE2>(spec.pattern, PatternOptions());
   if (!impl->whole->ok()) return Bad(spec, "does not compile: " + impl->whole->error());
   const std::string body = spec.pattern.substr(1, spec.pattern.size() - 2);
-  impl->search = std::make_unique<re2::RE2>("(?:" + body + ")", PatternOptions());
+  if (HasInnerAnchor(body)) {
+    return Bad(spec,
+               "has a ^ or $ inside it; write alternatives as ^(?:a|b)$, with one anchor at "
+               "each end");
+  }
+  impl->search = std::make_unique<re2::RE2>(std::string(kKeyBoundary) + "(" + body + ")" + kKeyEnd,
+                                            PatternOptions());
   if (!impl->search->ok()) return Bad(spec, "does not compile: " + impl->search->error());
   if (re2::RE2::FullMatch("", *impl->whole)) {
     return Bad(spec, "matches the empty string; a key format must describe a key");
+  }
+  {
+    std::string min;
+    std::string max;
+    if (impl->whole->PossibleMatchRange(&min, &max, 256) && min == max) {
+      return Bad(spec, "matches one string only; a key format must describe many keys");
+    }
   }
   if (spec.short_prefix_length < 0 || spec.short_prefix_length > kMaxLegacyShortPrefixLength) {
     return Bad(spec, "short_prefix_length must be between 0 and " +
@@ -133,18 +176,24 @@ bool LegacyFormat::Match(std::string_view key, std::string_view* environment,
     prefix_end = static_cast<size_t>(env.data() + env.size() - key.data());
     while (prefix_end < key.size() && !IsAlnum(key[prefix_end])) ++prefix_end;
   }
-  *short_prefix = key.substr(0, std::min(key.size(), prefix_end + f.short_prefix_length));
+  // Never so much that the rest could be guessed: at least a third of what
+  // follows the prefix, and at least 8 characters, stay hidden.
+  const size_t body = key.size() - prefix_end;
+  const size_t hidden = std::max<size_t>(kMinHiddenChars, (body + 2) / 3);
+  const size_t shown = std::min(f.short_prefix_length, body > hidden ? body - hidden : 0);
+  *short_prefix = key.substr(0, prefix_end + shown);
   return true;
 }
 
 size_t LegacyFormat::Find(std::string_view text, size_t* length) const {
-  re2::StringPiece match;
+  re2::StringPiece match[2];
   if (!impl_->search->Match(re2::StringPiece(text.data(), text.size()), 0, text.size(),
-                            re2::RE2::UNANCHORED, &match, 1)) {
+                            re2::RE2::UNANCHORED, match, 2) ||
+      match[1].data() == nullptr) {
     return std::string_view::npos;
   }
-  *length = match.size();
-  return static_cast<size_t>(match.data() - text.data());
+  *length = match[1].size();
+  return static_cast<size_t>(match[1].data() - text.data());
 }
 
 const std::string& LegacyFormat::pattern() const { return impl_->pattern; }

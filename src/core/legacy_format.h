@@ -32,6 +32,9 @@ struct LegacyFormatSpec {
 
 inline constexpr int kMaxLegacyShortPrefixLength = 32;
 inline constexpr size_t kMaxLegacyPatternLength = 1024;
+// Of what follows a legacy key's prefix, at least this many characters (and
+// a third) are never shown, whatever short_prefix_length says.
+inline constexpr size_t kMinHiddenChars = 8;
 
 class LegacyFormat {
  public:
@@ -39,19 +42,22 @@ class LegacyFormat {
   // must be one of them, and a captured one must be at match time.
   // InvalidRequest, saying what is wrong, for a pattern that does not
   // compile, is not anchored at both ends, matches the empty string, or
-  // names a capture group it does not have.
+  // names a capture group it does not have, has an anchor inside it
+  // ("^a$|^b$": write "^(?:a|b)$"), or matches one string only.
   static Result<LegacyFormat> Create(const LegacyFormatSpec& spec,
                                      const std::vector<std::string>& environments);
 
   // Whether key has this shape, with an environment of the deployment.
   // Then *environment is that environment and *short_prefix what lists show
   // of the key: its prefix (see Create) and short_prefix_length characters
-  // after it. Both view key or this format, and live as long as both do.
+  // after it, but never more than leaves kMinHiddenChars, and a third of
+  // what follows the prefix, hidden. Both view key or this format, and live as long as both do.
   bool Match(std::string_view key, std::string_view* environment,
              std::string_view* short_prefix) const;
 
   // Where the first string of this shape starts in text, found anywhere
-  // (not only as the whole text), with its length; npos when none.
+  // between characters that could not continue a key (not a letter, digit,
+  // _ or -), with its length; npos when none.
   size_t Find(std::string_view text, size_t* length) const;
 
   const std::string& pattern() const;

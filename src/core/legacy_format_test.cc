@@ -62,6 +62,26 @@ TEST(LegacyFormatTest, AFixedEnvironmentAndTheLiteralPrefix) {
   EXPECT_EQ(prefix, "012345");
 }
 
+TEST(LegacyFormatTest, TheShortPrefixNeverShowsEnoughToGuessTheRest) {
+  std::string_view env;
+  std::string_view prefix;
+  // Asked for all 21: 8 stay hidden.
+  const auto wide = Make("^amsr_(live|test)_[A-Za-z0-9]{21}$", "$1", 32);
+  ASSERT_TRUE(wide.Match("amsr_live_k3m7x9p2q4r8s1t5v0w6y", &env, &prefix));
+  EXPECT_EQ(prefix, "amsr_live_k3m7x9p2q4r8s");
+  // Ten digits: the default 8 would leave 100 guesses; 2 are shown.
+  const auto digits = Make("^tok_[0-9]{10}$", "live");
+  ASSERT_TRUE(digits.Match("tok_1234567890", &env, &prefix));
+  EXPECT_EQ(prefix, "tok_12");
+  // A third of a long body stays hidden too.
+  const auto hex = Make("^[a-f0-9]{60}$", "live", 32);
+  ASSERT_TRUE(hex.Match(std::string(60, 'a'), &env, &prefix));
+  EXPECT_EQ(prefix.size(), 32u);
+  const auto hex30 = Make("^[a-f0-9]{30}$", "live", 32);
+  ASSERT_TRUE(hex30.Match(std::string(30, 'a'), &env, &prefix));
+  EXPECT_EQ(prefix.size(), 20u);
+}
+
 TEST(LegacyFormatTest, RefusesWhatCannotDescribeAKey) {
   auto refused = [](const std::string& pattern, const std::string& env, int spl = 8) {
     auto f = LegacyFormat::Create({pattern, env, spl}, kEnvs);
@@ -79,6 +99,14 @@ TEST(LegacyFormatTest, RefusesWhatCannotDescribeAKey) {
   EXPECT_NE(refused("^amsr_[a-z]{21}$", "prod").find("keys.environments"), std::string::npos);
   EXPECT_NE(refused("^amsr_[a-z]{21}$", "$x").find("$1"), std::string::npos);
   EXPECT_NE(refused("^amsr_[a-z]{21}$", "live", 33).find("short_prefix_length"), std::string::npos);
+  EXPECT_NE(refused("^amsr_live_[a-z]{21}$|^amsr_test_[a-z]{21}$", "live").find("^(?:a|b)$"),
+            std::string::npos);
+  EXPECT_NE(refused("^amsr_live_fixedfixedfixed$", "live").find("one string"), std::string::npos);
+  // Anchors inside a class or escaped are characters, not anchors.
+  EXPECT_TRUE(LegacyFormat::Create({"^tok_[$^a-z]{21}\\^$", "live", 8}, kEnvs).ok());
+  EXPECT_TRUE(
+      LegacyFormat::Create({"^(?:amsr_live_[a-z]{21}|amsr_test_[a-z]{21})$", "live", 8}, kEnvs)
+          .ok());
   // Backreferences need backtracking, which RE2 does not do.
   EXPECT_NE(refused("^(a+)\\1$", "live").find("does not compile"), std::string::npos);
 }
@@ -99,6 +127,15 @@ TEST(LegacyFormatTest, FindsAKeyInsideText) {
   ASSERT_NE(at, std::string_view::npos);
   EXPECT_EQ(text.substr(at, length), "amsr_live_k3m7x9p2q4r8s1t5v0w6y");
   EXPECT_EQ(f.Find("nothing here amsr_live_short", &length), std::string_view::npos);
+  // Only between characters that could not continue a key.
+  EXPECT_EQ(f.Find("xamsr_live_k3m7x9p2q4r8s1t5v0w6y", &length), std::string_view::npos);
+  EXPECT_EQ(f.Find("amsr_live_k3m7x9p2q4r8s1t5v0w6yy", &length), std::string_view::npos);
+  EXPECT_EQ(f.Find("\"amsr_live_k3m7x9p2q4r8s1t5v0w6y\"", &length), 1u);
+  // A shape with no literal prefix is not found inside an id.
+  const auto bare = Make("^[A-Za-z0-9]{20}$", "live");
+  EXPECT_EQ(bare.Find("no workspace ws_3Ozyt6gRgNHAIPByT33f here", &length),
+            std::string_view::npos);
+  EXPECT_EQ(bare.Find("key=3Ozyt6gRgNHAIPByT33f&x=1", &length), 4u);
 }
 
 TEST(KeyFormatLegacyTest, OwnKeysFirstThenLegacyShapes) {

@@ -229,11 +229,11 @@ VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now,
     result.code = Code::kDisabled;
     return result;
   }
-  // A legacy key's shape names its environment, as a native key's text
-  // does: a key imported under another one never passes for it.
+  // The key's own text names its environment: a key stored under another
+  // one (imported by hash into the wrong environment) never passes for it.
   if (!Accepts(key.environment()) ||
       (!req.environment.empty() && req.environment != key.environment()) ||
-      (parsed.legacy && parsed.environment != key.environment())) {
+      parsed.environment != key.environment()) {
     result.code = Code::kWrongEnvironment;
     return result;
   }

@@ -413,6 +413,11 @@ TEST_F(LegacyVerifierTest, ALegacyTestKeyNeverAuthenticatesOnALiveDeployment) {
   Import("amsr_live_zzzzzzzzzzzzzzzzzzzzz", "test");
   req.key = "amsr_live_zzzzzzzzzzzzzzzzzzzzz";
   EXPECT_EQ(MakeVerifier({"live", "test"}).Verify(req).code, Code::kWrongEnvironment);
+  // The same for a native key imported by hash under the wrong environment:
+  // a test key never passes for live on a live-only deployment.
+  const std::string native_test = format_.Generate("test");
+  Import(native_test, "live");
+  EXPECT_EQ(Check(native_test), Code::kWrongEnvironment);
 }
 
 TEST(VerifiableKeyTest, KeepsWhatVerificationAnswersWith) {

@@ -34,8 +34,8 @@ struct HttpServerOptions {
   int threads = 2;
   size_t header_limit = 16 * 1024;
   size_t body_limit = 64 * 1024;
-  // Requests to these paths may carry up to bulk_body_limit: a batch of
-  // 1000 keys to import is more than 64 KiB.
+  // POSTs with a credential to these paths may carry up to
+  // bulk_body_limit: a batch of 1000 keys to import is more than 64 KiB.
   std::vector<std::string> bulk_paths = {"/v1/api-keys/import"};
   size_t bulk_body_limit = 8 * 1024 * 1024;
   std::chrono::milliseconds idle_timeout{75'000};  // waiting for a request's first byte
@@ -51,6 +51,10 @@ struct HttpServerOptions {
 // (the fuzzer parses with the same).
 using RequestParser = http::request_parser<http::string_body>;
 void ConfigureRequestParser(RequestParser& parser, const HttpServerOptions& options);
+
+// The largest body this request may carry: bulk_body_limit for a POST with
+// an Authorization header to one of bulk_paths, body_limit otherwise.
+size_t BodyLimitFor(const http::request_header<>& header, const HttpServerOptions& options);
 
 // Why a request's framing cannot be trusted (RFC 9112 6.1), or empty: a
 // Transfer-Encoding other than "chunked" alone leaves the body's length

@@ -474,6 +474,39 @@ TEST_P(StoreContractTest, ConcurrentImportsOfTheSameHashesStoreEachOnce) {
   EXPECT_EQ(AuditOf(*store_, "key.import").size(), static_cast<size_t>(kRows));
 }
 
+// Found in review: on PostgreSQL an import took the change log's lock
+// before its workspace's, and a key created at once in that workspace
+// (which holds the workspace, then waits for the change log) deadlocked
+// with it. Both now take them in one order, and all of them land.
+TEST_P(StoreContractTest, ImportsAndKeysCreatedInTheSameWorkspaceAllLand) {
+  auto other = OpenAgain();
+  ASSERT_NE(other, nullptr);
+  constexpr int kRounds = 20;
+  std::vector<Status> created(kRounds, Status::Internal("not run"));
+  std::vector<Status> imported(kRounds, Status::Internal("not run"));
+  OnThreads(2, [&](int t) {
+    for (int i = 0; i < kRounds; ++i) {
+      if (t == 0) {
+        created[i] = store_->InsertKey(Key("key_made" + std::to_string(i)), 100000, 100, Audit());
+      } else {
+        std::vector<ImportKeyRow> rows;
+        for (int j = 0; j < 10; ++j) {
+          rows.push_back(Row(Key("key_imp" + std::to_string(i) + "_" + std::to_string(j))));
+        }
+        auto r = other->ImportKeys(rows, nullptr, /*dry_run=*/false);
+        imported[i] = r.ok() ? Status::Ok() : r.status();
+      }
+    }
+  });
+  for (int i = 0; i < kRounds; ++i) {
+    EXPECT_TRUE(created[i].ok()) << created[i].ToString();
+    EXPECT_TRUE(imported[i].ok()) << imported[i].ToString();
+  }
+  KeyFilter filter;
+  filter.workspace_id = "ws_contract";
+  EXPECT_EQ(store_->ListKeys(filter, {"", 1000})->items.size(), static_cast<size_t>(kRounds * 11));
+}
+
 }  // namespace
 }  // namespace contract
 }  // namespace keyward

@@ -1008,6 +1008,14 @@ test('the import path alone takes bodies past 64 KiB, up to 8 MiB; more is 413 h
       { timeoutMs: 8000 },
     );
     assertFatal(r, 413, 'payload_too_large', '9 MiB import chunked');
+    // Without a credential, or with another method, the import path is as small as any.
+    r = await rawSession([request('POST', '/v1/api-keys/import', { headers: { 'content-type': 'application/json' }, body: mib })], { timeoutMs: 8000 });
+    assertFatal(r, 413, 'payload_too_large', '1 MiB import with no Authorization');
+    r = await rawSession([request('PATCH', '/v1/api-keys/import', { headers: { ...rootAuth(), 'content-type': 'application/json' }, body: mib })], { timeoutMs: 8000 });
+    assertFatal(r, 413, 'payload_too_large', '1 MiB PATCH to the import path');
+    r = await rawSession([request('POST', '/v1/api-keys/import', { headers: { ...rootAuth(), 'content-type': 'application/json', 'content-length': String(20 * 1024 * 1024) } }), '{"keys":'], { timeoutMs: 4000 });
+    assertFatal(r, 413, 'payload_too_large', '20 MiB announced to the import path');
+    assert.match(utf8.decode(r.responses[0].body), /8192 KiB/, 'the 413 names the import path\'s own limit');
     // A query string does not make another path the import path, nor the reverse.
     r = await rawSession([request('POST', '/v1/api-keys?x=/v1/api-keys/import', { headers: { ...rootAuth(), 'content-type': 'application/json' }, body: mib })], { timeoutMs: 8000 });
     assertFatal(r, 413, 'payload_too_large', '1 MiB to /v1/api-keys with a query');

@@ -116,6 +116,7 @@ void ImportKeys(Call& call, const RouteContext& ctx) {
     if (!r.key_id.empty()) row["id"] = r.key_id;
     if (r.status != ImportRowStatus::kRejected) {
       row["short_prefix"] = r.short_prefix;
+      if (r.revoked) row["revoked"] = true;
     } else {
       row["error"] = r.error;
       row["message"] = r.message;

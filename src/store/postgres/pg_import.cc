@@ -108,6 +108,18 @@ Result<std::vector<ImportedKey>> PgStore::ImportKeys(const std::vector<ImportKey
     // Whatever the server's default: each read below must see what
     // committed before it, not a snapshot from before the lock.
     KEYWARD_RETURN_IF_ERROR(c.Exec("SET TRANSACTION ISOLATION LEVEL READ COMMITTED"));
+    // The workspaces' row locks before the change-log lock, in the order
+    // InsertKey takes them (it holds its workspace FOR UPDATE, then waits
+    // for the change log): taken after, the inserts' foreign-key checks
+    // would wait for a workspace while holding the change log, a deadlock.
+    {
+      std::vector<std::string> workspaces;
+      for (const ImportKeyRow& row : rows) workspaces.push_back(row.key.workspace_id);
+      auto locked =
+          c.Query("SELECT id FROM workspaces WHERE id = ANY($1::text[]) ORDER BY id FOR KEY SHARE",
+                  Params().Bind(ArrayLiteral(workspaces)));
+      if (!locked.ok()) return locked.status();
+    }
     KEYWARD_RETURN_IF_ERROR(
         c.Exec("SELECT pg_advisory_xact_lock($1)", Params().Bind(kChangeLogLock)));
     // A dry run does everything, then undoes it back to here (the lock is
