@@ -643,7 +643,7 @@ test('rejected rows are named by the line they start on, in CSV (quoted multi-li
   for (const i of [0, 1, 3]) assert.equal(await authCode(srv, j[i]), 'valid');
 });
 
-test('an interrupted import resumes after the last answered batch; a dry run writes nothing', async (t) => {
+test('an interrupted import resumes after the last answered batch', async (t) => {
   const srv = await startServer({ config: AMSER_CONFIG });
   t.after(() => srv.close());
   const ws = await srv.createWorkspace('big', { max_active_keys: 100000 });
@@ -715,21 +715,31 @@ test('an interrupted import resumes after the last answered batch; a dry run wri
   const remaining = Math.ceil((ROWS - (after - (after % BATCH))) / BATCH);
   assert.equal(audits2 - audits1, remaining, `the second run sent ${audits2 - audits1} batches, not the ${remaining} left`);
   for (const i of [0, ROWS / 2, ROWS - 1]) assert.equal(await authCode(srv, keys[i]), 'valid');
+});
 
-  // A dry run checks every row and writes nothing: no key, no audit entry,
-  // no state file.
+test('a dry run checks every row and writes nothing: no key, no audit entry, no state file', async (t) => {
+  const srv = await startServer({ config: AMSER_CONFIG });
+  t.after(() => srv.close());
+  const ws = await srv.createWorkspace('dry', { max_active_keys: 100000 });
+  const dir = makeTempDir('keyward-import-');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const existing = amserKey('live');
+  const seeded = path.join(dir, 'seed.csv');
+  writeCsv(seeded, ['hash'], [[sha256Hex(existing)]]);
+  assert.equal((await importCli(srv, ['--file', seeded, '--workspace', ws.id, '--environment', 'live'])).code, 0);
   const more = Array.from({ length: 500 }, () => amserKey('live'));
   const dry = path.join(dir, 'more.csv');
-  writeCsv(dry, ['hash'], [...more.map((k) => [sha256Hex(k)]), [sha256Hex(keys[0])]]);
+  writeCsv(dry, ['hash'], [...more.map((k) => [sha256Hex(k)]), [sha256Hex(existing)], ['not-a-hash']]);
   const auditsBefore = (await srv.listAll('/v1/audit-log')).length;
   const d = await importCli(srv, ['--file', dry, '--workspace', ws.id, '--environment', 'live', '--dry-run', '--batch-size', '100']);
-  assert.equal(d.code, 0, d.stderr);
+  assert.equal(d.code, 1, `one row would be rejected: exit 1, not ${d.code}\n${d.stderr}`);
   assert.match(d.stderr, /dry run/i);
   const ds = summaryOf(d.stderr);
-  assert.deepEqual([ds.imported, ds.unchanged, ds.rejected], [500, 1, 0], ds.line);
-  assert.equal(await activeKeys(srv, ws.id), ROWS);
+  assert.deepEqual([ds.imported, ds.unchanged, ds.rejected], [500, 1, 1], ds.line);
+  assert.deepEqual(readRejects(rejectsNamedIn(d.stderr, dry)).map((x) => [x.line, x.error]), [[503, 'invalid_hash']]);
+  assert.equal(await activeKeys(srv, ws.id), 1);
   assert.equal(await authCode(srv, more[0]), 'invalid');
-  assert.equal((await srv.listAll('/v1/audit-log')).length, auditsBefore);
+  assert.equal((await srv.listAll('/v1/audit-log')).length, auditsBefore, 'a dry run leaves no audit entry');
   assert.ok(!fs.existsSync(`${dry}.import-state`), 'a dry run leaves no state file');
 });
 
