@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -58,7 +59,9 @@ struct FileIdentity {
 FileIdentity IdentityOf(const ImportOptions& o) {
   struct stat st;
   if (::stat(o.file.c_str(), &st) != 0) return {};
-  Json options = {{"format", o.format},
+  // The keyward too: a run into staging is never "resumed" into production.
+  Json options = {{"url", o.url},
+                  {"format", o.format},
                   {"columns", o.columns},
                   {"workspace_id", o.workspace_id},
                   {"environment", o.environment},
@@ -95,13 +98,15 @@ std::optional<ImportState> LoadState(const std::string& path, const FileIdentity
   s.imported = j.value("imported", uint64_t{0});
   s.unchanged = j.value("unchanged", uint64_t{0});
   s.rejected = j.value("rejected", uint64_t{0});
+  s.revoked = j.value("revoked", uint64_t{0});
   return s;
 }
 
 Status SaveState(const std::string& path, const FileIdentity& file, const ImportState& s) {
-  const Json j = {
-      {"size", file.size},      {"mtime_ns", file.mtime_ns}, {"records_done", s.records_done},
-      {"imported", s.imported}, {"unchanged", s.unchanged},  {"rejected", s.rejected}};
+  const Json j = {{"size", file.size},       {"mtime_ns", file.mtime_ns},
+                  {"options", file.options}, {"records_done", s.records_done},
+                  {"imported", s.imported},  {"unchanged", s.unchanged},
+                  {"rejected", s.rejected},  {"revoked", s.revoked}};
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
@@ -175,12 +180,15 @@ int RunImport(const ImportOptions& options, std::ostream& err, bool progress_lin
            "keyward host, or put TLS in front of it\n";
   }
   const bool resuming = state.records_done > 0;
+  std::error_code size_error;
+  const bool had_rejects = std::filesystem::file_size(rejects_path, size_error) > 0 && !size_error;
   std::ofstream rejects(rejects_path, resuming ? std::ios::app : std::ios::trunc);
   if (!rejects) {
     err << "keyward: cannot write " << rejects_path << ": " << ErrnoText() << "\n";
     return kExitUsage;
   }
-  if (!resuming) rejects << "line,error,message\n";
+  // A new file has its header, even when a resumed run writes it.
+  if (!resuming || !had_rejects) rejects << "line,error,message\n";
   for (uint64_t skipped = 0; skipped < state.records_done;) {
     ImportRecord rec;
     if (!reader->Next(&rec)) break;
