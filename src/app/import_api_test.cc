@@ -198,6 +198,24 @@ TEST_F(ImportApiTest, AReimportThatSaysRevokedRevokesAndNothingRevives) {
   EXPECT_EQ(Auth(kLive), "revoked");
 }
 
+TEST_F(ImportApiTest, AManagingKeyCanNeitherImportNorExport) {
+  const std::string ws = Workspace();
+  const std::string manager =
+      Ok(http::verb::post, "/v1/api-keys",
+         R"({"workspace_id":")" + ws +
+             R"(","environment":"live","name":"m","scopes":["keys:manage","*"]})",
+         201)["key"];
+  // Into its own workspace and environment, even: importing is the operator's.
+  const ApiReply imported = Send(stack_, manager, http::verb::post, "/v1/api-keys/import",
+                                 Dump(Json{{"keys", Json::array({ByHash(ws, "live", kLive)})}}));
+  EXPECT_EQ(imported.response.status, 403) << imported.response.body;
+  EXPECT_EQ(Auth(kLive), "invalid");
+  const ApiReply exported =
+      Send(stack_, manager, http::verb::get, "/v1/api-keys/export?workspace_id=" + ws, "");
+  EXPECT_EQ(exported.response.status, 403) << exported.response.body;
+  EXPECT_EQ(exported.response.body.find("\"hash\""), std::string::npos);
+}
+
 TEST_F(ImportApiTest, AHashThatIsAnotherKeysIsReportedNeverMerged) {
   const std::string ws1 = Workspace();
   const std::string ws2 = Workspace();
