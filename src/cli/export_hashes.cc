@@ -21,13 +21,9 @@ int RunExportHashes(const ExportHashesOptions& options, std::FILE* out, std::ost
   }
   std::optional<PartialFile> partial;
   std::FILE* sink = out;
-  if (!options.output.empty()) {
-    partial.emplace(options.output);
-    if (Status st = partial->Open(); !st.ok()) {
-      err << "keyward: " << st.message() << "\n";
-      return kExitUsage;
-    }
-    sink = partial->get();
+  if (Status st = OpenOutput(options.output, out, &partial, &sink); !st.ok()) {
+    err << "keyward: " << st.message() << "\n";
+    return kExitUsage;
   }
   std::string query = "limit=1000";
   if (!options.workspace_id.empty()) query += "&workspace_id=" + UrlEncode(options.workspace_id);

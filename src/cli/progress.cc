@@ -10,6 +10,16 @@ namespace keyward {
 
 std::string ErrnoText() { return std::strerror(errno); }
 
+Status OpenOutput(const std::string& output, std::FILE* out, std::optional<PartialFile>* partial,
+                  std::FILE** sink) {
+  *sink = out;
+  if (output.empty()) return Status::Ok();
+  partial->emplace(output);
+  KEYWARD_RETURN_IF_ERROR((*partial)->Open());
+  *sink = (*partial)->get();
+  return Status::Ok();
+}
+
 Status FinishOutput(std::optional<PartialFile>& partial, std::FILE* out) {
   if (partial) return partial->Commit();
   if (std::fflush(out) != 0) return Status::Internal("cannot write stdout: " + ErrnoText());

@@ -101,6 +101,11 @@ class PartialFile {
   std::FILE* file_ = nullptr;
 };
 
+// Begins a command's output: output, when named, as a PartialFile
+// (*partial, opened), else out; *sink is where to write.
+Status OpenOutput(const std::string& output, std::FILE* out, std::optional<PartialFile>* partial,
+                  std::FILE** sink);
+
 // Ends a command's output: partial, when there is one, becomes its file
 // (PartialFile::Commit); otherwise out (stdout) is flushed.
 Status FinishOutput(std::optional<PartialFile>& partial, std::FILE* out);

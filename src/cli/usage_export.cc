@@ -46,13 +46,9 @@ int RunUsageExport(const UsageExportOptions& options, std::FILE* out, std::ostre
   // known before the server starts an export.
   std::optional<PartialFile> partial;
   std::FILE* sink = out;
-  if (!options.output.empty()) {
-    partial.emplace(options.output);
-    if (Status st = partial->Open(); !st.ok()) {
-      err << "keyward: " << st.message() << "\n";
-      return kExitUsage;
-    }
-    sink = partial->get();
+  if (Status st = OpenOutput(options.output, out, &partial, &sink); !st.ok()) {
+    err << "keyward: " << st.message() << "\n";
+    return kExitUsage;
   }
   const std::string where = options.output.empty() ? "stdout" : options.output;
 
