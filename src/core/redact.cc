@@ -60,6 +60,17 @@ std::string CutLegacyKeys(std::string text) {
   return text;
 }
 
+// Whether text holds a run of kRedactMinRun base62 characters.
+bool HasLongRun(std::string_view text) {
+  if (text.size() < kRedactMinRun) return false;  // most log values: an IP, a code
+  size_t run = 0;
+  for (char c : text) {
+    run = IsBase62(c) ? run + 1 : 0;
+    if (run >= kRedactMinRun) return true;
+  }
+  return false;
+}
+
 std::string CutLongRuns(std::string_view text) {
   std::string out;
   out.reserve(text.size());
@@ -98,20 +109,15 @@ void RedactLegacyKeys(const std::vector<LegacyFormat>& formats) {
 }
 
 bool HasSecretShape(std::string_view text) {
-  if (LegacyShapes() > 0 && HasLegacyKey(text)) return true;
-  if (text.size() < kRedactMinRun) return false;  // most log values: an IP, a code
-  size_t run = 0;
-  for (char c : text) {
-    run = IsBase62(c) ? run + 1 : 0;
-    if (run >= kRedactMinRun) return true;
-  }
-  return false;
+  return (LegacyShapes() > 0 && HasLegacyKey(text)) || HasLongRun(text);
 }
 
 std::string RedactSecrets(std::string_view text) {
-  if (!HasSecretShape(text)) return std::string(text);
-  if (LegacyShapes() > 0 && HasLegacyKey(text))
+  // Each test once: a legacy key, then a long run.
+  if (LegacyShapes() > 0 && HasLegacyKey(text)) {
     return CutLongRuns(CutLegacyKeys(std::string(text)));
+  }
+  if (!HasLongRun(text)) return std::string(text);
   return CutLongRuns(text);
 }
 
