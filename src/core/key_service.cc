@@ -333,6 +333,7 @@ Result<ApiKey> KeyService::UpdateKeyOnce(std::string_view id, const KeyUpdate& u
     changed["expires_at"] = k.expires_at ? json(FormatRfc3339(*k.expires_at)) : json(nullptr);
   }
   KEYWARD_RETURN_IF_ERROR(ValidateKeyFields(k));
+  changed["short_prefix"] = k.short_prefix;  // which key, for the audit log and api_key.updated
   auto ws = store_->GetWorkspace(k.workspace_id);
   if (!ws.ok()) return ws.status();
   if (caller != nullptr) {

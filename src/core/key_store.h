@@ -35,6 +35,7 @@
 
 #include "core/model.h"
 #include "core/status.h"
+#include "core/webhook_events.h"
 
 namespace keyward {
 
@@ -248,6 +249,67 @@ class KeyStore {
                                const AuditEntry& audit) = 0;
   // Drops web sessions and portal sessions that ended or expired before.
   virtual Status PruneSessions(Timestamp before) = 0;
+
+  // Webhooks. Every call that writes an audit entry (AppendAudit and each
+  // mutation above) also writes, in the same transaction, the events
+  // EventsForAudit(entry) makes of it: the outbox. A worker later fans each
+  // event out to the endpoints that want it, one delivery per endpoint.
+  //
+  // Endpoints. kConflict on a duplicate id, and when its owner
+  // (the operator, or its workspace) already has max_per_owner endpoints;
+  // kNotFound when workspace_id names no workspace.
+  virtual Status InsertWebhookEndpoint(const WebhookEndpoint& ep, int max_per_owner,
+                                       const AuditEntry& audit) = 0;
+  virtual Result<WebhookEndpoint> GetWebhookEndpoint(std::string_view id) = 0;
+  // The operator's (workspace_id null) or one workspace's, oldest first;
+  // with all set, every endpoint.
+  virtual Result<std::vector<WebhookEndpoint>> ListWebhookEndpoints(
+      const std::optional<std::string>& workspace_id) = 0;
+  // Writes url, events, description, enabled, disabled_reason and the
+  // secrets, and bumps the version, if the stored version is still
+  // ep.version (else kConflict with *stale set, nothing written).
+  // kNotFound when there is none.
+  virtual Status UpdateWebhookEndpoint(const WebhookEndpoint& ep, const AuditEntry& audit,
+                                       bool* stale) = 0;
+  // Deletes it and every delivery to it. kNotFound when there is none.
+  virtual Status DeleteWebhookEndpoint(std::string_view id, const AuditEntry& audit) = 0;
+
+  // Writes events a scheduler raised, each unless an event with its
+  // dedupe_key is already stored. Returns how many were new.
+  virtual Result<int> InsertWebhookEvents(const std::vector<WebhookEvent>& events) = 0;
+  // Raises the time-based events (api_key.expiring, .expired, .unused,
+  // .rotation_due) due at now under rules, once per key and cause (dedupe
+  // keys), at most limit of each type per call. Returns how many it raised.
+  virtual Result<int> RaiseLifecycleEvents(const LifecycleRules& rules, Timestamp now,
+                                           int limit) = 0;
+  // For a worker, in one transaction: fans events not yet fanned out to
+  // the enabled endpoints that want them and existed when they were
+  // raised (endpoints of the operator get every event, a workspace's
+  // endpoints that workspace's), then claims up to limit pending
+  // deliveries due at now and not claimed by anyone else, until
+  // claim_until. Across nodes each delivery is claimed by one worker at a
+  // time; a claim that is not finished by claim_until lapses, and the
+  // delivery is claimed again (at least once, never lost).
+  virtual Result<std::vector<ClaimedDelivery>> ClaimWebhookDeliveries(Timestamp now,
+                                                                      Timestamp claim_until,
+                                                                      int limit) = 0;
+  // Writes the outcome of an attempt, if the claim is still the
+  // delivery's (else Ok, nothing written: another worker owns it now).
+  // With disable_reason set, also disables the endpoint and appends
+  // disable_audit.
+  virtual Status FinishWebhookDelivery(const DeliveryOutcome& outcome) = 0;
+  // An endpoint's deliveries, newest first; the cursor is a delivery id.
+  virtual Result<Page<WebhookDelivery>> ListWebhookDeliveries(std::string_view endpoint_id,
+                                                              const PageRequest& page) = 0;
+  virtual Result<WebhookDelivery> GetWebhookDelivery(std::string_view id) = 0;
+  // Queues one more attempt of a delivery at now (manual: its failure
+  // disables nothing and retries nothing). kNotFound when there is none;
+  // kConflict while it is pending.
+  virtual Status RetryWebhookDelivery(std::string_view id, Timestamp now,
+                                      const AuditEntry& audit) = 0;
+  // Drops events raised before `before` and their finished deliveries;
+  // pending ones are kept.
+  virtual Status PruneWebhooks(Timestamp before) = 0;
 
   // Audit log.
   virtual Status AppendAudit(const AuditEntry& entry) = 0;

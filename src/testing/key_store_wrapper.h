@@ -132,6 +132,49 @@ class KeyStoreWrapper : public KeyStore {
     return base_->EndWebSession(token_hash, at, audit);
   }
   Status PruneSessions(Timestamp before) override { return base_->PruneSessions(before); }
+  Status InsertWebhookEndpoint(const WebhookEndpoint& ep, int max_per_owner,
+                               const AuditEntry& audit) override {
+    return base_->InsertWebhookEndpoint(ep, max_per_owner, audit);
+  }
+  Result<WebhookEndpoint> GetWebhookEndpoint(std::string_view id) override {
+    return base_->GetWebhookEndpoint(id);
+  }
+  Result<std::vector<WebhookEndpoint>> ListWebhookEndpoints(
+      const std::optional<std::string>& workspace_id) override {
+    return base_->ListWebhookEndpoints(workspace_id);
+  }
+  Status UpdateWebhookEndpoint(const WebhookEndpoint& ep, const AuditEntry& audit,
+                               bool* stale) override {
+    return base_->UpdateWebhookEndpoint(ep, audit, stale);
+  }
+  Status DeleteWebhookEndpoint(std::string_view id, const AuditEntry& audit) override {
+    return base_->DeleteWebhookEndpoint(id, audit);
+  }
+  Result<int> InsertWebhookEvents(const std::vector<WebhookEvent>& events) override {
+    return base_->InsertWebhookEvents(events);
+  }
+  Result<int> RaiseLifecycleEvents(const LifecycleRules& rules, Timestamp now, int limit) override {
+    return base_->RaiseLifecycleEvents(rules, now, limit);
+  }
+  Result<std::vector<ClaimedDelivery>> ClaimWebhookDeliveries(Timestamp now, Timestamp claim_until,
+                                                              int limit) override {
+    return base_->ClaimWebhookDeliveries(now, claim_until, limit);
+  }
+  Status FinishWebhookDelivery(const DeliveryOutcome& outcome) override {
+    return base_->FinishWebhookDelivery(outcome);
+  }
+  Result<Page<WebhookDelivery>> ListWebhookDeliveries(std::string_view endpoint_id,
+                                                      const PageRequest& page) override {
+    return base_->ListWebhookDeliveries(endpoint_id, page);
+  }
+  Result<WebhookDelivery> GetWebhookDelivery(std::string_view id) override {
+    return base_->GetWebhookDelivery(id);
+  }
+  Status RetryWebhookDelivery(std::string_view id, Timestamp now,
+                              const AuditEntry& audit) override {
+    return base_->RetryWebhookDelivery(id, now, audit);
+  }
+  Status PruneWebhooks(Timestamp before) override { return base_->PruneWebhooks(before); }
   Status AppendAudit(const AuditEntry& entry) override { return base_->AppendAudit(entry); }
   Result<Page<AuditEntry>> ListAudit(const AuditFilter& filter, const PageRequest& page) override {
     return base_->ListAudit(filter, page);

@@ -309,6 +309,56 @@ Status GuardedStore::PruneSessions(Timestamp before) {
   return Change([&] { return base_->PruneSessions(before); });
 }
 
+// ---- Webhooks: deliveries stop during a fault and resume after it ----
+
+Status GuardedStore::InsertWebhookEndpoint(const WebhookEndpoint& ep, int max_per_owner,
+                                           const AuditEntry& audit) {
+  return Change([&] { return base_->InsertWebhookEndpoint(ep, max_per_owner, audit); });
+}
+Result<WebhookEndpoint> GuardedStore::GetWebhookEndpoint(std::string_view id) {
+  return Read([&] { return base_->GetWebhookEndpoint(id); });
+}
+Result<std::vector<WebhookEndpoint>> GuardedStore::ListWebhookEndpoints(
+    const std::optional<std::string>& workspace_id) {
+  return Read([&] { return base_->ListWebhookEndpoints(workspace_id); });
+}
+Status GuardedStore::UpdateWebhookEndpoint(const WebhookEndpoint& ep, const AuditEntry& audit,
+                                           bool* stale) {
+  return Change([&] { return base_->UpdateWebhookEndpoint(ep, audit, stale); });
+}
+Status GuardedStore::DeleteWebhookEndpoint(std::string_view id, const AuditEntry& audit) {
+  return Change([&] { return base_->DeleteWebhookEndpoint(id, audit); });
+}
+Result<int> GuardedStore::InsertWebhookEvents(const std::vector<WebhookEvent>& events) {
+  return Change([&] { return base_->InsertWebhookEvents(events); });
+}
+Result<int> GuardedStore::RaiseLifecycleEvents(const LifecycleRules& rules, Timestamp now,
+                                               int limit) {
+  return Change([&] { return base_->RaiseLifecycleEvents(rules, now, limit); });
+}
+Result<std::vector<ClaimedDelivery>> GuardedStore::ClaimWebhookDeliveries(Timestamp now,
+                                                                          Timestamp claim_until,
+                                                                          int limit) {
+  return Change([&] { return base_->ClaimWebhookDeliveries(now, claim_until, limit); });
+}
+Status GuardedStore::FinishWebhookDelivery(const DeliveryOutcome& outcome) {
+  return Change([&] { return base_->FinishWebhookDelivery(outcome); });
+}
+Result<Page<WebhookDelivery>> GuardedStore::ListWebhookDeliveries(std::string_view endpoint_id,
+                                                                  const PageRequest& page) {
+  return Read([&] { return base_->ListWebhookDeliveries(endpoint_id, page); });
+}
+Result<WebhookDelivery> GuardedStore::GetWebhookDelivery(std::string_view id) {
+  return Read([&] { return base_->GetWebhookDelivery(id); });
+}
+Status GuardedStore::RetryWebhookDelivery(std::string_view id, Timestamp now,
+                                          const AuditEntry& audit) {
+  return Change([&] { return base_->RetryWebhookDelivery(id, now, audit); });
+}
+Status GuardedStore::PruneWebhooks(Timestamp before) {
+  return Change([&] { return base_->PruneWebhooks(before); });
+}
+
 Status GuardedStore::AppendAudit(const AuditEntry& entry) {
   return Change([&] { return base_->AppendAudit(entry); });
 }

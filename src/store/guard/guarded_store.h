@@ -135,6 +135,26 @@ class GuardedStore final : public KeyStore {
   Status EndWebSession(const KeyHash& token_hash, Timestamp at, const AuditEntry& audit) override;
   Status PruneSessions(Timestamp before) override;
 
+  // Webhooks.
+  Status InsertWebhookEndpoint(const WebhookEndpoint& ep, int max_per_owner,
+                               const AuditEntry& audit) override;
+  Result<WebhookEndpoint> GetWebhookEndpoint(std::string_view id) override;
+  Result<std::vector<WebhookEndpoint>> ListWebhookEndpoints(
+      const std::optional<std::string>& workspace_id) override;
+  Status UpdateWebhookEndpoint(const WebhookEndpoint& ep, const AuditEntry& audit,
+                               bool* stale) override;
+  Status DeleteWebhookEndpoint(std::string_view id, const AuditEntry& audit) override;
+  Result<int> InsertWebhookEvents(const std::vector<WebhookEvent>& events) override;
+  Result<int> RaiseLifecycleEvents(const LifecycleRules& rules, Timestamp now, int limit) override;
+  Result<std::vector<ClaimedDelivery>> ClaimWebhookDeliveries(Timestamp now, Timestamp claim_until,
+                                                              int limit) override;
+  Status FinishWebhookDelivery(const DeliveryOutcome& outcome) override;
+  Result<Page<WebhookDelivery>> ListWebhookDeliveries(std::string_view endpoint_id,
+                                                      const PageRequest& page) override;
+  Result<WebhookDelivery> GetWebhookDelivery(std::string_view id) override;
+  Status RetryWebhookDelivery(std::string_view id, Timestamp now, const AuditEntry& audit) override;
+  Status PruneWebhooks(Timestamp before) override;
+
   Status AppendAudit(const AuditEntry& entry) override;
   Result<Page<AuditEntry>> ListAudit(const AuditFilter& filter, const PageRequest& page) override;
 

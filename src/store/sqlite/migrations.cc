@@ -195,6 +195,61 @@ CREATE TABLE credit_thresholds (
   PRIMARY KEY (balance, period_start, threshold)
 ) WITHOUT ROWID;
 )sql",
+      // 9: webhooks. Endpoints (events as a JSON array, [] = all); the
+      // outbox of events, written with the change that raised them
+      // (fanned_out once a worker made their deliveries; dedupe_key keeps
+      // a scheduled event to one per key and cause); one delivery per
+      // event and endpoint, claimed by one worker at a time until
+      // claimed_until.
+      R"sql(
+CREATE TABLE webhook_endpoints (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT REFERENCES workspaces (id),
+  url TEXT NOT NULL,
+  events TEXT NOT NULL DEFAULT '[]',
+  description TEXT NOT NULL DEFAULT '',
+  enabled INTEGER NOT NULL DEFAULT 1,
+  disabled_reason TEXT NOT NULL DEFAULT '',
+  secret TEXT NOT NULL,
+  previous_secret TEXT NOT NULL DEFAULT '',
+  previous_secret_expires_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  version INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX webhook_endpoints_by_workspace ON webhook_endpoints (workspace_id);
+CREATE TABLE webhook_events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  workspace_id TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  payload TEXT NOT NULL,
+  dedupe_key TEXT UNIQUE,
+  fanned_out INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX webhook_events_to_fan_out ON webhook_events (fanned_out, seq);
+CREATE INDEX webhook_events_by_time ON webhook_events (created_at);
+CREATE TABLE webhook_deliveries (
+  id TEXT PRIMARY KEY,
+  endpoint_id TEXT NOT NULL,
+  event_seq INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  last_attempt_at INTEGER,
+  response_status INTEGER,
+  latency_ms INTEGER,
+  error TEXT NOT NULL DEFAULT '',
+  manual INTEGER NOT NULL DEFAULT 0,
+  claim_id TEXT NOT NULL DEFAULT '',
+  claimed_until INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  UNIQUE (event_seq, endpoint_id)
+) WITHOUT ROWID;
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries (endpoint_id, created_at);
+)sql",
   };
   return kMigrations;
 }

@@ -222,7 +222,12 @@ Status SqliteStore::InsertAuditLocked(const AuditEntry& e) {
   Stmt s(db_, sql.c_str());
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   store_rules::BindAudit(s, e);
-  return s.Run();
+  KEYWARD_RETURN_IF_ERROR(s.Run());
+  // The outbox: the events of the change commit with it.
+  for (const WebhookEvent& event : EventsForAudit(e)) {
+    KEYWARD_RETURN_IF_ERROR(InsertEventLocked(event, nullptr));
+  }
+  return Status::Ok();
 }
 
 Status SqliteStore::AppendAudit(const AuditEntry& entry) {
