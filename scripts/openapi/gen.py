@@ -30,6 +30,9 @@ GW_429 = ["rate_limited", "quota_exceeded"]
 AUDIT_ACTIONS = ["plan.create", "plan.update", "workspace.create", "workspace.update",
                  "workspace.credits_low", "workspace.credits_exhausted", "key.create",
                  "key.update", "key.revoke", "key.rotate", "key.import", "key.export",
+                 "key.leak_report", "webhook_endpoint.create", "webhook_endpoint.update",
+                 "webhook_endpoint.delete", "webhook_endpoint.roll_secret",
+                 "webhook_endpoint.disable", "webhook_delivery.retry",
                  "root_key.create", "root_key.revoke",
                  "portal_session.create", "portal_session.open", "portal_session.end",
                  "console.sign_in", "session.sign_out"]
@@ -41,12 +44,20 @@ KEY_ID2 = "key_Vd5Gk8Jm1Xq3Pr7Lt2Hw"
 RK_ID = "rk_9FqW2eRt6YuI1oPa3SdF"
 EVT_ID = "evt_4LmN8bVc2XzQ7wEr5TyU"
 PS_ID = "ps_2WqZ7nRb4XkT9mLc3VdP"
+WE_ID = "we_5KpQ8nVx2RtL7mZc4WbY"
+WHD_ID = "whd_3HnB6vQx9LpT2wRc8ZkM"
+MSG_ID = "msg_8TyU2iOp4AsD6fGh1JkL"
+WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+EVENT_TYPES = ["api_key.created", "api_key.updated", "api_key.rotated", "api_key.revoked",
+               "api_key.expiring", "api_key.expired", "api_key.unused", "api_key.rotation_due",
+               "api_key.leaked", "workspace.key_limit_reached", "workspace.credits_low",
+               "workspace.credits_exhausted", "webhook_endpoint.disabled"]
 PLAN_ID = "plan_8RtY3uKp5WmZ2xQv7NbL"
 SECRET = "asa_live_Tq0x4k9Pd8MnV2b7XcQ1wE5rT8yU3iO6pA9sD0fG"
 SHORT = "asa_live_Tq0x4k9Pd8Mn"
 SECRET2 = "asa_live_Hx7Yp2Lk9Wq4Nb6Vc1Rt5Mz8Qd3Fs0Ga7Je2Kb9w"
 SHORT2 = "asa_live_Hx7Yp2Lk9Wq4"
-for i in (WS_ID, KEY_ID, KEY_ID2, RK_ID, EVT_ID, PS_ID, PLAN_ID):
+for i in (WS_ID, KEY_ID, KEY_ID2, RK_ID, EVT_ID, PS_ID, PLAN_ID, WE_ID, WHD_ID, MSG_ID):
     assert len(i.split("_", 1)[1]) == 20, i
 for k in (SECRET, SECRET2):
     assert len(k.split("_")[2]) == 40, k
@@ -1473,6 +1484,219 @@ responses = {
 R = lambda name: REF("responses", name)
 
 # ---------------------------------------------------------------- parameters
+# ---------------------------------------------------------------- webhooks and leaks
+schemas["WebhookEventType"] = {
+    "type": "string", "enum": EVENT_TYPES,
+    "description": "What happened. `api_key.created`, `.updated`, `.rotated`, `.revoked`: a "
+                   "change through the API or a page. `api_key.expiring`: 7 days and 1 day "
+                   "before `expires_at` (a rotation's grace ends this way too). "
+                   "`api_key.expired`, `api_key.unused` (`[webhooks] unused_days` without a "
+                   "use) and `api_key.rotation_due` (older than the rotation policy allows): "
+                   "once per key and cause. `api_key.leaked`: reported as leaked (`POST "
+                   "/v1/leaks`, GitHub secret scanning). `workspace.key_limit_reached`, "
+                   "`workspace.credits_low` (80 %), `workspace.credits_exhausted` (100 %). "
+                   "`webhook_endpoint.disabled`: keyward disabled an endpoint (410, or every "
+                   "retry failed).",
+    "examples": ["api_key.revoked"],
+}
+schemas["WebhookEvent"] = {
+    "type": "object", "required": ["type", "timestamp", "data"],
+    "description": "The body of every delivery, signed by the Standard Webhooks scheme: "
+                   "`webhook-id` (the event's `msg_...` id, the same on every retry and every "
+                   "endpoint), `webhook-timestamp` (Unix seconds of the attempt) and "
+                   "`webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` "
+                   "with the secret's decoded bytes; two signatures, space-separated, while a "
+                   "rolled secret overlaps). `data` holds ids and short prefixes, never a secret.",
+    "properties": {
+        "type": S("WebhookEventType"),
+        "timestamp": S("Timestamp"),
+        "data": {"type": "object",
+                 "description": "About a key: `key_id`, `workspace_id`, `short_prefix`, "
+                                "`environment`, `actor` and the event's own fields (`reason`; "
+                                "`new_key_id`, `new_short_prefix`, `grace_seconds`; `changed`; "
+                                "`expires_at`, `within_days`; `source`, `url`, `action`)."},
+    },
+    "examples": [{"type": "api_key.revoked", "timestamp": T0,
+                  "data": {"key_id": KEY_ID, "workspace_id": WS_ID, "short_prefix": SHORT,
+                           "environment": "live", "actor": RK_ID, "reason": "leaked"}}],
+}
+WEBHOOK_ENDPOINT_EXAMPLE = {
+    "id": WE_ID, "object": "webhook_endpoint", "workspace_id": None,
+    "url": "https://hooks.example.com/keyward", "events": [], "description": "Security team",
+    "enabled": True, "disabled_reason": None, "previous_secret_expires_at": None,
+    "created_at": T0, "updated_at": T0}
+schemas["WebhookEndpoint"] = {
+    "type": "object",
+    "required": ["id", "object", "workspace_id", "url", "events", "description", "enabled",
+                 "disabled_reason", "previous_secret_expires_at", "created_at", "updated_at"],
+    "description": "A receiver of events: the operator's (`workspace_id` null: every "
+                   "workspace's events and the deployment's own) or one workspace's.",
+    "properties": {
+        "id": {"type": "string", "pattern": "^we_[A-Za-z0-9]+$", "examples": [WE_ID]},
+        "object": {"type": "string", "const": "webhook_endpoint"},
+        "workspace_id": dict(S("WorkspaceId"), type=["string", "null"]),
+        "url": {"type": "string", "format": "uri", "maxLength": 2048},
+        "events": {"type": "array", "items": S("WebhookEventType"),
+                   "description": "The event types it receives; empty: all."},
+        "description": {"type": "string", "maxLength": 500},
+        "enabled": {"type": "boolean"},
+        "disabled_reason": {"type": ["string", "null"], "enum": ["gone", "failing", None],
+                            "description": "Why keyward disabled it: `gone` (the receiver "
+                                           "answered 410), `failing` (every retry of a "
+                                           "delivery failed). Null otherwise."},
+        "previous_secret_expires_at": dict(S("Timestamp"), type=["string", "null"],
+                                           description="Until when the secret before the last "
+                                                       "roll still signs too."),
+        "created_at": S("Timestamp"),
+        "updated_at": S("Timestamp"),
+    },
+    "examples": [WEBHOOK_ENDPOINT_EXAMPLE],
+}
+schemas["WebhookEndpointWithSecret"] = {
+    "allOf": [S("WebhookEndpoint"), {
+        "type": "object", "required": ["secret"],
+        "properties": {"secret": {"type": "string", "pattern": "^whsec_[A-Za-z0-9+/=]+$",
+                                  "description": "The signing secret, shown this once.",
+                                  "examples": [WHSEC]}}}],
+}
+schemas["WebhookEndpointList"] = list_schema("WebhookEndpoint", "Endpoints, oldest first.",
+                                             WEBHOOK_ENDPOINT_EXAMPLE)
+schemas["WebhookEndpointList"]["properties"]["data"]["description"] = "Every endpoint asked for."
+schemas["CreateWebhookEndpointRequest"] = {
+    "type": "object", "additionalProperties": False, "required": ["url"],
+    "properties": {
+        "url": {"type": "string", "maxLength": 2048,
+                "description": "`https://` (or `http://`), no user name or password. An address "
+                               "in a loopback, private, link-local or reserved range, or a name "
+                               "resolving to one, answers 400 unless `[webhooks] "
+                               "allow_private_targets = true`.",
+                "examples": ["https://hooks.example.com/keyward"]},
+        "events": {"type": "array", "items": S("WebhookEventType"), "uniqueItems": True,
+                   "description": "Left out or empty: every type."},
+        "description": {"type": "string", "maxLength": 500},
+        "enabled": {"type": "boolean", "default": True},
+        "workspace_id": dict(S("WorkspaceId"),
+                             description="The workspace whose events it receives; left out: the "
+                                         "operator's endpoint (root keys only). A managing key's "
+                                         "endpoints are always its own workspace's."),
+    },
+}
+schemas["UpdateWebhookEndpointRequest"] = {
+    "type": "object", "additionalProperties": False,
+    "properties": {k: schemas["CreateWebhookEndpointRequest"]["properties"][k]
+                   for k in ("url", "events", "description")} | {
+        "enabled": {"type": "boolean", "description": "`true` re-enables an endpoint keyward "
+                                                      "disabled; failed deliveries stay failed "
+                                                      "(retry them one by one)."}},
+}
+schemas["RollWebhookSecretRequest"] = {
+    "type": "object", "additionalProperties": False,
+    "properties": {"overlap_seconds": {"type": "integer", "minimum": 0, "maximum": 604800,
+                                       "default": 86400,
+                                       "description": "How long the old secret keeps signing "
+                                                      "beside the new one (0: not at all)."}},
+}
+schemas["DeletedWebhookEndpoint"] = {
+    "type": "object", "required": ["id", "object", "deleted"],
+    "properties": {"id": {"type": "string", "examples": [WE_ID]},
+                   "object": {"type": "string", "const": "webhook_endpoint"},
+                   "deleted": {"type": "boolean", "const": True}},
+}
+WEBHOOK_DELIVERY_EXAMPLE = {
+    "id": WHD_ID, "object": "webhook_delivery", "endpoint_id": WE_ID, "event_id": MSG_ID,
+    "event_type": "api_key.revoked", "status": "delivered", "attempts": 1,
+    "next_attempt_at": None, "last_attempt_at": T0, "response_status": 204, "latency_ms": 38,
+    "error": None, "manual": False, "created_at": T0}
+schemas["WebhookDelivery"] = {
+    "type": "object",
+    "required": list(WEBHOOK_DELIVERY_EXAMPLE.keys()),
+    "description": "One event on its way to one endpoint. Attempt 1 goes at once; after a "
+                   "failure (not 2xx, a timeout of `[webhooks] timeout_seconds`, no connection) "
+                   "the next follows after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h and "
+                   "24 h, each ±10 %, and never before a 429's or 503's `Retry-After`. A 410, or "
+                   "the tenth failure, disables the endpoint.",
+    "properties": {
+        "id": {"type": "string", "pattern": "^whd_[A-Za-z0-9]+$", "examples": [WHD_ID]},
+        "object": {"type": "string", "const": "webhook_delivery"},
+        "endpoint_id": {"type": "string", "examples": [WE_ID]},
+        "event_id": {"type": "string", "pattern": "^msg_[A-Za-z0-9]+$",
+                     "description": "The `webhook-id` the receiver sees.", "examples": [MSG_ID]},
+        "event_type": S("WebhookEventType"),
+        "status": {"type": "string", "enum": ["pending", "delivered", "failed"]},
+        "attempts": {"type": "integer", "minimum": 0},
+        "next_attempt_at": dict(S("Timestamp"), type=["string", "null"],
+                                description="When a pending delivery is tried next."),
+        "last_attempt_at": dict(S("Timestamp"), type=["string", "null"]),
+        "response_status": {"type": ["integer", "null"],
+                            "description": "The HTTP status of the last attempt that got one."},
+        "latency_ms": {"type": ["integer", "null"]},
+        "error": {"type": ["string", "null"],
+                  "description": "Why the last attempt failed: `HTTP 500`, `timeout`, "
+                                 "`connect: ...`, `refused: ... is a private address`."},
+        "manual": {"type": "boolean",
+                   "description": "Sent again by hand: one attempt, whose failure disables "
+                                  "nothing."},
+        "created_at": S("Timestamp"),
+    },
+    "examples": [WEBHOOK_DELIVERY_EXAMPLE],
+}
+schemas["WebhookDeliveryList"] = list_schema("WebhookDelivery", "Deliveries, newest first.",
+                                             WEBHOOK_DELIVERY_EXAMPLE)
+schemas["ReportLeaksRequest"] = {
+    "type": "object", "additionalProperties": False, "required": ["keys"],
+    "properties": {
+        "keys": {"type": "array", "minItems": 1, "maxItems": 1000,
+                 "items": {"type": "string", "maxLength": 1024},
+                 "description": "Strings found in public that may be keys of this deployment."},
+        "source": {"type": "string", "maxLength": 2048, "examples": ["paste bin"]},
+        "url": {"type": "string", "maxLength": 2048,
+                "examples": ["https://gist.example.com/abc"]},
+    },
+}
+schemas["LeakResult"] = {
+    "type": "object", "required": ["short_prefix", "label", "action"],
+    "properties": {
+        "short_prefix": {"type": ["string", "null"],
+                         "description": "Null when the string has no shape of this deployment's "
+                                        "keys: it is not quoted at all."},
+        "label": {"type": "string", "enum": ["true_positive", "false_positive"],
+                  "description": "`true_positive`: a key this deployment issued or imported "
+                                 "(format, checksum and hash all hold)."},
+        "action": {"type": "string", "enum": ["revoked", "notified", "none"],
+                   "description": "`revoked` (`[leaks] action = \"revoke\"`, the default), "
+                                  "`notified` (`\"notify\"`), or `none`: see `reason`."},
+        "key_id": S("ApiKeyId"),
+        "reason": {"type": "string",
+                   "enum": ["not_a_key", "unknown_key", "already_revoked", "expired",
+                            "already_reported"]},
+    },
+}
+schemas["ReportLeaksResult"] = {
+    "type": "object", "required": ["results"],
+    "properties": {"results": {"type": "array", "items": S("LeakResult"),
+                               "description": "One per string, in order; never the key."}},
+    "examples": [{"results": [{"short_prefix": SHORT, "label": "true_positive",
+                               "action": "revoked", "key_id": KEY_ID}]}],
+}
+schemas["GithubSecretScanningRequest"] = {
+    "type": "array", "minItems": 1, "maxItems": 1000,
+    "description": "GitHub's secret-scanning partner alert.",
+    "items": {"type": "object", "required": ["token"],
+              "properties": {"token": {"type": "string"}, "type": {"type": "string"},
+                             "url": {"type": "string"}, "source": {"type": "string"}}},
+}
+schemas["GithubSecretScanningResult"] = {
+    "type": "array",
+    "description": "GitHub's feedback shape: one entry per token, in order.",
+    "items": {"type": "object", "required": ["token_hash", "token_type", "label"],
+              "properties": {
+                  "token_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$",
+                                 "description": "SHA-256 of the token, hex."},
+                  "token_type": {"type": "string"},
+                  "label": {"type": "string", "enum": ["true_positive", "false_positive"]}}},
+}
+
+
 parameters = {
     "WorkspaceIdPath": {"name": "id", "in": "path", "required": True,
                         "description": "The workspace id.", "schema": S("WorkspaceId")},
@@ -1508,6 +1732,9 @@ parameters = {
                    "schema": {"type": "string", "examples": ["member:m_1"]}},
     "ActionQuery": {"name": "action", "in": "query", "required": False,
                     "description": "Only entries of this action.", "schema": S("AuditAction")},
+    "WebhookEndpointIdPath": {"name": "id", "in": "path", "required": True,
+                              "description": "The webhook endpoint id.",
+                              "schema": {"type": "string", "examples": [WE_ID]}},
     "TargetQuery": {"name": "target", "in": "query", "required": False,
                     "description": "Only entries about this object id (a key, workspace or "
                                    "root key).",
@@ -2074,6 +2301,102 @@ paths["/v1/audit-log"] = {
               params=[P("WorkspaceIdQuery"), P("TargetQuery"), P("ActorQuery"),
                       P("ActionQuery"), P("Cursor"), P("Limit")]),
 }
+
+MANAGE_WEBHOOKS = (" A root key, or a managing key (scope `keys:manage`) for its own "
+                   "workspace's endpoints; others answer 404.")
+paths["/v1/webhook-endpoints"] = {
+    "post": op("createWebhookEndpoint", "webhooks", "Create a webhook endpoint",
+               "Saves a receiver and answers its signing secret `whsec_...`, shown this once. "
+               "Events raised after it was made reach it. At most `[webhooks] max_endpoints` "
+               "(20) per owner: past it answers 409. Writes a `webhook_endpoint.create` audit "
+               "entry (with the URL's host, never its path)." + MANAGE_WEBHOOKS,
+               [ok("The endpoint and, this once, its secret.", "WebhookEndpointWithSecret",
+                   "201", dict(WEBHOOK_ENDPOINT_EXAMPLE, secret=WHSEC))],
+               BODY_ERRS + ["404", "409"] + COMMON_AUTH, body="CreateWebhookEndpointRequest"),
+    "get": op("listWebhookEndpoints", "webhooks", "List webhook endpoints",
+              "A root key sees every endpoint, or with `workspace_id` one workspace's "
+              "(`workspace_id=` empty: the operator's own); a managing key its workspace's. "
+              "One page; never the secrets.",
+              [ok("The endpoints.", "WebhookEndpointList")], ["400", "404"] + COMMON_AUTH,
+              params=[P("WorkspaceIdQuery")]),
+}
+paths["/v1/webhook-endpoints/{id}"] = {
+    "parameters": [P("WebhookEndpointIdPath")],
+    "get": op("getWebhookEndpoint", "webhooks", "Get a webhook endpoint",
+              "Reads one endpoint (never its secret)." + MANAGE_WEBHOOKS,
+              [ok("The endpoint.", "WebhookEndpoint", example=WEBHOOK_ENDPOINT_EXAMPLE)],
+              ["404"] + COMMON_AUTH),
+    "patch": op("updateWebhookEndpoint", "webhooks", "Update a webhook endpoint",
+                "Changes the URL (checked as on create), the events, the description, or "
+                "enables or disables it. Writes a `webhook_endpoint.update` audit entry." +
+                MANAGE_WEBHOOKS,
+                [ok("The endpoint.", "WebhookEndpoint", example=WEBHOOK_ENDPOINT_EXAMPLE)],
+                BODY_ERRS + ["404", "409"] + COMMON_AUTH, body="UpdateWebhookEndpointRequest"),
+    "delete": op("deleteWebhookEndpoint", "webhooks", "Delete a webhook endpoint",
+                 "Deletes it with its deliveries; pending ones are never sent. Writes a "
+                 "`webhook_endpoint.delete` audit entry." + MANAGE_WEBHOOKS,
+                 [ok("Deleted.", "DeletedWebhookEndpoint")], ["404"] + COMMON_AUTH),
+}
+paths["/v1/webhook-endpoints/{id}/roll-secret"] = {
+    "parameters": [P("WebhookEndpointIdPath")],
+    "post": op("rollWebhookEndpointSecret", "webhooks", "Roll an endpoint's signing secret",
+               "Makes a new secret, answered this once. For `overlap_seconds` (default a day) "
+               "deliveries carry two signatures, the new secret's and the old one's, so the "
+               "receiver can switch without losing one. Writes a "
+               "`webhook_endpoint.roll_secret` audit entry." + MANAGE_WEBHOOKS,
+               [ok("The endpoint and its new secret.", "WebhookEndpointWithSecret")],
+               BODY_ERRS + ["404", "409"] + COMMON_AUTH, body="RollWebhookSecretRequest",
+               body_required=False),
+}
+paths["/v1/webhook-endpoints/{id}/deliveries"] = {
+    "parameters": [P("WebhookEndpointIdPath")],
+    "get": op("listWebhookDeliveries", "webhooks", "List an endpoint's deliveries",
+              "Newest first, a page at a time: status, attempts, the last response status, "
+              "latency and error. Kept 30 days." + MANAGE_WEBHOOKS,
+              [ok("A page of deliveries.", "WebhookDeliveryList")], ["400", "404"] + COMMON_AUTH,
+              params=[P("Cursor"), P("Limit")]),
+}
+paths["/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/retry"] = {
+    "parameters": [P("WebhookEndpointIdPath"),
+                   {"name": "delivery_id", "in": "path", "required": True,
+                    "description": "The delivery id.",
+                    "schema": {"type": "string", "examples": [WHD_ID]}}],
+    "post": op("retryWebhookDelivery", "webhooks", "Send a delivery again",
+               "Queues one more attempt of a delivered or failed delivery, now, with the same "
+               "`webhook-id` and body. A pending one, or one of a disabled endpoint, answers "
+               "409. Writes a `webhook_delivery.retry` audit entry." + MANAGE_WEBHOOKS,
+               [ok("The delivery, pending.", "WebhookDelivery", "202")],
+               ["404", "409"] + COMMON_AUTH),
+}
+paths["/v1/leaks"] = {
+    "post": op("reportLeaks", "leaks", "Report leaked keys",
+               "Checks each string as a key of this deployment (format, checksum, then hash) "
+               "and acts on those it issued as `[leaks] action` says: `revoke` (default) "
+               "revokes an active key with reason `leaked`; `notify` only tells. Either way "
+               "the key's workspace endpoints and the operator's receive `api_key.leaked`, and "
+               "an audit entry records the source and URL. A second report of the same key "
+               "changes nothing and says so (`action: none`). The answer never holds a key." +
+               ROOT_ONLY,
+               [ok("One result per string.", "ReportLeaksResult")],
+               BODY_ERRS + COMMON_AUTH, body="ReportLeaksRequest"),
+}
+paths["/v1/secret-scanning/github"] = {
+    "post": op("githubSecretScanning", "leaks", "GitHub secret-scanning alerts",
+               "GitHub's secret-scanning partner endpoint. No key: the request is "
+               "authenticated by `Github-Public-Key-Identifier` and "
+               "`Github-Public-Key-Signature` (base64 DER ECDSA P-256 over the raw body with "
+               "SHA-256), checked against `[[leaks.github_keys]]`; an unsigned request, an "
+               "unknown key identifier or a signature that does not verify answers 401. Each "
+               "token is handled as `POST /v1/leaks` handles a key (source `github:<source>`).",
+               [ok("GitHub's feedback shape.", "GithubSecretScanningResult")],
+               BODY_ERRS + ["401", "500", "503"], body="GithubSecretScanningRequest",
+               params=[hparam("Github-Public-Key-Identifier", "Which of GitHub's keys signed.",
+                              "bcb53661c06b4728e59d897fb6165d5c9cda0fd9cdf9d09ead458168deb7518c"),
+                       hparam("Github-Public-Key-Signature", "The signature, base64.",
+                              "MEQCIQDaMKqrGnE27S0kgMrEK0eYBmyG0LeZismAEz/BgZyt7AIfXt9fErtRS4XaeSt/AO1RtBY66YcAdjxji410VQV4xg==")],
+               security=[]),
+}
+
 SESSION_HEADER = hparam("X-Keyward-Session", "`portal` or `console`: the page's session "
                         "cookie (`kw_portal` / `kw_console`) is the credential.", "portal")
 SESSION_NOTE = (" Called by the pages with `X-Keyward-Session` and the session cookie; a change "
@@ -2282,6 +2605,9 @@ doc = {
         {"name": "usage", "description": "Verifications and credits over time, and the "
                                        "export for billing."},
         {"name": "audit", "description": "Who changed what, when, from where."},
+        {"name": "webhooks", "description": "Signed events (Standard Webhooks) about keys, "
+                                            "workspaces and endpoints, from a durable outbox."},
+        {"name": "leaks", "description": "Keys found in public: reported, revoked, told."},
         {"name": "sessions", "description": "Portal links for customers, console sign-in, and "
                                             "the browser session of a page."},
         {"name": "pages", "description": "The hosted portal and console (HTML)."},

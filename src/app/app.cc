@@ -121,7 +121,13 @@ Result<std::unique_ptr<App>> App::Open(const Config& config, AppOptions options)
   wo.environments = config.environments;
   app->sessions_ = std::make_unique<WebSessions>(app->store_.get(), app->clock_, wo);
 
+  KEYWARD_RETURN_IF_ERROR(app->OpenWebhooks());
+
   ApiOptions ao;
+  ao.webhooks = app->webhooks_.get();
+  ao.wake_webhooks = [w = app->webhook_worker_.get()] { w->Wake(); };
+  ao.leak_policy = config.leaks_action == "notify" ? LeakPolicy::kNotify : LeakPolicy::kRevoke;
+  ao.github_keys = config.leaks_github_keys;
   ao.service = app->service_.get();
   ao.verifier = app->verifier_.get();
   ao.usage_retention_days = config.usage_retention_days;
@@ -232,6 +238,20 @@ std::string App::RenderMetrics() const {
        "How far the system clock is behind the latest time keyward has used (after a jump "
        "back); expiry holds still meanwhile.",
        static_cast<uint64_t>(wall_clock_.HeldBackMillis()));
+  const WebhookStats wh = webhook_worker_->stats();
+  line("keyward_webhook_attempts_total", "counter", "Webhook deliveries attempted by this node.",
+       wh.attempts);
+  line("keyward_webhook_delivered_total", "counter",
+       "Webhook attempts the receiver answered with 2xx.", wh.delivered);
+  line("keyward_webhook_failed_attempts_total", "counter",
+       "Webhook attempts that failed (an error status, a timeout, no connection).",
+       wh.failed_attempts);
+  line("keyward_webhook_endpoints_disabled_total", "counter",
+       "Webhook endpoints this node disabled (410 Gone, or every retry failed).",
+       wh.endpoints_disabled);
+  line("keyward_webhook_scheduled_events_total", "counter",
+       "Time-based events (expiring, expired, unused, rotation due) this node raised.",
+       wh.events_raised);
   if (redis_limiter_) {
     const auto keys = redis_limiter_->Stats();
     const auto ips = redis_failure_limiter_->Stats();
@@ -248,8 +268,41 @@ std::string App::RenderMetrics() const {
   return out;
 }
 
+Status App::OpenWebhooks() {
+  WebhookEndpointsOptions eo;
+  eo.store = store_.get();
+  eo.clock = clock_;
+  eo.allow_private_targets = config_.webhooks_allow_private_targets;
+  eo.max_per_owner = static_cast<int>(config_.webhooks_max_endpoints);
+  webhooks_ = std::make_unique<WebhookEndpoints>(eo);
+
+  HttpWebhookSenderOptions so;
+  so.timeout = std::chrono::seconds(config_.webhooks_timeout_seconds);
+  so.ca_file = config_.webhooks_ca_file;
+  auto sender = MakeHttpWebhookSender(so);
+  if (!sender.ok()) return sender.status();
+  webhook_sender_ = std::move(*sender);
+
+  WebhookWorkerOptions wo;
+  wo.store = store_.get();
+  wo.clock = clock_;
+  wo.sender = webhook_sender_.get();
+  wo.allow_private_targets = config_.webhooks_allow_private_targets;
+  wo.claim_millis = (config_.webhooks_timeout_seconds + 30) * kMillisPerSecond;
+  wo.lifecycle.unused_days = static_cast<int>(config_.webhooks_unused_days);
+  wo.log = [](std::string_view level, const std::string& message) {
+    LogLine(level, message).Emit();
+  };
+  webhook_worker_ = std::make_unique<WebhookWorker>(std::move(wo));
+  webhook_waker_.worker = webhook_worker_.get();
+  service_->AddObserver(&webhook_waker_);
+  return Status::Ok();
+}
+
 Status App::StartBackground() {
   if (maintenance_) return Status::Ok();
+  webhook_worker_->Start(static_cast<int>(config_.webhooks_workers), std::chrono::seconds(1),
+                         std::chrono::seconds(config_.webhooks_schedule_seconds));
   KEYWARD_RETURN_IF_ERROR(follower_->Start());
   maintenance_ = std::make_unique<Maintenance>(
       store_.get(), follower_.get(), &usage_, credits_.get(),
@@ -279,6 +332,7 @@ void App::Stop() {
     MutexLock lock(&waker_->mu);
     waker_->target = nullptr;
   }
+  if (webhook_worker_) webhook_worker_->Stop();
   if (maintenance_) maintenance_->Stop();
 }
 

@@ -3,8 +3,9 @@
 // harness drive: the store (chosen by `database`), the key service, the key
 // cache with its change-log follower, the rate limiters, usage counting,
 // the verifier, the browser sessions and the API, wired one way (store ->
-// service -> cache -> verifier -> usage -> sessions -> API). It owns all of them and the background
-// jobs (Maintenance), which run only once StartBackground is called. Not thread-safe to open, start
+// service -> cache -> verifier -> usage -> sessions -> webhooks -> API). It owns all of them and
+// the background jobs (Maintenance, the webhook worker), which run only once StartBackground is
+// called. Not thread-safe to open, start
 // or stop; what it holds is as thread-safe as each part says.
 #ifndef KEYWARD_APP_APP_H_
 #define KEYWARD_APP_APP_H_
@@ -30,6 +31,9 @@
 #include "server/api.h"
 #include "server/config.h"
 #include "store/guard/guarded_store.h"
+#include "webhooks/endpoints.h"
+#include "webhooks/sender.h"
+#include "webhooks/worker.h"
 
 namespace keyward {
 
@@ -68,6 +72,10 @@ class App {
   PolicyCache& policies() { return *policies_; }
   WebSessions& sessions() { return *sessions_; }
   Api& api() { return *api_; }
+  WebhookEndpoints& webhooks() { return *webhooks_; }
+  // Delivers webhooks and raises the time-based events; its threads run
+  // once StartBackground is called (tests call its passes themselves).
+  WebhookWorker& webhook_worker() { return *webhook_worker_; }
   // /metrics lines of storage, usage waiting for it, and Redis.
   std::string RenderMetrics() const;
 
@@ -79,6 +87,8 @@ class App {
         probe_every_(probe_every),
         usage_(static_cast<size_t>(config.usage_buffer_rows)) {}
 
+  // Builds the webhook endpoints service, sender and worker.
+  Status OpenWebhooks();
   // Puts engine_ behind the guard, with the engine's reserve unless
   // storage.reserve_bytes is 0.
   void OpenGuard();
@@ -118,6 +128,15 @@ class App {
   UsageRecorder usage_;
   std::unique_ptr<Verifier> verifier_;
   std::unique_ptr<WebSessions> sessions_;
+  std::unique_ptr<WebhookEndpoints> webhooks_;
+  std::unique_ptr<WebhookSender> webhook_sender_;
+  std::unique_ptr<WebhookWorker> webhook_worker_;
+  // Wakes the webhook worker when a change made here committed.
+  struct WebhookWaker final : KeyChangeObserver {
+    WebhookWorker* worker = nullptr;
+    void OnKeyChanged(const ApiKey&) override { worker->Wake(); }
+    void OnPolicyChanged() override {}
+  } webhook_waker_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<Maintenance> maintenance_;
   // The store's change signal reaches maintenance_ through this, which

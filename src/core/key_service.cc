@@ -333,7 +333,9 @@ Result<ApiKey> KeyService::UpdateKeyOnce(std::string_view id, const KeyUpdate& u
     changed["expires_at"] = k.expires_at ? json(FormatRfc3339(*k.expires_at)) : json(nullptr);
   }
   KEYWARD_RETURN_IF_ERROR(ValidateKeyFields(k));
-  changed["short_prefix"] = k.short_prefix;  // which key, for the audit log and api_key.updated
+  // Which key, for the audit log and api_key.updated.
+  changed["short_prefix"] = k.short_prefix;
+  changed["environment"] = k.environment;
   auto ws = store_->GetWorkspace(k.workspace_id);
   if (!ws.ok()) return ws.status();
   if (caller != nullptr) {
@@ -358,7 +360,9 @@ Result<ApiKey> KeyService::RevokeKey(std::string_view id, std::string reason, co
   auto existing = store_->GetKey(id);
   if (!existing.ok()) return existing;
   if (existing->revoked_at) return existing;
-  const json details = {{"short_prefix", existing->short_prefix}, {"reason", reason}};
+  const json details = {{"short_prefix", existing->short_prefix},
+                        {"environment", existing->environment},
+                        {"reason", reason}};
   auto revoked = store_->RevokeKey(
       id, options_.clock->Now(), actor.id, reason,
       MakeAudit(actor, "key.revoke", existing->id, existing->workspace_id, details.dump()));
@@ -430,6 +434,7 @@ Result<CreatedKey> KeyService::RotateKeyOnce(std::string_view id, int64_t grace_
   Timestamp old_expires = now + grace_seconds * kMillisPerSecond;
   if (old->expires_at && *old->expires_at < old_expires) old_expires = *old->expires_at;
   const json details = {{"old_short_prefix", old->short_prefix},
+                        {"environment", old->environment},
                         {"new_key_id", k.id},
                         {"new_short_prefix", k.short_prefix},
                         {"grace_seconds", grace_seconds}};

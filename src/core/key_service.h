@@ -18,6 +18,7 @@
 #include "core/key_format.h"
 #include "core/key_import.h"
 #include "core/key_store.h"
+#include "core/leaks.h"
 #include "core/model.h"
 #include "core/mutex.h"
 #include "core/status.h"
@@ -237,6 +238,18 @@ class KeyService {
 
   const KeyFormat& format() const { return *options_.format; }
   const KeyFormat& root_format() const { return root_format_; }
+
+  // Checks each reported string as a key of this deployment and acts on
+  // the true positives as report.policy says (core/leaks.h;
+  // core/key_service_leaks.cc): one result per string, in order. An active
+  // key is revoked with reason "leaked" (or only reported, with kNotify),
+  // with an audit entry naming the source and URL that raises
+  // api_key.leaked; a key revoked, expired or (kNotify) reported before
+  // changes nothing, and its result says so. InvalidRequest for more than
+  // kMaxLeakReportKeys strings, or a source or URL that is too long or has
+  // control characters.
+  Result<std::vector<LeakResult>> ReportLeaks(const std::vector<std::string>& keys,
+                                              const LeakReport& report, const Actor& actor);
 
   // The short prefix of the first key in text that has this deployment's
   // format (an API key, checksum and all, or one of a legacy format, or a

@@ -58,20 +58,20 @@ std::vector<WebhookEvent> EventsForAudit(const AuditEntry& entry) {
     CopyFields(d, {"short_prefix", "environment", "name", "scopes"}, &key);
     raise("api_key.created", key);
   } else if (action == "key.update") {
-    CopyFields(d, {"short_prefix"}, &key);
+    CopyFields(d, {"short_prefix", "environment"}, &key);
     json changed = json::array();
     for (auto it = d.begin(); it != d.end(); ++it) {
-      if (it.key() != "short_prefix") changed.push_back(it.key());
+      if (it.key() != "short_prefix" && it.key() != "environment") changed.push_back(it.key());
     }
     key["changed"] = changed;
     if (d.contains("enabled")) key["enabled"] = d["enabled"];
     raise("api_key.updated", key);
   } else if (action == "key.rotate") {
     if (d.contains("old_short_prefix")) key["short_prefix"] = d["old_short_prefix"];
-    CopyFields(d, {"new_key_id", "new_short_prefix", "grace_seconds"}, &key);
+    CopyFields(d, {"environment", "new_key_id", "new_short_prefix", "grace_seconds"}, &key);
     raise("api_key.rotated", key);
   } else if (action == "key.revoke") {
-    CopyFields(d, {"short_prefix", "reason"}, &key);
+    CopyFields(d, {"short_prefix", "environment", "reason"}, &key);
     raise("api_key.revoked", key);
     if (d.contains("leak")) {
       json leaked = key;
@@ -81,7 +81,7 @@ std::vector<WebhookEvent> EventsForAudit(const AuditEntry& entry) {
       raise("api_key.leaked", leaked);
     }
   } else if (action == "key.leak_report") {
-    CopyFields(d, {"short_prefix", "source", "url", "action"}, &key);
+    CopyFields(d, {"short_prefix", "environment", "source", "url", "action"}, &key);
     raise("api_key.leaked", key);
   } else if (action == "workspace.credits_low" || action == "workspace.credits_exhausted") {
     json data = {{"workspace_id", entry.workspace_id}};

@@ -20,10 +20,12 @@
 #include "core/key_service.h"
 #include "core/verifier.h"
 #include "server/call.h"
+#include "server/config.h"
 #include "server/forwarded.h"
 #include "server/metrics.h"
 #include "server/route.h"
 #include "server/router.h"
+#include "webhooks/endpoints.h"
 
 namespace keyward {
 
@@ -57,6 +59,13 @@ struct ApiOptions {
   // The portal and the console (may be null: no browser sessions).
   WebSessions* sessions = nullptr;
   PageOptions pages;
+  // Webhook endpoints (null: the routes answer 503), and what makes the
+  // delivery worker look now.
+  WebhookEndpoints* webhooks = nullptr;
+  std::function<void()> wake_webhooks;
+  // [leaks]: what a reported leak does, and GitHub's signing keys.
+  LeakPolicy leak_policy = LeakPolicy::kRevoke;
+  std::vector<Config::GithubKey> github_keys;
 };
 
 // One answer, ready for the wire: headers are kept as "Name: value" lines,

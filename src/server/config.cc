@@ -16,40 +16,13 @@
 #include "core/cidr.h"
 #include "core/key_format.h"
 #include "core/key_service.h"
+#include "server/config_toml.h"
 #include "server/http_server.h"
 
 namespace keyward {
 namespace {
 
-Status Bad(const std::string& where, const std::string& key, const std::string& what) {
-  return Status::InvalidRequest(where + ": " + key + " " + what);
-}
-
-Status ReadString(const toml::node& v, const std::string& where, const std::string& key,
-                  std::string* out) {
-  if (!v.is_string()) return Bad(where, key, "must be a string");
-  *out = *v.value<std::string>();
-  return Status::Ok();
-}
-
-Status ReadInt(const toml::node& v, const std::string& where, const std::string& key,
-               int64_t* out) {
-  if (!v.is_integer()) return Bad(where, key, "must be an integer");
-  *out = *v.value<int64_t>();
-  return Status::Ok();
-}
-
-Status ReadList(const toml::node& v, const std::string& where, const std::string& key,
-                std::vector<std::string>* out) {
-  const toml::array* arr = v.as_array();
-  if (!arr) return Bad(where, key, "must be an array of strings");
-  out->clear();
-  for (const auto& e : *arr) {
-    if (!e.is_string()) return Bad(where, key, "must be an array of strings");
-    out->push_back(*e.value<std::string>());
-  }
-  return Status::Ok();
-}
+using namespace config_toml;  // NOLINT: the readers every part shares
 
 Status ParseInt(const std::string& text, const std::string& where, const std::string& key,
                 int64_t* out) {
@@ -241,6 +214,8 @@ Status ApplyToml(std::string_view text, const std::string& path, Config* c, bool
           return Status::InvalidRequest(path + ": unknown configuration key \"" + name + "\"");
         }
       }
+    } else if (key == "webhooks" || key == "leaks") {
+      KEYWARD_RETURN_IF_ERROR(ReadNotificationTable(key, v, path, c));
     } else if (key == "usage_retention_days") {
       KEYWARD_RETURN_IF_ERROR(ReadInt(v, path, key, &c->usage_retention_days));
     } else if (key == "usage_buffer_rows") {
@@ -383,6 +358,7 @@ Status ValidatePortal(const Config& c) {
 }
 
 Status Validate(const Config& c) {
+  KEYWARD_RETURN_IF_ERROR(ValidateNotifications(c));
   if (!c.default_plan.empty()) {
     bool found = false;
     for (const auto& p : c.plans) found = found || p.id == c.DefaultPlanId();

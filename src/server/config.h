@@ -76,6 +76,30 @@ struct Config {
   int64_t portal_code_ttl_seconds = 15 * 60;
   int64_t portal_session_ttl_seconds = 24 * 60 * 60;
 
+  // [webhooks] (server/config_webhooks.cc).
+  // Whether endpoints may be on loopback, private or link-local addresses
+  // (tests, or receivers inside the operator's own network).
+  bool webhooks_allow_private_targets = false;
+  std::string webhooks_ca_file;  // PEM of CAs to trust for https receivers; empty: the system's
+  int64_t webhooks_timeout_seconds = 15;
+  int64_t webhooks_workers = 2;         // delivery threads per node
+  int64_t webhooks_max_endpoints = 20;  // per owner: the operator, each workspace
+  // api_key.unused after this many days without a use; 0: never.
+  int64_t webhooks_unused_days = 90;
+  // How often the time-based events (expiring, expired, unused,
+  // rotation_due) are looked for.
+  int64_t webhooks_schedule_seconds = 60;
+
+  // [leaks]: what a reported leak of a live key does ("revoke" or
+  // "notify"), and the public keys GitHub signs its secret-scanning alerts
+  // with ([[leaks.github_keys]] key_identifier and pem).
+  std::string leaks_action = "revoke";
+  struct GithubKey {
+    std::string key_identifier;
+    std::string pem;
+  };
+  std::vector<GithubKey> leaks_github_keys;
+
   // public_url, or http://<listen> when it is not set; no trailing slash.
   std::string EffectivePublicUrl() const;
 };

@@ -49,6 +49,16 @@ const ROUTES = [
   ['get', '/readyz'],
   ['get', '/metrics'],
   ['get', '/openapi.json'],
+  ['post', '/v1/webhook-endpoints'],
+  ['get', '/v1/webhook-endpoints'],
+  ['get', '/v1/webhook-endpoints/{id}'],
+  ['patch', '/v1/webhook-endpoints/{id}'],
+  ['delete', '/v1/webhook-endpoints/{id}'],
+  ['post', '/v1/webhook-endpoints/{id}/roll-secret'],
+  ['get', '/v1/webhook-endpoints/{id}/deliveries'],
+  ['post', '/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/retry'],
+  ['post', '/v1/leaks'],
+  ['post', '/v1/secret-scanning/github'],
 ];
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];

@@ -16,6 +16,8 @@ RouteTable AllRoutes() {
   RegisterOperationsRoutes(table);
   RegisterSessionRoutes(table);
   RegisterPageRoutes(table);
+  RegisterWebhookRoutes(table);
+  RegisterLeakRoutes(table);
   return table;
 }
 

@@ -39,6 +39,8 @@ void RegisterUsageExportRoutes(RouteTable& table);
 void RegisterOperationsRoutes(RouteTable& table);
 void RegisterSessionRoutes(RouteTable& table);
 void RegisterPageRoutes(RouteTable& table);
+void RegisterWebhookRoutes(RouteTable& table);
+void RegisterLeakRoutes(RouteTable& table);
 
 }  // namespace keyward
 
