@@ -44,7 +44,7 @@ test-asan: deps web
 # fuzz/corpus/<target>/ once fixed: `make test` replays it from then on.
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= key_parse json_body http_request config cidr endpoint_pattern
+FUZZ_TARGETS ?= key_parse key_scan json_body http_request config cidr endpoint_pattern
 fuzz: deps
 	@scripts/install-deps fuzz
 	@cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEYWARD_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ >/dev/null
