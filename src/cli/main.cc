@@ -1,9 +1,11 @@
 // The keyward command: `serve`, offline root-key administration on the data
-// directory, and operator commands over HTTP (KEYWARD_URL, KEYWARD_ROOT_KEY).
+// directory, operator commands over HTTP (KEYWARD_URL, KEYWARD_ROOT_KEY), and
+// the secret scanner `scan` (cli/scan.h).
 //
 // Exit codes (cli/exit_codes.h): 0 done; 1 the server refused the request
 // (4xx); 2 bad usage or configuration; 3 keyward could not be reached or
 // failed (5xx, a broken transfer); 4 the credential was refused (401/403).
+// `scan` answers 1 for "found".
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -19,6 +21,7 @@
 #include "cli/exit_codes.h"
 #include "cli/http_client.h"
 #include "cli/key_import.h"
+#include "cli/scan.h"
 #include "cli/usage_export.h"
 #include "core/clock.h"
 #include "core/key_format.h"
@@ -603,6 +606,9 @@ int Main(int argc, char** argv) {
     ex.root_key = EnvOr("KEYWARD_ROOT_KEY", "");
     exit_code = RunExportHashes(ex, stdout, std::cerr, ::isatty(2) == 1);
   });
+
+  // ---- scan (offline: files, directories, git history) ----
+  AddScanCommand(app, &exit_code);
 
   try {
     app.parse(argc, argv);
