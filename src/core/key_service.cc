@@ -238,8 +238,10 @@ Result<CreatedKey> KeyService::CreateKey(NewKeyParams p, const Actor& actor) {
                         {"scopes", k.scopes}};
   auto max_active = MaxActiveKeys(*ws);
   if (!max_active.ok()) return max_active.status();
-  KEYWARD_RETURN_IF_ERROR(store_->InsertKey(
-      k, *max_active, now, MakeAudit(actor, "key.create", k.id, k.workspace_id, details.dump())));
+  Status inserted = store_->InsertKey(
+      k, *max_active, now, MakeAudit(actor, "key.create", k.id, k.workspace_id, details.dump()));
+  if (inserted.code() == Code::kKeyLimitReached) RaiseKeyLimitReached(*ws, *max_active, actor);
+  KEYWARD_RETURN_IF_ERROR(inserted);
   Notify(k);
   return out;
 }
@@ -440,14 +442,29 @@ Result<CreatedKey> KeyService::RotateKeyOnce(std::string_view id, int64_t grace_
                         {"grace_seconds", grace_seconds}};
   auto max_active = MaxActiveKeys(*ws);
   if (!max_active.ok()) return max_active.status();
-  KEYWARD_RETURN_IF_ERROR(store_->RotateKey(
+  Status rotated = store_->RotateKey(
       k, old->id, old_expires, *max_active, now,
-      MakeAudit(actor, "key.rotate", old->id, old->workspace_id, details.dump()), stale));
+      MakeAudit(actor, "key.rotate", old->id, old->workspace_id, details.dump()), stale);
+  if (rotated.code() == Code::kKeyLimitReached) RaiseKeyLimitReached(*ws, *max_active, actor);
+  KEYWARD_RETURN_IF_ERROR(rotated);
   k.version = 0;  // the new key's own, as stored
   old->expires_at = old_expires;
   Notify(*old);
   Notify(k);
   return out;
+}
+
+void KeyService::RaiseKeyLimitReached(const Workspace& ws, int64_t max_active,
+                                      const Actor& actor) {
+  // Once a day per workspace: a customer retrying at the limit is one
+  // piece of news, not one per click. Best effort: the refusal stands
+  // whether or not the event could be stored.
+  const Timestamp now = options_.clock->Now();
+  const json data = {{"workspace_id", ws.id}, {"max_active_keys", max_active},
+                     {"actor", actor.id}};
+  (void)store_->InsertWebhookEvents({MakeWebhookEvent(
+      "workspace.key_limit_reached", ws.id, now, data.dump(),
+      "workspace.key_limit_reached:" + ws.id + ":" + std::to_string(now / 86'400'000))});
 }
 
 // ---- Root keys ----

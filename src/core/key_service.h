@@ -275,6 +275,8 @@ class KeyService {
                        std::string workspace_id, std::string details_json) const;
   void Notify(const ApiKey& key);
   void NotifyPolicy();
+  // Tells webhooks that a workspace was refused a key at its limit.
+  void RaiseKeyLimitReached(const Workspace& ws, int64_t max_active, const Actor& actor);
 
   KeyServiceOptions options_;
   KeyStore* store_;
