@@ -24,7 +24,12 @@ Status PgStore::InsertAudit(PgConnection& c, const AuditEntry& e) {
   store_rules::BindAudit(p, e);
   const std::string sql = std::string("INSERT INTO audit_log (") + kAuditColumns +
                           ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-  return c.Exec(sql.c_str(), p);
+  KEYWARD_RETURN_IF_ERROR(c.Exec(sql.c_str(), p));
+  // The outbox: the events of the change commit with it.
+  for (const WebhookEvent& event : EventsForAudit(e)) {
+    KEYWARD_RETURN_IF_ERROR(InsertWebhookEvent(c, event));
+  }
+  return Status::Ok();
 }
 
 // ---- Opening, transactions, listening ----
