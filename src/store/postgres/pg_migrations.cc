@@ -173,6 +173,10 @@ CREATE TABLE credit_thresholds (
   PRIMARY KEY (balance, period_start, threshold)
 );
 )sql",
+      // 5: a workspace's own rotation policy, as SQLite's version 10.
+      R"sql(
+ALTER TABLE workspaces ADD COLUMN rotate_after_days INTEGER;
+)sql",
   };
   return kMigrations;
 }

@@ -195,6 +195,12 @@ CREATE TABLE credit_thresholds (
   PRIMARY KEY (balance, period_start, threshold)
 ) WITHOUT ROWID;
 )sql",
+      // 10: a workspace's own rotation policy: its keys are due for
+      // rotation this many days after they were made (NULL: the
+      // deployment's).
+      R"sql(
+ALTER TABLE workspaces ADD COLUMN rotate_after_days INTEGER;
+)sql",
   };
   return kMigrations;
 }
