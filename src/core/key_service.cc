@@ -4,6 +4,7 @@
 
 #include "core/glob.h"
 #include "core/random.h"
+#include "core/rotation_policy.h"
 #include "core/self_service.h"
 #include "core/sha256.h"
 #include "core/time_format.h"
@@ -186,6 +187,7 @@ Result<CreatedKey> KeyService::CreateKey(NewKeyParams p, const Actor& actor) {
   if (p.expires_at && *p.expires_at <= now) {
     return Status::InvalidRequest("expires_at must be in the future");
   }
+  const bool expiry_asked = p.expires_at.has_value();
   KEYWARD_RETURN_IF_ERROR(ValidateIpAllowlist(&p.ip_allowlist));
   auto ws = store_->GetWorkspace(p.workspace_id);
   if (!ws.ok()) return ws.status();
@@ -231,6 +233,9 @@ Result<CreatedKey> KeyService::CreateKey(NewKeyParams p, const Actor& actor) {
     if (!bound.ok()) return bound.status();
     KEYWARD_RETURN_IF_ERROR(CheckWithinCaller(*caller, k, *bound));
   }
+  // After the caller's bounds: the limit only ever brings an expiry forward.
+  KEYWARD_RETURN_IF_ERROR(
+      ApplyMaxLifetime(options_.max_key_lifetime_days, now, expiry_asked, &k.expires_at));
 
   const json details = {{"name", k.name},
                         {"environment", k.environment},
@@ -248,6 +253,7 @@ Result<CreatedKey> KeyService::CreateKey(NewKeyParams p, const Actor& actor) {
 
 Result<Page<ApiKey>> KeyService::ListKeys(KeyFilter filter, const PageRequest& page) {
   filter.now = options_.clock->Now();
+  filter.rotate_after_days = options_.rotate_after_days;
   return store_->ListKeys(filter, page);
 }
 
@@ -332,6 +338,7 @@ Result<ApiKey> KeyService::UpdateKeyOnce(std::string_view id, const KeyUpdate& u
     if (k.expires_at && *k.expires_at <= options_.clock->Now()) {
       return Status::InvalidRequest("expires_at must be in the future");
     }
+    KEYWARD_RETURN_IF_ERROR(CheckMaxLifetime(options_.max_key_lifetime_days, k, k.expires_at));
     changed["expires_at"] = k.expires_at ? json(FormatRfc3339(*k.expires_at)) : json(nullptr);
   }
   KEYWARD_RETURN_IF_ERROR(ValidateKeyFields(k));
@@ -424,6 +431,9 @@ Result<CreatedKey> KeyService::RotateKeyOnce(std::string_view id, int64_t grace_
     }
     k.expires_at = *new_expires_at;
   }
+  // The replacement is a new key: the maximum lifetime counts from now.
+  KEYWARD_RETURN_IF_ERROR(ApplyMaxLifetime(options_.max_key_lifetime_days, now,
+                                           new_expires_at && *new_expires_at, &k.expires_at));
   if (actor.managing_key != nullptr) {
     auto bound = DefaultRateLimit(*ws);
     if (!bound.ok()) return bound.status();

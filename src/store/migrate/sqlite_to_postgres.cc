@@ -30,7 +30,7 @@ constexpr TableSpec kTables[] = {
      false},
     {"workspaces",
      "seq, id, name, max_active_keys, created_at, plan_id, monthly_credits, rate_limit_limit, "
-     "rate_limit_period, billing_anchor_day",
+     "rate_limit_period, billing_anchor_day, rotate_after_days",
      true},
     {"api_keys",
      "seq, id, hash, short_prefix, workspace_id, environment, name, scopes, ip_allowlist, "

@@ -56,6 +56,7 @@ void Seed(SqliteStore& s) {
   ws.monthly_credits = 100;
   ws.rate_limit = RateLimit{9, 60};
   ws.billing_anchor_day = 15;
+  ws.rotate_after_days = 45;
   ws.created_at = 1;
   ASSERT_TRUE(s.CreateWorkspace(ws, Audit("evt_2")).ok());
   ApiKey key;
@@ -118,6 +119,7 @@ TEST(SqliteToPostgresTest, CarriesPlansCreditsAndThresholdsButNotLeases) {
   EXPECT_EQ(ws->monthly_credits, 100);
   EXPECT_EQ(ws->rate_limit, (RateLimit{9, 60}));
   EXPECT_EQ(ws->billing_anchor_day, 15);
+  EXPECT_EQ(ws->rotate_after_days, 45);
   EXPECT_EQ(p.GetKey("key_1")->credits,
             (KeyCredits{50, KeyCredits::Refill{50, KeyCredits::Interval::kDaily, 1}, 3}));
   auto usage = p.QueryUsage(UsageQuery{"ws_1", "", "", 0, 120, 120});

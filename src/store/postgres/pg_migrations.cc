@@ -228,6 +228,10 @@ CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
   WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries (endpoint_id, created_at);
 )sql",
+      // 5: a workspace's own rotation policy, as SQLite's version 10.
+      R"sql(
+ALTER TABLE workspaces ADD COLUMN rotate_after_days INTEGER;
+)sql",
   };
   return kMigrations;
 }
