@@ -292,6 +292,7 @@ Status App::OpenWebhooks() {
   wo.allow_private_targets = config_.webhooks_allow_private_targets;
   wo.claim_millis = (config_.webhooks_timeout_seconds + 30) * kMillisPerSecond;
   wo.lifecycle.unused_days = static_cast<int>(config_.webhooks_unused_days);
+  wo.lifecycle.rotate_after_days = static_cast<int>(config_.rotate_after_days.value_or(0));
   wo.log = [](std::string_view level, const std::string& message) {
     LogLine(level, message).Emit();
   };

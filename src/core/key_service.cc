@@ -464,14 +464,12 @@ Result<CreatedKey> KeyService::RotateKeyOnce(std::string_view id, int64_t grace_
   return out;
 }
 
-void KeyService::RaiseKeyLimitReached(const Workspace& ws, int64_t max_active,
-                                      const Actor& actor) {
+void KeyService::RaiseKeyLimitReached(const Workspace& ws, int64_t max_active, const Actor& actor) {
   // Once a day per workspace: a customer retrying at the limit is one
   // piece of news, not one per click. Best effort: the refusal stands
   // whether or not the event could be stored.
   const Timestamp now = options_.clock->Now();
-  const json data = {{"workspace_id", ws.id}, {"max_active_keys", max_active},
-                     {"actor", actor.id}};
+  const json data = {{"workspace_id", ws.id}, {"max_active_keys", max_active}, {"actor", actor.id}};
   (void)store_->InsertWebhookEvents({MakeWebhookEvent(
       "workspace.key_limit_reached", ws.id, now, data.dump(),
       "workspace.key_limit_reached:" + ws.id + ":" + std::to_string(now / 86'400'000))});

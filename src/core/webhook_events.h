@@ -149,8 +149,9 @@ struct LifecycleRules {
   // api_key.unused when a key has not been used (or, never used, was made)
   // this many days ago; 0: off.
   int unused_days = 0;
-  // api_key.rotation_due when a key is older than this; 0: off unless the
-  // workspace sets its own.
+  // api_key.rotation_due when a key is older than this ([keys]
+  // rotate_after_days); a workspace's own rotate_after_days wins; 0 and no
+  // workspace value: never.
   int rotate_after_days = 0;
 };
 

@@ -103,7 +103,10 @@ TEST_P(StoreContractTest, EndpointsAreStoredListedUpdatedAndDeleted) {
 }
 
 TEST_P(StoreContractTest, AnOwnerHasAtMostMaxEndpoints) {
-  ASSERT_TRUE(store_->InsertWebhookEndpoint(Endpoint("we_1"), 2, Audit()).ok());
+  {
+    auto st = store_->InsertWebhookEndpoint(Endpoint("we_1"), 2, Audit());
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
   ASSERT_TRUE(store_->InsertWebhookEndpoint(Endpoint("we_2"), 2, Audit()).ok());
   EXPECT_EQ(store_->InsertWebhookEndpoint(Endpoint("we_3"), 2, Audit()).code(), Code::kConflict);
   // The workspace's count is its own.
@@ -379,6 +382,54 @@ TEST_P(StoreContractTest, LifecycleEventsAreRaisedOncePerKeyAndCause) {
   WebhookEvent dup =
       MakeWebhookEvent("api_key.unused", "ws_contract", now, "{}", "api_key.unused:key_idle:0");
   EXPECT_EQ(*store_->InsertWebhookEvents({dup}), 0);
+}
+
+}  // namespace
+}  // namespace contract
+}  // namespace keyward
+
+namespace keyward {
+namespace contract {
+namespace {
+
+TEST_P(StoreContractTest, AWorkspacesOwnRotationPolicyWinsOverTheDeployments) {
+  WebhookEndpoint ep;
+  ep.id = "we_op";
+  ep.url = "https://hooks.example.com/op";
+  ep.secret = "whsec_op";
+  ep.created_at = 1;
+  ep.updated_at = 1;
+  ASSERT_TRUE(store_->InsertWebhookEndpoint(ep, 10, Audit()).ok());
+  constexpr Timestamp kDay = 86'400'000;
+  const Timestamp now = 1000 * kDay;
+  Workspace strict;
+  strict.id = "ws_strict";
+  strict.name = "strict";
+  strict.rotate_after_days = 5;
+  ASSERT_TRUE(store_->CreateWorkspace(strict, Audit()).ok());
+  ApiKey lax = Key("key_lax");  // ws_contract: no policy of its own
+  lax.created_at = now - 10 * kDay;
+  ApiKey due = Key("key_due");
+  due.workspace_id = "ws_strict";
+  due.created_at = now - 10 * kDay;
+  for (const ApiKey* k : {&lax, &due}) {
+    ASSERT_TRUE(store_->InsertKey(*k, 100, k->created_at, Audit("test")).ok());
+  }
+  LifecycleRules rules;  // the deployment has no policy
+  rules.rotate_after_days = 0;
+  ASSERT_EQ(*store_->RaiseLifecycleEvents(rules, now, 100), 1);
+  auto claimed = store_->ClaimWebhookDeliveries(now, now + 1000, 10);
+  ASSERT_TRUE(claimed.ok());
+  ASSERT_EQ(claimed->size(), 1u);
+  auto body = nlohmann::json::parse((*claimed)[0].payload);
+  EXPECT_EQ(body["type"], "api_key.rotation_due");
+  EXPECT_EQ(body["data"]["key_id"], "key_due");
+  EXPECT_EQ(body["data"]["rotate_after_days"], 5);
+  // With a deployment policy of 30 days, the lax key is not due yet either.
+  rules.rotate_after_days = 30;
+  EXPECT_EQ(*store_->RaiseLifecycleEvents(rules, now, 100), 0);
+  rules.rotate_after_days = 7;
+  EXPECT_EQ(*store_->RaiseLifecycleEvents(rules, now, 100), 1);
 }
 
 }  // namespace

@@ -10,11 +10,13 @@ namespace store_rules {
 namespace {
 constexpr Timestamp kDay = 86'400'000;
 
-// The columns every lifecycle query selects; dedupe is its key expression.
-std::string LifecycleSelect(const std::string& dedupe, const std::string& where, int limit) {
+// The columns every lifecycle query selects; dedupe is its key expression,
+// days the number of days the event is about.
+std::string LifecycleSelect(const std::string& dedupe, const std::string& where, int limit,
+                            const std::string& days = "0", const std::string& from = "api_keys k") {
   return "SELECT k.id, k.workspace_id, k.short_prefix, k.environment, k.expires_at, "
          "k.last_used_at, k.created_at, " +
-         dedupe + " FROM api_keys k WHERE k.revoked_at IS NULL AND " + where +
+         dedupe + ", " + days + " FROM " + from + " WHERE k.revoked_at IS NULL AND " + where +
          " AND NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.dedupe_key = " + dedupe +
          ") ORDER BY k.id LIMIT " + std::to_string(limit);
 }
@@ -58,7 +60,8 @@ std::vector<LifecycleQuery> LifecycleQueries(const LifecycleRules& rules, Timest
     q.days = windows[i];
     const std::string dedupe =
         "'api_key.expiring:" + std::to_string(windows[i]) + ":' || k.id || ':' || k.expires_at";
-    q.sql = LifecycleSelect(dedupe, "k.expires_at > ? AND k.expires_at <= ?", limit);
+    q.sql = LifecycleSelect(dedupe, "k.expires_at > ? AND k.expires_at <= ?", limit,
+                            std::to_string(windows[i]));
     q.params = {now + inner * kDay, now + windows[i] * kDay};
     out.push_back(std::move(q));
   }
@@ -79,18 +82,24 @@ std::vector<LifecycleQuery> LifecycleQueries(const LifecycleRules& rules, Timest
     q.sql = LifecycleSelect("'api_key.unused:' || k.id || ':' || COALESCE(k.last_used_at, 0)",
                             "(k.expires_at IS NULL OR k.expires_at > ?) AND "
                             "COALESCE(k.last_used_at, k.created_at) <= ?",
-                            limit);
+                            limit, std::to_string(rules.unused_days));
     q.params = {now, now - rules.unused_days * kDay};
     out.push_back(std::move(q));
   }
-  if (rules.rotate_after_days > 0) {
+  {
+    // The workspace's own policy wins over the deployment's; with neither
+    // (0 or NULL) the key is never due.
     LifecycleQuery q;
     q.type = "api_key.rotation_due";
-    q.days = rules.rotate_after_days;
-    q.sql =
-        LifecycleSelect("'api_key.rotation_due:' || k.id",
-                        "(k.expires_at IS NULL OR k.expires_at > ?) AND k.created_at <= ?", limit);
-    q.params = {now, now - rules.rotate_after_days * kDay};
+    const std::string days = "COALESCE(w.rotate_after_days, ?)";
+    q.sql = LifecycleSelect("'api_key.rotation_due:' || k.id",
+                            "(k.expires_at IS NULL OR k.expires_at > ?) AND " + days +
+                                " > 0 AND k.created_at <= ? - "
+                                "CAST(" +
+                                days + " AS BIGINT) * 86400000",
+                            limit, days, "api_keys k JOIN workspaces w ON w.id = k.workspace_id");
+    const int64_t d = rules.rotate_after_days;
+    q.params = {d, now, d, now, d};
     out.push_back(std::move(q));
   }
   return out;
@@ -100,19 +109,19 @@ WebhookEvent MakeLifecycleEvent(const LifecycleQuery& q, Timestamp now, const st
                                 const std::string& workspace_id, const std::string& short_prefix,
                                 const std::string& environment, std::optional<Timestamp> expires_at,
                                 std::optional<Timestamp> last_used_at, Timestamp created_at,
-                                std::string dedupe_key) {
+                                std::string dedupe_key, int64_t days) {
   nlohmann::json data = {{"key_id", key_id},
                          {"workspace_id", workspace_id},
                          {"short_prefix", short_prefix},
                          {"environment", environment}};
   if (expires_at) data["expires_at"] = FormatRfc3339(*expires_at);
-  if (q.type == "api_key.expiring") data["within_days"] = q.days;
+  if (q.type == "api_key.expiring") data["within_days"] = days;
   if (q.type == "api_key.unused") {
-    data["unused_days"] = q.days;
+    data["unused_days"] = days;
     data["last_used_at"] = last_used_at ? nlohmann::json(FormatRfc3339(*last_used_at)) : nullptr;
   }
   if (q.type == "api_key.rotation_due") {
-    data["rotate_after_days"] = q.days;
+    data["rotate_after_days"] = days;
     data["created_at"] = FormatRfc3339(created_at);
   }
   return MakeWebhookEvent(q.type, workspace_id, now, data.dump(), std::move(dedupe_key));

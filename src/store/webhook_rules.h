@@ -117,7 +117,8 @@ Status TooManyEndpoints(const std::string& workspace_id, int max_per_owner);
 
 // One query of RaiseLifecycleEvents: its SQL selects, for each key due an
 // event of type, id, workspace_id, short_prefix, environment, expires_at,
-// last_used_at, created_at and the event's dedupe key, leaving out keys
+// last_used_at, created_at, the event's dedupe key and the days it is about
+// (a window, a threshold, the rotation policy in force), leaving out keys
 // whose event is stored already; params bind its `?`s in order.
 struct LifecycleQuery {
   std::string type;
@@ -135,12 +136,12 @@ WebhookEvent MakeLifecycleEvent(const LifecycleQuery& q, Timestamp now, const st
                                 const std::string& workspace_id, const std::string& short_prefix,
                                 const std::string& environment, std::optional<Timestamp> expires_at,
                                 std::optional<Timestamp> last_used_at, Timestamp created_at,
-                                std::string dedupe_key);
+                                std::string dedupe_key, int64_t days);
 
 template <typename Row>
 WebhookEvent LifecycleEventFromRow(const LifecycleQuery& q, const Row& s, Timestamp now) {
   return MakeLifecycleEvent(q, now, s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.OptInt(4),
-                            s.OptInt(5), s.Int(6), s.Text(7));
+                            s.OptInt(5), s.Int(6), s.Text(7), s.Int(8));
 }
 
 }  // namespace store_rules

@@ -62,12 +62,13 @@ Status PgStore::Transact(const TxFn& fn) {
     PgConnection& c = **lease;
     Status s = c.Exec("BEGIN");
     if (s.ok()) s = fn(c);
-    if (s.ok()) {
-      s = c.Exec("COMMIT");
-    } else {
-      (void)c.Exec("ROLLBACK");
-    }
-    if (s.ok() || attempt >= kMaxTries || !IsRetryable(c.last_sqlstate())) return s;
+    if (s.ok()) s = c.Exec("COMMIT");
+    // The failure's SQLSTATE, read before ROLLBACK (which clears it): a
+    // deadlock or a serialization failure inside the transaction is retried
+    // like one at COMMIT.
+    const std::string sqlstate = c.last_sqlstate();
+    if (!s.ok()) (void)c.Exec("ROLLBACK");
+    if (s.ok() || attempt >= kMaxTries || !IsRetryable(sqlstate)) return s;
   }
 }
 
