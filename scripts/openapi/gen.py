@@ -1577,13 +1577,14 @@ schemas["WebhookEvent"] = {
                            "environment": "live", "actor": RK_ID, "reason": "leaked"}}],
 }
 WEBHOOK_ENDPOINT_EXAMPLE = {
-    "id": WE_ID, "object": "webhook_endpoint", "workspace_id": None,
+    "id": WE_ID, "object": "webhook_endpoint", "workspace_id": None, "environment": None,
     "url": "https://hooks.example.com/keyward", "events": [], "description": "Security team",
     "enabled": True, "disabled_reason": None, "previous_secret_expires_at": None,
     "created_at": T0, "updated_at": T0}
 schemas["WebhookEndpoint"] = {
     "type": "object",
-    "required": ["id", "object", "workspace_id", "url", "events", "description", "enabled",
+    "required": ["id", "object", "workspace_id", "environment", "url", "events", "description",
+                 "enabled",
                  "disabled_reason", "previous_secret_expires_at", "created_at", "updated_at"],
     "description": "A receiver of events: the operator's (`workspace_id` null: every "
                    "workspace's events and the deployment's own) or one workspace's.",
@@ -1591,6 +1592,10 @@ schemas["WebhookEndpoint"] = {
         "id": {"type": "string", "pattern": "^we_[A-Za-z0-9]+$", "examples": [WE_ID]},
         "object": {"type": "string", "const": "webhook_endpoint"},
         "workspace_id": dict(S("WorkspaceId"), type=["string", "null"]),
+        "environment": {"type": ["string", "null"],
+                        "description": "Only events about keys of this environment (and events "
+                                       "about none, such as credits); null: every environment. "
+                                       "A managing key's endpoints are of its own environment."},
         "url": {"type": "string", "format": "uri", "maxLength": 2048},
         "events": {"type": "array", "items": S("WebhookEventType"),
                    "description": "The event types it receives; empty: all."},
@@ -1631,6 +1636,9 @@ schemas["CreateWebhookEndpointRequest"] = {
                    "description": "Left out or empty: every type."},
         "description": {"type": "string", "maxLength": 500},
         "enabled": {"type": "boolean", "default": True},
+        "environment": dict(S("Environment"),
+                            description="Only events of keys of this environment; left out: "
+                                        "all (a managing key: always its own)."),
         "workspace_id": dict(S("WorkspaceId"),
                              description="The workspace whose events it receives; left out: the "
                                          "operator's endpoint (root keys only). A managing key's "

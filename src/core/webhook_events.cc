@@ -25,6 +25,9 @@ WebhookEvent MakeWebhookEvent(std::string type, std::string workspace_id, Timest
   e.dedupe_key = std::move(dedupe_key);
   json data = json::parse(data_json, nullptr, /*allow_exceptions=*/false);
   if (!data.is_object()) data = json::object();
+  if (auto env = data.find("environment"); env != data.end() && env->is_string()) {
+    e.environment = env->get<std::string>();
+  }
   // Key order is fixed (nlohmann sorts object keys), so the same event
   // always has the same bytes.
   e.payload =

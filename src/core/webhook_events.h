@@ -39,6 +39,9 @@ struct WebhookEvent {
   std::string id;            // "msg_…": the webhook-id of each delivery
   std::string type;          // one of kWebhookEventTypes
   std::string workspace_id;  // empty: deployment-wide (operator endpoints only)
+  // The environment of the key it is about (data.environment); empty for
+  // an event about no one environment.
+  std::string environment;
   Timestamp created_at = 0;
   std::string payload;
   // Set for events a scheduler raises: the store keeps at most one event per
@@ -61,6 +64,10 @@ std::vector<WebhookEvent> EventsForAudit(const AuditEntry& entry);
 struct WebhookEndpoint {
   std::string id;  // "we_…"
   std::string workspace_id;
+  // Only events of this environment (and those of none); empty: all. A
+  // managing key's endpoints are of its own environment, so that a test
+  // key never hears of live keys.
+  std::string environment;
   std::string url;
   std::vector<std::string> events;  // empty: every type
   std::string description;

@@ -435,3 +435,46 @@ TEST_P(StoreContractTest, AWorkspacesOwnRotationPolicyWinsOverTheDeployments) {
 }  // namespace
 }  // namespace contract
 }  // namespace keyward
+
+namespace keyward {
+namespace contract {
+namespace {
+
+TEST_P(StoreContractTest, AnEndpointOfOneEnvironmentGetsOnlyThatEnvironmentsEvents) {
+  WebhookEndpoint test_only;
+  test_only.id = "we_test";
+  test_only.workspace_id = "ws_contract";
+  test_only.environment = "test";
+  test_only.url = "https://hooks.example.com/test";
+  test_only.secret = "whsec_t";
+  test_only.created_at = 1;
+  test_only.updated_at = 1;
+  ASSERT_TRUE(store_->InsertWebhookEndpoint(test_only, 10, Audit()).ok());
+  EXPECT_EQ(store_->GetWebhookEndpoint("we_test")->environment, "test");
+  for (const char* env : {"live", "test"}) {
+    ApiKey k = Key(std::string("key_") + env);
+    k.environment = env;
+    AuditEntry a = Audit("key.create");
+    a.target = k.id;
+    a.at = 100;
+    a.details_json = std::string(R"({"environment":")") + env + R"("})";
+    ASSERT_TRUE(store_->InsertKey(k, 10, 100, a).ok());
+  }
+  // An event of no environment (credits) reaches it too.
+  AuditEntry credits = Audit("workspace.credits_low");
+  credits.at = 100;
+  credits.details_json = R"({"threshold":80})";
+  ASSERT_TRUE(store_->AppendAudit(credits).ok());
+  auto claimed = store_->ClaimWebhookDeliveries(1000, 2000, 10);
+  ASSERT_TRUE(claimed.ok());
+  std::multiset<std::string> got;
+  for (const auto& c : *claimed) {
+    auto body = nlohmann::json::parse(c.payload);
+    got.insert(body["type"].get<std::string>() + " " + body["data"].value("key_id", ""));
+  }
+  EXPECT_EQ(got, (std::multiset<std::string>{"api_key.created key_test", "workspace.credits_low "}));
+}
+
+}  // namespace
+}  // namespace contract
+}  // namespace keyward

@@ -34,6 +34,10 @@ std::vector<std::string> SigningSecrets(const WebhookEndpoint& ep, Timestamp now
 bool FansOutTo(const WebhookEndpoint& ep, const WebhookEvent& event) {
   if (!ep.enabled || ep.created_at > event.created_at) return false;
   if (!ep.workspace_id.empty() && ep.workspace_id != event.workspace_id) return false;
+  if (!ep.environment.empty() && !event.environment.empty() &&
+      ep.environment != event.environment) {
+    return false;
+  }
   return ep.Wants(event.type);
 }
 

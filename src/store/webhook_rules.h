@@ -21,7 +21,7 @@ namespace store_rules {
 
 inline constexpr const char* kEndpointColumns =
     "id, workspace_id, url, events, description, enabled, disabled_reason, secret, "
-    "previous_secret, previous_secret_expires_at, created_at, updated_at, version";
+    "previous_secret, previous_secret_expires_at, created_at, updated_at, version, environment";
 
 // kEndpointColumns' values, workspace_id NULL for the operator's.
 template <typename Binder>
@@ -29,7 +29,7 @@ void BindEndpoint(Binder& s, const WebhookEndpoint& ep) {
   s.Bind(ep.id).BindNullableText(ep.workspace_id).Bind(ep.url).Bind(ToJsonArray(ep.events));
   s.Bind(ep.description).Bind(int64_t{ep.enabled ? 1 : 0}).Bind(ep.disabled_reason);
   s.Bind(ep.secret).Bind(ep.previous_secret).Bind(ep.previous_secret_expires_at);
-  s.Bind(ep.created_at).Bind(ep.updated_at).Bind(ep.version);
+  s.Bind(ep.created_at).Bind(ep.updated_at).Bind(ep.version).Bind(ep.environment);
 }
 
 // What an update writes, in this order (the caller binds id and the version
@@ -60,6 +60,7 @@ WebhookEndpoint EndpointFromRow(const Row& s) {
   ep.created_at = s.Int(10);
   ep.updated_at = s.Int(11);
   ep.version = s.Int(12);
+  ep.environment = s.Text(13);
   return ep;
 }
 
@@ -96,12 +97,14 @@ WebhookDelivery DeliveryFromRow(const Row& s) {
 std::vector<std::string> SigningSecrets(const WebhookEndpoint& ep, Timestamp now);
 
 // Whether an event fans out to ep: ep enabled, made no later than the
-// event, of the operator or of the event's workspace, and wanting its type.
+// event, of the operator or of the event's workspace, of the event's
+// environment (when both have one), and wanting its type.
 bool FansOutTo(const WebhookEndpoint& ep, const WebhookEvent& event);
 
 // A stored event, as fanning out reads it: seq, id, type, workspace_id,
-// created_at.
-inline constexpr const char* kFanOutEventColumns = "seq, id, type, workspace_id, created_at";
+// created_at, environment.
+inline constexpr const char* kFanOutEventColumns =
+    "seq, id, type, workspace_id, created_at, environment";
 
 // The events PruneWebhooks may drop once nothing is pending for them,
 // followed by their created_at: fanned out, and either raised by a change

@@ -79,6 +79,7 @@ Result<WebhookEndpoint> WebhookEndpoints::Create(NewWebhookEndpoint p, const Act
   WebhookEndpoint ep;
   ep.id = NewId("we");
   ep.workspace_id = std::move(p.workspace_id);
+  ep.environment = std::move(p.environment);
   ep.url = std::move(p.url);
   ep.events = std::move(p.events);
   ep.description = std::move(p.description);
@@ -86,7 +87,10 @@ Result<WebhookEndpoint> WebhookEndpoints::Create(NewWebhookEndpoint p, const Act
   ep.secret = NewWebhookSecret();
   ep.created_at = now;
   ep.updated_at = now;
-  const json details = {{"host", HostOf(ep.url)}, {"events", ep.events}, {"enabled", ep.enabled}};
+  const json details = {{"host", HostOf(ep.url)},
+                        {"events", ep.events},
+                        {"enabled", ep.enabled},
+                        {"environment", ep.environment}};
   KEYWARD_RETURN_IF_ERROR(options_.store->InsertWebhookEndpoint(
       ep, options_.max_per_owner,
       MakeAuditEntry(actor, now, "webhook_endpoint.create", ep.id, ep.workspace_id,

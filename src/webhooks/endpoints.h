@@ -28,6 +28,7 @@ struct WebhookEndpointsOptions {
 
 struct NewWebhookEndpoint {
   std::string workspace_id;  // empty: the operator's
+  std::string environment;   // empty: events of every environment
   std::string url;
   std::vector<std::string> events;  // empty: every type
   std::string description;

@@ -65,7 +65,10 @@ std::optional<WebhookEndpoint> LoadEndpoint(Call& call, const RouteContext& ctx,
     call.Fail(ep.status());
     return std::nullopt;
   }
-  if (!call.who.root && (ep->workspace_id.empty() || ep->workspace_id != call.who.workspace_id)) {
+  // A managing key sees its own workspace's endpoints of its own
+  // environment, nothing else.
+  if (!call.who.root && (ep->workspace_id.empty() || ep->workspace_id != call.who.workspace_id ||
+                         ep->environment != call.who.environment)) {
     call.Error(Code::kNotFound, "no webhook endpoint " + std::string(id));
     return std::nullopt;
   }
@@ -78,10 +81,12 @@ void CreateEndpoint(Call& call, const RouteContext& ctx) {
   if (!body) return;
   FieldReader f(*body);
   NewWebhookEndpoint p;
-  std::optional<std::string> workspace_id, description;
+  std::optional<std::string> workspace_id, description, environment;
   std::optional<std::vector<std::string>> events;
   std::optional<bool> enabled;
-  if (!call.Check(f.OnlyFields({"url", "events", "description", "enabled", "workspace_id"})) ||
+  if (!call.Check(f.OnlyFields(
+          {"url", "events", "description", "enabled", "workspace_id", "environment"})) ||
+      !call.Check(f.String("environment", &environment)) ||
       !call.Check(f.RequiredString("url", &p.url)) ||
       !call.Check(f.StringList("events", &events)) ||
       !call.Check(f.String("description", &description)) ||
@@ -95,11 +100,21 @@ void CreateEndpoint(Call& call, const RouteContext& ctx) {
       return call.Error(Code::kNotFound, "no such workspace");
     }
     workspace_id = call.who.workspace_id;
+    if (environment && *environment != call.who.environment) {
+      return call.Error(Code::kNotFound, "no such environment");
+    }
+    environment = call.who.environment;
   } else if (workspace_id && workspace_id->empty()) {
     return call.Error(Code::kInvalidRequest,
                       "workspace_id must name a workspace; leave it out for the operator's");
   }
+  if (environment && !environment->empty() &&
+      !ctx.service->format().HasEnvironment(*environment)) {
+    return call.Error(Code::kInvalidRequest,
+                      "environment \"" + *environment + "\" is not one of this deployment's");
+  }
   p.workspace_id = workspace_id.value_or("");
+  p.environment = environment.value_or("");
   if (events) p.events = std::move(*events);
   if (description) p.description = std::move(*description);
   if (enabled) p.enabled = *enabled;
@@ -129,7 +144,10 @@ void ListEndpoints(Call& call, const RouteContext& ctx) {
   auto list = Endpoints(ctx).List(workspace_id);
   if (!list.ok()) return call.Fail(list.status());
   Json data = Json::array();
-  for (const auto& ep : *list) data.push_back(EndpointJson(ep));
+  for (const auto& ep : *list) {
+    if (!call.who.root && ep.environment != call.who.environment) continue;
+    data.push_back(EndpointJson(ep));
+  }
   call.SendJson(200, ListBody(std::move(data), ""));
 }
 

@@ -55,11 +55,11 @@ constexpr TableSpec kTables[] = {
      false},
     {"webhook_endpoints",
      "id, workspace_id, url, events, description, enabled, disabled_reason, secret, "
-     "previous_secret, previous_secret_expires_at, created_at, updated_at, version",
+     "previous_secret, previous_secret_expires_at, created_at, updated_at, version, environment",
      false},
     // seq copied as it is: deliveries name their event by it.
-    {"webhook_events", "seq, id, type, workspace_id, created_at, payload, dedupe_key, fanned_out",
-     true},
+    {"webhook_events",
+     "seq, id, type, workspace_id, created_at, payload, dedupe_key, fanned_out, environment", true},
     {"webhook_deliveries",
      "id, endpoint_id, event_seq, status, attempts, next_attempt_at, last_attempt_at, "
      "response_status, latency_ms, error, manual, claim_id, claimed_until, created_at",

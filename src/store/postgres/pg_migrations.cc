@@ -192,7 +192,8 @@ CREATE TABLE webhook_endpoints (
   previous_secret_expires_at BIGINT,
   created_at BIGINT NOT NULL,
   updated_at BIGINT NOT NULL,
-  version BIGINT NOT NULL DEFAULT 0
+  version BIGINT NOT NULL DEFAULT 0,
+  environment TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX webhook_endpoints_by_workspace ON webhook_endpoints (workspace_id);
 CREATE TABLE webhook_events (
@@ -203,7 +204,8 @@ CREATE TABLE webhook_events (
   created_at BIGINT NOT NULL,
   payload TEXT NOT NULL,
   dedupe_key TEXT UNIQUE,
-  fanned_out INTEGER NOT NULL DEFAULT 0
+  fanned_out INTEGER NOT NULL DEFAULT 0,
+  environment TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX webhook_events_to_fan_out ON webhook_events (seq) WHERE fanned_out = 0;
 CREATE INDEX webhook_events_by_time ON webhook_events (created_at);

@@ -81,15 +81,16 @@ Status LogKeyChanges(PgConnection& c, const std::vector<KeyHash>& hashes, Timest
 
 Status InsertWebhookEvent(PgConnection& c, const WebhookEvent& e, bool* inserted) {
   auto rows = c.Query(
-      "INSERT INTO webhook_events (id, type, workspace_id, created_at, payload, dedupe_key) "
-      "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedupe_key) DO NOTHING",
+      "INSERT INTO webhook_events (id, type, workspace_id, created_at, payload, dedupe_key, "
+      "environment) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING",
       Params()
           .Bind(e.id)
           .Bind(e.type)
           .Bind(e.workspace_id)
           .Bind(e.created_at)
           .Bind(e.payload)
-          .BindNullableText(e.dedupe_key));
+          .BindNullableText(e.dedupe_key)
+          .Bind(e.environment));
   if (!rows.ok()) return rows.status();
   if (inserted != nullptr) *inserted = rows->affected() > 0;
   return Status::Ok();

@@ -63,6 +63,7 @@ Status FanOut(PgConnection& c) {
       p.event.type = r.Text(2);
       p.event.workspace_id = r.Text(3);
       p.event.created_at = r.Int(4);
+      p.event.environment = r.Text(5);
       pending.push_back(std::move(p));
     }
   }
@@ -139,7 +140,7 @@ Status PgStore::InsertWebhookEndpoint(const WebhookEndpoint& ep, int max_per_own
     store_rules::BindEndpoint(p, ep);
     const std::string sql =
         Sql({"INSERT INTO webhook_endpoints (", kEndpointColumns,
-             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"});
+             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"});
     Status s = c.Exec(sql.c_str(), p);
     if (s.code() == Code::kConflict) {
       return Status::Conflict("webhook endpoint " + ep.id + " already exists");

@@ -215,7 +215,8 @@ CREATE TABLE webhook_endpoints (
   previous_secret_expires_at INTEGER,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
-  version INTEGER NOT NULL DEFAULT 0
+  version INTEGER NOT NULL DEFAULT 0,
+  environment TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 CREATE INDEX webhook_endpoints_by_workspace ON webhook_endpoints (workspace_id);
 CREATE TABLE webhook_events (
@@ -226,7 +227,8 @@ CREATE TABLE webhook_events (
   created_at INTEGER NOT NULL,
   payload TEXT NOT NULL,
   dedupe_key TEXT UNIQUE,
-  fanned_out INTEGER NOT NULL DEFAULT 0
+  fanned_out INTEGER NOT NULL DEFAULT 0,
+  environment TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX webhook_events_to_fan_out ON webhook_events (fanned_out, seq);
 CREATE INDEX webhook_events_by_time ON webhook_events (created_at);

@@ -24,11 +24,11 @@ WebhookDelivery RowToDelivery(const Stmt& s) { return store_rules::DeliveryFromR
 
 Status SqliteStore::InsertEventLocked(const WebhookEvent& e, bool* inserted) {
   Stmt s(db_,
-         "INSERT INTO webhook_events (id, type, workspace_id, created_at, payload, dedupe_key) "
-         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING");
+         "INSERT INTO webhook_events (id, type, workspace_id, created_at, payload, dedupe_key, "
+         "environment) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING");
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   s.Bind(e.id).Bind(e.type).Bind(e.workspace_id).Bind(e.created_at).Bind(e.payload);
-  s.BindNullableText(e.dedupe_key);
+  s.BindNullableText(e.dedupe_key).Bind(e.environment);
   KEYWARD_RETURN_IF_ERROR(s.Run());
   if (inserted != nullptr) *inserted = sqlite3_changes(db_) > 0;
   return Status::Ok();
@@ -55,7 +55,7 @@ Status SqliteStore::InsertWebhookEndpoint(const WebhookEndpoint& ep, int max_per
     return store_rules::TooManyEndpoints(ep.workspace_id, max_per_owner);
   }
   const std::string sql = std::string("INSERT INTO webhook_endpoints (") + kEndpointColumns +
-                          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+                          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
   Stmt s(db_, sql.c_str());
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   store_rules::BindEndpoint(s, ep);
@@ -185,9 +185,9 @@ Status SqliteStore::FanOutLocked() {
   };
   std::vector<Pending> pending;
   {
-    Stmt s(db_,
-           "SELECT seq, id, type, workspace_id, created_at FROM webhook_events "
-           "WHERE fanned_out = 0 ORDER BY seq LIMIT 500");
+    const std::string sql = std::string("SELECT ") + store_rules::kFanOutEventColumns +
+                            " FROM webhook_events WHERE fanned_out = 0 ORDER BY seq LIMIT 500";
+    Stmt s(db_, sql.c_str());
     KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
     int rc;
     while ((rc = s.Step()) == SQLITE_ROW) {
@@ -197,6 +197,7 @@ Status SqliteStore::FanOutLocked() {
       p.event.type = s.Text(2);
       p.event.workspace_id = s.Text(3);
       p.event.created_at = s.Int(4);
+      p.event.environment = s.Text(5);
       pending.push_back(std::move(p));
     }
     if (rc != SQLITE_DONE) return SqliteError(db_, "read events");
