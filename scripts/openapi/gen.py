@@ -459,6 +459,7 @@ WORKSPACE_EXAMPLE = {"id": WS_ID, "name": "Acme Corp", "max_active_keys": 20,
                      "monthly_credits_override": None,
                      "rate_limit": {"limit": 100, "period_seconds": 60},
                      "rate_limit_override": None, "billing_anchor_day": None,
+                     "rotate_after_days": 90, "rotate_after_days_override": None,
                      "credits": ALLOWANCE_EXAMPLE}
 schemas["Workspace"] = {
     "type": "object",
@@ -467,7 +468,8 @@ schemas["Workspace"] = {
                    "deployment's.",
     "required": ["id", "name", "max_active_keys", "max_active_keys_override", "active_keys",
                  "created_at", "plan_id", "monthly_credits", "monthly_credits_override",
-                 "rate_limit", "rate_limit_override", "billing_anchor_day", "credits"],
+                 "rate_limit", "rate_limit_override", "billing_anchor_day", "rotate_after_days",
+                 "rotate_after_days_override", "credits"],
     "properties": {
         "id": S("WorkspaceId"),
         "name": S("Name"),
@@ -510,13 +512,24 @@ schemas["Workspace"] = {
                                               "(00:00 UTC; a month shorter than it starts on "
                                               "its last day), or null for the calendar month.",
                                "examples": [None, 15]},
+        "rotate_after_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 3650,
+                              "description": "The rotation policy in force: its keys are "
+                                             "`rotation_due` this many days after they were "
+                                             "made. The workspace's own, else the deployment's "
+                                             "(`[keys] rotate_after_days`); null: none.",
+                              "examples": [90, None]},
+        "rotate_after_days_override": {"type": ["integer", "null"], "minimum": 1,
+                                       "maximum": 3650,
+                                       "description": "The workspace's own rotation policy, or "
+                                                      "null when the deployment's applies.",
+                                       "examples": [None, 30]},
         "credits": S("WorkspaceCredits"),
     },
     "examples": [WORKSPACE_EXAMPLE],
 }
 API_KEY_EXAMPLE = {
     "id": KEY_ID, "short_prefix": SHORT, "workspace_id": WS_ID, "environment": "live",
-    "name": "checkout service", "status": "active", "enabled": True,
+    "name": "checkout service", "status": "active", "rotation_due": False, "enabled": True,
     "scopes": ["orders:read", "orders:write"], "ip_allowlist": ["10.0.0.0/8"],
     "referrer_allowlist": [], "endpoint_allowlist": ["GET /v1/products/*"],
     "rate_limit": {"limit": 100, "period_seconds": 60}, "credits": None,
@@ -529,7 +542,7 @@ schemas["ApiKey"] = {
     "description": "An API key as stored. Never holds the secret: keyward keeps only its "
                    "SHA-256.",
     "required": ["id", "short_prefix", "workspace_id", "environment", "name", "status",
-                 "enabled", "scopes", "ip_allowlist", "referrer_allowlist", "endpoint_allowlist",
+                 "rotation_due", "enabled", "scopes", "ip_allowlist", "referrer_allowlist", "endpoint_allowlist",
                  "rate_limit", "credits", "meta", "created_at", "created_by", "expires_at",
                  "last_used_at", "revoked_at", "revoked_reason", "rotated_from", "requests_24h",
                  "requests_30d"],
@@ -547,6 +560,14 @@ schemas["ApiKey"] = {
         "environment": S("Environment"),
         "name": S("Name"),
         "status": S("KeyStatus"),
+        "rotation_due": {"type": "boolean",
+                         "description": "True when the key is `active` and at least its "
+                                        "workspace's `rotate_after_days` old (created_at + "
+                                        "days <= now); false otherwise, and always without a "
+                                        "rotation policy. Advice only: a due key keeps "
+                                        "working until it is rotated or revoked. A rotated-in "
+                                        "replacement counts from its own `created_at`.",
+                         "examples": [False]},
         "enabled": {"type": "boolean",
                     "description": "False when the key was disabled with PATCH "
                                    "`{\"enabled\": false}`; a disabled key fails verification "
@@ -850,6 +871,12 @@ schemas["CreateWorkspaceRequest"] = {
                                "description": "The day of the month its billing period starts, "
                                               "1-31; omitted: the calendar month.",
                                "examples": [15]},
+        "rotate_after_days": {"type": "integer", "minimum": 1, "maximum": 3650,
+                              "description": "Its own rotation policy: its keys are "
+                                             "`rotation_due` this many days (1-3650) after they "
+                                             "were made. Omitted: the deployment's "
+                                             "(`[keys] rotate_after_days`), if any.",
+                              "examples": [30]},
     },
     "examples": [{"name": "Acme Corp"}, {"name": "Acme Corp", "max_active_keys": 50},
                  {"name": "Acme Corp", "plan_id": PLAN_ID, "billing_anchor_day": 15}],
@@ -880,6 +907,11 @@ schemas["UpdateWorkspaceRequest"] = {
                                               "start, it is a new balance, and what was spent "
                                               "before the change does not count against it.",
                                "examples": [15, None]},
+        "rotate_after_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 3650,
+                              "description": "A new rotation policy of its own (1-3650 days), "
+                                             "or null for the deployment's. Advice only: it "
+                                             "changes `rotation_due`, never verification.",
+                              "examples": [30, None]},
     },
     "examples": [{"name": "Acme Corporation"}, {"max_active_keys": None},
                  {"plan_id": PLAN_ID, "monthly_credits": None}],
@@ -905,7 +937,11 @@ schemas["CreateApiKeyRequest"] = {
                                   "only grant scopes its own key holds."},
         "expires_at": {"type": ["string", "null"], "format": "date-time",
                        "description": "When the key stops working; must be in the future. "
-                                      "Omitted or null: never.",
+                                      "Omitted or null: never, or, under a maximum key "
+                                      "lifetime (`[keys] max_key_lifetime_days`), the latest "
+                                      "allowed (now + that many days); a later one answers "
+                                      "400 `invalid_request` naming the limit and the latest "
+                                      "allowed time.",
                        "examples": ["2026-01-01T00:00:00Z"]},
         "ip_allowlist": S("IpAllowlist"),
         "referrer_allowlist": S("ReferrerAllowlist"),
@@ -954,7 +990,10 @@ schemas["UpdateApiKeyRequest"] = {
                     "examples": [False]},
         "expires_at": {"type": ["string", "null"], "format": "date-time",
                        "description": "A new expiry in the future, or null to clear it (never "
-                                      "expires).",
+                                      "expires). Under a maximum key lifetime (`[keys] "
+                                      "max_key_lifetime_days`), null or a time later than "
+                                      "`created_at` + that many days answers 400 "
+                                      "`invalid_request` naming the latest allowed time.",
                        "examples": ["2026-01-01T00:00:00Z", None]},
     },
     "examples": [{"scopes": ["orders:read"], "rate_limit": None}, {"enabled": False},
@@ -982,7 +1021,12 @@ schemas["RotateApiKeyRequest"] = {
                        "description": "The new key's expiry; must be in the future. Omitted: "
                                       "the old key's expiry (expiry is inherited, never "
                                       "escaped); null: none. A managing key may only set an "
-                                      "earlier one than the old key's.",
+                                      "earlier one than the old key's. Under a maximum key "
+                                      "lifetime (`[keys] max_key_lifetime_days`) the new key "
+                                      "lives at most that many days from now: none (asked or "
+                                      "inherited) becomes that, a later inherited expiry is "
+                                      "brought forward to it, and a later one asked for "
+                                      "answers 400 `invalid_request`.",
                        "examples": ["2026-01-01T00:00:00Z"]},
     },
     "examples": [{"grace_seconds": 86400}],
@@ -1402,6 +1446,18 @@ responses = {
          ("monthly_credits", "invalid_request",
           "monthly_credits must be between 0 and 1000000000000"),
          ("too_many_costs", "invalid_request", "costs has more than 100 rules")]),
+    "ApiKeyBadRequest": err_response(
+        "The request is not acceptable: `invalid_json`, or `invalid_request` (a field missing, "
+        "of the wrong type, unknown or out of range; an `expires_at` past the deployment's "
+        "maximum key lifetime, `[keys] max_key_lifetime_days`, naming the latest allowed time; "
+        "or the body holds a key of this deployment, which is never stored). Nothing was "
+        "changed.",
+        ["invalid_json", "invalid_request"],
+        [("invalid_json", "request body is not valid JSON"),
+         ("invalid_request", "expires_at must be in the future"),
+         ("max_key_lifetime_days", "invalid_request",
+          "expires_at must be no later than 2025-04-15T09:30:00Z: keys live at most 90 days on "
+          "this deployment ([keys] max_key_lifetime_days)")]),
     "WorkspaceBadRequest": err_response(
         "The request is not acceptable: `invalid_json`, or `invalid_request` (a field missing, "
         "of the wrong type, unknown or out of range, or a `plan_id` that names no plan; or the "
@@ -1718,6 +1774,11 @@ parameters = {
                          "schema": S("Environment")},
     "StatusQuery": {"name": "status", "in": "query", "required": False,
                     "description": "Only keys in this status now.", "schema": S("KeyStatus")},
+    "RotationDueQuery": {"name": "rotation_due", "in": "query", "required": False,
+                         "description": "`true`: only keys with `rotation_due` true now "
+                                        "(active, and older than their workspace's rotation "
+                                        "policy). Any other value answers 400.",
+                         "schema": {"type": "string", "enum": ["true"]}},
     "PlanIdPath": {"name": "id", "in": "path", "required": True,
                    "description": "The plan id.", "schema": S("PlanId")},
     "PortalSessionIdPath": {"name": "id", "in": "path", "required": True,
@@ -1828,6 +1889,7 @@ SELF_SERVICE = (" A root key, or a self-service key (scope `keys:manage`) for it
 paths = {}
 PLAN_BODY_ERRS = [("400", "PlanBadRequest"), "413", "415"]
 WORKSPACE_BODY_ERRS = [("400", "WorkspaceBadRequest"), "413", "415"]
+KEY_BODY_ERRS = [("400", "ApiKeyBadRequest"), "413", "415"]
 paths["/v1/plans"] = {
     "post": op("createPlan", "plans", "Create a plan",
                "Creates a plan: a monthly allowance of credits, a rate limit for keys without "
@@ -1883,8 +1945,8 @@ paths["/v1/workspaces/{id}"] = {
               ["404"] + COMMON_AUTH),
     "patch": op("updateWorkspace", "workspaces", "Update a workspace",
                 "Renames a workspace, moves it to another plan (or none), or changes its own "
-                "limit of active keys, allowance, rate limit or billing anchor day (null: back "
-                "to its plan's, else the deployment's). An unknown `plan_id` answers 400 "
+                "limit of active keys, allowance, rate limit, billing anchor day or rotation "
+                "policy (null: back to its plan's, else the deployment's). An unknown `plan_id` answers 400 "
                 "`invalid_request`. Takes effect on the next request on every node. Writes a "
                 "`workspace.update` audit entry." + ROOT_ONLY,
                 [ok("The updated workspace.", "Workspace", example=WORKSPACE_EXAMPLE)],
@@ -1900,7 +1962,7 @@ paths["/v1/api-keys"] = {
                "credits of its own cannot create keys (403 `forbidden`).",
                [ok("The new key and, this once, its secret.", "CreatedApiKey", "201",
                    CREATED_EXAMPLE)],
-               BODY_ERRS + ["404", "409"] + COMMON_AUTH, body="CreateApiKeyRequest"),
+               KEY_BODY_ERRS + ["404", "409"] + COMMON_AUTH, body="CreateApiKeyRequest"),
     "get": op("listApiKeys", "api-keys", "List API keys",
               "Lists keys, newest first, a page at a time; never with secrets. Filters "
               "combine." + SELF_SERVICE + " A self-service caller sees only the keys of its own "
@@ -1908,7 +1970,7 @@ paths["/v1/api-keys"] = {
               [ok("A page of keys.", "ApiKeyList")],
               ["400"] + COMMON_AUTH,
               params=[P("WorkspaceIdQuery"), P("EnvironmentQuery"), P("StatusQuery"),
-                      P("Cursor"), P("Limit")]),
+                      P("RotationDueQuery"), P("Cursor"), P("Limit")]),
 }
 paths["/v1/api-keys/import"] = {
     "post": op("importApiKeys", "api-keys", "Import API keys made elsewhere",
@@ -1953,7 +2015,7 @@ paths["/v1/api-keys/{id}"] = {
                 "answers 409 `key_revoked`. Takes effect for verification at once. Writes a "
                 "`key.update` audit entry." + SELF_SERVICE,
                 [ok("The updated key.", "ApiKey", example=API_KEY_EXAMPLE)],
-                BODY_ERRS + ["404", "409"] + COMMON_AUTH, body="UpdateApiKeyRequest"),
+                KEY_BODY_ERRS + ["404", "409"] + COMMON_AUTH, body="UpdateApiKeyRequest"),
     "delete": op("revokeApiKey", "api-keys", "Revoke an API key",
                  "Revokes a key now and for good; verification answers `revoked` from then on. "
                  "Repeating it answers the same (the first revocation's time). Writes a "
@@ -1978,7 +2040,7 @@ paths["/v1/api-keys/{id}/rotate"] = {
                SELF_SERVICE,
                [ok("The new key with its secret, this once, and the old key's expiry.",
                    "RotatedApiKey", "201", ROTATED_EXAMPLE)],
-               BODY_ERRS + ["404", "409"] + COMMON_AUTH, body="RotateApiKeyRequest",
+               KEY_BODY_ERRS + ["404", "409"] + COMMON_AUTH, body="RotateApiKeyRequest",
                body_required=False),
 }
 paths["/v1/keys/verify"] = {

@@ -39,6 +39,8 @@ Result<std::unique_ptr<App>> App::Open(const Config& config, AppOptions options)
   so.default_max_active = config.max_active_per_workspace;
   so.default_rate_limit = default_rate_limit;
   so.default_plan_id = config.DefaultPlanId();
+  so.rotate_after_days = config.rotate_after_days;
+  so.max_key_lifetime_days = config.max_key_lifetime_days;
   app->service_ = std::make_unique<KeyService>(so);
   if (Status s = app->service_->ApplyConfigPlans(config.plans); !s.ok()) {
     return Status(s.code(), "cannot store the plans of [plans]: " + s.message());

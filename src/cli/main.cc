@@ -128,6 +128,11 @@ std::optional<json> CallList(const std::string& path, std::string query, size_t 
   }
 }
 
+// "active", and "active (rotation due)" past its workspace's rotation policy.
+std::string KeyStatusText(const json& k) {
+  return Str(k, "status") + (k.value("rotation_due", false) ? " (rotation due)" : "");
+}
+
 void PrintKey(const json& k) {
   const std::vector<std::pair<std::string, std::string>> rows = {
       {"id", Str(k, "id")},
@@ -135,7 +140,7 @@ void PrintKey(const json& k) {
       {"name", Str(k, "name")},
       {"workspace", Str(k, "workspace_id")},
       {"environment", Str(k, "environment")},
-      {"status", Str(k, "status")},
+      {"status", KeyStatusText(k)},
       {"scopes", JoinList(k, "scopes")},
       {"ip_allowlist", JoinList(k, "ip_allowlist")},
       {"referrer_allowlist", JoinList(k, "referrer_allowlist")},
@@ -399,7 +404,7 @@ int Main(int argc, char** argv) {
   std::string k_ws, k_env, k_name, k_expires, k_meta, k_rate, k_status, k_id, k_reason;
   std::vector<std::string> k_scopes, k_ips, k_referrers, k_endpoints;
   int64_t k_grace = 0;
-  bool quiet = false;
+  bool quiet = false, k_due = false;
   auto* k_create = keys->add_subcommand("create", "Create an API key; the secret is shown once");
   k_create->add_option("--workspace,-w", k_ws, "Workspace id (ws_…)")->required();
   k_create->add_option("--environment,-e", k_env, "Environment, e.g. live or test")->required();
@@ -458,6 +463,8 @@ int Main(int argc, char** argv) {
   k_list->add_option("--workspace,-w", k_ws, "Only this workspace");
   k_list->add_option("--environment,-e", k_env, "Only this environment");
   k_list->add_option("--status", k_status, "active, revoked, expired or disabled");
+  k_list->add_flag("--rotation-due", k_due,
+                   "Only keys due for rotation by their workspace's policy");
   k_list->add_option("--max", list_max, "At most this many (default: all)");
   k_list->add_flag("--json", as_json, "Print JSON");
   k_list->callback([&] {
@@ -465,6 +472,7 @@ int Main(int argc, char** argv) {
     if (!k_ws.empty()) q += "&workspace_id=" + UrlEncode(k_ws);
     if (!k_env.empty()) q += "&environment=" + UrlEncode(k_env);
     if (!k_status.empty()) q += "&status=" + UrlEncode(k_status);
+    if (k_due) q += "&rotation_due=true";
     auto all = CallList("/v1/api-keys", q, list_max, &exit_code);
     if (!all) return;
     if (as_json) {
@@ -474,7 +482,7 @@ int Main(int argc, char** argv) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& k : *all) {
       rows.push_back({Str(k, "id"), Str(k, "short_prefix"), Str(k, "name"), Str(k, "environment"),
-                      Str(k, "status"), Str(k, "last_used_at"), Str(k, "created_at")});
+                      KeyStatusText(k), Str(k, "last_used_at"), Str(k, "created_at")});
     }
     PrintTable({"ID", "PREFIX", "NAME", "ENV", "STATUS", "LAST USED", "CREATED"}, rows);
   });

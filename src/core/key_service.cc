@@ -4,6 +4,7 @@
 
 #include "core/glob.h"
 #include "core/random.h"
+#include "core/rotation_policy.h"
 #include "core/self_service.h"
 #include "core/sha256.h"
 #include "core/time_format.h"
@@ -186,6 +187,7 @@ Result<CreatedKey> KeyService::CreateKey(NewKeyParams p, const Actor& actor) {
   if (p.expires_at && *p.expires_at <= now) {
     return Status::InvalidRequest("expires_at must be in the future");
   }
+  const bool expiry_asked = p.expires_at.has_value();
   KEYWARD_RETURN_IF_ERROR(ValidateIpAllowlist(&p.ip_allowlist));
   auto ws = store_->GetWorkspace(p.workspace_id);
   if (!ws.ok()) return ws.status();
@@ -231,6 +233,9 @@ Result<CreatedKey> KeyService::CreateKey(NewKeyParams p, const Actor& actor) {
     if (!bound.ok()) return bound.status();
     KEYWARD_RETURN_IF_ERROR(CheckWithinCaller(*caller, k, *bound));
   }
+  // After the caller's bounds: the limit only ever brings an expiry forward.
+  KEYWARD_RETURN_IF_ERROR(
+      ApplyMaxLifetime(options_.max_key_lifetime_days, now, expiry_asked, &k.expires_at));
 
   const json details = {{"name", k.name},
                         {"environment", k.environment},
@@ -238,14 +243,17 @@ Result<CreatedKey> KeyService::CreateKey(NewKeyParams p, const Actor& actor) {
                         {"scopes", k.scopes}};
   auto max_active = MaxActiveKeys(*ws);
   if (!max_active.ok()) return max_active.status();
-  KEYWARD_RETURN_IF_ERROR(store_->InsertKey(
-      k, *max_active, now, MakeAudit(actor, "key.create", k.id, k.workspace_id, details.dump())));
+  Status inserted = store_->InsertKey(
+      k, *max_active, now, MakeAudit(actor, "key.create", k.id, k.workspace_id, details.dump()));
+  if (inserted.code() == Code::kKeyLimitReached) RaiseKeyLimitReached(*ws, *max_active, actor);
+  KEYWARD_RETURN_IF_ERROR(inserted);
   Notify(k);
   return out;
 }
 
 Result<Page<ApiKey>> KeyService::ListKeys(KeyFilter filter, const PageRequest& page) {
   filter.now = options_.clock->Now();
+  filter.rotate_after_days = options_.rotate_after_days;
   return store_->ListKeys(filter, page);
 }
 
@@ -330,6 +338,7 @@ Result<ApiKey> KeyService::UpdateKeyOnce(std::string_view id, const KeyUpdate& u
     if (k.expires_at && *k.expires_at <= options_.clock->Now()) {
       return Status::InvalidRequest("expires_at must be in the future");
     }
+    KEYWARD_RETURN_IF_ERROR(CheckMaxLifetime(options_.max_key_lifetime_days, k, k.expires_at));
     changed["expires_at"] = k.expires_at ? json(FormatRfc3339(*k.expires_at)) : json(nullptr);
   }
   KEYWARD_RETURN_IF_ERROR(ValidateKeyFields(k));
@@ -422,6 +431,9 @@ Result<CreatedKey> KeyService::RotateKeyOnce(std::string_view id, int64_t grace_
     }
     k.expires_at = *new_expires_at;
   }
+  // The replacement is a new key: the maximum lifetime counts from now.
+  KEYWARD_RETURN_IF_ERROR(ApplyMaxLifetime(options_.max_key_lifetime_days, now,
+                                           new_expires_at && *new_expires_at, &k.expires_at));
   if (actor.managing_key != nullptr) {
     auto bound = DefaultRateLimit(*ws);
     if (!bound.ok()) return bound.status();
@@ -440,14 +452,29 @@ Result<CreatedKey> KeyService::RotateKeyOnce(std::string_view id, int64_t grace_
                         {"grace_seconds", grace_seconds}};
   auto max_active = MaxActiveKeys(*ws);
   if (!max_active.ok()) return max_active.status();
-  KEYWARD_RETURN_IF_ERROR(store_->RotateKey(
+  Status rotated = store_->RotateKey(
       k, old->id, old_expires, *max_active, now,
-      MakeAudit(actor, "key.rotate", old->id, old->workspace_id, details.dump()), stale));
+      MakeAudit(actor, "key.rotate", old->id, old->workspace_id, details.dump()), stale);
+  if (rotated.code() == Code::kKeyLimitReached) RaiseKeyLimitReached(*ws, *max_active, actor);
+  KEYWARD_RETURN_IF_ERROR(rotated);
   k.version = 0;  // the new key's own, as stored
   old->expires_at = old_expires;
   Notify(*old);
   Notify(k);
   return out;
+}
+
+void KeyService::RaiseKeyLimitReached(const Workspace& ws, int64_t max_active,
+                                      const Actor& actor) {
+  // Once a day per workspace: a customer retrying at the limit is one
+  // piece of news, not one per click. Best effort: the refusal stands
+  // whether or not the event could be stored.
+  const Timestamp now = options_.clock->Now();
+  const json data = {{"workspace_id", ws.id}, {"max_active_keys", max_active},
+                     {"actor", actor.id}};
+  (void)store_->InsertWebhookEvents({MakeWebhookEvent(
+      "workspace.key_limit_reached", ws.id, now, data.dump(),
+      "workspace.key_limit_reached:" + ws.id + ":" + std::to_string(now / 86'400'000))});
 }
 
 // ---- Root keys ----

@@ -40,6 +40,10 @@ struct KeyServiceOptions {
   std::optional<RateLimit> default_rate_limit;
   // The plan new workspaces are put on ([plans] default); empty: none.
   std::string default_plan_id;
+  // Key lifetime policies (core/rotation_policy.h), in days; unset: none.
+  // A workspace's own rotate_after_days wins over this one.
+  std::optional<int64_t> rotate_after_days;
+  std::optional<int64_t> max_key_lifetime_days;
 };
 
 struct NewKeyParams {
@@ -78,6 +82,7 @@ struct NewWorkspaceParams {
   std::optional<int64_t> monthly_credits;
   std::optional<RateLimit> rate_limit;
   std::optional<int> billing_anchor_day;
+  std::optional<int64_t> rotate_after_days;
 };
 
 // A change to a workspace; unset fields stay, nullopt clears (plan_id "":
@@ -89,6 +94,7 @@ struct WorkspaceUpdate {
   std::optional<std::optional<int64_t>> monthly_credits;
   std::optional<std::optional<RateLimit>> rate_limit;
   std::optional<std::optional<int>> billing_anchor_day;
+  std::optional<std::optional<int64_t>> rotate_after_days;
 };
 
 struct NewPlanParams {
@@ -163,15 +169,25 @@ class KeyService {
   // workspace's, its plan's, the deployment's (nullopt: none). Bounds what a
   // managing key may hand out.
   Result<std::optional<RateLimit>> DefaultRateLimit(const Workspace& ws);
+  // The rotation policy in force for ws, in days: its own, else the
+  // deployment's (nullopt: none). Advice only: a due key keeps working.
+  std::optional<int64_t> RotateAfterDays(const Workspace& ws) const;
+  // The same for the workspace with this id (one read of it).
+  Result<std::optional<int64_t>> RotateAfterDays(std::string_view workspace_id);
 
   // API keys.
   // A managing actor's key is bounded (core/self_service.h): restrictions
-  // it leaves out are its own, and wider ones are kForbidden.
+  // it leaves out are its own, and wider ones are kForbidden. Under a
+  // maximum key lifetime, a key without expires_at gets the latest allowed,
+  // and a later one is kInvalidRequest (as for RotateKey's replacement, and
+  // for UpdateKey to a later or no expiry; imports are exempt).
   Result<CreatedKey> CreateKey(NewKeyParams params, const Actor& actor);
   Result<ApiKey> GetKey(std::string_view id) { return store_->GetKey(id); }
   Result<int64_t> CountActiveKeys(std::string_view workspace_id) {
     return store_->CountActiveKeys(workspace_id, options_.clock->Now());
   }
+  // filter.rotation_due: by each workspace's rotation policy, else the
+  // deployment's.
   Result<Page<ApiKey>> ListKeys(KeyFilter filter, const PageRequest& page);
   // A managing actor may not change its own scopes, restrictions, rate
   // limit, expiry or enabled state, may enable only a key it disabled, and
@@ -275,6 +291,8 @@ class KeyService {
                        std::string workspace_id, std::string details_json) const;
   void Notify(const ApiKey& key);
   void NotifyPolicy();
+  // Tells webhooks that a workspace was refused a key at its limit.
+  void RaiseKeyLimitReached(const Workspace& ws, int64_t max_active, const Actor& actor);
 
   KeyServiceOptions options_;
   KeyStore* store_;

@@ -60,6 +60,9 @@ struct Workspace {
   // The day of the month its credit period starts (1-31; a month shorter
   // than it starts on its last day). Unset: the calendar month, UTC.
   std::optional<int> billing_anchor_day;
+  // Its own rotation policy (core/rotation_policy.h): its keys are due for
+  // rotation this many days after they were made. Unset: the deployment's.
+  std::optional<int64_t> rotate_after_days;
   Timestamp created_at = 0;
 };
 
@@ -173,7 +176,11 @@ struct KeyFilter {
   std::string workspace_id;  // empty: every workspace
   std::string environment;   // empty: every environment
   std::optional<KeyStatus> status;
-  Timestamp now = 0;  // for the status filter
+  // Only active keys due for rotation at now by their workspace's policy,
+  // or else by rotate_after_days, the deployment's (unset: none).
+  bool rotation_due = false;
+  std::optional<int64_t> rotate_after_days;
+  Timestamp now = 0;  // for the status and rotation filters
 };
 
 inline constexpr int64_t kMillisPerMinute = 60'000;

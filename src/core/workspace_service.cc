@@ -6,6 +6,7 @@
 #include "core/key_service.h"
 #include "core/policy.h"
 #include "core/random.h"
+#include "core/rotation_policy.h"
 
 namespace keyward {
 namespace {
@@ -181,11 +182,22 @@ Result<std::optional<RateLimit>> KeyService::DefaultRateLimit(const Workspace& w
   return options_.default_rate_limit;
 }
 
+std::optional<int64_t> KeyService::RotateAfterDays(const Workspace& ws) const {
+  return EffectiveRotateAfterDays(ws, options_.rotate_after_days);
+}
+
+Result<std::optional<int64_t>> KeyService::RotateAfterDays(std::string_view workspace_id) {
+  auto ws = store_->GetWorkspace(workspace_id);
+  if (!ws.ok()) return ws.status();
+  return RotateAfterDays(*ws);
+}
+
 Result<Workspace> KeyService::CreateWorkspace(NewWorkspaceParams params, const Actor& actor) {
   KEYWARD_RETURN_IF_ERROR(ValidateName(params.name));
   KEYWARD_RETURN_IF_ERROR(ValidateMaxActiveKeys(params.max_active_keys));
   KEYWARD_RETURN_IF_ERROR(ValidateMonthlyCredits(params.monthly_credits));
   KEYWARD_RETURN_IF_ERROR(ValidateAnchorDay(params.billing_anchor_day));
+  KEYWARD_RETURN_IF_ERROR(ValidatePolicyDays(params.rotate_after_days, "rotate_after_days"));
   if (params.rate_limit) KEYWARD_RETURN_IF_ERROR(ValidateRateLimit(*params.rate_limit));
   Workspace ws;
   ws.id = NewId("ws");
@@ -195,6 +207,7 @@ Result<Workspace> KeyService::CreateWorkspace(NewWorkspaceParams params, const A
   ws.monthly_credits = params.monthly_credits;
   ws.rate_limit = params.rate_limit;
   ws.billing_anchor_day = params.billing_anchor_day;
+  ws.rotate_after_days = params.rotate_after_days;
   ws.created_at = options_.clock->Now();
   json details = {{"name", ws.name}};
   if (ws.max_active_keys) details["max_active_keys"] = *ws.max_active_keys;
@@ -202,6 +215,7 @@ Result<Workspace> KeyService::CreateWorkspace(NewWorkspaceParams params, const A
   if (ws.monthly_credits) details["monthly_credits"] = *ws.monthly_credits;
   if (ws.rate_limit) details["rate_limit"] = RateLimitJson(ws.rate_limit);
   if (ws.billing_anchor_day) details["billing_anchor_day"] = *ws.billing_anchor_day;
+  if (ws.rotate_after_days) details["rotate_after_days"] = *ws.rotate_after_days;
   KEYWARD_RETURN_IF_ERROR(store_->CreateWorkspace(
       ws, MakeAudit(actor, "workspace.create", ws.id, ws.id, details.dump())));
   return ws;
@@ -240,6 +254,11 @@ Result<Workspace> KeyService::UpdateWorkspace(std::string_view id, const Workspa
     KEYWARD_RETURN_IF_ERROR(ValidateAnchorDay(*u.billing_anchor_day));
     ws->billing_anchor_day = *u.billing_anchor_day;
     details["billing_anchor_day"] = OrNull(ws->billing_anchor_day);
+  }
+  if (u.rotate_after_days) {
+    KEYWARD_RETURN_IF_ERROR(ValidatePolicyDays(*u.rotate_after_days, "rotate_after_days"));
+    ws->rotate_after_days = *u.rotate_after_days;
+    details["rotate_after_days"] = OrNull(ws->rotate_after_days);
   }
   KEYWARD_RETURN_IF_ERROR(store_->UpdateWorkspace(
       *ws, MakeAudit(actor, "workspace.update", ws->id, ws->id, details.dump())));

@@ -16,6 +16,7 @@
 #include "core/cidr.h"
 #include "core/key_format.h"
 #include "core/key_service.h"
+#include "core/rotation_policy.h"
 #include "server/config_toml.h"
 #include "server/http_server.h"
 
@@ -254,6 +255,10 @@ Status ApplyToml(std::string_view text, const std::string& path, Config* c, bool
           *accept_set = true;
         } else if (sub == "max_active_per_workspace") {
           KEYWARD_RETURN_IF_ERROR(ReadInt(kv, path, name, &c->max_active_per_workspace));
+        } else if (sub == "rotate_after_days" || sub == "max_key_lifetime_days") {
+          int64_t days = 0;
+          KEYWARD_RETURN_IF_ERROR(ReadInt(kv, path, name, &days));
+          (sub == "rotate_after_days" ? c->rotate_after_days : c->max_key_lifetime_days) = days;
         } else if (sub == "legacy") {
           KEYWARD_RETURN_IF_ERROR(ReadLegacyFormats(kv, path, c));
         } else {
@@ -428,6 +433,9 @@ Status Validate(const Config& c) {
   if (c.max_active_per_workspace < 1 || c.max_active_per_workspace > 100000) {
     return Status::InvalidRequest("keys.max_active_per_workspace: must be between 1 and 100000");
   }
+  KEYWARD_RETURN_IF_ERROR(ValidatePolicyDays(c.rotate_after_days, "keys.rotate_after_days"));
+  KEYWARD_RETURN_IF_ERROR(
+      ValidatePolicyDays(c.max_key_lifetime_days, "keys.max_key_lifetime_days"));
   if (c.usage_retention_days < 1 || c.usage_retention_days > 3650) {
     return Status::InvalidRequest("usage_retention_days: must be between 1 and 3650");
   }
@@ -547,6 +555,14 @@ Result<Config> LoadConfig(const ConfigFlags& flags, const EnvLookup& env) {
   if (auto v = env("KEYWARD_KEYS_MAX_ACTIVE_PER_WORKSPACE")) {
     KEYWARD_RETURN_IF_ERROR(
         ParseInt(*v, where, "KEYWARD_KEYS_MAX_ACTIVE_PER_WORKSPACE", &c.max_active_per_workspace));
+  }
+  for (auto [name, target] : {std::pair{"KEYWARD_KEYS_ROTATE_AFTER_DAYS", &c.rotate_after_days},
+                              {"KEYWARD_KEYS_MAX_KEY_LIFETIME_DAYS", &c.max_key_lifetime_days}}) {
+    if (auto v = env(name)) {
+      int64_t days = 0;
+      KEYWARD_RETURN_IF_ERROR(ParseInt(*v, where, name, &days));
+      *target = days;
+    }
   }
   const std::pair<const char*, int64_t*> ints[] = {
       {"KEYWARD_USAGE_RETENTION_DAYS", &c.usage_retention_days},

@@ -42,6 +42,11 @@ struct Config {
   // [[keys.legacy]]: shapes of keys imported from another system.
   std::vector<LegacyFormatSpec> legacy_formats;
   int64_t max_active_per_workspace = 20;
+  // Key lifetime policies, in days (core/rotation_policy.h); unset: none.
+  // Keys older than rotate_after_days are marked due for rotation (a
+  // workspace may set its own); new keys live at most max_key_lifetime_days.
+  std::optional<int64_t> rotate_after_days;
+  std::optional<int64_t> max_key_lifetime_days;
   int64_t usage_retention_days = 90;
   // Usage rows (a key, a minute, an answer code) kept in memory while
   // storage refuses them; past this, the oldest are dropped and counted in

@@ -184,6 +184,35 @@ max_active_per_workspace = 5
   EXPECT_EQ(c->accept_environments, (std::vector<std::string>{"live", "test"}));
 }
 
+TEST_F(ConfigTest, KeyLifetimePoliciesAreUnsetUnlessGivenAndOneToTenYears) {
+  auto c = LoadConfig({}, Env());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->rotate_after_days, std::nullopt);
+  EXPECT_EQ(c->max_key_lifetime_days, std::nullopt);
+  ConfigFlags flags;
+  flags.config_file = WriteConfig("[keys]\nrotate_after_days = 90\nmax_key_lifetime_days = 365\n");
+  c = LoadConfig(flags, Env());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->rotate_after_days, 90);
+  EXPECT_EQ(c->max_key_lifetime_days, 365);
+  env_["KEYWARD_KEYS_ROTATE_AFTER_DAYS"] = "30";
+  env_["KEYWARD_KEYS_MAX_KEY_LIFETIME_DAYS"] = "3650";
+  c = LoadConfig(flags, Env());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->rotate_after_days, 30);
+  EXPECT_EQ(c->max_key_lifetime_days, 3650);
+  env_["KEYWARD_KEYS_MAX_KEY_LIFETIME_DAYS"] = "3651";
+  c = LoadConfig(flags, Env());
+  EXPECT_EQ(c.status().code(), Code::kInvalidRequest);
+  EXPECT_NE(c.status().message().find("keys.max_key_lifetime_days"), std::string::npos);
+  env_.clear();
+  for (const char* bad :
+       {"rotate_after_days = 0", "rotate_after_days = \"90\"", "max_key_lifetime_days = -1"}) {
+    auto r = ParseConfigText(std::string("[keys]\n") + bad, "t.toml");
+    EXPECT_EQ(r.status().code(), Code::kInvalidRequest) << bad;
+  }
+}
+
 TEST_F(ConfigTest, LegacyKeyFormatsAsTheREADMEWritesThem) {
   ConfigFlags flags;
   flags.config_file = WriteConfig(R"(

@@ -1,6 +1,7 @@
 #include "server/json_codec.h"
 
 #include "core/redact.h"
+#include "core/rotation_policy.h"
 #include "core/time_format.h"
 
 namespace keyward {
@@ -317,7 +318,8 @@ Json RateLimitJson(const std::optional<RateLimit>& r) {
 }
 
 Json KeyJson(const ApiKey& k, Timestamp now, const RequestCounts* counts,
-             const std::optional<CreditState>& credits) {
+             const std::optional<CreditState>& credits,
+             const std::optional<int64_t>& rotate_after_days) {
   Json meta = Json::parse(k.meta_json, nullptr, false);
   if (!meta.is_object()) meta = Json::object();
   Json credits_json = nullptr;
@@ -338,6 +340,7 @@ Json KeyJson(const ApiKey& k, Timestamp now, const RequestCounts* counts,
       {"environment", k.environment},
       {"name", k.name},
       {"status", KeyStatusName(k.StatusAt(now))},
+      {"rotation_due", IsRotationDue(k, rotate_after_days, now)},
       {"enabled", !k.disabled},
       {"scopes", k.scopes},
       {"ip_allowlist", k.ip_allowlist},

@@ -72,9 +72,12 @@ Json PlanJson(const Plan& plan);
 Json CreditStateJson(const CreditState& s);
 // counts: valid verifications over the last 24 h and 30 days (0 when null).
 // credits: what the key's own credits have left (routes/credits_view.cc);
-// shown with its refill when the key has credits.
-Json KeyJson(const ApiKey& key, Timestamp now, const RequestCounts* counts = nullptr,
-             const std::optional<CreditState>& credits = std::nullopt);
+// shown with its refill when the key has credits. rotate_after_days: the
+// rotation policy in force for its workspace (KeyService::RotateAfterDays),
+// which rotation_due is reckoned by.
+Json KeyJson(const ApiKey& key, Timestamp now, const RequestCounts* counts,
+             const std::optional<CreditState>& credits,
+             const std::optional<int64_t>& rotate_after_days);
 Json WorkspaceJson(const Workspace& ws, int64_t limit_in_force, int64_t active_keys);
 Json AuditJson(const AuditEntry& e);
 Json RootKeyJson(const RootKey& k);

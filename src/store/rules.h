@@ -33,7 +33,7 @@ inline constexpr const char* kKeyColumns =
     "credits_refill_amount, credits_refill_interval, credits_refill_day";
 inline constexpr const char* kWorkspaceColumns =
     "id, name, max_active_keys, created_at, plan_id, monthly_credits, rate_limit_limit, "
-    "rate_limit_period, billing_anchor_day";
+    "rate_limit_period, billing_anchor_day, rotate_after_days";
 inline constexpr const char* kPlanColumns =
     "id, name, monthly_credits, rate_limit_limit, rate_limit_period, max_active_keys, cost_rules, "
     "from_config, created_at, updated_at";
@@ -79,7 +79,8 @@ void BindKeyUpdate(Binder& s, const ApiKey& k);
 
 // A workspace's values in the order CreateWorkspace writes them: id, name,
 // max_active_keys, created_at, plan_id (NULL when none), monthly_credits,
-// rate_limit_limit, rate_limit_period, billing_anchor_day. UpdateWorkspace
+// rate_limit_limit, rate_limit_period, billing_anchor_day,
+// rotate_after_days. UpdateWorkspace
 // binds the same from name on, without created_at (the caller binds the id
 // after them).
 inline constexpr const char* kWorkspaceInsertColumns = kWorkspaceColumns;
@@ -183,6 +184,7 @@ Workspace WorkspaceFromRow(const Row& s) {
     w.rate_limit = RateLimit{*limit, *period};
   }
   if (auto day = s.OptInt(8)) w.billing_anchor_day = static_cast<int>(*day);
+  w.rotate_after_days = s.OptInt(9);
   return w;
 }
 
@@ -320,6 +322,7 @@ void BindWorkspaceUpdate(Binder& s, const Workspace& w) {
   s.Bind(w.name).Bind(w.max_active_keys).BindNullableText(w.plan_id).Bind(w.monthly_credits);
   s.Bind(RateLimitCount(w.rate_limit)).Bind(RateLimitPeriod(w.rate_limit));
   s.Bind(w.billing_anchor_day ? std::optional<int64_t>(*w.billing_anchor_day) : std::nullopt);
+  s.Bind(w.rotate_after_days);
 }
 
 template <typename Binder>
@@ -328,6 +331,7 @@ void BindWorkspaceInsert(Binder& s, const Workspace& w) {
   s.BindNullableText(w.plan_id).Bind(w.monthly_credits);
   s.Bind(RateLimitCount(w.rate_limit)).Bind(RateLimitPeriod(w.rate_limit));
   s.Bind(w.billing_anchor_day ? std::optional<int64_t>(*w.billing_anchor_day) : std::nullopt);
+  s.Bind(w.rotate_after_days);
 }
 
 template <typename Binder>

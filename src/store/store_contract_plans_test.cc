@@ -44,6 +44,7 @@ void ExpectSameWorkspace(const Workspace& got, const Workspace& want) {
   EXPECT_EQ(got.monthly_credits, want.monthly_credits);
   EXPECT_EQ(got.rate_limit, want.rate_limit);
   EXPECT_EQ(got.billing_anchor_day, want.billing_anchor_day);
+  EXPECT_EQ(got.rotate_after_days, want.rotate_after_days);
   EXPECT_EQ(got.created_at, want.created_at);
 }
 

@@ -419,7 +419,8 @@ TEST_P(StoreContractTest, AChangeOnOneNodeReachesTheOthersChangeLog) {
 
 // Every TEST_P of the suite, in this file and beside it
 // (store_contract_plans_test.cc, store_contract_credits_test.cc,
-// store_contract_import_test.cc), on every engine.
+// store_contract_import_test.cc, store_contract_rotation_test.cc), on every
+// engine.
 INSTANTIATE_TEST_SUITE_P(Engines, StoreContractTest, ::testing::ValuesIn(kEngines),
                          [](const auto& info) { return std::string(info.param.name); });
 

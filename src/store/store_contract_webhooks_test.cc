@@ -4,6 +4,7 @@
 // instantiated on every engine by store/store_contract_test.cc.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -107,6 +108,26 @@ TEST_P(StoreContractTest, AnOwnerHasAtMostMaxEndpoints) {
   EXPECT_EQ(store_->InsertWebhookEndpoint(Endpoint("we_3"), 2, Audit()).code(), Code::kConflict);
   // The workspace's count is its own.
   EXPECT_TRUE(store_->InsertWebhookEndpoint(Endpoint("we_4", "ws_contract"), 2, Audit()).ok());
+}
+
+TEST_P(StoreContractTest, NodesRacingForTheLastEndpointsNeverPassTheLimit) {
+  auto other = OpenAgain();
+  ASSERT_NE(other, nullptr);
+  KeyStore* stores[] = {store_.get(), other.get()};
+  constexpr int kMax = 3;
+  std::atomic<int> made{0};
+  OnThreads(8, [&](int i) {
+    // Each thread tries one endpoint of the operator and one of the workspace.
+    for (const std::string owner : {"", "ws_contract"}) {
+      const std::string id = "we_" + std::to_string(i) + (owner.empty() ? "_op" : "_ws");
+      Status s = stores[i % 2]->InsertWebhookEndpoint(Endpoint(id, owner), kMax, Audit());
+      EXPECT_TRUE(s.ok() || s.code() == Code::kConflict) << s.ToString();
+      if (s.ok()) made.fetch_add(1);
+    }
+  });
+  EXPECT_EQ(made.load(), 2 * kMax);
+  EXPECT_EQ(store_->ListWebhookEndpoints(std::string())->size(), size_t{kMax});
+  EXPECT_EQ(store_->ListWebhookEndpoints(std::string("ws_contract"))->size(), size_t{kMax});
 }
 
 TEST_P(StoreContractTest, AChangeWritesItsEventsAndEachEndpointGetsOneDelivery) {

@@ -1,4 +1,5 @@
-// Workspaces: create, read, list, patch, validation, pagination, audit.
+// Workspaces: create, read, list, patch, validation, pagination, audit, the
+// rotation policy.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -6,6 +7,8 @@ import {
   assertError,
   assertNoStore,
   assertWorkspace,
+  assertKeyObject,
+  fabricateKey,
   RFC3339_UTC,
 } from './lib/keyward.mjs';
 
@@ -218,4 +221,108 @@ test('workspace create and update are audited with actor and ip', async () => {
   }
   // Newest first.
   assert.ok(entries.indexOf(update) < entries.indexOf(create));
+});
+
+test('rotation policy: [keys] rotate_after_days marks old keys rotation_due, a workspace override wins, and max_key_lifetime_days caps new keys', async (t) => {
+  const DAY = 86_400_000;
+  const pol = await startServer({ config: { keys: { rotate_after_days: 90, max_key_lifetime_days: 365 } } });
+  t.after(() => pol.close());
+  // Without the configuration there is no policy.
+  const plainWs = await srv.createWorkspace('no policy');
+  assert.equal(plainWs.rotate_after_days, null);
+  assert.equal(plainWs.rotate_after_days_override, null);
+
+  const deflt = await pol.createWorkspace('deployment policy');
+  assertWorkspace(deflt);
+  assert.equal(deflt.rotate_after_days, 90, "the deployment's");
+  assert.equal(deflt.rotate_after_days_override, null);
+  const strict = await pol.createWorkspace('strict', { rotate_after_days: 30 });
+  assert.equal(strict.rotate_after_days, 30);
+  assert.equal(strict.rotate_after_days_override, 30);
+
+  // Keys made elsewhere, adopted with their age (and no expiry: imports are not capped).
+  const daysAgo = (n) => new Date(Date.now() - n * DAY).toISOString().replace(/\.\d+Z$/, 'Z');
+  const secrets = { old: fabricateKey(), mid: fabricateKey(), strictMid: fabricateKey() };
+  const r = await pol.post('/v1/api-keys/import', {
+    keys: [
+      { workspace_id: deflt.id, environment: 'live', key: secrets.old, name: 'old', created_at: daysAgo(100) },
+      { workspace_id: deflt.id, environment: 'live', key: secrets.mid, name: 'mid', created_at: daysAgo(40) },
+      { workspace_id: strict.id, environment: 'live', key: secrets.strictMid, name: 'strict mid', created_at: daysAgo(40) },
+    ],
+  });
+  assert.equal(r.status, 200, r.text);
+  const [old, mid, strictMid] = r.json.results.map((row) => {
+    assert.equal(row.status, 'imported', JSON.stringify(row));
+    return row.id;
+  });
+  assert.equal((await pol.get(`/v1/api-keys/${old}`)).json.expires_at, null, 'an import keeps no expiry');
+  const fresh = await pol.createKey(deflt.id);
+  assertKeyObject(fresh);
+  assert.equal(fresh.rotation_due, false, 'a new key is not due');
+
+  const due = async (query = '') => (await pol.listAll(`/v1/api-keys?rotation_due=true${query}`)).map((k) => k.id).sort();
+  const dueOf = async (id) => (await pol.get(`/v1/api-keys/${id}`)).json.rotation_due;
+  assert.deepEqual(await due(), [old, strictMid].sort());
+  assert.deepEqual(await due(`&workspace_id=${deflt.id}`), [old]);
+  assert.equal(await dueOf(old), true);
+  assert.equal(await dueOf(mid), false);
+  for (const k of await pol.listAll(`/v1/api-keys?workspace_id=${deflt.id}`)) {
+    assertKeyObject(k);
+    assert.equal(k.rotation_due, k.id === old, `${k.name} in the list`);
+  }
+  // Advice, not expiry: a due key verifies.
+  assert.equal((await pol.verify({ key: secrets.old })).code, 'valid');
+  assertError(await pol.get('/v1/api-keys?rotation_due=false'), 400, 'invalid_request', 'rotation_due=false');
+
+  // The override: null falls back to the deployment's, a longer one wins too.
+  let p = await pol.patch(`/v1/workspaces/${strict.id}`, { rotate_after_days: null });
+  assert.equal(p.status, 200, p.text);
+  assert.equal(p.json.rotate_after_days, 90);
+  assert.equal(p.json.rotate_after_days_override, null);
+  assert.equal(await dueOf(strictMid), false);
+  p = await pol.patch(`/v1/workspaces/${deflt.id}`, { rotate_after_days: 3650 });
+  assert.equal(p.status, 200, p.text);
+  assert.equal(await dueOf(old), false);
+  assert.deepEqual(await due(), []);
+  for (const bad of [0, 3651, '30', 1.5]) {
+    assertError(await pol.patch(`/v1/workspaces/${deflt.id}`, { rotate_after_days: bad }), 400, 'invalid_request', `rotate_after_days ${bad}`);
+  }
+  p = await pol.patch(`/v1/workspaces/${deflt.id}`, { rotate_after_days: 20 });
+  assert.deepEqual(await due(), [old, mid].sort());
+
+  // Workspace settings are the operator's: a managing key cannot touch them.
+  const manager = await pol.createKey(deflt.id, { scopes: ['keys:manage', 'orders:read'] });
+  for (const body of [{ rotate_after_days: 3650 }, { rotate_after_days: null }]) {
+    const m = await pol.patch(`/v1/workspaces/${deflt.id}`, body, { token: manager.key });
+    assert.equal(m.status, 403, `a managing key patching ${JSON.stringify(body)}: ${m.text}`);
+  }
+  const m = await pol.post('/v1/workspaces', { name: 'mine', rotate_after_days: 1 }, { token: manager.key });
+  assert.equal(m.status, 403, m.text);
+  assert.equal((await pol.get(`/v1/workspaces/${deflt.id}`)).json.rotate_after_days_override, 20);
+
+  // max_key_lifetime_days: a new key without expires_at gets now + 365 days.
+  const within = (iso, ms) => Math.abs(Date.parse(iso) - (Date.now() + ms)) < 60_000;
+  assert.ok(within(fresh.expires_at, 365 * DAY), `expires_at ${fresh.expires_at} is a year away`);
+  assert.ok(within(manager.expires_at, 365 * DAY));
+  const far = new Date(Date.now() + 400 * DAY).toISOString();
+  const refused = await pol.post('/v1/api-keys', { workspace_id: deflt.id, environment: 'live', name: 'long', expires_at: far });
+  assertError(refused, 400, 'invalid_request', 'a create past the limit');
+  assert.match(refused.json.message, /max_key_lifetime_days/);
+  assert.match(refused.json.message, /no later than \d{4}-\d\d-\d\dT/);
+  assertError(await pol.post(`/v1/api-keys/${mid}/rotate`, { expires_at: far }), 400, 'invalid_request', 'a rotation past the limit');
+  assertError(await pol.patch(`/v1/api-keys/${fresh.id}`, { expires_at: null }), 400, 'invalid_request', 'an update to no expiry');
+  assertError(await pol.patch(`/v1/api-keys/${fresh.id}`, { expires_at: far }), 400, 'invalid_request', 'an update past the limit');
+  // Nor does a managing key get past it by rotating an uncapped key.
+  const rot = await pol.post(`/v1/api-keys/${mid}/rotate`, { expires_at: far }, { token: manager.key });
+  assertError(rot, 400, 'invalid_request', 'a managing key rotating past the limit');
+  const soon = new Date(Date.now() + 100 * DAY).toISOString().replace(/\.\d+Z$/, 'Z');
+  const rotated = await pol.post(`/v1/api-keys/${mid}/rotate`, { expires_at: soon }, { token: manager.key });
+  assert.equal(rotated.status, 201, rotated.text);
+  assert.equal(rotated.json.expires_at, soon);
+  // The replacement of a key without expiry, made by a root key, gets the limit.
+  const rootRotated = await pol.post(`/v1/api-keys/${old}/rotate`, {});
+  assert.equal(rootRotated.status, 201, rootRotated.text);
+  assert.ok(within(rootRotated.json.expires_at, 365 * DAY), `the replacement expires ${rootRotated.json.expires_at}`);
+  assert.equal(rotated.json.rotation_due, false, 'the replacement counts from its own creation');
+  assert.equal((await pol.get(`/v1/api-keys/${fresh.id}`)).json.expires_at, fresh.expires_at, 'refusals changed nothing');
 });

@@ -3,6 +3,8 @@
 // serving thread at once.
 #include "server/routes/routes.h"
 
+#include <unordered_map>
+
 #include "core/key_service.h"
 #include "core/time_format.h"
 #include "server/api.h"
@@ -10,6 +12,38 @@
 
 namespace keyward {
 namespace {
+
+// The rotation policy in force for each workspace an answer shows keys of,
+// read once per workspace per answer.
+class RotationPolicies {
+ public:
+  explicit RotationPolicies(const RouteContext& ctx) : ctx_(ctx) {}
+  Result<std::optional<int64_t>> For(const std::string& workspace_id) {
+    auto it = days_.find(workspace_id);
+    if (it != days_.end()) return it->second;
+    auto days = ctx_.service->RotateAfterDays(workspace_id);
+    if (!days.ok()) return days.status();
+    days_.emplace(workspace_id, *days);
+    return *days;
+  }
+
+ private:
+  const RouteContext& ctx_;
+  std::unordered_map<std::string, std::optional<int64_t>> days_;
+};
+
+// The key as answered, with its credits and rotation advice. After a write,
+// which has committed (and may carry a secret shown only now), what cannot
+// be read is left out instead: no credits left, no rotation due.
+Result<Json> KeyAnswer(const RouteContext& ctx, const ApiKey& key, const RequestCounts* counts,
+                       RotationPolicies& policies, bool after_write = false) {
+  auto left = KeyCreditsLeft(ctx, key);
+  if (!left.ok() && !after_write) return left.status();
+  auto days = policies.For(key.workspace_id);
+  if (!days.ok() && !after_write) return days.status();
+  return KeyJson(key, ctx.service->clock().Now(), counts, left.ok() ? *left : std::nullopt,
+                 days.ok() ? *days : std::nullopt);
+}
 
 void CreateKey(Call& call, const RouteContext& ctx) {
   auto body = WriteBody(call, ctx, false);
@@ -87,9 +121,8 @@ void CreateKey(Call& call, const RouteContext& ctx) {
   auto created = ctx.service->CreateKey(std::move(p), call.actor());
   if (!created.ok()) return call.Fail(created.status());
   call.reply.key_prefix = created->record.short_prefix;
-  auto left = KeyCreditsLeft(ctx, created->record);
-  Json j = KeyJson(created->record, ctx.service->clock().Now(), nullptr,
-                   left.ok() ? *left : std::nullopt);
+  RotationPolicies policies(ctx);
+  Json j = *KeyAnswer(ctx, created->record, nullptr, policies, /*after_write=*/true);
   j["key"] = created->secret;
   call.SendJson(201, j);
 }
@@ -97,7 +130,8 @@ void CreateKey(Call& call, const RouteContext& ctx) {
 void ListKeys(Call& call, const RouteContext& ctx) {
   QueryParams q;
   PageRequest page;
-  if (!call.Query({"workspace_id", "environment", "status", "cursor", "limit"}, &q) ||
+  if (!call.Query({"workspace_id", "environment", "status", "rotation_due", "cursor", "limit"},
+                  &q) ||
       !call.Page(q, &page)) {
     return;
   }
@@ -112,6 +146,11 @@ void ListKeys(Call& call, const RouteContext& ctx) {
                           "status must be one of active, revoked, expired, disabled");
       }
     }
+    if (k == "rotation_due" && !v.empty()) {
+      // Only true: the keys to act on ("not due" would be every other key).
+      if (v != "true") return call.Error(Code::kInvalidRequest, "rotation_due must be true");
+      filter.rotation_due = true;
+    }
   }
   if (!call.who.root) {
     if (!MayReach(call.who, filter.workspace_id, filter.environment)) {
@@ -122,16 +161,16 @@ void ListKeys(Call& call, const RouteContext& ctx) {
   }
   auto list = ctx.service->ListKeys(filter, page);
   if (!list.ok()) return call.Fail(list.status());
-  const Timestamp now = ctx.service->clock().Now();
   std::vector<std::string> ids;
   for (const auto& k : list->items) ids.push_back(k.id);
   auto counts = ctx.service->CountRequests(ids);
   if (!counts.ok()) return call.Fail(counts.status());
   Json data = Json::array();
+  RotationPolicies policies(ctx);
   for (const auto& k : list->items) {
-    auto left = KeyCreditsLeft(ctx, k);
-    if (!left.ok()) return call.Fail(left.status());
-    data.push_back(KeyJson(k, now, &(*counts)[k.id], *left));
+    auto j = KeyAnswer(ctx, k, &(*counts)[k.id], policies);
+    if (!j.ok()) return call.Fail(j.status());
+    data.push_back(std::move(*j));
   }
   call.SendJson(200, ListBody(std::move(data), list->next_cursor));
 }
@@ -141,9 +180,10 @@ void GetKey(Call& call, const RouteContext& ctx) {
   if (!key) return;
   auto counts = ctx.service->CountRequests({key->id});
   if (!counts.ok()) return call.Fail(counts.status());
-  auto left = KeyCreditsLeft(ctx, *key);
-  if (!left.ok()) return call.Fail(left.status());
-  call.SendJson(200, KeyJson(*key, ctx.service->clock().Now(), &(*counts)[key->id], *left));
+  RotationPolicies policies(ctx);
+  auto j = KeyAnswer(ctx, *key, &(*counts)[key->id], policies);
+  if (!j.ok()) return call.Fail(j.status());
+  call.SendJson(200, *j);
 }
 
 void UpdateKey(Call& call, const RouteContext& ctx) {
@@ -174,9 +214,8 @@ void UpdateKey(Call& call, const RouteContext& ctx) {
   }
   auto key = ctx.service->UpdateKey(call.params[0], u, call.actor());
   if (!key.ok()) return call.Fail(key.status());
-  auto left = KeyCreditsLeft(ctx, *key);
-  call.SendJson(
-      200, KeyJson(*key, ctx.service->clock().Now(), nullptr, left.ok() ? *left : std::nullopt));
+  RotationPolicies policies(ctx);
+  call.SendJson(200, *KeyAnswer(ctx, *key, nullptr, policies, /*after_write=*/true));
 }
 
 void RevokeKey(Call& call, const RouteContext& ctx) {
@@ -212,9 +251,8 @@ void RotateKey(Call& call, const RouteContext& ctx) {
   auto rotated = ctx.service->RotateKey(call.params[0], grace.value_or(0), expires, call.actor());
   if (!rotated.ok()) return call.Fail(rotated.status());
   auto old = ctx.service->GetKey(call.params[0]);
-  auto left = KeyCreditsLeft(ctx, rotated->record);
-  Json j = KeyJson(rotated->record, ctx.service->clock().Now(), nullptr,
-                   left.ok() ? *left : std::nullopt);
+  RotationPolicies policies(ctx);
+  Json j = *KeyAnswer(ctx, rotated->record, nullptr, policies, /*after_write=*/true);
   j["key"] = rotated->secret;
   j["old_key"] = {{"id", std::string(call.params[0])},
                   {"expires_at", old.ok() ? TimeOrNull(old->expires_at) : Json(nullptr)}};

@@ -4,6 +4,7 @@
 
 #include "core/key_service.h"
 #include "core/policy.h"
+#include "core/rotation_policy.h"
 #include "server/api.h"
 #include "server/auth.h"
 
@@ -32,6 +33,10 @@ Result<Json> WorkspaceObject(const RouteContext& ctx, const Workspace& ws,
   j["rate_limit"] = RateLimitJson(rate);
   j["rate_limit_override"] = RateLimitJson(ws.rate_limit);
   j["billing_anchor_day"] = ws.billing_anchor_day ? Json(*ws.billing_anchor_day) : Json(nullptr);
+  const std::optional<int64_t> rotate = ctx.service->RotateAfterDays(ws);
+  j["rotate_after_days"] = rotate ? Json(*rotate) : Json(nullptr);
+  j["rotate_after_days_override"] =
+      ws.rotate_after_days ? Json(*ws.rotate_after_days) : Json(nullptr);
   auto left = WorkspaceCreditsJson(ctx, ws, only_environment);
   if (!left.ok()) return left.status();
   j["credits"] = std::move(*left);
@@ -49,13 +54,14 @@ void CreateWorkspace(Call& call, const RouteContext& ctx) {
   std::optional<int64_t> anchor;
   std::optional<std::string> plan;
   if (!call.Check(f.OnlyFields({"name", "max_active_keys", "plan_id", "monthly_credits",
-                                "rate_limit", "billing_anchor_day"})) ||
+                                "rate_limit", "billing_anchor_day", "rotate_after_days"})) ||
       !call.Check(f.RequiredString("name", &p.name)) ||
       !call.Check(f.Int("max_active_keys", 1, 100000, &p.max_active_keys)) ||
       !call.Check(f.NullablePlanId("plan_id", &plan)) ||
       !call.Check(f.Int("monthly_credits", 0, 1'000'000'000'000, &p.monthly_credits)) ||
       !call.Check(f.NullableRateLimit("rate_limit", &rate)) ||
-      !call.Check(f.Int("billing_anchor_day", 1, 31, &anchor))) {
+      !call.Check(f.Int("billing_anchor_day", 1, 31, &anchor)) ||
+      !call.Check(f.Int("rotate_after_days", 1, kMaxPolicyDays, &p.rotate_after_days))) {
     return;
   }
   p.plan_id = plan;
@@ -107,13 +113,14 @@ void UpdateWorkspace(Call& call, const RouteContext& ctx) {
   WorkspaceUpdate u;
   std::optional<std::optional<int64_t>> anchor;
   if (!call.Check(f.OnlyFields({"name", "max_active_keys", "plan_id", "monthly_credits",
-                                "rate_limit", "billing_anchor_day"})) ||
+                                "rate_limit", "billing_anchor_day", "rotate_after_days"})) ||
       !call.Check(f.String("name", &u.name)) ||
       !call.Check(f.NullableInt("max_active_keys", 1, 100000, &u.max_active_keys)) ||
       !call.Check(f.NullablePlanId("plan_id", &u.plan_id)) ||
       !call.Check(f.NullableInt("monthly_credits", 0, 1'000'000'000'000, &u.monthly_credits)) ||
       !call.Check(f.NullableRateLimit("rate_limit", &u.rate_limit)) ||
-      !call.Check(f.NullableInt("billing_anchor_day", 1, 31, &anchor))) {
+      !call.Check(f.NullableInt("billing_anchor_day", 1, 31, &anchor)) ||
+      !call.Check(f.NullableInt("rotate_after_days", 1, kMaxPolicyDays, &u.rotate_after_days))) {
     return;
   }
   if (anchor) {

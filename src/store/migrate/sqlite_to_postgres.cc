@@ -30,7 +30,7 @@ constexpr TableSpec kTables[] = {
      false},
     {"workspaces",
      "seq, id, name, max_active_keys, created_at, plan_id, monthly_credits, rate_limit_limit, "
-     "rate_limit_period, billing_anchor_day",
+     "rate_limit_period, billing_anchor_day, rotate_after_days",
      true},
     {"api_keys",
      "seq, id, hash, short_prefix, workspace_id, environment, name, scopes, ip_allowlist, "
@@ -52,6 +52,17 @@ constexpr TableSpec kTables[] = {
      true},
     {"web_sessions",
      "token_hash, kind, portal_session_id, root_key_id, created_at, expires_at, ended_at, ip",
+     false},
+    {"webhook_endpoints",
+     "id, workspace_id, url, events, description, enabled, disabled_reason, secret, "
+     "previous_secret, previous_secret_expires_at, created_at, updated_at, version",
+     false},
+    // seq copied as it is: deliveries name their event by it.
+    {"webhook_events", "seq, id, type, workspace_id, created_at, payload, dedupe_key, fanned_out",
+     true},
+    {"webhook_deliveries",
+     "id, endpoint_id, event_seq, status, attempts, next_attempt_at, last_attempt_at, "
+     "response_status, latency_ms, error, manual, claim_id, claimed_until, created_at",
      false},
 };
 
@@ -305,8 +316,8 @@ Result<MigrationReport> MigrateSqliteToPostgres(const MigrationOptions& options)
     // No node may write while the copy is under way.
     KEYWARD_RETURN_IF_ERROR(
         c.Exec("LOCK TABLE plans, workspaces, api_keys, root_keys, audit_log, key_changes, usage, "
-               "credit_balances, credit_thresholds, credit_leases, portal_sessions, web_sessions "
-               "IN EXCLUSIVE MODE"));
+               "credit_balances, credit_thresholds, credit_leases, portal_sessions, web_sessions, "
+               "webhook_endpoints, webhook_events, webhook_deliveries IN EXCLUSIVE MODE"));
     for (const TableSpec& t : kTables) {
       auto total = src.Count(t.name);
       if (!total.ok()) return total.status();

@@ -2,10 +2,10 @@
 // directory) to PostgreSQL, so that several nodes can share it. Copies every
 // table as it is (plans, workspaces, key records and hashes, root keys, the
 // audit log, usage, the change log, credits spent and thresholds reached,
-// portal and browser sessions; not credit leases, which lapse with the node
-// that held them) in one PostgreSQL transaction, then verifies the copy:
-// row counts of every copied table and a SHA-256 over all key hashes (API
-// and root keys) on both sides.
+// portal and browser sessions, webhook endpoints, events and deliveries;
+// not credit leases, which lapse with the node that held them) in one
+// PostgreSQL transaction, then verifies the copy: row counts of every copied
+// table and a SHA-256 over all key hashes (API and root keys) on both sides.
 //
 //  - Idempotent: when the target already holds exactly what the source
 //    holds, nothing is written and the run says so.

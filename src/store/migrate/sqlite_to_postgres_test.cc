@@ -1,6 +1,6 @@
 // `keyward migrate` at the store's level: what a SQLite deployment holds of
-// plans and credits reaches PostgreSQL as the engines read it (the whole
-// command, end to end, is tests/functional/cluster.test.mjs's).
+// plans, credits and webhooks reaches PostgreSQL as the engines read it
+// (the whole command, end to end, is tests/functional/cluster.test.mjs's).
 #include "store/migrate/sqlite_to_postgres.h"
 
 #include <gtest/gtest.h>
@@ -56,6 +56,7 @@ void Seed(SqliteStore& s) {
   ws.monthly_credits = 100;
   ws.rate_limit = RateLimit{9, 60};
   ws.billing_anchor_day = 15;
+  ws.rotate_after_days = 45;
   ws.created_at = 1;
   ASSERT_TRUE(s.CreateWorkspace(ws, Audit("evt_2")).ok());
   ApiKey key;
@@ -118,6 +119,7 @@ TEST(SqliteToPostgresTest, CarriesPlansCreditsAndThresholdsButNotLeases) {
   EXPECT_EQ(ws->monthly_credits, 100);
   EXPECT_EQ(ws->rate_limit, (RateLimit{9, 60}));
   EXPECT_EQ(ws->billing_anchor_day, 15);
+  EXPECT_EQ(ws->rotate_after_days, 45);
   EXPECT_EQ(p.GetKey("key_1")->credits,
             (KeyCredits{50, KeyCredits::Refill{50, KeyCredits::Interval::kDaily, 1}, 3}));
   auto usage = p.QueryUsage(UsageQuery{"ws_1", "", "", 0, 120, 120});
@@ -139,6 +141,90 @@ TEST(SqliteToPostgresTest, CarriesPlansCreditsAndThresholdsButNotLeases) {
   EXPECT_EQ(p.ListAudit(low, {"", 100})->items.size(), 1u);
 }
 
+// A workspace's webhook endpoint with one delivered event.
+void SeedWebhooks(SqliteStore& s, ClaimedDelivery* delivered) {
+  WebhookEndpoint ep;
+  ep.id = "we_1";
+  ep.workspace_id = "ws_1";
+  ep.url = "https://hooks.example.com/1";
+  ep.events = {"api_key.updated"};
+  ep.secret = "whsec_1";
+  ep.created_at = 2;
+  ep.updated_at = 2;
+  ASSERT_TRUE(s.InsertWebhookEndpoint(ep, 10, Audit("evt_10")).ok());
+  AuditEntry update = Audit("evt_11");
+  update.action = "key.update";
+  update.target = "key_1";
+  update.workspace_id = "ws_1";
+  update.at = 5;
+  ASSERT_TRUE(s.AppendAudit(update).ok());
+  auto claimed = s.ClaimWebhookDeliveries(10, 1000, 10);
+  ASSERT_TRUE(claimed.ok()) << claimed.status().ToString();
+  ASSERT_EQ(claimed->size(), 1u);
+  *delivered = (*claimed)[0];
+  DeliveryOutcome o;
+  o.delivery_id = delivered->delivery.id;
+  o.claim_id = delivered->claim_id;
+  o.attempted_at = 11;
+  o.status = DeliveryStatus::kDelivered;
+  o.next_attempt_at = 11;
+  o.response_status = 204;
+  o.latency_ms = 7;
+  ASSERT_TRUE(s.FinishWebhookDelivery(o).ok());
+}
+
+TEST(SqliteToPostgresTest, CarriesWebhookEndpointsEventsAndDeliveries) {
+  keyward::testing::PostgresDb db;
+  ASSERT_TRUE(db.ok()) << db.error();
+  keyward::testing::TempDir dir;
+  const std::string path = dir.File("keyward.db");
+  ClaimedDelivery delivered;
+  {
+    auto s = SqliteStore::Open(path);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    ASSERT_NO_FATAL_FAILURE(Seed(**s));
+    ASSERT_NO_FATAL_FAILURE(SeedWebhooks(**s, &delivered));
+  }
+  auto report = MigrateSqliteToPostgres({path, db.url(), nullptr});
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+
+  auto pg = PgStore::Open(db.url(), 2);
+  ASSERT_TRUE(pg.ok()) << pg.status().ToString();
+  PgStore& p = **pg;
+  auto ep = p.GetWebhookEndpoint("we_1");
+  ASSERT_TRUE(ep.ok()) << ep.status().ToString();
+  EXPECT_EQ(ep->workspace_id, "ws_1");
+  EXPECT_EQ(ep->events, std::vector<std::string>{"api_key.updated"});
+  EXPECT_EQ(ep->secret, "whsec_1");
+  EXPECT_TRUE(ep->enabled);
+  // The delivery still names its event (event_seq came along with seq).
+  auto d = p.GetWebhookDelivery(delivered.delivery.id);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->endpoint_id, "we_1");
+  EXPECT_EQ(d->event_id, delivered.delivery.event_id);
+  EXPECT_EQ(d->event_type, "api_key.updated");
+  EXPECT_EQ(d->status, DeliveryStatus::kDelivered);
+  EXPECT_EQ(d->attempts, 1);
+  EXPECT_EQ(d->response_status, 204);
+  // Fanned out already: not sent again.
+  auto none = p.ClaimWebhookDeliveries(100, 1000, 10);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->empty());
+  // New events number on after the copied ones.
+  AuditEntry update = Audit("evt_12");
+  update.action = "key.update";
+  update.target = "key_1";
+  update.workspace_id = "ws_1";
+  update.at = 20;
+  ASSERT_TRUE(p.AppendAudit(update).ok());
+  auto next = p.ClaimWebhookDeliveries(100, 1000, 10);
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  ASSERT_EQ(next->size(), 1u);
+  EXPECT_NE((*next)[0].delivery.event_id, delivered.delivery.event_id);
+  EXPECT_EQ((*next)[0].url, "https://hooks.example.com/1");
+  EXPECT_EQ(p.ListWebhookDeliveries("we_1", {"", 10})->items.size(), 2u);
+}
+
 TEST(SqliteToPostgresTest, ASecondRunFindsTheCopyDone) {
   keyward::testing::PostgresDb db;
   ASSERT_TRUE(db.ok()) << db.error();
@@ -148,6 +234,8 @@ TEST(SqliteToPostgresTest, ASecondRunFindsTheCopyDone) {
     auto s = SqliteStore::Open(path);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     ASSERT_NO_FATAL_FAILURE(Seed(**s));
+    ClaimedDelivery delivered;
+    ASSERT_NO_FATAL_FAILURE(SeedWebhooks(**s, &delivered));
   }
   ASSERT_TRUE(MigrateSqliteToPostgres({path, db.url(), nullptr}).ok());
   auto again = MigrateSqliteToPostgres({path, db.url(), nullptr});

@@ -73,6 +73,13 @@ Result<Page<ApiKey>> PgStore::ListKeys(const KeyFilter& f, const PageRequest& pa
           break;
       }
     }
+    if (f.rotation_due) {
+      // Active, and as old as its workspace's policy (else the deployment's).
+      sql += " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > " + b.Arg(f.now) +
+             ") AND disabled = 0 AND created_at + COALESCE((SELECT w.rotate_after_days FROM "
+             "workspaces w WHERE w.id = api_keys.workspace_id), " +
+             b.Arg(f.rotate_after_days) + "::BIGINT)::BIGINT * 86400000 <= " + b.Arg(f.now);
+    }
     sql += " ORDER BY seq DESC LIMIT ";
     return ReadPage<ApiKey>(
         c, b, sql, page.limit, [](const Row& r) { return store_rules::KeyFromRow(r); },

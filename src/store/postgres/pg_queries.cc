@@ -11,6 +11,20 @@ std::string Sql(std::initializer_list<std::string_view> parts) {
   return out;
 }
 
+std::string Numbered(std::string_view sql, int first) {
+  std::string out;
+  out.reserve(sql.size() + 16);
+  int n = first;
+  for (char ch : sql) {
+    if (ch == '?') {
+      out += '$' + std::to_string(n++);
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
 std::string ArrayLiteral(const std::vector<std::string>& v) {
   std::string out = "{";
   for (size_t i = 0; i < v.size(); ++i) {
@@ -63,6 +77,22 @@ Status LogKeyChanges(PgConnection& c, const std::vector<KeyHash>& hashes, Timest
              "FROM unnest($1::bytea[]) WITH ORDINALITY AS t (h, n) ORDER BY n",
              Params().Bind(HashArrayLiteral(hashes)).Bind(at)));
   return c.Exec("SELECT pg_notify($1, '')", Params().Bind(kChannel));
+}
+
+Status InsertWebhookEvent(PgConnection& c, const WebhookEvent& e, bool* inserted) {
+  auto rows = c.Query(
+      "INSERT INTO webhook_events (id, type, workspace_id, created_at, payload, dedupe_key) "
+      "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedupe_key) DO NOTHING",
+      Params()
+          .Bind(e.id)
+          .Bind(e.type)
+          .Bind(e.workspace_id)
+          .Bind(e.created_at)
+          .Bind(e.payload)
+          .BindNullableText(e.dedupe_key));
+  if (!rows.ok()) return rows.status();
+  if (inserted != nullptr) *inserted = rows->affected() > 0;
+  return Status::Ok();
 }
 
 Status InsertKeyRow(PgConnection& c, const ApiKey& k) {

@@ -1,6 +1,7 @@
 // Internal to the PostgreSQL engine: the statement builder and the reads
 // and writes that several of its files share (the change log, key rows, the
-// workspace lock, paging). Nothing outside store/postgres/ includes it.
+// workspace lock, paging, the webhook outbox). Nothing outside
+// store/postgres/ includes it.
 // Not thread-safe: each call runs on the caller's connection, in its
 // transaction.
 #ifndef KEYWARD_STORE_POSTGRES_PG_QUERIES_H_
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "core/model.h"
+#include "core/webhook_events.h"
 #include "store/postgres/pg_connection.h"
 #include "store/rules.h"
 
@@ -22,10 +24,17 @@ namespace pg_internal {
 inline constexpr int64_t kMigrationLock = 0x6b6579776172'01;  // "keywar" 01
 inline constexpr int64_t kChangeLogLock = 0x6b6579776172'02;  // appends to key_changes
 inline constexpr int64_t kFirstRootKeyLock = 0x6b6579776172'03;
+// Counting the operator's webhook endpoints (a workspace's: its row's lock).
+inline constexpr int64_t kOperatorEndpointsLock = 0x6b6579776172'04;
 // The NOTIFY channel of key changes.
 inline constexpr const char* kChannel = "keyward_key_changes";
 
 std::string Sql(std::initializer_list<std::string_view> parts);
+
+// sql written for SQLite's `?` placeholders with PostgreSQL's numbered ones,
+// from $first on. Only for SQL that has no `?` inside a literal or an
+// identifier (store/webhook_rules.h's).
+std::string Numbered(std::string_view sql, int first = 1);
 
 // Statement text with numbered parameters added as they are written.
 class Builder {
@@ -59,6 +68,9 @@ Result<T> One(Result<PgRows> rows, Read read, const std::string& missing) {
 Status LogKeyChange(PgConnection& c, const KeyHash& hash, Timestamp at);
 // The same for several hashes, in their order, with one NOTIFY.
 Status LogKeyChanges(PgConnection& c, const std::vector<KeyHash>& hashes, Timestamp at);
+// Writes a webhook event to the outbox unless one with its dedupe key is
+// stored already; *inserted (if given) says which.
+Status InsertWebhookEvent(PgConnection& c, const WebhookEvent& e, bool* inserted = nullptr);
 // Inserts a key row and logs it as a change.
 Status InsertKeyRow(PgConnection& c, const ApiKey& k);
 // lock: " FOR UPDATE" to hold the row until the transaction ends.

@@ -24,7 +24,12 @@ Status PgStore::InsertAudit(PgConnection& c, const AuditEntry& e) {
   store_rules::BindAudit(p, e);
   const std::string sql = std::string("INSERT INTO audit_log (") + kAuditColumns +
                           ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-  return c.Exec(sql.c_str(), p);
+  KEYWARD_RETURN_IF_ERROR(c.Exec(sql.c_str(), p));
+  // The outbox: the events of the change commit with it.
+  for (const WebhookEvent& event : EventsForAudit(e)) {
+    KEYWARD_RETURN_IF_ERROR(InsertWebhookEvent(c, event));
+  }
+  return Status::Ok();
 }
 
 // ---- Opening, transactions, listening ----
@@ -212,7 +217,7 @@ Status PgStore::CreateWorkspace(const Workspace& ws, const AuditEntry& audit) {
     Params p;
     store_rules::BindWorkspaceInsert(p, ws);
     const std::string sql = Sql({"INSERT INTO workspaces (", store_rules::kWorkspaceInsertColumns,
-                                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"});
+                                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"});
     KEYWARD_RETURN_IF_ERROR(c.Exec(sql.c_str(), p));
     return InsertAudit(c, audit);
   });
@@ -257,7 +262,7 @@ Status PgStore::UpdateWorkspace(const Workspace& ws, const AuditEntry& audit) {
     auto rows = c.Query(
         "UPDATE workspaces SET name = $1, max_active_keys = $2, plan_id = $3, "
         "monthly_credits = $4, rate_limit_limit = $5, rate_limit_period = $6, "
-        "billing_anchor_day = $7 WHERE id = $8",
+        "billing_anchor_day = $7, rotate_after_days = $8 WHERE id = $9",
         p);
     if (!rows.ok()) return rows.status();
     if (rows->affected() == 0) return Status::NotFound("no workspace " + ws.id);

@@ -17,6 +17,11 @@
 //  - credits: a balance's row is locked (FOR UPDATE) before its leases are
 //    summed and one granted, so that nodes leasing at once never grant
 //    more than the limit;
+//  - webhooks: a worker fans events out and claims deliveries with
+//    FOR UPDATE SKIP LOCKED, so nodes working at once take disjoint rows
+//    (UNIQUE (event_seq, endpoint_id) is the backstop); endpoints are
+//    counted under the workspace row's lock, or for the operator's an
+//    advisory lock;
 //  - serialization failures and deadlocks are retried here; a lost
 //    connection is Unavailable, and the next call reconnects.
 // Messages never carry the connection string's password.
@@ -158,7 +163,8 @@ class PgStore final : public KeyStore {
     if (!lease.ok()) return lease.status();
     return fn(**lease);
   }
-  // Appends e to the audit log in c's transaction.
+  // Appends e to the audit log in c's transaction, with the webhook events
+  // EventsForAudit(e) makes of it (the outbox).
   static Status InsertAudit(pg_internal::PgConnection& c, const AuditEntry& e);
   // RecordUsage's credits, in c's transaction: spends, their thresholds and
   // the node's leases (store/postgres/pg_credits.cc).

@@ -250,6 +250,12 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
 CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries (endpoint_id, created_at);
 )sql",
+      // 10: a workspace's own rotation policy: its keys are due for
+      // rotation this many days after they were made (NULL: the
+      // deployment's).
+      R"sql(
+ALTER TABLE workspaces ADD COLUMN rotate_after_days INTEGER;
+)sql",
   };
   return kMigrations;
 }

@@ -247,7 +247,7 @@ Status SqliteStore::CreateWorkspace(const Workspace& ws, const AuditEntry& audit
   KEYWARD_RETURN_IF_ERROR(CheckPlanLocked(ws.plan_id));
   const std::string sql = std::string("INSERT INTO workspaces (") +
                           store_rules::kWorkspaceInsertColumns +
-                          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+                          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
   Stmt s(db_, sql.c_str());
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   store_rules::BindWorkspaceInsert(s, ws);
@@ -296,7 +296,8 @@ Status SqliteStore::UpdateWorkspace(const Workspace& ws, const AuditEntry& audit
   KEYWARD_RETURN_IF_ERROR(CheckPlanLocked(ws.plan_id));
   Stmt s(db_,
          "UPDATE workspaces SET name = ?, max_active_keys = ?, plan_id = ?, monthly_credits = ?, "
-         "rate_limit_limit = ?, rate_limit_period = ?, billing_anchor_day = ? WHERE id = ?");
+         "rate_limit_limit = ?, rate_limit_period = ?, billing_anchor_day = ?, "
+         "rotate_after_days = ? WHERE id = ?");
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   store_rules::BindWorkspaceUpdate(s, ws);
   s.Bind(ws.id);
@@ -448,12 +449,20 @@ Result<Page<ApiKey>> SqliteStore::ListKeys(const KeyFilter& f, const PageRequest
         break;
     }
   }
+  if (f.rotation_due) {
+    // Active, and as old as its workspace's policy (else the deployment's).
+    sql +=
+        " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) AND disabled = 0 AND "
+        "created_at + COALESCE((SELECT w.rotate_after_days FROM workspaces w WHERE w.id = "
+        "api_keys.workspace_id), ?) * 86400000 <= ?";
+  }
   sql += " ORDER BY seq DESC LIMIT ?";
   Stmt s(db_, sql.c_str());
   KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
   s.Bind(*seq).Bind(*seq).Bind(f.workspace_id).Bind(f.workspace_id).Bind(f.environment);
   s.Bind(f.environment);
   if (f.status && *f.status != KeyStatus::kRevoked) s.Bind(f.now);
+  if (f.rotation_due) s.Bind(f.now).Bind(f.rotate_after_days).Bind(f.now);
   return ReadPage<ApiKey>(db_, s, page.limit, RowToKey, [](const ApiKey& k) { return k.id; });
 }
 

@@ -827,7 +827,7 @@ export function assertError(res, status, code, what = '') {
   assertNoStore(res, what);
 }
 
-export const WORKSPACE_FIELDS = ['id', 'name', 'max_active_keys', 'max_active_keys_override', 'active_keys', 'created_at'];
+export const WORKSPACE_FIELDS = ['id', 'name', 'max_active_keys', 'max_active_keys_override', 'rotate_after_days', 'rotate_after_days_override', 'active_keys', 'created_at'];
 
 export function assertWorkspace(ws) {
   for (const f of WORKSPACE_FIELDS) assert.ok(f in ws, `workspace has no ${f}: ${JSON.stringify(ws)}`);
@@ -846,6 +846,7 @@ export const KEY_FIELDS = [
   'environment',
   'name',
   'status',
+  'rotation_due',
   'enabled',
   'scopes',
   'ip_allowlist',
@@ -868,6 +869,8 @@ export function assertKeyObject(k) {
   assert.equal(typeof k.short_prefix, 'string');
   assert.match(k.workspace_id, /^ws_\S+$/);
   assert.ok(['active', 'revoked', 'expired', 'disabled'].includes(k.status), `status ${k.status}`);
+  assert.equal(typeof k.rotation_due, 'boolean', 'rotation_due is a boolean');
+  assert.ok(!k.rotation_due || k.status === 'active', 'only an active key is due for rotation');
   assert.equal(typeof k.enabled, 'boolean');
   for (const f of ['scopes', 'ip_allowlist', 'referrer_allowlist', 'endpoint_allowlist']) {
     assert.ok(Array.isArray(k[f]), `${f} is an array`);

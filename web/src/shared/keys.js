@@ -57,6 +57,7 @@ export function KeyTable({ keys, caption, actions, showWorkspace = false }) {
                 <td data-label="Status">
                   <span>
                     <${StatusBadge} status=${k.status} />
+                    ${k.rotation_due && html` <span class="badge rotation-due" title="Older than this workspace's rotation policy: rotate it. It keeps working until then.">rotation due</span>`}
                     ${k.status === 'active' && k.expires_at && html`<span class="sub">expires ${formatDate(k.expires_at)}</span>`}
                   </span>
                 </td>
