@@ -15,9 +15,10 @@
 // secret rolls with and without overlap; the deliveries list and manual
 // retries (409 while pending); POST /v1/leaks in revoke and notify mode;
 // GitHub secret scanning with ECDSA P-256 signatures and its refusals.
-// Known gaps are `todo` tests naming the bug: workspace.key_limit_reached is
-// raised by nothing, api_key.rotation_due has no configuration to turn it on,
-// a managing key's endpoint hears its workspace's other environments.
+// Known gaps are `todo` tests naming the bug: api_key.rotation_due is never
+// raised; a managing key's endpoint hears its workspace's other
+// environments; a signed GitHub alert refused with 400 has already acted on
+// its first entries.
 //
 // Every case has a server (and receiver) of its own, and they run at once.
 // Engine-neutral: it uses the API only.
@@ -312,9 +313,7 @@ describe('webhooks and leak reports', { concurrency: true }, () => {
     rcv.assertAllGood(secrets());
   });
 
-  it('workspace.key_limit_reached is raised when a workspace hits its key limit', {
-    todo: 'BUG: nothing raises workspace.key_limit_reached (EventsForAudit in src/core/webhook_events.cc has no case for it, and no 409 key_limit_reached writes an audit entry); it is documented in the OpenAPI event types',
-  }, async (t) => {
+  it('workspace.key_limit_reached is raised when a workspace hits its key limit', async (t) => {
     const { srv, rcv, secrets } = await setup(t);
     await endpoint(srv, rcv, '/all');
     const ws = await srv.createWorkspace('small', { max_active_keys: 1 });
@@ -326,7 +325,7 @@ describe('webhooks and leak reports', { concurrency: true }, () => {
   });
 
   it('api_key.rotation_due is raised for keys older than [keys] rotate_after_days', {
-    todo: 'no rotation policy can be configured yet: [keys] rotate_after_days is unknown to the configuration (LifecycleRules.rotate_after_days is never set in src/app/app.cc), so api_key.rotation_due is never raised',
+    todo: 'BUG: [keys] rotate_after_days exists now, but App::OpenWebhooks (src/app/app.cc) never sets WebhookWorkerOptions.lifecycle.rotate_after_days, so api_key.rotation_due is never raised; and the lifecycle query (store_rules::LifecycleQueries, src/store/webhook_rules.cc) ignores a workspace\'s own rotate_after_days',
   }, async (t) => {
     const { srv, rcv, secrets } = await setup(t, `[webhooks]
 allow_private_targets = true
