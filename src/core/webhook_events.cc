@@ -94,7 +94,7 @@ std::vector<WebhookEvent> EventsForAudit(const AuditEntry& entry) {
         data);
   } else if (action == "webhook_endpoint.disable") {
     json data = {{"endpoint_id", entry.target}, {"workspace_id", entry.workspace_id}};
-    CopyFields(d, {"reason", "url", "delivery_id", "response_status"}, &data);
+    CopyFields(d, {"reason", "host", "delivery_id", "response_status"}, &data);
     raise("webhook_endpoint.disabled", data);
   }
   return out;

@@ -36,7 +36,10 @@ struct WebhookWorkerOptions {
   const Clock* clock = nullptr;
   WebhookSender* sender = nullptr;
   bool allow_private_targets = false;
-  int batch = 8;  // deliveries claimed by one thread at a time
+  // Deliveries claimed by one thread at a time. Each claim must outlast the
+  // sends of its whole batch (claim_millis), so the default is one: a
+  // thread claims, sends and records one delivery, then the next.
+  int batch = 1;
   // How long a claim holds: longer than a send may take.
   Timestamp claim_millis = 60'000;
   LifecycleRules lifecycle;

@@ -15,10 +15,6 @@
 // secret rolls with and without overlap; the deliveries list and manual
 // retries (409 while pending); POST /v1/leaks in revoke and notify mode;
 // GitHub secret scanning with ECDSA P-256 signatures and its refusals.
-// Known gaps are `todo` tests naming the bug: api_key.rotation_due is never
-// raised; a managing key's endpoint hears its workspace's other
-// environments; a signed GitHub alert refused with 400 has already acted on
-// its first entries.
 //
 // Every case has a server (and receiver) of its own, and they run at once.
 // Engine-neutral: it uses the API only.
@@ -324,9 +320,7 @@ describe('webhooks and leak reports', { concurrency: true }, () => {
     rcv.assertAllGood(secrets());
   });
 
-  it('api_key.rotation_due is raised for keys older than [keys] rotate_after_days', {
-    todo: 'BUG: [keys] rotate_after_days exists now, but App::OpenWebhooks (src/app/app.cc) never sets WebhookWorkerOptions.lifecycle.rotate_after_days, so api_key.rotation_due is never raised; and the lifecycle query (store_rules::LifecycleQueries, src/store/webhook_rules.cc) ignores a workspace\'s own rotate_after_days',
-  }, async (t) => {
+  it('api_key.rotation_due is raised for keys older than [keys] rotate_after_days', async (t) => {
     const { srv, rcv, secrets } = await setup(t, `[webhooks]
 allow_private_targets = true
 schedule_seconds = 1
@@ -415,9 +409,7 @@ rotate_after_days = 30
     rcv.assertAllGood(secrets());
   });
 
-  it("a managing key's endpoint hears only its own environment", {
-    todo: "BUG: a keys:manage key reaches its own workspace AND environment only (GET /v1/api-keys of another environment answers nothing), yet the endpoint it creates gets every environment's key events (names, short prefixes, key ids): src/server/routes/webhooks.cc keeps no environment and FansOutTo (src/store/webhook_rules.cc) filters by workspace only",
-  }, async (t) => {
+  it("a managing key's endpoint hears only its own environment", async (t) => {
     const { srv, rcv, secrets } = await setup(t);
     const ws = await srv.createWorkspace('A');
     const mTest = await srv.createKey(ws.id, { environment: 'test', name: 'test manager', scopes: ['keys:manage'] });
@@ -828,9 +820,7 @@ ${pem.trim()}
     assertNoSecretInBody(ok.text, [...secrets, srv.rootKey], 'the GitHub answer');
   });
 
-  it('a GitHub alert refused with 400 changes nothing', {
-    todo: 'BUG: src/server/routes/leaks.cc GithubSecretScanning acts on each entry as it validates it, so a signed alert whose second entry has no token answers 400 after revoking the first entry\'s key (the API promises that a request that fails never changes stored state); validate every entry before calling ReportLeaks',
-  }, async (t) => {
+  it('a GitHub alert refused with 400 changes nothing', async (t) => {
     const gh = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const pem = gh.publicKey.export({ type: 'spki', format: 'pem' }).trim();
     const srv = await startServer({ config: `[[leaks.github_keys]]\nkey_identifier = "k"\npem = """\n${pem}\n"""\n` });

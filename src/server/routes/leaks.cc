@@ -113,11 +113,15 @@ void GithubSecretScanning(Call& call, const RouteContext& ctx) {
     return call.Error(Code::kInvalidRequest,
                       "at most " + std::to_string(kMaxLeakReportKeys) + " tokens per request");
   }
-  std::vector<LeakResult> results;
+  // Every entry is checked before any is acted on: a refused request
+  // changes nothing.
   for (const Json& match : body) {
     if (!match.is_object() || !match.contains("token") || !match["token"].is_string()) {
       return call.Error(Code::kInvalidRequest, "every entry needs a string token");
     }
+  }
+  std::vector<LeakResult> results;
+  for (const Json& match : body) {
     auto text = [&](const char* field) {
       return match.contains(field) && match[field].is_string() ? match[field].get<std::string>()
                                                                : std::string();

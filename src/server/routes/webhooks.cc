@@ -108,8 +108,7 @@ void CreateEndpoint(Call& call, const RouteContext& ctx) {
     return call.Error(Code::kInvalidRequest,
                       "workspace_id must name a workspace; leave it out for the operator's");
   }
-  if (environment && !environment->empty() &&
-      !ctx.service->format().HasEnvironment(*environment)) {
+  if (environment && !environment->empty() && !ctx.service->format().HasEnvironment(*environment)) {
     return call.Error(Code::kInvalidRequest,
                       "environment \"" + *environment + "\" is not one of this deployment's");
   }
