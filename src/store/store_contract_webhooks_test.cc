@@ -472,7 +472,8 @@ TEST_P(StoreContractTest, AnEndpointOfOneEnvironmentGetsOnlyThatEnvironmentsEven
     auto body = nlohmann::json::parse(c.payload);
     got.insert(body["type"].get<std::string>() + " " + body["data"].value("key_id", ""));
   }
-  EXPECT_EQ(got, (std::multiset<std::string>{"api_key.created key_test", "workspace.credits_low "}));
+  EXPECT_EQ(got,
+            (std::multiset<std::string>{"api_key.created key_test", "workspace.credits_low "}));
 }
 
 }  // namespace
