@@ -393,14 +393,7 @@ namespace contract {
 namespace {
 
 TEST_P(StoreContractTest, AWorkspacesOwnRotationPolicyWinsOverTheDeployments) {
-  WebhookEndpoint ep;
-  ep.id = "we_op";
-  ep.url = "https://hooks.example.com/op";
-  ep.secret = "whsec_op";
-  ep.created_at = 1;
-  ep.updated_at = 1;
-  ASSERT_TRUE(store_->InsertWebhookEndpoint(ep, 10, Audit()).ok());
-  constexpr Timestamp kDay = 86'400'000;
+  ASSERT_TRUE(store_->InsertWebhookEndpoint(Endpoint("we_op"), 10, Audit()).ok());
   const Timestamp now = 1000 * kDay;
   Workspace strict;
   strict.id = "ws_strict";
@@ -441,14 +434,8 @@ namespace contract {
 namespace {
 
 TEST_P(StoreContractTest, AnEndpointOfOneEnvironmentGetsOnlyThatEnvironmentsEvents) {
-  WebhookEndpoint test_only;
-  test_only.id = "we_test";
-  test_only.workspace_id = "ws_contract";
+  WebhookEndpoint test_only = Endpoint("we_test", "ws_contract");
   test_only.environment = "test";
-  test_only.url = "https://hooks.example.com/test";
-  test_only.secret = "whsec_t";
-  test_only.created_at = 1;
-  test_only.updated_at = 1;
   ASSERT_TRUE(store_->InsertWebhookEndpoint(test_only, 10, Audit()).ok());
   EXPECT_EQ(store_->GetWebhookEndpoint("we_test")->environment, "test");
   for (const char* env : {"live", "test"}) {
