@@ -16,9 +16,10 @@ bool IsWebhookEventType(std::string_view type) {
 }
 
 WebhookEvent MakeWebhookEvent(std::string type, std::string workspace_id, Timestamp at,
-                              const std::string& data_json, std::string dedupe_key) {
+                              const std::string& data_json, std::string dedupe_key,
+                              std::string id) {
   WebhookEvent e;
-  e.id = NewId("msg");
+  e.id = id.empty() ? NewId("msg") : std::move(id);
   e.type = std::move(type);
   e.workspace_id = std::move(workspace_id);
   e.created_at = at;
@@ -52,8 +53,15 @@ std::vector<WebhookEvent> EventsForAudit(const AuditEntry& entry) {
   const json details = json::parse(entry.details_json, nullptr, /*allow_exceptions=*/false);
   const json d = details.is_object() ? details : json::object();
   std::vector<WebhookEvent> out;
+  // "evt_<random>" gives "msg_<random>", then "msg_<random>n2" for a second
+  // event of the same change (a leak's revocation).
+  const std::string base =
+      entry.id.rfind("evt_", 0) == 0 && entry.id.size() > 4 ? entry.id.substr(4) : RandomBase62(20);
   auto raise = [&](const char* type, const json& data) {
-    out.push_back(MakeWebhookEvent(type, entry.workspace_id, entry.at, data.dump()));
+    std::string id = "msg_" + base;
+    if (!out.empty()) id += "n" + std::to_string(out.size() + 1);
+    out.push_back(
+        MakeWebhookEvent(type, entry.workspace_id, entry.at, data.dump(), "", std::move(id)));
   };
   json key = {
       {"key_id", entry.target}, {"workspace_id", entry.workspace_id}, {"actor", entry.actor}};

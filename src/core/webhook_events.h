@@ -49,13 +49,16 @@ struct WebhookEvent {
   std::string dedupe_key;
 };
 
-// An event with a fresh id and its payload built from data (a JSON object
-// of ids and short prefixes, never a secret).
+// An event with its payload built from data (a JSON object of ids and
+// short prefixes, never a secret), and id (a fresh one when empty).
 WebhookEvent MakeWebhookEvent(std::string type, std::string workspace_id, Timestamp at,
-                              const std::string& data_json, std::string dedupe_key = "");
+                              const std::string& data_json, std::string dedupe_key = "",
+                              std::string id = "");
 
 // The events a change raises, made from its audit entry (same time, same
-// workspace). Empty for changes no event reports.
+// workspace). Their ids come from the entry's, so the same entry always
+// makes the same events, byte for byte. Empty for changes no event
+// reports.
 std::vector<WebhookEvent> EventsForAudit(const AuditEntry& entry);
 
 // A receiver of events. Owned by the operator (workspace_id empty: events of

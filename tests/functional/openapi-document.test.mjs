@@ -127,6 +127,12 @@ test('request bodies refuse unknown fields', async () => {
     for (const method of METHODS) {
       const schema = item[method]?.requestBody?.content?.['application/json']?.schema;
       if (!schema) continue;
+      // GitHub's secret-scanning alerts are GitHub's format, not keyward's:
+      // a field GitHub adds later must not break the partner endpoint.
+      if (path === '/v1/secret-scanning/github') {
+        assert.equal(schema.type, 'array', path);
+        continue;
+      }
       assert.equal(schema.additionalProperties, false,
                    `${method.toUpperCase()} ${path}: additionalProperties`);
     }
