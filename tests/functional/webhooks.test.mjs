@@ -315,7 +315,7 @@ describe('webhooks and leak reports', { concurrency: true }, () => {
     const ws = await srv.createWorkspace('small', { max_active_keys: 1 });
     await srv.createKey(ws.id);
     assertError(await srv.post('/v1/api-keys', { workspace_id: ws.id, environment: 'live', name: 'x' }), 409, 'key_limit_reached');
-    const ev = await rcv.waitFor('/all', (r) => r.type === 'workspace.key_limit_reached', { timeoutMs: 5000 });
+    const ev = await rcv.waitFor('/all', (r) => r.type === 'workspace.key_limit_reached', { timeoutMs: 20_000 });
     assert.equal(ev.data.workspace_id, ws.id);
     rcv.assertAllGood(secrets());
   });
@@ -441,7 +441,7 @@ rotate_after_days = 30
     const wait = Date.parse(pending.next_attempt_at) - Date.parse(pending.last_attempt_at);
     assert.ok(wait >= 4000 && wait <= 6000, `the second attempt is planned ${wait} ms after the first (5 s ±10 %)`);
 
-    const second500 = await rcv.waitFor('/r500', (r) => r !== first500, { timeoutMs: 10_000 });
+    const second500 = await rcv.waitFor('/r500', (r) => r !== first500, { timeoutMs: 30_000 });
     assert.equal(second500.id, first500.id, 'a retry keeps the webhook-id');
     assert.equal(second500.body, first500.body, 'a retry sends the same bytes');
     assert.equal(second500.data.key_id, k.id);
@@ -454,7 +454,7 @@ rotate_after_days = 30
     assert.equal(done.event_id, first500.id);
 
     const first429 = rcv.at('/r429')[0];
-    const second429 = await rcv.waitFor('/r429', (r) => r !== first429, { timeoutMs: 12_000 });
+    const second429 = await rcv.waitFor('/r429', (r) => r !== first429, { timeoutMs: 30_000 });
     assert.equal(second429.id, first429.id);
     const gap429 = second429.at - first429.at;
     assert.ok(gap429 >= 6900, `after 429 Retry-After: 7 the retry came ${gap429} ms later`);
@@ -482,7 +482,7 @@ rotate_after_days = 30
     assert.equal(failed.status, 'pending');
     await srv.kill9();
     await srv.restart();
-    const again = await rcv.waitFor('/crash', (r) => r !== first, { timeoutMs: 15_000 });
+    const again = await rcv.waitFor('/crash', (r) => r !== first, { timeoutMs: 40_000 });
     assert.equal(again.id, first.id);
     assert.equal(again.body, first.body);
     assert.equal(again.data.key_id, k.id);
@@ -639,7 +639,7 @@ rotate_after_days = 30
     assert.equal(retry.status, 202, retry.text);
     assert.equal(retry.json.id, d.id);
     assert.equal(retry.json.manual, true);
-    const again = await rcv.waitFor('/man', (r) => r !== first, { timeoutMs: 5000 });
+    const again = await rcv.waitFor('/man', (r) => r !== first, { timeoutMs: 20_000 });
     assert.equal(again.id, first.id, 'a manual retry keeps the webhook-id');
     assert.equal(again.data.key_id, k.id);
     const after = await poll(async () => (await deliveries(srv, ep.id)).find((x) => x.id === d.id && x.attempts === 2 && x.status === 'delivered'));
