@@ -14,6 +14,7 @@ import path from 'node:path';
 const DIR = process.env.KEYWARD_EVIDENCE_DIR;
 const SHORT_PREFIX_BODY = 12;
 const WINDOW = 16;
+const CAPITAL = /[A-Z]/;
 
 function readAll() {
   const secrets = new Set();
@@ -34,15 +35,22 @@ function readAll() {
 }
 
 // Every 16-character window of the part of each secret that is never shown
-// (its body after the short prefix) -> the secret.
+// (its body after the short prefix) -> the secret. Windows with no capital
+// letter are left out, so that the scan can pass over every run of text
+// with none (hex digests, ids, most of a database dump: nearly all of the
+// evidence) without looking inside. A secret all of whose windows lack one
+// (one in millions) is indexed whole, and then no run is passed over:
+// `everyRun` says so.
 function indexHiddenParts(secrets) {
   const windows = new Map();
+  let everyRun = false;
   for (const s of secrets) {
     const body = s.slice(s.lastIndexOf('_') + 1);
     const hidden = body.slice(SHORT_PREFIX_BODY);
     // A made-up credential such as kw_root_xxxx… is no secret, and its
     // windows would match any long run of the same letter.
     if (new Set(hidden).size < 8) continue;
+    const own = [];
     for (let i = 0; i + WINDOW <= hidden.length; i++) {
       const w = hidden.slice(i, i + WINDOW);
       // A window of a made-up key such as …AAAAAAAAAAAAAAAAAB0jZUS5 (built to
@@ -50,10 +58,13 @@ function indexHiddenParts(secrets) {
       // letter; 16 random base62 characters have fewer than 6 distinct ones
       // with a probability below 1e-9.
       if (new Set(w).size < 6) continue;
-      windows.set(w, s);
+      own.push(w);
     }
+    const capitalized = own.filter((w) => CAPITAL.test(w));
+    if (capitalized.length === 0 && own.length > 0) everyRun = true;
+    for (const w of capitalized.length > 0 ? capitalized : own) windows.set(w, s);
   }
-  return windows;
+  return { windows, everyRun };
 }
 
 test('no secret in any log, error body, metrics page or audit log of the functional run', (t) => {
@@ -73,11 +84,12 @@ test('no secret in any log, error body, metrics page or audit log of the functio
   assert.ok(texts.some((t) => t.where.endsWith('.stdout.log') && t.text.length > 0), 'no server logs were recorded');
   assert.ok(texts.some((t) => t.where.endsWith('.database.sql') && t.text.includes('INSERT INTO')), 'no database was dumped');
 
-  const windows = indexHiddenParts(secrets);
+  const { windows, everyRun } = indexHiddenParts(secrets);
   const leaks = [];
   for (const { where, text } of texts) {
     for (const m of text.matchAll(/[0-9A-Za-z]{16,}/g)) {
       const run = m[0];
+      if (!everyRun && !CAPITAL.test(run)) continue;
       for (let i = 0; i + WINDOW <= run.length; i++) {
         const s = windows.get(run.slice(i, i + WINDOW));
         if (s) {
