@@ -304,9 +304,13 @@ TEST_F(KeyServiceTest, TheSlotRule) {
   auto b0 = service_->RotateKey(keys[1].record.id, 0, std::nullopt, actor_);
   ASSERT_TRUE(b0.ok()) << b0.status().ToString();
   EXPECT_EQ(*service_->CountActiveKeys(ws.id), 6);
-  // Creating is refused while the grace lasts; after it, a slot is back.
-  EXPECT_EQ(service_->CreateKey(Params(ws.id, "x"), actor_).status().code(),
-            Code::kKeyLimitReached);
+  // Creating is refused while the grace lasts, naming the count and the
+  // limit (not the count as the limit); after it, a slot is back.
+  const Status refused = service_->CreateKey(Params(ws.id, "x"), actor_).status();
+  EXPECT_EQ(refused.code(), Code::kKeyLimitReached);
+  EXPECT_NE(refused.message().find("has 6 active keys and its limit is 5"), std::string::npos)
+      << refused.message();
+  EXPECT_NE(b.status().message().find("limit of 5"), std::string::npos) << b.status().message();
   clock_.Advance(3600'001);
   EXPECT_EQ(*service_->CountActiveKeys(ws.id), 5);
   EXPECT_TRUE(service_->RotateKey(a->record.id, 60, std::nullopt, actor_).ok());

@@ -1,10 +1,36 @@
 #include "server/json_codec.h"
 
+#include <algorithm>
+
 #include "core/redact.h"
 #include "core/rotation_policy.h"
 #include "core/time_format.h"
 
 namespace keyward {
+
+namespace {
+
+// Whether j, a string or any string or member name inside it, holds a NUL.
+// Bounded by kMaxJsonDepth, checked before.
+bool HoldsNul(const Json& j) {
+  if (j.is_string()) return j.get_ref<const std::string&>().find('\0') != std::string::npos;
+  if (j.is_array()) return std::any_of(j.begin(), j.end(), HoldsNul);
+  if (!j.is_object()) return false;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key().find('\0') != std::string::npos || HoldsNul(it.value())) return true;
+  }
+  return false;
+}
+
+// The request's own field names are short words; anything else is not echoed.
+std::string FieldName(const std::string& name) {
+  const bool plain = !name.empty() && name.size() <= 64 &&
+                     std::all_of(name.begin(), name.end(),
+                                 [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+  return plain ? name : "a field";
+}
+
+}  // namespace
 
 Result<Json> ParseJsonObject(std::string_view body, bool allow_empty) {
   size_t start = body.find_first_not_of(" \t\r\n");
@@ -48,6 +74,15 @@ Result<Json> ParseJsonObject(std::string_view body, bool allow_empty) {
     return Status(Code::kInvalidJson, "the request body is not valid JSON (UTF-8)");
   }
   if (!j.is_object()) return Status(Code::kInvalidJson, "the request body must be a JSON object");
+  // Nor may it hold one escaped (\u0000), in a value or a member's name:
+  // stored, it would cut a name short in C and in logs, and PostgreSQL
+  // refuses it in text and JSONB.
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key().find('\0') != std::string::npos || HoldsNul(it.value())) {
+      return Status::InvalidRequest(FieldName(it.key()) +
+                                    " holds a NUL character (\\u0000), which no field may hold");
+    }
+  }
   return j;
 }
 

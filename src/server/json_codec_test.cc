@@ -31,7 +31,23 @@ TEST(JsonCodecTest, RefusesNulBytesAnywhere) {
             Code::kInvalidJson);
   EXPECT_EQ(ParseJsonObject("{\"name\":\"a\0b\"}"s, false).status().code(), Code::kInvalidJson);
   EXPECT_EQ(ParseJsonObject("\0"s, true).status().code(), Code::kInvalidJson);
-  EXPECT_TRUE(ParseJsonObject(R"({"name":"a\u0000b"})", false).ok());  // escaped is fine
+}
+
+// Escaped (\u0000) it is valid JSON, but no field may hold it: not a name,
+// not a string deep in meta, not a member name. Nothing echoes the text.
+TEST(JsonCodecTest, RefusesEscapedNulInAnyStringOrMemberName) {
+  for (const char* body :
+       {R"({"name":"a\u0000b"})", R"({"meta":{"a":"\u0000"}})",
+        R"({"meta":{"a":[1,{"b":["x","y\u0000"]}]}})", R"({"meta":{"a\u0000":1}})"}) {
+    auto r = ParseJsonObject(body, false);
+    ASSERT_FALSE(r.ok()) << body;
+    EXPECT_EQ(r.status().code(), Code::kInvalidRequest) << body;
+    EXPECT_NE(r.status().message().find("NUL"), std::string::npos) << r.status().message();
+  }
+  EXPECT_EQ(
+      ParseJsonObject(R"({"meta":{"x":"\u0000"}})", false).status().message().rfind("meta", 0), 0u);
+  EXPECT_EQ(ParseJsonObject(R"({"\u0000":1})", false).status().message().rfind("a field", 0), 0u);
+  EXPECT_TRUE(ParseJsonObject(R"({"meta":{"a":"\u0001 \\u0000"}})", false).ok());
 }
 
 TEST(JsonCodecTest, FieldReaderIsStrict) {

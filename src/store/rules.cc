@@ -86,9 +86,11 @@ std::string ContainsPattern(std::string_view text) {
 
 Status CheckKeyLimit(std::string_view workspace_id, int64_t active, int64_t max_active) {
   if (active < max_active) return Status::Ok();
-  return Status::KeyLimitReached("workspace " + std::string(workspace_id) + " already has " +
-                                 std::to_string(active) + " active keys, its limit; " +
-                                 "revoke an unused key first");
+  // active may exceed the limit (lowered since, or imported past it): name both.
+  return Status::KeyLimitReached("workspace " + std::string(workspace_id) + " has " +
+                                 std::to_string(active) + " active keys and its limit is " +
+                                 std::to_string(max_active) + "; revoke an unused key" +
+                                 (active > max_active ? "s" : "") + " first");
 }
 
 Status CheckKeyUpdate(const ApiKey& current, const ApiKey& k, int64_t max_active, Timestamp now,

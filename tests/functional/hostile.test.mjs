@@ -449,12 +449,12 @@ test('invalid UTF-8 and NUL bytes in JSON bodies: 400, nothing stored', async ()
     const routes = [
       ['POST', '/v1/workspaces', (x) => x, [400, 'invalid_request']],
       ['PATCH', `/v1/workspaces/${v.w.id}`, (x) => x, [400, 'invalid_request']],
-      // Inside meta (which may hold a NUL) the key still has no name: 400.
+      // Inside meta too: no string or member name may hold a NUL.
       ['POST', '/v1/api-keys', (x) => Buffer.concat([b(`{"workspace_id":"${v.w.id}","environment":"live","meta":{"m":`), x, b('}}')]), [400, 'invalid_request']],
       ['PATCH', `/v1/api-keys/${v.k.id}`, (x) => x, [400, 'invalid_request']],
       ['DELETE', `/v1/api-keys/${v.k.id}`, (x) => Buffer.from(x.toString('latin1').replace('"name"', '"reason"'), 'latin1'), [400, 'invalid_request']],
-      // A key with a NUL in it is simply malformed.
-      ['POST', '/v1/keys/verify', (x) => Buffer.from(x.toString('latin1').replace('"name"', '"key"'), 'latin1'), [200, null]],
+      // Nor a key to verify: refused before it is looked at.
+      ['POST', '/v1/keys/verify', (x) => Buffer.from(x.toString('latin1').replace('"name"', '"key"'), 'latin1'), [400, 'invalid_request']],
     ];
     const c = collector();
     for (const [method, path, wrap, nulAnswer] of routes) {
@@ -478,8 +478,17 @@ test('invalid UTF-8 and NUL bytes in JSON bodies: 400, nothing stored', async ()
   });
 });
 
-test('NUL, control and exotic Unicode characters JSON can carry (escaped) in meta are stored and returned verbatim', async () => {
-  const meta = { 'nul\u0000key': 'a\u0000b', emoji: '\u{1F511}', bidi: '\u202Eevil', ls: 'a\u2028b', quote: '"\'\\' };
+test('control and exotic Unicode characters JSON can carry (escaped) in meta are stored and returned verbatim; a NUL is refused', async () => {
+  // A NUL (escaped \u0000), as a value or a member name, is refused, and nothing is stored.
+  const before = (await srv.get(`/v1/api-keys?workspace_id=${ws.id}&limit=100`)).json.data.length;
+  for (const bad of [{ a: 'a\u0000b' }, { 'nul\u0000key': 1 }, { deep: [{ x: ['\u0000'] }] }]) {
+    const r = await srv.post('/v1/api-keys', { workspace_id: ws.id, environment: 'live', name: 'nul', meta: bad });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json.error, 'invalid_request');
+    assert.match(r.json.message, /^meta holds a NUL/);
+  }
+  assert.equal((await srv.get(`/v1/api-keys?workspace_id=${ws.id}&limit=100`)).json.data.length, before, 'a refused key was stored');
+  const meta = { ctl: 'a\u0001b\u001f', emoji: '\u{1F511}', bidi: '\u202Eevil', ls: 'a\u2028b', quote: '"\'\\' };
   const k = await srv.createKey(ws.id, { name: 'unicode \u{1F511} \u00e9', meta });
   assert.deepEqual(k.meta, meta, 'create answer');
   assert.equal(k.name, 'unicode \u{1F511} \u00e9');
