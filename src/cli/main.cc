@@ -23,6 +23,7 @@
 #include "cli/key_import.h"
 #include "cli/scan.h"
 #include "cli/usage_export.h"
+#include "cli/version.h"
 #include "core/clock.h"
 #include "core/key_format.h"
 #include "core/key_service.h"
@@ -171,6 +172,7 @@ int Main(int argc, char** argv) {
       "with the root key in KEYWARD_ROOT_KEY.",
       "keyward"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", VersionText());
   int exit_code = kExitOk;
 
   // ---- serve ----
