@@ -1347,6 +1347,15 @@ headers = {
     "X-Keyward-Scopes": {"description": "The verified key's scopes, comma separated (empty "
                                         "when it has none).",
                          "schema": {"type": "string", "examples": ["orders:read,orders:write"]}},
+    "X-Keyward-Error": {"description": "Only when the gateway asked with "
+                                       "`X-Keyward-Error-Header: 1`: the refusal's JSON body "
+                                       "again (ASCII only), for a gateway that passes on the "
+                                       "status but not the body (nginx `auth_request`). A "
+                                       "request refused before the check (a header sent twice "
+                                       "with different values) has none.",
+                        "schema": {"type": "string",
+                                   "examples": ["{\"error\":\"rate_limited\",\"message\":"
+                                                "\"rate limit exceeded; retry after 1 s\"}"]}},
 }
 H = lambda name: REF("headers", name)
 CC = {"Cache-Control": H("Cache-Control")}
@@ -1506,16 +1515,18 @@ responses = {
         [("invalid_request", "X-Original-URI and X-Forwarded-Uri disagree; a gateway sends one "
           "of them, and a client must not be able to add the other"),
          ("bad_cost", "invalid_request",
-          "X-Keyward-Cost must be a whole number of credits from 0 to 1000000")]),
+          "X-Keyward-Cost must be a whole number of credits from 0 to 1000000")],
+        {"X-Keyward-Error": H("X-Keyward-Error")}),
     "GatewayUnauthorized": err_response(
         "The credential does not authenticate: one of `" + " ".join(GW_401) + "`.",
         GW_401, [("missing", "no API key in Authorization or X-API-Key"),
                  ("revoked", "key is revoked")],
-        {"WWW-Authenticate": H("WWW-Authenticate")}),
+        {"WWW-Authenticate": H("WWW-Authenticate"), "X-Keyward-Error": H("X-Keyward-Error")}),
     "GatewayForbidden": err_response(
         "The key is good but may not make this request: one of `" + " ".join(GW_403) + "`.",
         GW_403, [("endpoint_not_allowed", "key may not call POST /v1/orders"),
-                 ("insufficient_scope", "key lacks scope orders:write")]),
+                 ("insufficient_scope", "key lacks scope orders:write")],
+        {"X-Keyward-Error": H("X-Keyward-Error")}),
     "GatewayTooManyRequests": err_response(
         "The key is over its rate limit (`rate_limited`), or the request costs more credits "
         "than the key's own credits or its workspace's monthly allowance have left "
@@ -1535,7 +1546,8 @@ responses = {
                   "request costs 5); they renew at " + MONTH_END),
                  ("quota_exceeded_key", "quota_exceeded",
                   "this API key's credits are used up (0 left, this request costs 1)")],
-        dict({"Retry-After": H("Retry-After")}, **RL_HEADERS)),
+        dict({"Retry-After": H("Retry-After"), "X-Keyward-Error": H("X-Keyward-Error")},
+             **RL_HEADERS)),
 }
 R = lambda name: REF("responses", name)
 
@@ -1838,6 +1850,10 @@ gateway_params = [
     hparam("X-Keyward-Required-Scopes", "Scopes the gateway demands for this route, comma or "
            "space separated; the key must hold all of them.", "orders:read,orders:write"),
     hparam("X-Keyward-Required-Environment", "The environment the key must be of.", "live"),
+    hparam("X-Keyward-Error-Header", "`1`: a refusal (400, 401, 403, 429) carries its JSON "
+           "body in `X-Keyward-Error` as well, for a gateway that passes on the status but not "
+           "the body (nginx `auth_request`; deploy/nginx/keyward.conf). Anything else: no "
+           "`X-Keyward-Error`.", "1"),
     {"name": "X-Keyward-Cost", "in": "header", "required": False,
      "description": "What the request costs in credits, a whole number from 0 to 1000000 "
                     "(anything else answers 400 `invalid_request`); it wins over the plan's "

@@ -66,7 +66,7 @@ std::optional<int64_t> RetryAfter(const VerifyResult& r, Timestamp now) {
   return wait;
 }
 
-void GatewayAuth(Call& call, const RouteContext& ctx) {
+void AnswerGatewayAuth(Call& call, const RouteContext& ctx) {
   const HttpRequest& req = call.req;
   std::string_view key = BearerToken(req);
   const std::string_view api_key_header = Trim(Header(req, "X-API-Key"));
@@ -139,6 +139,20 @@ void GatewayAuth(Call& call, const RouteContext& ctx) {
                                     : "Bearer realm=\"api\", error=\"invalid_token\"");
   }
   call.Send(HttpStatusFor(r.code), ErrorBody(r.code, VerifyMessage(r.code, r)));
+}
+
+// nginx's auth_request passes on only a 401 or a 403, and never the body: a
+// gateway that asks with X-Keyward-Error-Header: 1 gets a refusal's JSON body
+// in X-Keyward-Error as well (ASCII only), to replay with the status
+// (deploy/nginx/keyward.conf). Other clients see nothing new.
+void GatewayAuth(Call& call, const RouteContext& ctx) {
+  AnswerGatewayAuth(call, ctx);
+  ApiResponse& res = call.reply.response;
+  if (res.status < 400 || Trim(Header(call.req, "X-Keyward-Error-Header")) != "1") return;
+  const Json body = Json::parse(res.body, nullptr, false);
+  if (!body.is_discarded()) {
+    res.Set("X-Keyward-Error", body.dump(-1, ' ', true, Json::error_handler_t::replace));
+  }
 }
 
 }  // namespace

@@ -232,6 +232,11 @@ export function defineGatewaySuite(gw) {
     });
   }
 
+  // How many times the answer's head carries the header name.
+  function count(r, name) {
+    return r.head.split('\r\n').filter((l) => l.toLowerCase().startsWith(`${name}:`)).length;
+  }
+
   function assertReached(r, key) {
     assert.equal(r.status, 200, `${r.desc}: answered ${r.status} ${r.body.slice(0, 200)}`);
     assert.equal(r.got.length, 1, `${r.desc}: the upstream got it ${r.got.length} times`);
@@ -295,6 +300,7 @@ export function defineGatewaySuite(gw) {
     const missing = await send({});
     assertRefusedAsKeyward(missing, 401, 'missing');
     assert.match(missing.headers['www-authenticate'] ?? '', /^Bearer realm="api"$/, `${missing.desc}: WWW-Authenticate ${missing.headers['www-authenticate']}`);
+    assert.equal(count(missing, 'www-authenticate'), 1, `${missing.desc}: WWW-Authenticate sent ${count(missing, 'www-authenticate')} times:\n${missing.head}`);
     const wrong = fabricateKey();
     noteSecret(wrong);
     const invalid = await send({ token: wrong });
@@ -327,6 +333,9 @@ export function defineGatewaySuite(gw) {
     assert.match(r.headers.ratelimit ?? '', /^"requests";r=0;t=\d+$/, `${r.desc}: RateLimit ${r.headers.ratelimit}`);
     assert.equal(r.headers['ratelimit-limit'], '1');
     assert.equal(r.headers['ratelimit-remaining'], '0');
+    for (const h of ['retry-after', 'ratelimit', 'ratelimit-policy', 'ratelimit-limit', 'content-type']) {
+      assert.equal(count(r, h), 1, `${r.desc}: ${h} sent ${count(r, h)} times:\n${r.head}`);
+    }
   });
 
   test(`${gw.name}: IP restrictions act on the client's real address; forged forwarding headers change nothing`, async () => {
