@@ -46,7 +46,7 @@ test('the check itself: a changed line, a missing fence or a missing end marker 
   const file = 'a\nb\n';
   assert.equal(mismatch('```nginx\na\nb\n```\n', file), null);
   assert.match(mismatch('```nginx\na\nc\n```\n', file), /line 2/);
-  assert.match(mismatch('```nginx\na\nb\n\n```\n', file), /line 3/);
+  assert.match(mismatch('```nginx\na\nb\n\n```\n', file), /line 4/);
   assert.match(mismatch('a\nb\n', file), /fenced/);
   assert.equal(includes('<!-- include x -->\n```\na\n```\n').length, 0);
   assert.deepEqual(includes('<!-- include x -->\n```\na\n```\n<!-- end include -->'), [{ file: 'x', block: '```\na\n```\n' }]);
