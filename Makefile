@@ -3,7 +3,8 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps web configure build test test-asan test-tsan fuzz fuzz-merge run bench clean format
+.PHONY: all deps web configure build test test-asan test-tsan fuzz fuzz-merge run bench clean format \
+	package install
 
 all: build
 
@@ -109,6 +110,19 @@ bench: deps web
 
 run: build
 	./$(BUILD_DIR)/keyward serve
+
+# The Debian package, keyward_<version>_<arch>.deb in $(BUILD_DIR), from the
+# ordinary build (scripts/package strips the binary; deploy/debian/ holds the
+# unit, the configuration and the maintainer scripts). `make test` checks it
+# (tests/package/).
+package: build
+	@scripts/package $(BUILD_DIR)
+
+# keyward on PATH: $(DESTDIR)$(PREFIX)/bin/keyward, stripped.
+PREFIX ?= /usr/local
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 -s $(BUILD_DIR)/keyward $(DESTDIR)$(PREFIX)/bin/keyward
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
