@@ -59,20 +59,70 @@ field() { dpkg-deb -f "$deb" "$1"; }
 [ "$(field Version)" = "$version" ] || fail "Version: $(field Version), CMake says $version"
 [[ "$(field Depends)" == *adduser* ]] || fail "Depends lacks adduser (the postinst uses it)"
 [[ "$(field Depends)" == *libsqlite3* ]] || fail "Depends lacks the shared libraries: $(field Depends)"
-[ "$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles)" = /etc/keyward/keyward.toml ] \
+control=$tmp/control
+dpkg-deb -e "$deb" "$control"
+[ "$(cat "$control/conffiles")" = /etc/keyward/keyward.toml ] \
   || fail "conffiles is not /etc/keyward/keyward.toml alone"
 for f in usr/bin/keyward etc/keyward/keyward.toml lib/systemd/system/keyward.service \
   usr/share/doc/keyward/copyright usr/share/doc/keyward/changelog.gz \
   usr/share/man/man1/keyward.1.gz; do
   [ -f "$root/$f" ] || fail "/$f is missing"
 done
-if readelf -S "$root/usr/bin/keyward" | grep -qE '\.(debug_|symtab)'; then
+sections=$(readelf -S "$root/usr/bin/keyward")
+if grep -qE '\.(debug_|symtab)' <<<"$sections"; then
   fail "/usr/bin/keyward is not stripped"
 fi
 for s in postinst prerm postrm; do
-  dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -qx "./$s" || fail "no $s"
+  [ -x "$control/$s" ] || fail "no $s"
 done
 ok "contents: binary (stripped, $(du -k "$root/usr/bin/keyward" | cut -f1) KiB), conffile, unit, maintainer scripts, copyright, changelog, man page"
+
+# ---- the maintainer scripts, against stubs ----
+# Each command they run is a stub that logs its arguments (getent answers
+# as $KEYWARD_USER_EXISTS says, dpkg-statoverride --list as
+# $KEYWARD_OVERRIDE_EXISTS): what a fresh install, a reinstall, a removal
+# and a purge would do, without doing it to this system.
+stubs=$tmp/stubs
+mkdir -p "$stubs"
+for cmd in adduser install dpkg-statoverride deb-systemd-helper deb-systemd-invoke systemctl rm \
+  getent; do
+  cat >"$stubs/$cmd" <<STUB
+#!/bin/sh
+echo "$cmd \$*" >>"$tmp/calls"
+case "$cmd \$1" in
+  "getent passwd") [ "\$KEYWARD_USER_EXISTS" = yes ] ;;
+  "dpkg-statoverride --list") [ "\$KEYWARD_OVERRIDE_EXISTS" = yes ] ;;
+esac
+STUB
+  chmod +x "$stubs/$cmd"
+done
+run_script() { # USER_EXISTS OVERRIDE_EXISTS SCRIPT ARGS...
+  : >"$tmp/calls"
+  KEYWARD_USER_EXISTS=$1 KEYWARD_OVERRIDE_EXISTS=$2 PATH=$stubs /bin/sh "$control/$3" "${@:4}" \
+    || fail "$3 ${*:4} exited $?"
+}
+called() { grep -qxF -- "$1" "$tmp/calls" || { cat "$tmp/calls" >&2; fail "$2: no '$1'"; }; }
+not_called() { ! grep -q -- "$1" "$tmp/calls" || { cat "$tmp/calls" >&2; fail "$2: '$1' ran"; }; }
+run_script no no postinst configure ""
+called "adduser --system --group --quiet --home /var/lib/keyward --no-create-home --shell /usr/sbin/nologin keyward" "fresh install"
+called "dpkg-statoverride --update --add root keyward 0640 /etc/keyward/keyward.toml" "fresh install"
+called "deb-systemd-helper update-state keyward.service" "fresh install"
+not_called "deb-systemd-helper enable" "fresh install"
+not_called "deb-systemd-invoke start" "fresh install"
+run_script yes yes postinst configure "0.0.9"
+not_called adduser "reinstall over an existing keyward user"
+not_called "dpkg-statoverride --update" "reinstall over an administrator's statoverride"
+run_script yes yes prerm upgrade "$version"
+not_called "deb-systemd-invoke stop" "an upgrade's prerm"
+run_script yes yes postrm remove
+not_called "rm " "remove"
+called "deb-systemd-helper mask keyward.service" "remove"
+run_script yes yes postrm purge
+called "rm -rf /var/lib/keyward" "purge"
+called "dpkg-statoverride --remove /etc/keyward/keyward.toml" "purge"
+called "deb-systemd-helper purge keyward.service" "purge"
+not_called deluser "purge"
+ok "maintainer scripts: user made once, conffile 0640 root:keyward, not enabled or started, state removed on purge only"
 
 # ---- the unit ----
 unit=$root/lib/systemd/system/keyward.service
