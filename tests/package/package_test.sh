@@ -65,7 +65,7 @@ dpkg-deb -e "$deb" "$control"
   || fail "conffiles is not /etc/keyward/keyward.toml alone"
 for f in usr/bin/keyward etc/keyward/keyward.toml lib/systemd/system/keyward.service \
   usr/share/doc/keyward/copyright usr/share/doc/keyward/changelog.gz \
-  usr/share/man/man1/keyward.1.gz; do
+  usr/share/man/man1/keyward.1.gz usr/share/bash-completion/completions/keyward; do
   [ -f "$root/$f" ] || fail "/$f is missing"
 done
 sections=$(readelf -S "$root/usr/bin/keyward")
@@ -75,7 +75,24 @@ fi
 for s in postinst prerm postrm; do
   [ -x "$control/$s" ] || fail "no $s"
 done
-ok "contents: binary (stripped, $(du -k "$root/usr/bin/keyward" | cut -f1) KiB), conffile, unit, maintainer scripts, copyright, changelog, man page"
+ok "contents: binary (stripped, $(du -k "$root/usr/bin/keyward" | cut -f1) KiB), conffile, unit, maintainer scripts, copyright, changelog, man page, bash completion"
+
+# The completion, sourced as bash-completion's loader does (inside a
+# function) and asked what a few command lines complete to.
+completes() { # EXPECTED WORD...
+  local expected=$1 got
+  shift
+  got=$(bash -c 'load() { source "$1"; }; load "$1"; shift
+    COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _keyward; echo "${COMPREPLY[*]}"' \
+    _ "$root/usr/share/bash-completion/completions/keyward" "$@")
+  [ "$got" = "$expected" ] || fail "completion of '$*': '$got', not '$expected'"
+}
+completes root-keys keyward ro
+completes create keyward root-keys cr
+completes --config keyward serve --conf
+completes "csv json" keyward usage export --format ""
+completes "" keyward serve --config ""
+ok "bash completion: commands, subcommands, options, listed values"
 
 # ---- the maintainer scripts, against stubs ----
 # Each command they run is a stub that logs its arguments (getent answers
