@@ -3,7 +3,10 @@
 # directory and checked without installing it into this system:
 #   - lintian finds no error and no warning in it;
 #   - it holds the stripped binary, the conffile, the unit, the maintainer
-#     scripts, the copyright file, the changelog and the man page;
+#     scripts, the copyright file, the changelog, the man page and a bash
+#     completion that completes;
+#   - its maintainer scripts, run against stubs, make the keyward user once,
+#     enable and start nothing, and remove the state on purge alone;
 #   - its unit passes `systemd-analyze verify` (its ExecStart pointed at the
 #     unpacked binary, its man page found in the unpacked tree) and has the
 #     sandbox of deploy/cluster/keyward.service;
