@@ -338,6 +338,22 @@ export function defineGatewaySuite(gw) {
     }
   });
 
+  test(`${gw.name}: a key out of credits: 429 quota_exceeded as keyward answered it, Retry-After until they renew`, async () => {
+    const k = await kw.createKey(ws.id, { name: 'prepaid', credits: { remaining: 1, refill: { amount: 1, interval: 'daily' } } });
+    assertReached(await send({ key: k }), k);
+    const r = await send({ key: k });
+    assertRefusedAsKeyward(r, 429, 'quota_exceeded');
+    const want = await direct(k);
+    assert.equal(want.status, 429);
+    assert.deepEqual(r.json, want.json);
+    const retry = Number(r.headers['retry-after']);
+    assert.ok(Number.isInteger(retry) && retry > 0 && retry <= 86400, `${r.desc}: Retry-After ${r.headers['retry-after']}`);
+    assert.ok(Math.abs(retry - Number(want.headers.get('retry-after'))) <= 5, `Retry-After ${retry}, keyward says ${want.headers.get('retry-after')}`);
+    assert.equal(r.headers['ratelimit-policy'], want.headers.get('ratelimit-policy'));
+    assert.match(r.headers['ratelimit-policy'] ?? '', /^"key_credits";q=1;w=\d+$/, `${r.desc}: RateLimit-Policy ${r.headers['ratelimit-policy']}`);
+    assert.match(r.headers.ratelimit ?? '', /^"key_credits";r=0;t=\d+$/, `${r.desc}: RateLimit ${r.headers.ratelimit}`);
+  });
+
   test(`${gw.name}: IP restrictions act on the client's real address; forged forwarding headers change nothing`, async () => {
     const mine = await kw.createKey(ws.id, { name: 'client only', ip_allowlist: [`${CLIENT}/32`] });
     const ten = await kw.createKey(ws.id, { name: 'ten only', ip_allowlist: ['10.0.0.0/8'] });
