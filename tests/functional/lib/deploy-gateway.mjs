@@ -352,6 +352,10 @@ export function defineGatewaySuite(gw) {
     assert.equal(r.headers['ratelimit-policy'], want.headers.get('ratelimit-policy'));
     assert.match(r.headers['ratelimit-policy'] ?? '', /^"key_credits";q=1;w=\d+$/, `${r.desc}: RateLimit-Policy ${r.headers['ratelimit-policy']}`);
     assert.match(r.headers.ratelimit ?? '', /^"key_credits";r=0;t=\d+$/, `${r.desc}: RateLimit ${r.headers.ratelimit}`);
+    // What a request costs is the gateway's to say, never the client's.
+    for (const headers of [[['X-Keyward-Cost', '0']], [['x-keyward-cost', '0']], [['X_Keyward_Cost', '0']]]) {
+      assertRefusedAsKeyward(await send({ key: k, headers }), 429, 'quota_exceeded');
+    }
   });
 
   test(`${gw.name}: IP restrictions act on the client's real address; forged forwarding headers change nothing`, async () => {
