@@ -450,13 +450,21 @@ export function defineGatewaySuite(gw) {
     const k = await kw.createKey(ws.id, { name: 'before the fall' });
     assertReached(await send({ key: k }), k);
     await kw.stop();
-    for (const key of [k, null]) {
-      const r = await send({ key: key ?? undefined });
-      assert.equal(r.newHits, 0, `${r.desc}: reached the API with keyward down`);
-      assert.equal(r.status, 503, `${r.desc}: answered ${r.status} ${r.body.slice(0, 200)}`);
-      assert.match(r.headers['content-type'] ?? '', /^application\/json/);
-      assert.equal(r.json?.error, 'unavailable', `${r.desc}: body ${r.body}`);
-      assert.equal(typeof r.json.message, 'string');
-    }
+    const check = async (how) => {
+      for (const key of [k, null]) {
+        const r = await send({ key: key ?? undefined });
+        assert.equal(r.newHits, 0, `${r.desc} (${how}): reached the API with keyward down`);
+        assert.equal(r.status, 503, `${r.desc} (${how}): answered ${r.status} ${r.body.slice(0, 200)}`);
+        assert.match(r.headers['content-type'] ?? '', /^application\/json/);
+        assert.equal(r.json?.error, 'unavailable', `${r.desc} (${how}): body ${r.body}`);
+        assert.equal(typeof r.json.message, 'string');
+      }
+    };
+    // The forwarder still accepts, then closes: a keyward that dies mid-request.
+    await check('connection closed without an answer');
+    // Nothing listens any more: connection refused.
+    await counter.close();
+    counter = null;
+    await check('connection refused');
   });
 }
