@@ -6,7 +6,7 @@
 
 -- haproxy.cfg's "listen keyward" socket (the host in the URL is only a name).
 local KEYWARD_URL = "http://keyward/v1/auth"
-local KEYWARD_DST = "unix@/run/haproxy/keyward-auth.sock"
+local KEYWARD_DST = "abns@keyward-auth"
 local TIMEOUT_MS = 5000
 
 -- What the client says that keyward reads: its credentials and referrer.

@@ -15,13 +15,14 @@ defineGatewaySuite({
     assertInstalled(HAPROXY, 'the HAProxy gateway test runs Debian\'s haproxy');
     const port = await freePort();
     const dir = tempDir('keyward-haproxy-');
-    const socket = path.join(dir, 'keyward-auth.sock');
+    // The abstract socket's name, unique on the host for this run.
+    const socket = `abns@keyward-auth-${process.pid}-${port}`;
     const lua = path.join(dir, 'keyward.lua');
-    fs.writeFileSync(lua, deployFile('haproxy/keyward.lua', [['unix@/run/haproxy/keyward-auth.sock', `unix@${socket}`]]));
+    fs.writeFileSync(lua, deployFile('haproxy/keyward.lua', [['abns@keyward-auth', socket]]));
     const cfg = path.join(dir, 'haproxy.cfg');
     fs.writeFileSync(cfg, deployFile('haproxy/haproxy.cfg', [
       ['lua-load /etc/haproxy/keyward.lua', `lua-load ${lua}`],
-      ['unix@/run/haproxy/keyward-auth.sock', `unix@${socket}`],
+      ['abns@keyward-auth', socket],
       ['bind :8000', `bind 127.0.0.1:${port}`],
       ['server keyward 127.0.0.1:8080', `server keyward 127.0.0.1:${keywardPort}`],
       ['server api 127.0.0.1:9000', `server api 127.0.0.1:${upstreamPort}`],
