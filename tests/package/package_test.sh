@@ -195,6 +195,22 @@ grep -qx 'listen = "127.0.0.1:8080"' "$root/etc/keyward/keyward.toml" \
 grep -qx 'data_dir = "/var/lib/keyward"' "$root/etc/keyward/keyward.toml" \
   || fail "the packaged configuration does not keep its data in /var/lib/keyward"
 
+# Every option README's table lists is in the file, and every commented
+# option is one keyward takes: uncommented all at once (but the GitHub key,
+# whose PEM is a placeholder), the file passes the configuration check
+# `serve` makes (`keyward scan` loads the configuration as serve does).
+python3 "$repo/tests/package/config_coverage.py" "$repo/README.md" "$root/etc/keyward/keyward.toml" \
+  || fail "the packaged configuration misses options"
+awk '/^#\[\[leaks\.github_keys\]\]/ { skip = 1 } /^$/ { skip = 0 }
+     !skip && /^#(\[|[a-z_]+ = )/ { sub(/^#/, "") } { print }' \
+  "$root/etc/keyward/keyward.toml" >"$tmp/every-option.toml"
+uncommented=$(diff "$root/etc/keyward/keyward.toml" "$tmp/every-option.toml" | grep -c '^>' || true)
+[ "$uncommented" -gt 30 ] || fail "only $uncommented commented options found to try"
+mkdir -p "$tmp/empty"
+"$bin" scan --config "$tmp/every-option.toml" "$tmp/empty" >/dev/null 2>"$tmp/scan.err" \
+  || { cat "$tmp/scan.err" >&2; fail "keyward refuses the packaged configuration's commented options"; }
+ok "configuration: README's options all in it; its $uncommented commented options, uncommented, are valid"
+
 # README's first root key: made offline before the first start.
 root_key=$("$bin" root-keys create --config "$config" --name ops 2>"$tmp/root-keys.err") \
   || { cat "$tmp/root-keys.err" >&2; fail "root-keys create"; }
