@@ -18,9 +18,12 @@
 #include "app/app.h"
 #include "app/open_store.h"
 #include "app/serve.h"
+#include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/http_client.h"
 #include "cli/key_import.h"
+#include "cli/operator_api.h"
+#include "cli/output.h"
 #include "cli/scan.h"
 #include "cli/usage_export.h"
 #include "cli/version.h"
@@ -37,131 +40,6 @@ namespace keyward {
 namespace {
 
 using nlohmann::json;
-
-std::string EnvOr(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::string(v) : fallback;
-}
-
-void PrintTable(const std::vector<std::string>& header,
-                const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width(header.size());
-  for (size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
-  for (const auto& r : rows) {
-    for (size_t i = 0; i < r.size() && i < width.size(); ++i)
-      width[i] = std::max(width[i], r[i].size());
-  }
-  auto line = [&](const std::vector<std::string>& cells) {
-    std::string out;
-    for (size_t i = 0; i < cells.size(); ++i) {
-      out += cells[i];
-      if (i + 1 < cells.size()) out += std::string(width[i] - cells[i].size() + 2, ' ');
-    }
-    std::cout << out << "\n";
-  };
-  line(header);
-  for (const auto& r : rows) line(r);
-}
-
-std::string Str(const json& j, const char* field) {
-  auto it = j.find(field);
-  if (it == j.end() || it->is_null()) return "-";
-  if (it->is_string()) return it->get<std::string>();
-  return it->dump();
-}
-
-std::string JoinList(const json& j, const char* field) {
-  auto it = j.find(field);
-  if (it == j.end() || !it->is_array() || it->empty()) return "-";
-  std::string out;
-  for (const auto& e : *it)
-    out += (out.empty() ? "" : ",") + (e.is_string() ? e.get<std::string>() : e.dump());
-  return out;
-}
-
-// Runs one API call; on failure prints why and sets *exit_code.
-std::optional<json> Request(const std::string& method, const std::string& target, const json& body,
-                            int* exit_code) {
-  const std::string token = EnvOr("KEYWARD_ROOT_KEY", "");
-  if (token.empty()) {
-    std::cerr << "keyward: set KEYWARD_ROOT_KEY to a root key (kw_root_…) first\n";
-    *exit_code = kExitUsage;
-    return std::nullopt;
-  }
-  auto client = HttpClient::Create(EnvOr("KEYWARD_URL", "http://127.0.0.1:8080"), token);
-  if (!client.ok()) {
-    std::cerr << "keyward: " << client.status().message() << "\n";
-    *exit_code = kExitUsage;
-    return std::nullopt;
-  }
-  auto res = client->Send(method, target, body.is_null() ? "" : body.dump());
-  if (!res.ok()) {
-    std::cerr << "keyward: " << res.status().message() << "\n";
-    *exit_code = kExitUnavailable;
-    return std::nullopt;
-  }
-  json j = json::parse(res->body, nullptr, false);
-  if (res->status >= 200 && res->status < 300) {
-    *exit_code = kExitOk;
-    return j.is_discarded() ? json::object() : j;
-  }
-  std::cerr << "keyward: " << HttpErrorText(*res) << "\n";
-  *exit_code = ExitCodeForHttpStatus(res->status);
-  return std::nullopt;
-}
-
-// Fetches every page of a list (no silent cap), or at most `max` items.
-std::optional<json> CallList(const std::string& path, std::string query, size_t max,
-                             int* exit_code) {
-  json all = json::array();
-  std::string cursor;
-  while (true) {
-    std::string target = path + "?limit=100" + query;
-    if (!cursor.empty()) target += "&cursor=" + UrlEncode(cursor);
-    auto page = Request("GET", target, nullptr, exit_code);
-    if (!page) return std::nullopt;
-    for (auto& item : (*page)["data"]) {
-      if (max > 0 && all.size() >= max) return all;
-      all.push_back(item);
-    }
-    if (!page->contains("next_cursor") || (*page)["next_cursor"].is_null()) return all;
-    cursor = (*page)["next_cursor"].get<std::string>();
-  }
-}
-
-// "active", and "active (rotation due)" past its workspace's rotation policy.
-std::string KeyStatusText(const json& k) {
-  return Str(k, "status") + (k.value("rotation_due", false) ? " (rotation due)" : "");
-}
-
-void PrintKey(const json& k) {
-  const std::vector<std::pair<std::string, std::string>> rows = {
-      {"id", Str(k, "id")},
-      {"short_prefix", Str(k, "short_prefix")},
-      {"name", Str(k, "name")},
-      {"workspace", Str(k, "workspace_id")},
-      {"environment", Str(k, "environment")},
-      {"status", KeyStatusText(k)},
-      {"scopes", JoinList(k, "scopes")},
-      {"ip_allowlist", JoinList(k, "ip_allowlist")},
-      {"referrer_allowlist", JoinList(k, "referrer_allowlist")},
-      {"endpoint_allowlist", JoinList(k, "endpoint_allowlist")},
-      {"rate_limit",
-       k.contains("rate_limit") && k["rate_limit"].is_object()
-           ? Str(k["rate_limit"], "limit") + " per " + Str(k["rate_limit"], "period_seconds") + " s"
-           : "-"},
-      {"created_at", Str(k, "created_at")},
-      {"expires_at", Str(k, "expires_at")},
-      {"last_used_at", Str(k, "last_used_at")},
-      {"revoked_at", Str(k, "revoked_at")},
-  };
-  for (const auto& [name, value] : rows) std::printf("%-19s %s\n", name.c_str(), value.c_str());
-}
-
-void PrintSecret(const json& k) {
-  std::cout << "\n  " << Str(k, "key") << "\n\n"
-            << "This is the only time the key is shown. Store it in a secrets manager now.\n";
-}
 
 }  // namespace
 
@@ -344,219 +222,8 @@ int Main(int argc, char** argv) {
     std::cout << " key-hashes-sha256=" << report->key_hash_digest << "\n";
   });
 
-  // ---- workspaces (over HTTP) ----
-  auto* ws = app.add_subcommand("workspaces", "Manage workspaces (over HTTP)");
-  ws->require_subcommand(1);
-  std::string ws_name, ws_id;
-  int64_t ws_max = 0;
-  size_t list_max = 0;
-  bool as_json = false;
-  auto* ws_create = ws->add_subcommand("create", "Create a workspace");
-  ws_create->add_option("--name", ws_name, "Workspace name")->required();
-  auto* o_ws_max = ws_create->add_option("--max-active-keys", ws_max,
-                                         "Active-key limit (default: the deployment's)");
-  ws_create->add_flag("--json", as_json, "Print JSON");
-  ws_create->callback([&] {
-    json body = {{"name", ws_name}};
-    if (o_ws_max->count()) body["max_active_keys"] = ws_max;
-    auto w = Request("POST", "/v1/workspaces", body, &exit_code);
-    if (!w) return;
-    if (as_json) {
-      std::cout << w->dump(2) << "\n";
-    } else {
-      std::cout << Str(*w, "id") << "\n";
-    }
-  });
-  auto* ws_list = ws->add_subcommand("list", "List workspaces");
-  ws_list->add_flag("--json", as_json, "Print JSON");
-  ws_list->add_option("--max", list_max, "At most this many (default: all)");
-  ws_list->callback([&] {
-    auto all = CallList("/v1/workspaces", "", list_max, &exit_code);
-    if (!all) return;
-    if (as_json) {
-      std::cout << all->dump(2) << "\n";
-      return;
-    }
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& w : *all) {
-      rows.push_back({Str(w, "id"), Str(w, "name"),
-                      Str(w, "active_keys") + "/" + Str(w, "max_active_keys"),
-                      Str(w, "created_at")});
-    }
-    PrintTable({"ID", "NAME", "ACTIVE KEYS", "CREATED"}, rows);
-  });
-  auto* ws_show = ws->add_subcommand("show", "Show one workspace");
-  ws_show->add_option("id", ws_id, "Workspace id (ws_…)")->required();
-  ws_show->add_flag("--json", as_json, "Print JSON");
-  ws_show->callback([&] {
-    auto w = Request("GET", "/v1/workspaces/" + UrlEncode(ws_id), nullptr, &exit_code);
-    if (!w) return;
-    if (as_json) {
-      std::cout << w->dump(2) << "\n";
-      return;
-    }
-    for (const char* f : {"id", "name", "max_active_keys", "active_keys", "created_at"}) {
-      std::printf("%-16s %s\n", f, Str(*w, f).c_str());
-    }
-  });
-
-  // ---- keys (over HTTP) ----
-  auto* keys = app.add_subcommand("keys", "Manage API keys (over HTTP)");
-  keys->require_subcommand(1);
-  std::string k_ws, k_env, k_name, k_expires, k_meta, k_rate, k_status, k_id, k_reason;
-  std::vector<std::string> k_scopes, k_ips, k_referrers, k_endpoints;
-  int64_t k_grace = 0;
-  bool quiet = false, k_due = false;
-  auto* k_create = keys->add_subcommand("create", "Create an API key; the secret is shown once");
-  k_create->add_option("--workspace,-w", k_ws, "Workspace id (ws_…)")->required();
-  k_create->add_option("--environment,-e", k_env, "Environment, e.g. live or test")->required();
-  k_create->add_option("--name,-n", k_name, "A descriptive name, e.g. production-server")
-      ->required();
-  k_create->add_option("--scope", k_scopes, "A scope (repeatable)");
-  k_create->add_option("--ip", k_ips, "Allowed client CIDR (repeatable)");
-  k_create->add_option("--referrer", k_referrers, "Allowed referrer (repeatable)");
-  k_create->add_option("--endpoint", k_endpoints,
-                       "Allowed endpoint, e.g. \"GET /v1/products/*\" (repeatable)");
-  auto* o_k_rate = k_create->add_option("--rate-limit", k_rate, "LIMIT/SECONDS, e.g. 100/60");
-  auto* o_k_exp = k_create->add_option("--expires-at", k_expires, "RFC 3339 time");
-  auto* o_k_meta = k_create->add_option("--meta", k_meta, "A JSON object");
-  k_create->add_flag("--json", as_json, "Print JSON");
-  k_create->add_flag("--quiet,-q", quiet, "Print only the key");
-  k_create->callback([&] {
-    json body = {{"workspace_id", k_ws}, {"environment", k_env}, {"name", k_name}};
-    if (!k_scopes.empty()) body["scopes"] = k_scopes;
-    if (!k_ips.empty()) body["ip_allowlist"] = k_ips;
-    if (!k_referrers.empty()) body["referrer_allowlist"] = k_referrers;
-    if (!k_endpoints.empty()) body["endpoint_allowlist"] = k_endpoints;
-    if (o_k_exp->count()) body["expires_at"] = k_expires;
-    if (o_k_rate->count()) {
-      const size_t slash = k_rate.find('/');
-      try {
-        if (slash == std::string::npos) throw std::invalid_argument("no slash");
-        body["rate_limit"] = {{"limit", std::stoll(k_rate.substr(0, slash))},
-                              {"period_seconds", std::stoll(k_rate.substr(slash + 1))}};
-      } catch (const std::exception&) {
-        std::cerr << "keyward: --rate-limit must look like 100/60 (100 requests per 60 seconds)\n";
-        exit_code = kExitUsage;
-        return;
-      }
-    }
-    if (o_k_meta->count()) {
-      json meta = json::parse(k_meta, nullptr, false);
-      if (!meta.is_object()) {
-        std::cerr << "keyward: --meta must be a JSON object, like '{\"team\":\"payments\"}'\n";
-        exit_code = kExitUsage;
-        return;
-      }
-      body["meta"] = meta;
-    }
-    auto k = Request("POST", "/v1/api-keys", body, &exit_code);
-    if (!k) return;
-    if (as_json) {
-      std::cout << k->dump(2) << "\n";
-    } else if (quiet) {
-      std::cout << Str(*k, "key") << "\n";
-    } else {
-      PrintKey(*k);
-      PrintSecret(*k);
-    }
-  });
-  auto* k_list = keys->add_subcommand("list", "List API keys (every page)");
-  k_list->add_option("--workspace,-w", k_ws, "Only this workspace");
-  k_list->add_option("--environment,-e", k_env, "Only this environment");
-  k_list->add_option("--status", k_status, "active, revoked, expired or disabled");
-  k_list->add_flag("--rotation-due", k_due,
-                   "Only keys due for rotation by their workspace's policy");
-  k_list->add_option("--max", list_max, "At most this many (default: all)");
-  k_list->add_flag("--json", as_json, "Print JSON");
-  k_list->callback([&] {
-    std::string q;
-    if (!k_ws.empty()) q += "&workspace_id=" + UrlEncode(k_ws);
-    if (!k_env.empty()) q += "&environment=" + UrlEncode(k_env);
-    if (!k_status.empty()) q += "&status=" + UrlEncode(k_status);
-    if (k_due) q += "&rotation_due=true";
-    auto all = CallList("/v1/api-keys", q, list_max, &exit_code);
-    if (!all) return;
-    if (as_json) {
-      std::cout << all->dump(2) << "\n";
-      return;
-    }
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& k : *all) {
-      rows.push_back({Str(k, "id"), Str(k, "short_prefix"), Str(k, "name"), Str(k, "environment"),
-                      KeyStatusText(k), Str(k, "last_used_at"), Str(k, "created_at")});
-    }
-    PrintTable({"ID", "PREFIX", "NAME", "ENV", "STATUS", "LAST USED", "CREATED"}, rows);
-  });
-  auto* k_show = keys->add_subcommand("show", "Show one API key");
-  k_show->add_option("id", k_id, "Key id (key_…)")->required();
-  k_show->add_flag("--json", as_json, "Print JSON");
-  k_show->callback([&] {
-    auto k = Request("GET", "/v1/api-keys/" + UrlEncode(k_id), nullptr, &exit_code);
-    if (!k) return;
-    if (as_json) {
-      std::cout << k->dump(2) << "\n";
-    } else {
-      PrintKey(*k);
-    }
-  });
-  auto* k_revoke = keys->add_subcommand("revoke", "Revoke an API key now and for good");
-  k_revoke->add_option("id", k_id, "Key id (key_…)")->required();
-  k_revoke->add_option("--reason", k_reason, "Why, for the audit log");
-  k_revoke->add_flag("--json", as_json, "Print JSON");
-  k_revoke->callback([&] {
-    json body = json::object();
-    if (!k_reason.empty()) body["reason"] = k_reason;
-    auto r = Request("DELETE", "/v1/api-keys/" + UrlEncode(k_id), body, &exit_code);
-    if (!r) return;
-    if (as_json) {
-      std::cout << r->dump(2) << "\n";
-    } else {
-      std::cout << "revoked " << Str(*r, "id") << " at " << Str(*r, "revoked_at") << "\n";
-    }
-  });
-  auto* k_rotate =
-      keys->add_subcommand("rotate", "Replace an API key; the old one works for --grace seconds");
-  k_rotate->add_option("id", k_id, "Key id (key_…)")->required();
-  k_rotate->add_option("--grace", k_grace, "Seconds the old key stays valid (default 0)");
-  k_rotate->add_flag("--json", as_json, "Print JSON");
-  k_rotate->add_flag("--quiet,-q", quiet, "Print only the new key");
-  k_rotate->callback([&] {
-    auto k = Request("POST", "/v1/api-keys/" + UrlEncode(k_id) + "/rotate",
-                     json{{"grace_seconds", k_grace}}, &exit_code);
-    if (!k) return;
-    if (as_json) {
-      std::cout << k->dump(2) << "\n";
-    } else if (quiet) {
-      std::cout << Str(*k, "key") << "\n";
-    } else {
-      PrintKey(*k);
-      std::cout << "old key " << Str((*k)["old_key"], "id") << " expires at "
-                << Str((*k)["old_key"], "expires_at") << "\n";
-      PrintSecret(*k);
-    }
-  });
-
-  // ---- usage (over HTTP) ----
-  auto* usage = app.add_subcommand("usage", "Usage and billing exports (over HTTP)");
-  usage->require_subcommand(1);
-  UsageExportOptions ux;
-  auto* u_export = usage->add_subcommand(
-      "export",
-      "Export usage per key and day (CSV or JSON), streamed to --output (written as "
-      "FILE.partial, renamed once complete) or to stdout");
-  u_export->add_option("--workspace,-w", ux.workspace_id, "Workspace id (ws_…)")->required();
-  u_export->add_option("--from", ux.from, "Start, YYYY-MM-DD or RFC 3339 (default: the server's)");
-  u_export->add_option("--to", ux.to, "End, YYYY-MM-DD or RFC 3339 (default: the server's)");
-  u_export->add_option("--format", ux.format, "csv or json (default csv)")
-      ->check(CLI::IsMember({"csv", "json"}));
-  u_export->add_option("--environment,-e", ux.environment, "Only this environment, e.g. live");
-  u_export->add_option("--output,-o", ux.output, "The file to write (default: stdout)");
-  u_export->callback([&] {
-    ux.url = EnvOr("KEYWARD_URL", "http://127.0.0.1:8080");
-    ux.root_key = EnvOr("KEYWARD_ROOT_KEY", "");
-    exit_code = RunUsageExport(ux, stdout, std::cerr, ::isatty(2) == 1);
-  });
+  // ---- operator commands over HTTP (cli/commands/) ----
+  AddOperatorCommands(app, &exit_code);
 
   // ---- moving keys in and out (over HTTP) ----
   ImportOptions im;
@@ -586,7 +253,7 @@ int Main(int argc, char** argv) {
                   "FILE.rejected.csv)");
   imp->add_flag("--restart", im.restart, "Ignore FILE.import-state and start from the first row");
   imp->callback([&] {
-    im.url = EnvOr("KEYWARD_URL", "http://127.0.0.1:8080");
+    im.url = OperatorUrl();
     im.root_key = EnvOr("KEYWARD_ROOT_KEY", "");
     for (const auto& m : maps) {
       const size_t eq = m.find('=');
@@ -612,7 +279,7 @@ int Main(int argc, char** argv) {
   exh->add_option("--environment,-e", ex.environment, "Only this environment's keys");
   exh->add_flag("--include-revoked", ex.include_revoked, "Revoked keys too (they import revoked)");
   exh->callback([&] {
-    ex.url = EnvOr("KEYWARD_URL", "http://127.0.0.1:8080");
+    ex.url = OperatorUrl();
     ex.root_key = EnvOr("KEYWARD_ROOT_KEY", "");
     exit_code = RunExportHashes(ex, stdout, std::cerr, ::isatty(2) == 1);
   });
@@ -623,6 +290,9 @@ int Main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (ExplainSubcommandError(app, e, std::vector<std::string>(argv + 1, argv + argc))) {
+      return kExitUsage;
+    }
     const int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitUsage;
   }

@@ -324,10 +324,12 @@ export function makeTempDir(label = 'keyward-test-') {
 }
 
 // Runs the keyward command line; resolves {code, signal, stdout, stderr}.
-export function runCli(args, { env = {}, timeoutMs = 15_000 } = {}) {
+// input: what its standard input reads (else none).
+export function runCli(args, { env = {}, timeoutMs = 15_000, input } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(KEYWARD_BIN, args, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(KEYWARD_BIN, args, { env: childEnv(env), stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     liveChildren.add(child);
+    if (input !== undefined) child.stdin.end(input);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
