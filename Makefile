@@ -25,7 +25,9 @@ test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 # The whole suite (unit, corpus replay, functional) against a build with
-# AddressSanitizer and UndefinedBehaviorSanitizer (clang). Every process a
+# AddressSanitizer and UndefinedBehaviorSanitizer (clang); the functional
+# suites run on SQLite only there (PostgreSQL's code runs in the store
+# contract and the cluster suite; see CMakeLists.txt). Every process a
 # test starts, servers included, writes its sanitizer report to
 # $(ASAN_DIR)/sanitizer-logs; any report there fails the run, even from a
 # server that a test killed or whose exit status it did not look at
