@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer, makeTempDir, sleep, fabricateKey, noteSecret } from './keyward.mjs';
-import { freePort, RecordingUpstream, rawRequest, backendPath, endpointAllows } from './nginx-gateway.mjs';
+import { canConnect, freePort, killedAtExit, RecordingUpstream, rawRequest, backendPath, endpointAllows } from './nginx-gateway.mjs';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -35,27 +35,7 @@ export function assertInstalled(bin, what) {
   }
 }
 
-function canConnect(port, host = '127.0.0.1') {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host });
-    s.on('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-  });
-}
-
-const liveGateways = new Set();
-process.on('exit', () => {
-  for (const child of liveGateways) {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-});
+const liveGateways = killedAtExit();
 
 // A gateway process in the foreground (Caddy, HAProxy), up once every port
 // accepts connections. Its output is kept for failure messages only.

@@ -42,7 +42,7 @@ export function freePort(host = '127.0.0.1') {
 }
 
 // Resolves once something accepts connections on host:port.
-function canConnect(port, host = '127.0.0.1') {
+export function canConnect(port, host = '127.0.0.1') {
   return new Promise((resolve) => {
     const s = net.connect({ port, host });
     s.on('connect', () => {
@@ -53,17 +53,24 @@ function canConnect(port, host = '127.0.0.1') {
   });
 }
 
-// Every nginx we start, killed if the test process exits without closing it.
-const liveNginx = new Set();
-process.on('exit', () => {
-  for (const child of liveNginx) {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      // gone
+// A set of child processes that are killed if the test process exits
+// before they were closed (and taken out of it).
+export function killedAtExit() {
+  const live = new Set();
+  process.on('exit', () => {
+    for (const child of live) {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        // gone
+      }
     }
-  }
-});
+  });
+  return live;
+}
+
+// Every nginx we start.
+const liveNginx = killedAtExit();
 
 // Debian's nginx in the foreground, in one process (master_process off, so a
 // kill leaves no orphaned worker), with its pid, logs and temporary
