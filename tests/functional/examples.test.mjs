@@ -203,6 +203,7 @@ test('Amazon Scraper API: asa_live_ keys, asa_test_ refused, 20 keys per workspa
   const limited = burst.filter((r) => r.status === 429 && r.json?.error === 'rate_limited');
   assert.ok(passed >= 2 && passed <= 2 + Math.floor(elapsed / 500), `${passed} of 6 passed in ${elapsed} ms`);
   assert.equal(passed + limited.length, 6, burst.map((r) => `${r.status} ${r.text}`).join('\n'));
+  assert.ok(limited.length >= 1, `none of 6 requests in ${elapsed} ms was refused`);
   assert.match(limited[0].headers.get('ratelimit-policy') ?? '', /"requests";q=2;w=1\b/);
 
   // "A basic Amazon product or search request costs 5 credits", anything
