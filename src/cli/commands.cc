@@ -1,5 +1,7 @@
 #include "cli/commands.h"
 
+#include <algorithm>
+#include <cctype>
 #include <iostream>
 #include <memory>
 
@@ -66,6 +68,23 @@ void AddOperatorCommands(CLI::App& app, int* exit_code) {
   AddHealthCommand(app, exit_code);
 }
 
+std::string WithoutSecretArguments(std::string message, const std::vector<std::string>& args) {
+  for (const std::string& arg : args) {
+    const bool key_like = arg.size() >= 32 && std::all_of(arg.begin(), arg.end(), [](char c) {
+                            return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                          });
+    if (!key_like) continue;
+    const size_t underscore = arg.rfind('_');
+    const size_t keep = underscore == std::string::npos ? 4 : underscore + 5;
+    const std::string cut = arg.substr(0, keep) + "…";
+    for (size_t at = message.find(arg); at != std::string::npos;
+         at = message.find(arg, at + cut.size())) {
+      message.replace(at, arg.size(), cut);
+    }
+  }
+  return message;
+}
+
 bool ExplainSubcommandError(const CLI::App& app, const CLI::ParseError& e,
                             const std::vector<std::string>& args) {
   const bool missing = dynamic_cast<const CLI::RequiredError*>(&e) != nullptr &&
@@ -92,8 +111,8 @@ bool ExplainSubcommandError(const CLI::App& app, const CLI::ParseError& e,
   std::string names;
   for (const CLI::App* s : subs) names += (names.empty() ? "" : ", ") + s->get_name();
   if (next < args.size() && !args[next].starts_with("-")) {
-    std::cerr << path << ": unknown command '" << args[next] << "'; the commands are: " << names
-              << "\n";
+    std::cerr << path << ": unknown command '" << WithoutSecretArguments(args[next], args)
+              << "'; the commands are: " << names << "\n";
   } else {
     std::cerr << path << " needs a command: " << names << "\n";
   }

@@ -32,6 +32,12 @@ void AddOperatorCommands(CLI::App& app, int* exit_code);
 bool ExplainSubcommandError(const CLI::App& app, const CLI::ParseError& e,
                             const std::vector<std::string>& args);
 
+// message with every argument that could be a secret (32 or more letters,
+// digits and '_' in a row, as keys are) cut to its first characters and
+// "…": CLI11 quotes arguments it did not expect, and a key pasted after
+// `keyward verify` must not reach a terminal's scrollback or a log.
+std::string WithoutSecretArguments(std::string message, const std::vector<std::string>& args);
+
 }  // namespace keyward
 
 #endif  // KEYWARD_CLI_COMMANDS_H_

@@ -290,11 +290,15 @@ int Main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    if (ExplainSubcommandError(app, e, std::vector<std::string>(argv + 1, argv + argc))) {
-      return kExitUsage;
+    const std::vector<std::string> args(argv + 1, argv + argc);
+    if (ExplainSubcommandError(app, e, args)) return kExitUsage;
+    if (e.get_exit_code() == 0) {  // --help, --version
+      app.exit(e);
+      return kExitOk;
     }
-    const int rc = app.exit(e);
-    return rc == 0 ? kExitOk : kExitUsage;
+    std::cerr << WithoutSecretArguments(e.what(), args)
+              << "\nRun with --help for more information.\n";
+    return kExitUsage;
   }
   return exit_code;
 }

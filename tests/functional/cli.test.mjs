@@ -156,8 +156,12 @@ test('verify reads the key from standard input: exit 0 valid, 1 refused with the
   const empty = await cli(['verify'], { input: '' });
   assert.equal(empty.code, 2);
   assert.match(empty.stderr, /no the API key on standard input|never taken from the command line/);
-  const argv = await cli(['verify', k.key], { input: '' });
-  assert.equal(argv.code, 2, 'a key on the command line is refused');
+  // A key pasted on the command line is refused, and not echoed back.
+  for (const args of [['verify', k.key], [k.key], ['keys', k.key], ['verify', '--scope', 'x', k.key]]) {
+    const argv = await cli(args, { input: '' });
+    assert.equal(argv.code, 2, `keyward ${args.map((a) => (a === k.key ? 'KEY' : a)).join(' ')}: a key on the command line is refused`);
+    assert.ok(!argv.stderr.includes(k.key.slice(-20)), `the key was echoed: ${argv.stderr.replace(k.key, 'KEY')}`);
+  }
 });
 
 test('plans, usage and the audit log', async () => {
