@@ -57,6 +57,7 @@ if keepalive == "no":
 open(out, "w").write(s)
 PY
   cat > "$dir/nginx.conf" <<NGINX
+load_module /usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so;
 worker_processes 1;
 daemon off;
 pid $dir/nginx.pid;

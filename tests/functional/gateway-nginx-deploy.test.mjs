@@ -9,7 +9,7 @@ import { defineGatewaySuite, deployFile } from './lib/deploy-gateway.mjs';
 
 defineGatewaySuite({
   name: 'nginx',
-  stripsEveryKeywardHeader: false,
+  stripsEveryKeywardHeader: true,
   async start({ keywardPort, upstreamPort }) {
     assertNginxInstalled();
     const port = await freePort();

@@ -121,6 +121,9 @@ export class Nginx {
     const d = this.dir;
     for (const sub of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) fs.mkdirSync(path.join(d, sub));
     const conf = [
+      // deploy/nginx/keyward.conf drops every X-Keyward-* header of a
+      // client's with it (libnginx-mod-http-headers-more-filter).
+      'load_module /usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so;',
       'master_process off;',
       'worker_processes 1;',
       `pid ${d}/nginx.pid;`,
