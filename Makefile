@@ -97,8 +97,9 @@ test-tsan: deps web
 # key's against a native one's), HTTP against nginx, a million keys, three
 # nodes on PostgreSQL (revocation propagation; three nodes against one), and
 # importing existing keys (keys/s on SQLite and PostgreSQL, memory per
-# imported key), and `keyward scan` against grep (and rg) on a 200 MB
-# tree. Each prints what it compares with.
+# imported key), `keyward scan` against grep (and rg) on a 200 MB tree, and
+# deploy/nginx with and without keep-alive to keyward. Each prints what it
+# compares with.
 BENCH_DIR ?= build-bench
 bench: deps web
 	@scripts/install-deps bench
@@ -111,6 +112,7 @@ bench: deps web
 	KEYWARD_BIN=$(BENCH_DIR)/keyward bench/cluster.sh
 	KEYWARD_BIN=$(BENCH_DIR)/keyward bench/import.sh
 	KEYWARD_BIN=$(BENCH_DIR)/keyward bench/scan.sh
+	KEYWARD_BIN=$(BENCH_DIR)/keyward bench/gateway_keepalive.sh
 
 # Builds the server alone (not the tests), saying so: a first build takes
 # minutes on two cores, an up-to-date one a second.
