@@ -1,4 +1,12 @@
 # keyward: `make test` installs what is missing, builds and runs every test.
+# ccache (CMakeLists.txt uses it when it is installed): paths inside this
+# checkout are hashed relative to it, so a clone elsewhere (CI's clean clone)
+# reuses what was compiled here, and there is room for the three builds
+# (plain, ASan, TSan) of a few commits.
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= 1
+export CCACHE_MAXSIZE ?= 20G
+
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
