@@ -16,16 +16,8 @@ source bench/lib.sh
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5s}
 CONNECTIONS=${CONNECTIONS:-32}
-command -v wrk >/dev/null && command -v nginx >/dev/null || {
-  echo "bench: needs wrk and nginx: scripts/install-deps bench" >&2; exit 2; }
-
-KW_PORT=$(free_port)
-mkdir -p "$BENCH_TMP/data"
-ROOT=$("$KEYWARD_BIN" root-keys create --data "$BENCH_TMP/data" --name bench 2>/dev/null)
-start_keyward "$BENCH_TMP/data" "$KW_PORT" 1 0
-KW="http://127.0.0.1:$KW_PORT"
-WS=$(api POST "$KW/v1/workspaces" "$ROOT" '{"name":"bench"}' | json_field id)
-KEY=$(api POST "$KW/v1/api-keys" "$ROOT" "{\"workspace_id\":\"$WS\",\"environment\":\"live\",\"name\":\"bench\"}" | json_field key)
+require_wrk_and_nginx
+keyward_with_one_key
 
 # start_nginx NAME KEEPALIVE(yes|no): deploy/nginx/keyward.conf in front of
 # a trivial upstream served by the same nginx; sets NGINX_PORT.

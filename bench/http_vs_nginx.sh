@@ -11,19 +11,10 @@ source bench/lib.sh
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
-command -v wrk >/dev/null && command -v nginx >/dev/null || {
-  echo "bench: needs wrk and nginx: scripts/install-deps bench" >&2; exit 2; }
+require_wrk_and_nginx
 
 # keyward with one workspace and one key.
-KW_PORT=$(free_port)
-mkdir -p "$BENCH_TMP/data"
-ROOT=$("$KEYWARD_BIN" root-keys create --data "$BENCH_TMP/data" --name bench 2>/dev/null)
-start_keyward "$BENCH_TMP/data" "$KW_PORT" 1 0
-KW="http://127.0.0.1:$KW_PORT"
-WS=$(api POST "$KW/v1/workspaces" "$ROOT" '{"name":"bench"}' | json_field id)
-CREATED=$(api POST "$KW/v1/api-keys" "$ROOT" "{\"workspace_id\":\"$WS\",\"environment\":\"live\",\"name\":\"bench\",\"scopes\":[\"products:read\"]}")
-KEY=$(echo "$CREATED" | json_field key)
-KEY_ID=$(echo "$CREATED" | json_field id)
+keyward_with_one_key ',"scopes":["products:read"]'
 
 # nginx doing the same job with a static map.
 NG_PORT=$(free_port)

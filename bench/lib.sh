@@ -45,6 +45,30 @@ api() {
 
 json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 
+# require_wrk_and_nginx: stops the script unless both are installed.
+require_wrk_and_nginx() {
+  command -v wrk >/dev/null && command -v nginx >/dev/null || {
+    echo "bench: needs wrk and nginx: scripts/install-deps bench" >&2; exit 2; }
+}
+
+# keyward_with_one_key [KEY_FIELDS]: keyward on a free port (one thread, on
+# CPU 0) with one workspace and one live key; KEY_FIELDS is more of the key's
+# JSON (',"scopes":["products:read"]'). Sets KW_PORT, KW, ROOT, WS, KEY and
+# KEY_ID.
+keyward_with_one_key() {
+  local created
+  KW_PORT=$(free_port)
+  mkdir -p "$BENCH_TMP/data"
+  ROOT=$("$KEYWARD_BIN" root-keys create --data "$BENCH_TMP/data" --name bench 2>/dev/null)
+  start_keyward "$BENCH_TMP/data" "$KW_PORT" 1 0
+  KW="http://127.0.0.1:$KW_PORT"
+  WS=$(api POST "$KW/v1/workspaces" "$ROOT" '{"name":"bench"}' | json_field id)
+  created=$(api POST "$KW/v1/api-keys" "$ROOT" \
+    "{\"workspace_id\":\"$WS\",\"environment\":\"live\",\"name\":\"bench\"${1:-}}")
+  KEY=$(echo "$created" | json_field key)
+  KEY_ID=$(echo "$created" | json_field id)
+}
+
 # wrk_run ARGS...: runs wrk, prints "req_per_s p50_ms p99_ms".
 wrk_run() {
   local out
