@@ -40,6 +40,13 @@ void PrintJson(const json& j) {
   std::cout << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
 }
 
+void PrintAnswer(const std::optional<json>& answer, bool as_json,
+                 const std::function<void(const json&)>& render) {
+  if (!answer) return;
+  if (as_json) return PrintJson(*answer);
+  render(*answer);
+}
+
 std::string Str(const json& j, const char* field) {
   auto it = j.find(field);
   if (it == j.end() || it->is_null()) return "-";

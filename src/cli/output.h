@@ -5,7 +5,9 @@
 #ifndef KEYWARD_CLI_OUTPUT_H_
 #define KEYWARD_CLI_OUTPUT_H_
 
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,6 +24,12 @@ void PrintFields(const std::vector<std::pair<std::string, std::string>>& fields)
 
 // j, indented, and a line end.
 void PrintJson(const nlohmann::json& j);
+
+// What a command prints once its ApiCall is done: nothing when the call
+// failed (ApiCall said why), the answer as JSON with --json, else
+// render(answer).
+void PrintAnswer(const std::optional<nlohmann::json>& answer, bool as_json,
+                 const std::function<void(const nlohmann::json&)>& render);
 
 // A field as text: a string as it is, null or missing as "-", anything else
 // as JSON.

@@ -119,15 +119,9 @@ bool SettableFields(const KeyOptions& o, json* body, int* exit_code) {
   return true;
 }
 
-// keys create/update/enable/disable/show answer with a key: JSON, or lines.
-void Answer(const KeyOptions& o, const json& k) {
-  if (o.json) return PrintJson(k);
-  PrintKey(k);
-}
-
 void Patch(const KeyOptions& o, const json& body, int* exit_code) {
-  auto k = ApiCall("PATCH", "/v1/api-keys/" + UrlEncode(o.id), body, exit_code);
-  if (k) Answer(o, *k);
+  PrintAnswer(ApiCall("PATCH", "/v1/api-keys/" + UrlEncode(o.id), body, exit_code), o.json,
+              PrintKey);
 }
 
 }  // namespace
@@ -192,8 +186,8 @@ void AddKeyCommands(CLI::App& app, int* exit_code) {
   show->add_option("id", o->id, "The key's id (key_…)")->required();
   AddJsonFlag(show, &o->json);
   show->callback([o, exit_code] {
-    auto k = ApiCall("GET", "/v1/api-keys/" + UrlEncode(o->id), nullptr, exit_code);
-    if (k) Answer(*o, *k);
+    PrintAnswer(ApiCall("GET", "/v1/api-keys/" + UrlEncode(o->id), nullptr, exit_code), o->json,
+                PrintKey);
   });
 
   o = std::make_shared<KeyOptions>();

@@ -118,10 +118,8 @@ void AddPlanCommands(CLI::App& app, int* exit_code) {
   show->add_option("id", o->id, "The plan's id (plan_…)")->required();
   AddJsonFlag(show, &o->json);
   show->callback([o, exit_code] {
-    auto p = ApiCall("GET", "/v1/plans/" + UrlEncode(o->id), nullptr, exit_code);
-    if (!p) return;
-    if (o->json) return PrintJson(*p);
-    PrintPlan(*p);
+    PrintAnswer(ApiCall("GET", "/v1/plans/" + UrlEncode(o->id), nullptr, exit_code), o->json,
+                PrintPlan);
   });
 
   o = std::make_shared<PlanOptions>();
@@ -140,10 +138,8 @@ void AddPlanCommands(CLI::App& app, int* exit_code) {
       *exit_code = kExitUsage;
       return;
     }
-    auto p = ApiCall("PATCH", "/v1/plans/" + UrlEncode(o->id), body, exit_code);
-    if (!p) return;
-    if (o->json) return PrintJson(*p);
-    PrintPlan(*p);
+    PrintAnswer(ApiCall("PATCH", "/v1/plans/" + UrlEncode(o->id), body, exit_code), o->json,
+                PrintPlan);
   });
 }
 

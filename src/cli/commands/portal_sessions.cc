@@ -83,10 +83,7 @@ void AddPortalSessionCommands(CLI::App& app, int* exit_code) {
   show->add_option("id", o->id, "The session's id (ps_…)")->required();
   AddJsonFlag(show, &o->json);
   show->callback([o, exit_code] {
-    auto s = ApiCall("GET", SessionPath(o->id), nullptr, exit_code);
-    if (!s) return;
-    if (o->json) return PrintJson(*s);
-    PrintSession(*s);
+    PrintAnswer(ApiCall("GET", SessionPath(o->id), nullptr, exit_code), o->json, PrintSession);
   });
 
   o = std::make_shared<PortalOptions>();
@@ -94,10 +91,7 @@ void AddPortalSessionCommands(CLI::App& app, int* exit_code) {
   end->add_option("id", o->id, "The session's id (ps_…)")->required();
   AddJsonFlag(end, &o->json);
   end->callback([o, exit_code] {
-    auto s = ApiCall("DELETE", SessionPath(o->id), nullptr, exit_code);
-    if (!s) return;
-    if (o->json) return PrintJson(*s);
-    PrintSession(*s);
+    PrintAnswer(ApiCall("DELETE", SessionPath(o->id), nullptr, exit_code), o->json, PrintSession);
   });
 }
 

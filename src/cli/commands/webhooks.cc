@@ -45,7 +45,9 @@ void PrintEndpoint(const json& e) {
   });
 }
 
-void PrintSigningSecret(const json& e) {
+// A new or rolled endpoint, and its secret this once.
+void PrintEndpointAndSecret(const json& e) {
+  PrintEndpoint(e);
   std::cout << "\n  " << Str(e, "secret") << "\n\n"
             << "This signing secret is shown only now. Give it to the receiver, which checks "
                "each delivery's webhook-signature with it.\n";
@@ -86,11 +88,8 @@ void AddWebhookCommands(CLI::App& app, int* exit_code) {
     if (!o->workspace.empty()) body["workspace_id"] = o->workspace;
     if (!o->environment.empty()) body["environment"] = o->environment;
     if (o->disable) body["enabled"] = false;
-    auto e = ApiCall("POST", "/v1/webhook-endpoints", body, exit_code);
-    if (!e) return;
-    if (o->json) return PrintJson(*e);
-    PrintEndpoint(*e);
-    PrintSigningSecret(*e);
+    PrintAnswer(ApiCall("POST", "/v1/webhook-endpoints", body, exit_code), o->json,
+                PrintEndpointAndSecret);
   });
 
   o = std::make_shared<WebhookOptions>();
@@ -118,10 +117,7 @@ void AddWebhookCommands(CLI::App& app, int* exit_code) {
   show->add_option("id", o->id, "The endpoint's id (we_…)")->required();
   AddJsonFlag(show, &o->json);
   show->callback([o, exit_code] {
-    auto e = ApiCall("GET", EndpointPath(o->id), nullptr, exit_code);
-    if (!e) return;
-    if (o->json) return PrintJson(*e);
-    PrintEndpoint(*e);
+    PrintAnswer(ApiCall("GET", EndpointPath(o->id), nullptr, exit_code), o->json, PrintEndpoint);
   });
 
   o = std::make_shared<WebhookOptions>();
@@ -149,10 +145,7 @@ void AddWebhookCommands(CLI::App& app, int* exit_code) {
       *exit_code = kExitUsage;
       return;
     }
-    auto e = ApiCall("PATCH", EndpointPath(o->id), body, exit_code);
-    if (!e) return;
-    if (o->json) return PrintJson(*e);
-    PrintEndpoint(*e);
+    PrintAnswer(ApiCall("PATCH", EndpointPath(o->id), body, exit_code), o->json, PrintEndpoint);
   });
 
   o = std::make_shared<WebhookOptions>();
@@ -176,11 +169,8 @@ void AddWebhookCommands(CLI::App& app, int* exit_code) {
   roll->callback([o, exit_code] {
     json body = json::object();
     if (o->o_overlap->count()) body["overlap_seconds"] = o->overlap;
-    auto e = ApiCall("POST", EndpointPath(o->id) + "/roll-secret", body, exit_code);
-    if (!e) return;
-    if (o->json) return PrintJson(*e);
-    PrintEndpoint(*e);
-    PrintSigningSecret(*e);
+    PrintAnswer(ApiCall("POST", EndpointPath(o->id) + "/roll-secret", body, exit_code), o->json,
+                PrintEndpointAndSecret);
   });
 
   o = std::make_shared<WebhookOptions>();

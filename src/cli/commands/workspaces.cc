@@ -126,10 +126,8 @@ void AddWorkspaceCommands(CLI::App& app, int* exit_code) {
   show->add_option("id", o->id, "The workspace's id (ws_…)")->required();
   AddJsonFlag(show, &o->json);
   show->callback([o, exit_code] {
-    auto w = ApiCall("GET", "/v1/workspaces/" + UrlEncode(o->id), nullptr, exit_code);
-    if (!w) return;
-    if (o->json) return PrintJson(*w);
-    PrintWorkspace(*w);
+    PrintAnswer(ApiCall("GET", "/v1/workspaces/" + UrlEncode(o->id), nullptr, exit_code), o->json,
+                PrintWorkspace);
   });
 
   o = std::make_shared<WorkspaceOptions>();
@@ -150,10 +148,8 @@ void AddWorkspaceCommands(CLI::App& app, int* exit_code) {
       *exit_code = kExitUsage;
       return;
     }
-    auto w = ApiCall("PATCH", "/v1/workspaces/" + UrlEncode(o->id), body, exit_code);
-    if (!w) return;
-    if (o->json) return PrintJson(*w);
-    PrintWorkspace(*w);
+    PrintAnswer(ApiCall("PATCH", "/v1/workspaces/" + UrlEncode(o->id), body, exit_code), o->json,
+                PrintWorkspace);
   });
 }
 
