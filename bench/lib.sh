@@ -51,10 +51,23 @@ require_wrk_and_nginx() {
     echo "bench: needs wrk and nginx: scripts/install-deps bench" >&2; exit 2; }
 }
 
+# require_tool NAME [PACKAGE]: stops the script unless NAME is on PATH
+# (PACKAGE, the Debian package that brings it, defaults to NAME).
+require_tool() {
+  command -v "$1" >/dev/null || {
+    echo "bench: needs $1 (Debian package ${2:-$1}): scripts/install-deps bench" >&2; exit 2; }
+}
+
+# stop_pid PID: stops one process this script started and waits for it.
+stop_pid() {
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
 # keyward_with_one_key [KEY_FIELDS]: keyward on a free port (one thread, on
 # CPU 0) with one workspace and one live key; KEY_FIELDS is more of the key's
-# JSON (',"scopes":["products:read"]'). Sets KW_PORT, KW, ROOT, WS, KEY and
-# KEY_ID.
+# JSON (',"scopes":["products:read"]'). Sets KW_PORT, KW, ROOT, WS, KEY,
+# KEY_ID and KEYWARD_PID.
 keyward_with_one_key() {
   local created
   KW_PORT=$(free_port)
@@ -67,6 +80,18 @@ keyward_with_one_key() {
     "{\"workspace_id\":\"$WS\",\"environment\":\"live\",\"name\":\"bench\"${1:-}}")
   KEY=$(echo "$created" | json_field key)
   KEY_ID=$(echo "$created" | json_field id)
+}
+
+# restart_keyward THREADS CPUS: stops the keyward that keyward_with_one_key
+# started and starts it again on the same data directory (same key) with
+# THREADS serving threads, pinned to CPUS (taskset's list, "0" or "0,1"), on
+# a new free port. Only one process has the data directory at a time. Sets
+# KW_PORT, KW and KEYWARD_PID.
+restart_keyward() {
+  stop_pid "$KEYWARD_PID"
+  KW_PORT=$(free_port)
+  start_keyward "$BENCH_TMP/data" "$KW_PORT" "$1" "$2"
+  KW="http://127.0.0.1:$KW_PORT"
 }
 
 # wrk_run ARGS...: runs wrk, prints "req_per_s p50_ms p99_ms".
