@@ -9,6 +9,10 @@
 # transaction each as POST /v1/api-keys does, on tmpfs when /dev/shm exists
 # (so the figure is keyward's cost, not the disk's); the creation rate through
 # the HTTP API on the real disk is measured separately for 5 s.
+#
+# Ends with one TARGET line per line-rate target (bench/summary.sh collects
+# them): memory per cached key <= 256 B, warm-cache p99 < 2 ms and cold-cache
+# p99 < 5 ms over random keys of the million.
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 KEYS=${KEYS:-1000000}
@@ -46,10 +50,12 @@ run() {
     wrk_run -t2 -c"$CONNECTIONS" -d"$dur" --latency -s bench/keys.lua "$URL" | tail -1)
   [ "$bad" = 0 ] || { echo "bench: $bad requests were refused" >&2; exit 1; }
   cold_rps=${rps%.*}
+  RUN_P99=$p99 RUN_P50=$p50 RUN_RPS=$rps
   printf '%-22s %10s %9s %9s %10s %10s\n' "$label" "$rps" "$p50" "$p99" \
     $(( $(metric "$URL" keyward_key_cache_hits_total) - h0 )) $(( $(metric "$URL" keyward_key_cache_misses_total) - m0 ))
 }
 run "cold cache" random "$DURATION"
+cold=("$RUN_RPS" "$RUN_P50" "$RUN_P99")
 # Warm every key: one sweep through the file, long enough at the cold rate
 # (its own rate is not reported), then top up if some were missed.
 sweep_s=$(python3 -c "import math; print(max(5, math.ceil($KEYS / max($cold_rps, 1000) * 1.5)))")
@@ -59,5 +65,25 @@ entries=$(metric "$URL" keyward_key_cache_entries)
 echo "  warmed: $entries keys cached after a ${sweep_s} s sweep" >&2
 rss_warm=$(rss_kib "$PID")
 run "warm cache" random "$DURATION"
+warm=("$RUN_RPS" "$RUN_P50" "$RUN_P99")
+per_key=$(( (rss_warm - rss_start) * 1024 / entries ))
 echo "== memory: RSS $((rss_start / 1024)) MiB before, $((rss_warm / 1024)) MiB with $entries keys cached:" \
-     "$(( (rss_warm - rss_start) * 1024 / entries )) bytes per cached key (target <= 256)"
+     "$per_key bytes per cached key (target <= 256)"
+
+# TARGET<TAB>name<TAB>figure<TAB>target<TAB>met|SHORT<TAB>detail
+keys_label=$KEYS
+[ "$KEYS" != 1000000 ] || keys_label=1M
+echo
+python3 - "$keys_label" "$KEYS" "$entries" "$per_key" "${cold[@]}" "${warm[@]}" <<'PY'
+import sys
+label, keys, entries, per_key = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+c_rps, c_p50, c_p99, w_rps, w_p50, w_p99 = map(float, sys.argv[5:11])
+def target(name, figure, goal, met, detail):
+    print("\t".join(("TARGET", name, figure, goal, "met" if met else "SHORT", detail)))
+target("memory per cached key", f"{per_key} B", "<= 256 B", per_key <= 256,
+       f"RSS growth with {entries} of {keys} keys cached")
+target(f"{label} random keys, warm p99", f"{w_p99:.3f} ms", "< 2 ms", w_p99 < 2,
+       f"{w_rps:.0f} req/s, p50 {w_p50:.3f} ms; keyward 2 threads, wrk -t2 on the same 2 cores")
+target(f"{label} random keys, cold p99", f"{c_p99:.3f} ms", "< 5 ms", c_p99 < 5,
+       f"{c_rps:.0f} req/s, p50 {c_p50:.3f} ms; keyward 2 threads, wrk -t2 on the same 2 cores")
+PY
