@@ -15,6 +15,7 @@
 // parse fails, then the RE2 match), and an unknown key of the legacy shape
 // (invalid, from the negative cache). Printed as ratios to the native key.
 #include <benchmark/benchmark.h>
+#include <openssl/evp.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -35,9 +36,9 @@ namespace {
 
 class MapResolver : public KeyResolver {
  public:
-  Result<std::shared_ptr<const VerifiableKey>> Resolve(const KeyHash& hash) override {
+  Result<KeyRef> Resolve(const KeyHash& hash) override {
     auto it = keys.find(hash);
-    if (it == keys.end()) return std::shared_ptr<const VerifiableKey>();
+    if (it == keys.end()) return KeyRef();
     return VerifiableKey::Compile(it->second);
   }
   std::map<KeyHash, ApiKey> keys;
@@ -104,6 +105,29 @@ void BM_Sha256(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_Sha256)->Threads(1)->Threads(2)->UseRealTime();
+
+// The same hash through OpenSSL 3's EVP interface with a reused context and
+// a fetched digest: what keyward called before it switched to the
+// low-level SHA256_* functions, and the floor the first targets were set on.
+void BM_Sha256Evp(benchmark::State& state) {
+  const Fixture& f = TheFixture();
+  EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  size_t i = 0;
+  KeyHash out;
+  unsigned int len = 0;
+  for (auto _ : state) {
+    const std::string_view key = BearerToken(f.headers[i++ % f.headers.size()]);
+    EVP_DigestInit_ex2(ctx, md, nullptr);
+    EVP_DigestUpdate(ctx, key.data(), key.size());
+    EVP_DigestFinal_ex(ctx, out.data(), &len);
+    benchmark::DoNotOptimize(out);
+  }
+  EVP_MD_CTX_free(ctx);
+  EVP_MD_free(md);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Sha256Evp)->Threads(1)->UseRealTime();
 
 void BM_VerifyCachedValid(benchmark::State& state) {
   Fixture& f = TheFixture();
@@ -291,16 +315,30 @@ int main(int argc, char** argv) {
     auto it = reporter.rates.find(name);
     return it == reporter.rates.end() ? 0.0 : it->second;
   };
-  for (const char* threads : {"threads:1", "threads:2"}) {
-    const double sha = rate(std::string("BM_Sha256/real_time/") + threads);
-    const double verify = rate(std::string("BM_VerifyCachedValid/real_time/") + threads);
-    if (sha <= 0 || verify <= 0) continue;
-    std::printf("\n%s: verify %.0f/s, bare SHA-256 %.0f/s, ratio %.2f (target >= 0.50)%s\n",
-                threads, verify, sha, verify / sha,
-                std::string(threads) == "threads:1"
-                    ? (verify >= 1e6 ? "; >= 1,000,000/s on one core: met"
-                                     : "; >= 1,000,000/s on one core: NOT met")
-                    : "");
+  // The floor is the fastest SHA-256 of the key this machine has (the one
+  // keyward calls); the EVP figure is printed beside it.
+  const double sha1 = rate("BM_Sha256/real_time/threads:1");
+  const double sha_evp = rate("BM_Sha256Evp/real_time/threads:1");
+  const double verify1 = rate("BM_VerifyCachedValid/real_time/threads:1");
+  const double verify2 = rate("BM_VerifyCachedValid/real_time/threads:2");
+  if (sha1 > 0 && verify1 > 0) {
+    std::printf(
+        "\none thread: verify %.0f/s (%.0f ns), bare SHA-256 %.0f/s (%.0f ns), ratio %.2f\n",
+        verify1, 1e9 / verify1, sha1, 1e9 / sha1, verify1 / sha1);
+    if (sha_evp > 0) {
+      std::printf("  against SHA-256 through EVP (%.0f ns, the floor before): ratio %.2f\n",
+                  1e9 / sha_evp, verify1 / sha_evp);
+    }
+    std::printf("TARGET\tin-process verify / bare SHA-256, 1 thread\t%.2f\t>= 0.50\t%s\n",
+                verify1 / sha1, verify1 / sha1 >= 0.5 ? "met" : "SHORT");
+    std::printf("TARGET\tin-process verifications per second, 1 thread\t%.0f\t>= 1000000\t%s\n",
+                verify1, verify1 >= 1e6 ? "met" : "SHORT");
+  }
+  if (verify1 > 0 && verify2 > 0) {
+    std::printf("two threads: verify %.0f/s in total, %.2fx one thread\n", verify2,
+                verify2 / verify1);
+    std::printf("TARGET\tin-process verify, 2 threads / 1 thread\t%.2f\t>= 1.80\t%s\n",
+                verify2 / verify1, verify2 / verify1 >= 1.8 ? "met" : "SHORT");
   }
   const double native = rate("BM_VerifyCachedNativeOnLegacyDeployment/real_time/threads:1");
   const double legacy = rate("BM_VerifyCachedLegacy/real_time/threads:1");

@@ -1,5 +1,5 @@
 // SHA-256 through OpenSSL 3. Keys are found and compared only by this hash.
-// Thread-safe: each thread keeps its own digest context.
+// Thread-safe: no state is shared.
 #ifndef KEYWARD_CORE_SHA256_H_
 #define KEYWARD_CORE_SHA256_H_
 
