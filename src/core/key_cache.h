@@ -2,10 +2,14 @@
 // hash to the immutable, compiled key record, with negative entries for
 // hashes no key has, a bounded size, and exact invalidation.
 //
-// Sharded (64 shards, each a mutex and two hash maps): two threads contend
-// only when their keys fall in one shard, and a hit costs one lock, one
-// lookup and one reference-count increment. Eviction is random (the first
-// entry of the shard's map), which needs no bookkeeping on hits.
+// Sharded (64 shards, each a mutex): two threads contend only when their
+// keys fall in one shard, and a hit costs one lock, one probe and one
+// reference-count increment. Each shard keeps its records in an
+// open-addressing table of pointers (linear probing, backward-shift
+// deletion, at most 3/4 full): 8 bytes a slot instead of a hash-map node,
+// since the record holds its own hash. Eviction is random (the first
+// record at a position that moves with each eviction), which needs no
+// bookkeeping on hits.
 //
 // Invalidation is exact and race-free: each shard has an epoch, bumped by
 // every invalidation; a miss notes the epoch before it reads storage and
@@ -21,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include "core/key_service.h"
 #include "core/key_store.h"
@@ -44,7 +49,7 @@ class KeyCache final : public KeyResolver, public KeyChangeObserver {
   // capacity: most keys held; negative entries get a quarter of it on top.
   KeyCache(KeyResolver* backing, size_t capacity);
 
-  Result<std::shared_ptr<const VerifiableKey>> Resolve(const KeyHash& hash) override;
+  Result<KeyRef> Resolve(const KeyHash& hash) override;
 
   // Drops what the cache holds for hash, positive or negative.
   void Invalidate(const KeyHash& hash);
@@ -57,21 +62,50 @@ class KeyCache final : public KeyResolver, public KeyChangeObserver {
 
  private:
   static constexpr size_t kShards = 64;
-  struct Shard {
+  // Records by hash: each slot holds one counted reference, or null.
+  class Table {
+   public:
+    Table() = default;
+    Table(const Table&) = delete;
+    Table& operator=(const Table&) = delete;
+    ~Table() { Clear(); }
+    const VerifiableKey* Find(const KeyHash& hash) const;
+    // Adds a reference to key (whose hash is not in the table).
+    void Insert(KeyRef key);
+    bool Erase(const KeyHash& hash);
+    // Drops one record chosen by cursor; the table must not be empty.
+    void EvictOne(size_t cursor);
+    void Clear();
+    size_t size() const { return size_; }
+
+   private:
+    static size_t Home(const KeyHash& h, size_t mask) { return KeyHashHasher{}(h)&mask; }
+    void EraseAt(size_t i);
+    void Grow();
+    std::vector<const VerifiableKey*> slots_;  // a power of two in size, or empty
+    size_t size_ = 0;
+  };
+  // Its own cache line: shards are locked by different threads.
+  struct alignas(64) Shard {
     mutable Mutex mu;
-    std::unordered_map<KeyHash, std::shared_ptr<const VerifiableKey>, KeyHashHasher, KeyHashEq> keys
-        GUARDED_BY(mu);
+    Table keys GUARDED_BY(mu);
     std::unordered_map<KeyHash, char, KeyHashHasher, KeyHashEq> unknown GUARDED_BY(mu);
     uint64_t epoch GUARDED_BY(mu) = 0;
+    // Counted under the lock already held: no shared atomic per request.
+    uint64_t hits GUARDED_BY(mu) = 0;
+    uint64_t negative_hits GUARDED_BY(mu) = 0;
+    uint64_t misses GUARDED_BY(mu) = 0;
+    uint64_t evictions GUARDED_BY(mu) = 0;
+    uint64_t invalidations GUARDED_BY(mu) = 0;
   };
-  // A different part of the hash than the maps' hasher uses.
+  // A different part of the hash than the tables' hasher uses.
   static size_t ShardOf(const KeyHash& h) { return h[8] % kShards; }
 
   KeyResolver* backing_;
   size_t per_shard_;
   size_t per_shard_negative_;
   std::array<Shard, kShards> shards_;
-  std::atomic<uint64_t> hits_{0}, negative_hits_{0}, misses_{0}, evictions_{0}, invalidations_{0};
+  std::atomic<uint64_t> clears_{0};
 };
 
 }  // namespace keyward

@@ -569,9 +569,9 @@ Result<std::optional<CreatedRootKey>> KeyService::EnsureRootKey(const Actor& act
 
 // ---- Resolver ----
 
-Result<std::shared_ptr<const VerifiableKey>> StoreKeyResolver::Resolve(const KeyHash& hash) {
+Result<KeyRef> StoreKeyResolver::Resolve(const KeyHash& hash) {
   auto key = store_->FindKeyByHash(hash);
-  if (key.status().IsNotFound()) return std::shared_ptr<const VerifiableKey>();
+  if (key.status().IsNotFound()) return KeyRef();
   if (!key.ok()) return key.status();
   return VerifiableKey::Compile(std::move(*key));
 }

@@ -317,7 +317,7 @@ class KeyService {
 class StoreKeyResolver final : public KeyResolver {
  public:
   explicit StoreKeyResolver(KeyStore* store) : store_(store) {}
-  Result<std::shared_ptr<const VerifiableKey>> Resolve(const KeyHash& hash) override;
+  Result<KeyRef> Resolve(const KeyHash& hash) override;
 
  private:
   KeyStore* store_;

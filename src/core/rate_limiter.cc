@@ -46,6 +46,7 @@ RateLimitDecision MemoryRateLimiter::Take(uint64_t key_id, const RateLimit& limi
   }
   if (it == shard.tat.end()) {
     shard.tat.emplace(key_id, new_tat);
+    tracked_.fetch_add(1, std::memory_order_release);
   } else {
     it->second = new_tat;
   }
@@ -58,7 +59,9 @@ void MemoryRateLimiter::Prune(Timestamp now_ms) {
   const int64_t now = now_ms * 1000;
   for (auto& shard : shards_) {
     MutexLock lock(&shard.mu);
-    std::erase_if(shard.tat, [now](const auto& kv) { return kv.second <= now; });
+    const size_t pruned =
+        std::erase_if(shard.tat, [now](const auto& kv) { return kv.second <= now; });
+    tracked_.fetch_sub(pruned, std::memory_order_release);
   }
 }
 

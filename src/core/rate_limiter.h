@@ -14,6 +14,7 @@
 #define KEYWARD_CORE_RATE_LIMITER_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -57,6 +58,11 @@ class RateLimiter {
   // How many keys hold state in this process (0 when the state lives
   // elsewhere).
   virtual size_t TrackedKeys() const = 0;
+
+  // True only when no key holds any state, so that every WouldAdmit would
+  // answer true: a caller may then skip the question (one atomic load
+  // instead of a lock). Engines that cannot tell cheaply answer false.
+  virtual bool HoldsNoState() const { return false; }
 };
 
 // The in-process engine: one node's limits, kept in memory.
@@ -66,6 +72,7 @@ class MemoryRateLimiter final : public RateLimiter {
   bool WouldAdmit(uint64_t key, const RateLimit& limit, Timestamp now) const override;
   void Prune(Timestamp now) override;
   size_t TrackedKeys() const override;
+  bool HoldsNoState() const override { return tracked_.load(std::memory_order_acquire) == 0; }
 
  private:
   struct Shard {
@@ -77,6 +84,9 @@ class MemoryRateLimiter final : public RateLimiter {
   Shard& ShardFor(uint64_t key) { return shards_[(key >> 40) % kShards]; }
   const Shard& ShardFor(uint64_t key) const { return shards_[(key >> 40) % kShards]; }
   std::array<Shard, kShards> shards_;
+  // Keys holding state, over all shards: changed only when one is added or
+  // pruned, so reading it shares a cache line that is rarely written.
+  std::atomic<size_t> tracked_{0};
 };
 
 }  // namespace keyward

@@ -59,5 +59,22 @@ TEST(RateLimiterTest, PruneForgetsRefilledKeys) {
   EXPECT_EQ(rl.TrackedKeys(), 1u);
 }
 
+// The verifier skips the failure budget while no address holds state: that
+// must be true exactly when nothing is tracked, through Takes and Prunes.
+TEST(RateLimiterTest, HoldsNoStateOnlyWhenNothingIsTracked) {
+  MemoryRateLimiter rl;
+  EXPECT_TRUE(rl.HoldsNoState());
+  rl.Take(3, {10, 1}, 0);
+  EXPECT_FALSE(rl.HoldsNoState());
+  rl.Take(3, {10, 1}, 0);  // the same key again: still one
+  rl.Take(4, {1, 3600}, 0);
+  rl.Prune(2000);
+  EXPECT_FALSE(rl.HoldsNoState()) << "key 4 is still limited";
+  EXPECT_FALSE(rl.WouldAdmit(4, {1, 3600}, 2000));
+  rl.Prune(3'600'001);
+  EXPECT_TRUE(rl.HoldsNoState());
+  EXPECT_EQ(rl.TrackedKeys(), 0u);
+}
+
 }  // namespace
 }  // namespace keyward

@@ -1,5 +1,6 @@
 #include "core/time_format.h"
 
+#include <climits>
 #include <cstdio>
 
 namespace keyward {
@@ -86,6 +87,30 @@ std::string FormatRfc3339(Timestamp t) {
                       static_cast<long long>(y), m, d, hh, mm, ss, static_cast<int>(ms));
   }
   return std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
+}
+
+void AppendRfc3339(std::string& out, Timestamp t) {
+  struct Cached {
+    int64_t second = INT64_MIN;
+    std::string text;  // FormatRfc3339 of the whole second, without its "Z"
+  };
+  thread_local Cached cached;
+  const int64_t second = t >= 0 ? t / 1000 : (t - 999) / 1000;
+  if (second != cached.second) {
+    cached.text = FormatRfc3339(second * 1000);
+    cached.text.pop_back();
+    cached.second = second;
+  }
+  out += cached.text;
+  const int ms = static_cast<int>(t - second * 1000);
+  if (ms != 0) {
+    const char frac[5] = {'.', static_cast<char>('0' + ms / 100),
+                          static_cast<char>('0' + ms / 10 % 10), static_cast<char>('0' + ms % 10),
+                          'Z'};
+    out.append(frac, sizeof frac);
+  } else {
+    out += 'Z';
+  }
 }
 
 std::optional<Timestamp> ParseRfc3339(std::string_view text) {

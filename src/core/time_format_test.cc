@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 namespace keyward {
 namespace {
 
@@ -9,6 +11,34 @@ TEST(TimeFormatTest, FormatsUtc) {
   EXPECT_EQ(FormatRfc3339(0), "1970-01-01T00:00:00Z");
   EXPECT_EQ(FormatRfc3339(1735689600000), "2025-01-01T00:00:00Z");
   EXPECT_EQ(FormatRfc3339(1736937000250), "2025-01-15T10:30:00.250Z");
+}
+
+// The cached form writes exactly what FormatRfc3339 does: across second,
+// day and year boundaries, whole seconds (no fraction), and times before
+// 1970, in any order of calls.
+TEST(TimeFormatTest, AppendRfc3339MatchesFormatRfc3339) {
+  std::vector<Timestamp> times = {0,
+                                  1,
+                                  999,
+                                  1000,
+                                  1001,
+                                  -1,
+                                  -999,
+                                  -1000,
+                                  -1001,
+                                  1'700'000'000'000,
+                                  1'700'000'000'999,
+                                  1'700'000'001'000,
+                                  1'703'980'799'999,
+                                  1'703'980'800'000,
+                                  253'402'300'799'999};
+  for (Timestamp t = 1'700'000'000'000; t < 1'700'000'003'000; t += 7) times.push_back(t);
+  for (Timestamp t = 1'700'000'003'000; t > 1'700'000'000'000; t -= 333) times.push_back(t);
+  for (const Timestamp t : times) {
+    std::string out = "x";
+    AppendRfc3339(out, t);
+    EXPECT_EQ(out, "x" + FormatRfc3339(t)) << t;
+  }
 }
 
 TEST(TimeFormatTest, ParsesWhatItFormats) {

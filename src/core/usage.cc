@@ -1,18 +1,52 @@
 #include "core/usage.h"
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <map>
+#include <string_view>
 #include <tuple>
 
 namespace keyward {
 
-void UsageRecorder::Record(const std::shared_ptr<const VerifiableKey>& key, Code code,
-                           Timestamp now, int64_t credits) {
+namespace {
+std::atomic<uint64_t> next_recorder_id{1};
+}  // namespace
+
+UsageRecorder::UsageRecorder(size_t max_pending_rows)
+    : id_(next_recorder_id.fetch_add(1, std::memory_order_relaxed)),
+      max_pending_rows_(max_pending_rows) {}
+
+UsageRecorder::Buffer& UsageRecorder::ThreadBuffer() {
+  // Which buffer this thread has in which recorder. Recorders are found by
+  // id, never by address, so an entry of a recorder that is gone matches
+  // nothing. Cut short past 8 recorders: one still alive then just gets a
+  // second buffer from this thread, which Drain reads like the first.
+  struct Entry {
+    uint64_t recorder;
+    Buffer* buffer;
+  };
+  thread_local std::vector<Entry> mine;
+  for (const Entry& e : mine) {
+    if (e.recorder == id_) return *e.buffer;
+  }
+  auto buffer = std::make_unique<Buffer>();
+  Buffer* b = buffer.get();
+  {
+    MutexLock lock(&buffers_mu_);
+    buffers_.push_back(std::move(buffer));
+  }
+  if (mine.size() >= 8) mine.erase(mine.begin());
+  mine.push_back(Entry{id_, b});
+  return *b;
+}
+
+void UsageRecorder::Record(const KeyRef& key, Code code, Timestamp now, int64_t credits) {
   if (!key) return;
   const Slot slot{key.get(), now / kMillisPerMinute, code};
-  Shard& shard = shards_[SlotHash{}(slot) % kShards];
-  MutexLock lock(&shard.mu);
-  Counter& c = shard.counters[slot];
+  Buffer& buffer = ThreadBuffer();
+  MutexLock lock(&buffer.mu);
+  Counter& c = buffer.counters[slot];
   if (!c.key) c.key = key;
   ++c.count;
   c.credits += credits;
@@ -20,37 +54,70 @@ void UsageRecorder::Record(const std::shared_ptr<const VerifiableKey>& key, Code
 }
 
 UsageBatch UsageRecorder::Drain() {
-  std::map<std::tuple<std::string, int64_t, Code>, UsageRow> rows;
-  std::map<std::string, Timestamp> last_used;
-  for (auto& shard : shards_) {
-    std::unordered_map<Slot, Counter, SlotHash> taken;
-    {
-      MutexLock lock(&shard.mu);
-      taken.swap(shard.counters);
+  std::vector<Buffer*> buffers;
+  {
+    MutexLock lock(&buffers_mu_);
+    for (const auto& b : buffers_) buffers.push_back(b.get());
+  }
+  // Each buffer's counters, swapped out under its lock; the records they
+  // hold stay alive (and their ids valid) until the batch is built.
+  std::vector<std::unordered_map<Slot, Counter, SlotHash>> taken(buffers.size());
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    MutexLock lock(&buffers[i]->mu);
+    taken[i].swap(buffers[i]->counters);
+  }
+  // Merged per key id (a key recompiled after an invalidation is another
+  // record of the same key), minute and code.
+  struct RowKey {
+    std::string_view id;
+    int64_t minute;
+    Code code;
+    bool operator==(const RowKey&) const = default;
+  };
+  struct RowKeyHash {
+    size_t operator()(const RowKey& k) const noexcept {
+      return std::hash<std::string_view>{}(k.id) ^ (static_cast<size_t>(k.minute) * 1000003u) ^
+             (static_cast<size_t>(k.code) << 56);
     }
-    for (const auto& [slot, c] : taken) {
+  };
+  std::unordered_map<RowKey, size_t, RowKeyHash> row_of;
+  std::unordered_map<std::string_view, Timestamp> last_used;
+  std::vector<UsageRow> rows;
+  for (const auto& counters : taken) {
+    for (const auto& [slot, c] : counters) {
       const VerifiableKey& key = *c.key;
-      UsageRow& row = rows[{std::string(key.id()), slot.minute, slot.code}];
-      if (row.key_id.empty()) {
-        row = UsageRow{
-            std::string(key.id()), std::string(key.workspace_id()), slot.minute, slot.code, 0, 0};
+      auto [it, inserted] =
+          row_of.try_emplace(RowKey{key.id(), slot.minute, slot.code}, rows.size());
+      if (inserted) {
+        rows.push_back(UsageRow{std::string(key.id()), std::string(key.workspace_id()), slot.minute,
+                                slot.code, 0, 0});
       }
+      UsageRow& row = rows[it->second];
       row.count += c.count;
       row.credits += c.credits;
       if (c.last_valid > 0) {
-        Timestamp& t = last_used[std::string(key.id())];
+        Timestamp& t = last_used[key.id()];
         if (c.last_valid > t) t = c.last_valid;
       }
     }
   }
+  // In one order, so that two nodes writing the same rows lock them alike.
+  std::sort(rows.begin(), rows.end(), [](const UsageRow& a, const UsageRow& b) {
+    return std::tie(a.key_id, a.minute, a.code) < std::tie(b.key_id, b.minute, b.code);
+  });
   UsageBatch batch;
   {
     MutexLock lock(&restored_mu_);
     batch = std::move(restored_);
     restored_ = {};
   }
-  for (auto& [k, row] : rows) batch.rows.push_back(std::move(row));
-  for (auto& [id, at] : last_used) batch.last_used.emplace_back(id, at);
+  batch.rows.reserve(batch.rows.size() + rows.size());
+  for (auto& row : rows) batch.rows.push_back(std::move(row));
+  std::vector<std::pair<std::string, Timestamp>> used;
+  used.reserve(last_used.size());
+  for (const auto& [id, at] : last_used) used.emplace_back(std::string(id), at);
+  std::sort(used.begin(), used.end());
+  for (auto& u : used) batch.last_used.push_back(std::move(u));
   return batch;
 }
 

@@ -6,11 +6,13 @@
 // Entries are keyed by the cached record's address, minute and code, so
 // recording builds no string; the record is kept alive by the entry until
 // the next drain.
-// Thread-safe: sharded; recording takes one shard's mutex briefly.
+// Thread-safe. Each recording thread counts into a buffer of its own, whose
+// mutex only that thread and Drain ever take: serving threads share no lock
+// and no cache line here, and a drain holds each buffer's lock only to swap
+// its map out. A recorder keeps one buffer per thread that ever recorded.
 #ifndef KEYWARD_CORE_USAGE_H_
 #define KEYWARD_CORE_USAGE_H_
 
-#include <array>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -32,11 +34,10 @@ struct UsageStats {
 
 class UsageRecorder {
  public:
-  explicit UsageRecorder(size_t max_pending_rows = 200'000) : max_pending_rows_(max_pending_rows) {}
+  explicit UsageRecorder(size_t max_pending_rows = 200'000);
 
   // credits: what the verification spent (0 unless valid).
-  void Record(const std::shared_ptr<const VerifiableKey>& key, Code code, Timestamp now,
-              int64_t credits = 0);
+  void Record(const KeyRef& key, Code code, Timestamp now, int64_t credits = 0);
   // Everything recorded since the last drain, rows merged per key id.
   UsageBatch Drain();
   // Puts a batch back (after storage refused it), to try again later:
@@ -58,17 +59,21 @@ class UsageRecorder {
     }
   };
   struct Counter {
-    std::shared_ptr<const VerifiableKey> key;  // keeps the record alive until drained
+    KeyRef key;  // keeps the record alive until drained
     int64_t count = 0;
     int64_t credits = 0;
     Timestamp last_valid = 0;
   };
-  struct Shard {
+  struct alignas(64) Buffer {
     Mutex mu;
     std::unordered_map<Slot, Counter, SlotHash> counters GUARDED_BY(mu);
   };
-  static constexpr size_t kShards = 32;
-  std::array<Shard, kShards> shards_;
+  // This thread's buffer, made on its first record.
+  Buffer& ThreadBuffer();
+
+  const uint64_t id_;  // unique among all recorders ever made, for ThreadBuffer
+  Mutex buffers_mu_;
+  std::vector<std::unique_ptr<Buffer>> buffers_ GUARDED_BY(buffers_mu_);
   const size_t max_pending_rows_;
   mutable Mutex restored_mu_;
   UsageBatch restored_ GUARDED_BY(restored_mu_);

@@ -7,7 +7,7 @@
 namespace keyward {
 namespace {
 
-std::shared_ptr<const VerifiableKey> Key(const std::string& id, const std::string& ws) {
+KeyRef Key(const std::string& id, const std::string& ws) {
   ApiKey k;
   k.id = id;
   k.workspace_id = ws;
@@ -109,6 +109,60 @@ TEST(UsageRecorderTest, NoCountIsLostAcrossThreads) {
   for (auto& t : threads) t.join();
   for (const auto& r : u.Drain().rows) drained += r.count;
   EXPECT_EQ(drained, 40000);
+}
+
+// Serving threads that come and go (each counts into a buffer of its own)
+// and two recorders used from the same threads: every count arrives once,
+// in its own recorder.
+TEST(UsageRecorderTest, ThreadsThatComeAndGoAndTwoRecordersKeepEveryCount) {
+  UsageRecorder u, other;
+  auto a = Key("key_a", "ws");
+  auto b = Key("key_b", "ws");
+  int64_t drained_u = 0, drained_other = 0;
+  for (int round = 0; round < 20; ++round) {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 3; ++t) {
+      threads.emplace_back([&] {
+        for (int i = 0; i < 500; ++i) {
+          u.Record(a, Code::kValid, 1'000'000, 2);
+          other.Record(b, Code::kRevoked, 1'000'000);
+        }
+      });
+    }
+    for (const auto& r : u.Drain().rows) drained_u += r.count;  // while they record
+    for (auto& t : threads) t.join();
+  }
+  for (const auto& r : u.Drain().rows) drained_u += r.count;
+  for (const auto& r : other.Drain().rows) {
+    EXPECT_EQ(r.key_id, "key_b");
+    drained_other += r.count;
+  }
+  EXPECT_EQ(drained_u, 20 * 3 * 500);
+  EXPECT_EQ(drained_other, 20 * 3 * 500);
+}
+
+// One batch, rows merged per key id across threads and sorted, so that
+// two nodes writing the same rows take their locks in one order.
+TEST(UsageRecorderTest, ADrainMergesThreadsAndSortsRows) {
+  UsageRecorder u;
+  auto a = Key("key_a", "ws");
+  auto b = Key("key_b", "ws");
+  std::thread t1([&] {
+    u.Record(b, Code::kValid, 60'000, 1);
+    u.Record(a, Code::kValid, 60'000, 1);
+  });
+  t1.join();
+  std::thread t2([&] { u.Record(a, Code::kValid, 60'500, 3); });
+  t2.join();
+  UsageBatch batch = u.Drain();
+  ASSERT_EQ(batch.rows.size(), 2u);
+  EXPECT_EQ(batch.rows[0].key_id, "key_a");
+  EXPECT_EQ(batch.rows[0].count, 2);
+  EXPECT_EQ(batch.rows[0].credits, 4);
+  EXPECT_EQ(batch.rows[1].key_id, "key_b");
+  ASSERT_EQ(batch.last_used.size(), 2u);
+  EXPECT_EQ(batch.last_used[0].first, "key_a");
+  EXPECT_EQ(batch.last_used[0].second, 60'500);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <new>
 
 #include "core/billing_period.h"
 #include "core/glob.h"
@@ -12,8 +13,7 @@
 
 namespace keyward {
 
-std::shared_ptr<const VerifiableKey> VerifiableKey::Compile(const ApiKey& record) {
-  auto key = std::make_shared<VerifiableKey>();
+KeyRef VerifiableKey::Compile(const ApiKey& record) {
   std::string scopes;
   for (const auto& scope : record.scopes) {
     if (!scopes.empty()) scopes += ' ';
@@ -25,16 +25,25 @@ std::shared_ptr<const VerifiableKey> VerifiableKey::Compile(const ApiKey& record
       scopes};
   size_t total = 0;
   for (const auto& f : fields) total += f.size();
-  if (total > UINT16_MAX) {
-    // Bounded well below this by validation (meta 8 KiB, 100 scopes); a
-    // record past it is not trusted with access.
+  // Bounded well below this by validation (meta 8 KiB, 100 scopes); a
+  // record past it is kept without its text and not trusted with access.
+  const bool oversized = total > UINT16_MAX;
+  if (oversized) total = 0;
+  // One allocation: the record, then its text.
+  void* memory = ::operator new(sizeof(VerifiableKey) + total);
+  VerifiableKey* key = new (memory) VerifiableKey();
+  KeyRef ref(key);
+  key->hash_ = record.hash;
+  if (oversized) {
     key->revoked_ = true;
-    return key;
+    return ref;
   }
-  key->text_.reserve(total);
+  char* text = reinterpret_cast<char*>(key + 1);
+  size_t at = 0;
   for (int f = 0; f < kFieldCount; ++f) {
-    key->text_ += fields[f];
-    key->ends_[f] = static_cast<uint16_t>(key->text_.size());
+    if (!fields[f].empty()) std::memcpy(text + at, fields[f].data(), fields[f].size());
+    at += fields[f].size();
+    key->ends_[f] = static_cast<uint16_t>(at);
   }
   key->revoked_ = record.revoked_at.has_value();
   key->disabled_ = record.disabled;
@@ -47,29 +56,36 @@ std::shared_ptr<const VerifiableKey> VerifiableKey::Compile(const ApiKey& record
   // One budget per rotation lineage: the id of its first key.
   const KeyHash lineage = Sha256(record.lineage_id.empty() ? record.id : record.lineage_id);
   std::memcpy(&key->limiter_key_, lineage.data(), sizeof key->limiter_key_);
+  auto extras = std::make_unique<Extras>();
   if (!record.ip_allowlist.empty() || !record.referrer_allowlist.empty() ||
       !record.endpoint_allowlist.empty()) {
-    auto r = std::make_unique<KeyRestrictions>();
+    KeyRestrictions& r = extras->restrictions.emplace();
     for (const auto& text : record.ip_allowlist) {
-      if (auto block = CidrBlock::Parse(text); block.ok()) r->ip_blocks.push_back(*block);
+      if (auto block = CidrBlock::Parse(text); block.ok()) r.ip_blocks.push_back(*block);
     }
     for (const auto& text : record.referrer_allowlist) {
-      if (auto p = ReferrerPattern::Parse(text); p.ok()) r->referrers.push_back(*p);
+      if (auto p = ReferrerPattern::Parse(text); p.ok()) r.referrers.push_back(*p);
     }
     for (const auto& text : record.endpoint_allowlist) {
-      if (auto p = EndpointPattern::Parse(text); p.ok()) r->endpoints.push_back(*p);
+      if (auto p = EndpointPattern::Parse(text); p.ok()) r.endpoints.push_back(*p);
     }
-    r->ip_restricted = !record.ip_allowlist.empty();
-    r->referrer_restricted = !record.referrer_allowlist.empty();
-    r->endpoint_restricted = !record.endpoint_allowlist.empty();
-    key->restrictions_ = std::move(r);
+    r.ip_restricted = !record.ip_allowlist.empty();
+    r.referrer_restricted = !record.referrer_allowlist.empty();
+    r.endpoint_restricted = !record.endpoint_allowlist.empty();
   }
   if (record.credits) {
-    key->credits_ = std::make_unique<VerifiableKeyCredits>(VerifiableKeyCredits{
+    extras->credits.emplace(VerifiableKeyCredits{
         *record.credits,
         KeyBalanceName(record.lineage_id.empty() ? record.id : record.lineage_id)});
   }
-  return key;
+  if (extras->restrictions || extras->credits) key->extras_ = std::move(extras);
+  return ref;
+}
+
+void VerifiableKey::Release() const noexcept {
+  if (refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  this->~VerifiableKey();
+  ::operator delete(const_cast<VerifiableKey*>(this));
 }
 
 std::vector<std::string> VerifiableKey::scopes() const {
@@ -185,20 +201,38 @@ VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now,
     result.code = Code::kMissing;
     return result;
   }
-  // Parsed once, for the failure budget and the IP allow-list alike.
-  const std::optional<IpAddress> client = req.ip.empty() ? std::nullopt : ParseIpAddress(req.ip);
+  // The client's address, parsed at most once and only when something
+  // needs it: the failure budget once it holds any state, or an IP
+  // allow-list.
+  std::optional<IpAddress> client;
+  bool client_parsed = false;
+  auto client_address = [&]() -> const std::optional<IpAddress>& {
+    if (!client_parsed) {
+      if (!req.ip.empty()) client = ParseIpAddress(req.ip);
+      client_parsed = true;
+    }
+    return client;
+  };
   RateLimiter* failures = req.ip.empty() ? nullptr : options_.failure_limiter;
-  const uint64_t address = failures != nullptr ? LimiterKeyOf(client) : 0;
-  if (failures != nullptr && !failures->WouldAdmit(address, options_.failure_limit, monotonic)) {
-    // This address has sent too many bad keys: refuse before spending a hash.
-    result.code = Code::kRateLimited;
-    result.ratelimit = failures->Take(address, options_.failure_limit, monotonic);
-    return result;
+  auto record_failure = [&] {
+    if (failures != nullptr) {
+      failures->Take(LimiterKeyOf(client_address()), options_.failure_limit, monotonic);
+    }
+  };
+  // With no failure recorded anywhere, every address is within its budget.
+  if (failures != nullptr && !failures->HoldsNoState()) {
+    const uint64_t address = LimiterKeyOf(client_address());
+    if (!failures->WouldAdmit(address, options_.failure_limit, monotonic)) {
+      // This address has sent too many bad keys: refuse before spending a hash.
+      result.code = Code::kRateLimited;
+      result.ratelimit = failures->Take(address, options_.failure_limit, monotonic);
+      return result;
+    }
   }
   ParsedKey parsed;
   result.parse_error = options_.format->Parse(req.key, &parsed);
   if (result.parse_error != KeyParseError::kNone) {
-    if (failures != nullptr) failures->Take(address, options_.failure_limit, monotonic);
+    record_failure();
     result.code = Code::kMalformed;
     return result;
   }
@@ -208,7 +242,7 @@ VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now,
     return result;
   }
   if (*resolved == nullptr) {
-    if (failures != nullptr) failures->Take(address, options_.failure_limit, monotonic);
+    record_failure();
     result.code = Code::kInvalid;
     return result;
   }
@@ -238,7 +272,7 @@ VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now,
     return result;
   }
   if (const KeyRestrictions* r = key.restrictions()) {
-    result.code = CheckRestrictions(*r, req, client);
+    result.code = CheckRestrictions(*r, req, client_address());
     if (result.code != Code::kValid) return result;
   }
   for (const auto& required : req.scopes) {

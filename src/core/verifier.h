@@ -3,11 +3,13 @@
 // IP allow-list, referrer, endpoint, scope, rate limit, credits) -> one Code.
 // Only a valid answer spends credits.
 // Thread-safe: Verify may be called from any number of threads at once;
-// keys are immutable shared records, rate limiters are thread-safe.
+// keys are immutable reference-counted records, rate limiters are
+// thread-safe.
 #ifndef KEYWARD_CORE_VERIFIER_H_
 #define KEYWARD_CORE_VERIFIER_H_
 
 #include <array>
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <span>
@@ -24,6 +26,7 @@
 #include "core/model.h"
 #include "core/policy.h"
 #include "core/rate_limiter.h"
+#include "core/ref_ptr.h"
 #include "core/referrer_pattern.h"
 
 namespace keyward {
@@ -47,17 +50,28 @@ struct VerifiableKeyCredits {
   std::string balance;
 };
 
-// A key record as verification needs it: immutable and compact (the text of
-// its id, workspace, environment, name, short prefix, meta and scopes in one
-// string), so that a million of them fit in memory. Shared between the cache,
-// requests in flight and usage counters.
+class VerifiableKey;
+// The handle everything holds a key record by: the cache, requests in
+// flight, usage counters.
+using KeyRef = RefPtr<const VerifiableKey>;
+
+// A key record as verification needs it: immutable and compact, so that a
+// million of them fit in memory. One allocation holds the fields, the
+// reference count and, right after them, the text of its id, workspace,
+// environment, name, short prefix, meta and scopes; allow-lists and credits
+// hang off it only for keys that have any.
 class VerifiableKey {
  public:
   // Allow-list entries that fail to parse (stored by an older or foreign
   // writer) are dropped from their list; a list left empty that was not
   // empty matches nothing, so a bad entry never widens access.
-  static std::shared_ptr<const VerifiableKey> Compile(const ApiKey& record);
+  static KeyRef Compile(const ApiKey& record);
 
+  VerifiableKey(const VerifiableKey&) = delete;
+  VerifiableKey& operator=(const VerifiableKey&) = delete;
+
+  // The SHA-256 of the key it was compiled from (the cache's lookup key).
+  const KeyHash& hash() const { return hash_; }
   std::string_view id() const { return Text(kId); }
   std::string_view workspace_id() const { return Text(kWorkspace); }
   std::string_view environment() const { return Text(kEnvironment); }
@@ -65,6 +79,8 @@ class VerifiableKey {
   std::string_view short_prefix() const { return Text(kShortPrefix); }
   std::string_view meta_json() const { return Text(kMeta); }
   std::vector<std::string> scopes() const;
+  // The scopes as one string, separated by single spaces.
+  std::string_view scopes_text() const { return Text(kScopes); }
   // Whether one of the key's scopes covers required (see ScopeGrants).
   bool Grants(std::string_view required) const;
 
@@ -80,18 +96,35 @@ class VerifiableKey {
   // Its identity in the rate limiter: the same for every key of one rotation
   // lineage, so a key and its successor share one budget.
   uint64_t limiter_key() const { return limiter_key_; }
-  const KeyRestrictions* restrictions() const { return restrictions_.get(); }  // null: none
-  const VerifiableKeyCredits* credits() const { return credits_.get(); }       // null: none
+  const KeyRestrictions* restrictions() const {  // null: none
+    return extras_ && extras_->restrictions ? &*extras_->restrictions : nullptr;
+  }
+  const VerifiableKeyCredits* credits() const {  // null: none
+    return extras_ && extras_->credits ? &*extras_->credits : nullptr;
+  }
+
+  // For KeyRef.
+  void AddRef() const noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void Release() const noexcept;
 
  private:
   enum Field { kId, kWorkspace, kEnvironment, kName, kShortPrefix, kMeta, kScopes, kFieldCount };
+  struct Extras {
+    std::optional<KeyRestrictions> restrictions;
+    std::optional<VerifiableKeyCredits> credits;
+  };
+  VerifiableKey() = default;
+  ~VerifiableKey() = default;
+  // The text lives right after the object, in the same allocation.
+  const char* text() const { return reinterpret_cast<const char*>(this + 1); }
   std::string_view Text(Field f) const {
     const uint16_t begin = f == 0 ? 0 : ends_[f - 1];
-    return std::string_view(text_).substr(begin, ends_[f] - begin);
+    return std::string_view(text() + begin, ends_[f] - begin);
   }
 
-  std::string text_;                          // the fields back to back; scopes space-separated
-  std::array<uint16_t, kFieldCount> ends_{};  // where each field ends in text_
+  KeyHash hash_{};
+  mutable std::atomic<uint32_t> refs_{0};
+  std::array<uint16_t, kFieldCount> ends_{};  // where each field ends in the text
   bool revoked_ = false;
   bool disabled_ = false;
   bool has_expiry_ = false;
@@ -99,8 +132,7 @@ class VerifiableKey {
   int64_t rate_limit_ = 0;
   int64_t rate_period_ = 0;  // 0: no rate limit of its own
   uint64_t limiter_key_ = 0;
-  std::unique_ptr<const KeyRestrictions> restrictions_;
-  std::unique_ptr<const VerifiableKeyCredits> credits_;
+  std::unique_ptr<const Extras> extras_;
 };
 
 // Finds a key by its hash.
@@ -108,7 +140,7 @@ class KeyResolver {
  public:
   virtual ~KeyResolver() = default;
   // nullptr when no key has this hash; a Status when storage failed.
-  virtual Result<std::shared_ptr<const VerifiableKey>> Resolve(const KeyHash& hash) = 0;
+  virtual Result<KeyRef> Resolve(const KeyHash& hash) = 0;
 };
 
 struct VerifyRequest {
@@ -137,7 +169,7 @@ struct VerifyRequest {
 struct VerifyResult {
   Code code = Code::kInvalid;
   KeyParseError parse_error = KeyParseError::kNone;  // why kMalformed
-  std::shared_ptr<const VerifiableKey> key;          // set whenever the key was found
+  KeyRef key;                                        // set whenever the key was found
   std::optional<RateLimitDecision> ratelimit;
   // The rate limit the key was held to, when one applies.
   std::optional<RateLimit> rate_limit;

@@ -11,10 +11,10 @@ namespace {
 
 class MapResolver : public KeyResolver {
  public:
-  Result<std::shared_ptr<const VerifiableKey>> Resolve(const KeyHash& hash) override {
+  Result<KeyRef> Resolve(const KeyHash& hash) override {
     if (fail) return Status::Unavailable("down");
     auto it = keys.find(hash);
-    if (it == keys.end()) return std::shared_ptr<const VerifiableKey>();
+    if (it == keys.end()) return KeyRef();
     return VerifiableKey::Compile(it->second);
   }
   std::map<KeyHash, ApiKey> keys;
