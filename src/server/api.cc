@@ -1,5 +1,9 @@
 #include "server/api.h"
 
+#include <algorithm>
+#include <array>
+#include <optional>
+
 #include "server/auth.h"
 #include "server/http_status.h"
 #include "server/routes/routes.h"
@@ -131,15 +135,38 @@ ApiReply Api::Handle(const HttpRequest& req, std::string_view peer_ip) {
   // A header that says one thing, sent twice saying two, is refused: a
   // gateway passes its client's headers on, and the client's copy must not
   // be able to win (credentials, the referrer, a gateway's demands).
-  for (const char* name : {"Authorization", "X-API-Key", "Referer", "X-Keyward-Required-Scopes",
-                           "X-Keyward-Required-Environment", "X-Keyward-Cost", "Content-Type",
-                           "Origin", "Sec-Fetch-Site", "X-Keyward-Session", "X-CSRF-Token"}) {
-    if (auto single = SingleHeaderValue(req, name); !single.ok()) {
-      reply.route = metrics_.unmatched_route();
-      call.Fail(single.status());
-      reply.response.Set("Cache-Control", "no-store");
-      return reply;
+  // One pass over the request's fields (not a lookup per name); the first
+  // name of this list that disagrees with itself is the one reported.
+  static constexpr std::array<std::string_view, 11> kSingle = {"Authorization",
+                                                               "X-API-Key",
+                                                               "Referer",
+                                                               "X-Keyward-Required-Scopes",
+                                                               "X-Keyward-Required-Environment",
+                                                               "X-Keyward-Cost",
+                                                               "Content-Type",
+                                                               "Origin",
+                                                               "Sec-Fetch-Site",
+                                                               "X-Keyward-Session",
+                                                               "X-CSRF-Token"};
+  std::array<std::optional<std::string_view>, kSingle.size()> seen;
+  size_t conflict = kSingle.size();
+  for (const auto& field : req) {
+    const std::string_view name(field.name_string().data(), field.name_string().size());
+    for (size_t i = 0; i < kSingle.size(); ++i) {
+      if (name.size() != kSingle[i].size() || !IEquals(name, kSingle[i])) continue;
+      const std::string_view value =
+          Trim(std::string_view(field.value().data(), field.value().size()));
+      if (seen[i] && *seen[i] != value) conflict = std::min(conflict, i);
+      seen[i] = value;
+      break;
     }
+  }
+  if (conflict < kSingle.size()) {
+    reply.route = metrics_.unmatched_route();
+    call.Fail(Status::InvalidRequest(std::string(kSingle[conflict]) +
+                                     " is sent twice with different values; send it once"));
+    reply.response.Set("Cache-Control", "no-store");
+    return reply;
   }
   Router::Match match = router_.Find(method, call.path);
   if (match.route < 0) {

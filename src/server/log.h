@@ -1,6 +1,9 @@
 // Structured logs: one JSON object per line on stdout, written with whole
 // lines per write(2) so lines from different threads never interleave. Values are
 // JSON-escaped; callers pass a key's short prefix at most, never a secret.
+// Buffered lines (the access log) gather in a buffer per thread; each
+// thread's lines keep their order, lines of different threads are ordered
+// by batch.
 // Thread-safe.
 #ifndef KEYWARD_SERVER_LOG_H_
 #define KEYWARD_SERVER_LOG_H_

@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
 
 #include "testing/temp_dir.h"
 
@@ -42,6 +45,20 @@ TEST_F(LogTest, LinesAreJsonWhateverTheyCarry) {
   EXPECT_EQ(j["level"], "info");
 }
 
+TEST_F(LogTest, NumbersHaveThreeDecimals) {
+  LogLine("info", "n")
+      .Num("a", 0)
+      .Num("b", 0.4567)
+      .Num("c", 12.0005001)
+      .Num("d", 1234567.25)
+      .Num("e", -1.5)
+      .Emit();
+  const std::string out = Written();
+  EXPECT_NE(out.find("\"a\":0.000,\"b\":0.457,\"c\":12.001,\"d\":1234567.250,\"e\":-1.500"),
+            std::string::npos)
+      << out;
+}
+
 TEST_F(LogTest, BufferedLinesWaitForFlushAndKeepTheirOrder) {
   LogLine("info", "first").EmitBuffered();
   LogLine("info", "second").EmitBuffered();
@@ -61,6 +78,47 @@ TEST_F(LogTest, AFullBufferIsWrittenWithoutWaiting) {
   for (int i = 0; i < 2000; ++i)
     LogLine("info", "request").Str("path", std::string(64, '/')).EmitBuffered();
   EXPECT_GT(Written().size(), 64u * 1024) << "the buffer grew past its limit unwritten";
+}
+
+// Threads that log at once, each into its own buffer, while another
+// flushes (run under TSan by make test-tsan): every line arrives once,
+// whole, and each thread's lines in the order it wrote them.
+TEST_F(LogTest, BufferedLinesFromManyThreadsArriveWholeAndInOrder) {
+  constexpr int kThreads = 4, kLines = 3000;
+  std::atomic<bool> done{false};
+  std::thread flusher([&] {
+    while (!done.load()) LogLine::Flush();
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([t] {
+      for (int i = 0; i < kLines; ++i) {
+        LogLine("info", "request")
+            .Int("thread", t)
+            .Int("n", i)
+            .Str("pad", std::string(40, 'p'))
+            .EmitBuffered();
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  done = true;
+  flusher.join();
+  LogLine::Flush();
+  const std::string out = Written();
+  std::vector<int> next(kThreads, 0);
+  size_t start = 0, lines = 0;
+  while (start < out.size()) {
+    const size_t end = out.find('\n', start);
+    ASSERT_NE(end, std::string::npos);
+    const auto j = nlohmann::json::parse(out.substr(start, end - start));  // throws on a torn line
+    const int t = j["thread"], n = j["n"];
+    ASSERT_EQ(n, next[static_cast<size_t>(t)]) << "thread " << t << "'s lines out of order";
+    next[static_cast<size_t>(t)]++;
+    start = end + 1;
+    lines++;
+  }
+  EXPECT_EQ(lines, static_cast<size_t>(kThreads * kLines));
 }
 
 }  // namespace

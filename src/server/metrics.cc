@@ -6,12 +6,30 @@ namespace keyward {
 
 Metrics::Metrics(std::vector<std::string> route_names) : route_names_(std::move(route_names)) {
   route_names_.push_back("unmatched");
-  routes_ = std::make_unique<RouteCounters[]>(route_names_.size());
+  routes_ = std::make_unique<RouteCounters[]>(route_names_.size() * kStripes);
+}
+
+namespace {
+
+// A counter summed over its stripes; counter(t) names stripe t's copy.
+template <typename F>
+uint64_t Sum(F counter) {
+  uint64_t v = 0;
+  for (size_t t = 0; t < Metrics::kStripes; ++t) v += counter(t).load(std::memory_order_relaxed);
+  return v;
+}
+
+}  // namespace
+
+size_t Metrics::Stripe() {
+  static std::atomic<size_t> next{0};
+  thread_local const size_t mine = next.fetch_add(1, std::memory_order_relaxed) % kStripes;
+  return mine;
 }
 
 void Metrics::RecordRequest(size_t route, int status, double seconds) {
   if (route >= route_names_.size()) route = unmatched_route();
-  RouteCounters& r = routes_[route];
+  RouteCounters& r = routes_[Stripe() * route_names_.size() + route];
   size_t si = kStatuses.size();
   for (size_t i = 0; i < kStatuses.size(); ++i) {
     if (kStatuses[i] == status) {
@@ -33,7 +51,8 @@ void Metrics::RecordRequest(size_t route, int status, double seconds) {
 }
 
 void Metrics::RecordVerification(Code code) {
-  verifications_[static_cast<size_t>(code)].fetch_add(1, std::memory_order_relaxed);
+  verifications_[Stripe()].by_code[static_cast<size_t>(code)].fetch_add(1,
+                                                                        std::memory_order_relaxed);
 }
 
 std::string Metrics::Render() const {
@@ -43,7 +62,9 @@ std::string Metrics::Render() const {
   out += "# TYPE keyward_http_requests_total counter\n";
   for (size_t r = 0; r < route_names_.size(); ++r) {
     for (size_t s = 0; s <= kStatuses.size(); ++s) {
-      const uint64_t v = routes_[r].by_status[s].load(std::memory_order_relaxed);
+      const uint64_t v = Sum([&](size_t t) -> const std::atomic<uint64_t>& {
+        return routes_[t * route_names_.size() + r].by_status[s];
+      });
       if (v == 0) continue;
       const std::string status = s < kStatuses.size() ? std::to_string(kStatuses[s]) : "other";
       std::snprintf(line, sizeof line,
@@ -60,7 +81,9 @@ std::string Metrics::Render() const {
     std::snprintf(
         line, sizeof line, "keyward_verifications_total{code=\"%s\"} %llu\n",
         std::string(CodeName(code)).c_str(),
-        static_cast<unsigned long long>(verifications_[c].load(std::memory_order_relaxed)));
+        static_cast<unsigned long long>(Sum([&](size_t t) -> const std::atomic<uint64_t>& {
+          return verifications_[t].by_code[static_cast<size_t>(c)];
+        })));
     out += line;
   }
   out +=
@@ -68,12 +91,15 @@ std::string Metrics::Render() const {
       "written.\n";
   out += "# TYPE keyward_http_request_duration_seconds histogram\n";
   for (size_t r = 0; r < route_names_.size(); ++r) {
-    const RouteCounters& rc = routes_[r];
-    const uint64_t count = rc.count.load(std::memory_order_relaxed);
+    auto of = [&](size_t t) -> const RouteCounters& {
+      return routes_[t * route_names_.size() + r];
+    };
+    const uint64_t count =
+        Sum([&](size_t t) -> const std::atomic<uint64_t>& { return of(t).count; });
     if (count == 0) continue;
     uint64_t cumulative = 0;
     for (size_t b = 0; b <= kBuckets.size(); ++b) {
-      cumulative += rc.buckets[b].load(std::memory_order_relaxed);
+      cumulative += Sum([&](size_t t) -> const std::atomic<uint64_t>& { return of(t).buckets[b]; });
       char le[32];
       if (b < kBuckets.size()) {
         std::snprintf(le, sizeof le, "%g", kBuckets[b]);
@@ -89,7 +115,9 @@ std::string Metrics::Render() const {
                   "keyward_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
                   "keyward_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
                   route_names_[r].c_str(),
-                  static_cast<double>(rc.sum_micros.load(std::memory_order_relaxed)) / 1e6,
+                  static_cast<double>(Sum(
+                      [&](size_t t) -> const std::atomic<uint64_t>& { return of(t).sum_micros; })) /
+                      1e6,
                   route_names_[r].c_str(), static_cast<unsigned long long>(count));
     out += line;
   }

@@ -40,5 +40,33 @@ TEST(RouterTest, RestParamTakesTheRest) {
   EXPECT_EQ(m.params[0], "v1/products/1");
 }
 
+// Routes are looked up by their first two segments; a route with a
+// parameter there is a candidate for every path, added before or after the
+// others. The first match in the order routes were added wins, and Allow
+// lists methods in that order, as a walk through every route gives.
+TEST(RouterTest, BucketsKeepTheOrderRoutesWereAddedIn) {
+  Router r;
+  const int early_wild = r.Add("GET", "/v1/{anything}");
+  const int auth = r.Add("*", "/v1/auth");
+  const int auth_path = r.Add("*", "/v1/auth/{path*}");
+  const int health = r.Add("GET", "/healthz");
+  const int late_wild = r.Add("DELETE", "/{a}/auth");
+  const int page = r.Add("GET", "/portal/{id}");
+  auto m = r.Find("GET", "/v1/auth");
+  EXPECT_EQ(m.route, early_wild);
+  EXPECT_EQ(m.allow, "GET, *, DELETE");
+  EXPECT_EQ(r.Find("POST", "/v1/auth").route, auth);
+  EXPECT_EQ(r.Find("DELETE", "/v1/auth").route, auth);  // "*" came first
+  EXPECT_EQ(r.Find("POST", "/v1/auth/x/y").route, auth_path);
+  EXPECT_EQ(r.Find("GET", "/healthz").route, health);
+  EXPECT_EQ(r.Find("DELETE", "/x/auth").route, late_wild);  // a bucket no route was added to
+  EXPECT_EQ(r.Find("GET", "/portal/abc").route, page);
+  EXPECT_EQ(r.Find("GET", "/v1/other").route, early_wild);
+  EXPECT_EQ(r.Find("GET", "/healthz/x").route, -1);
+  EXPECT_FALSE(r.Find("GET", "/nothing/here/at/all").path_known);
+  EXPECT_FALSE(r.Find("GET", "").path_known);
+  EXPECT_FALSE(r.Find("GET", "http://host/v1/auth").path_known);
+}
+
 }  // namespace
 }  // namespace keyward

@@ -3,6 +3,7 @@
 // and X-Keyward-* headers. Thread-safe: handlers run on any serving thread at once.
 #include "server/routes/routes.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "core/policy.h"
@@ -127,8 +128,8 @@ void AnswerGatewayAuth(Call& call, const RouteContext& ctx) {
     res.Set("X-Keyward-Key-Id", k.id());
     res.Set("X-Keyward-Workspace-Id", k.workspace_id());
     res.Set("X-Keyward-Environment", k.environment());
-    std::string joined;
-    for (const auto& s : k.scopes()) joined += (joined.empty() ? "" : ",") + s;
+    std::string joined(k.scopes_text());
+    std::replace(joined.begin(), joined.end(), ' ', ',');
     res.Set("X-Keyward-Scopes", joined);
     return;
   }
