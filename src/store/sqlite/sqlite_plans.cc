@@ -45,15 +45,14 @@ Status SqliteStore::InsertPlan(const Plan& plan, const AuditEntry& audit) {
 }
 
 Result<Plan> SqliteStore::GetPlan(std::string_view id) {
-  MutexLock lock(&mu_);
-  const std::string sql = std::string("SELECT ") + kPlanColumns + " FROM plans WHERE id = ?";
-  Stmt s(db_, sql.c_str());
-  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  Reader& r = MyReader();  // beside writes: verification reads plans on a miss
+  MutexLock lock(&r.mu);
+  Stmt s(r.db, r.plan_by_id);
   s.Bind(id);
   const int rc = s.Step();
   if (rc == SQLITE_ROW) return RowToPlan(s);
   if (rc == SQLITE_DONE) return Status::NotFound("no plan " + std::string(id));
-  return SqliteError(db_, "read plan");
+  return SqliteError(r.db, "read plan");
 }
 
 Result<std::vector<Plan>> SqliteStore::ListPlans() {

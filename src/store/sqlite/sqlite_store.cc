@@ -90,28 +90,52 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
   return store;
 }
 
+void SqliteStore::Reader::Close() {
+  for (sqlite3_stmt* stmt : {find_by_hash, workspace_by_id, plan_by_id}) sqlite3_finalize(stmt);
+  find_by_hash = workspace_by_id = plan_by_id = nullptr;
+  sqlite3_close_v2(db);
+  db = nullptr;
+}
+
 Status SqliteStore::OpenReaders(const std::string& path) {
-  const std::string sql = std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE hash = ?";
+  const std::string by_hash =
+      std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE hash = ?";
+  const std::string workspace =
+      std::string("SELECT ") + kWorkspaceColumns + " FROM workspaces WHERE id = ?";
+  const std::string plan =
+      std::string("SELECT ") + store_rules::kPlanColumns + " FROM plans WHERE id = ?";
   for (Reader& r : readers_) {
     sqlite3* db = nullptr;
-    sqlite3_stmt* find = nullptr;
-    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) !=
-            SQLITE_OK ||
-        sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &find, nullptr) !=
-            SQLITE_OK) {
+    sqlite3_stmt* stmts[3] = {nullptr, nullptr, nullptr};
+    bool ok = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                              nullptr) == SQLITE_OK;
+    const std::string* sql[3] = {&by_hash, &workspace, &plan};
+    for (int i = 0; ok && i < 3; ++i) {
+      ok = sqlite3_prepare_v3(db, sql[i]->c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmts[i],
+                              nullptr) == SQLITE_OK;
+    }
+    if (!ok) {
       Status s = db != nullptr ? SqliteError(db, "open a reader")
                                : Status::Unavailable("cannot open a reader: out of memory");
+      for (sqlite3_stmt* stmt : stmts) sqlite3_finalize(stmt);
       sqlite3_close_v2(db);
       return s;
     }
     sqlite3_busy_timeout(db, 5000);
     MutexLock lock(&r.mu);
-    sqlite3_finalize(r.find_by_hash);
-    sqlite3_close_v2(r.db);
+    r.Close();
     r.db = db;
-    r.find_by_hash = find;
+    r.find_by_hash = stmts[0];
+    r.workspace_by_id = stmts[1];
+    r.plan_by_id = stmts[2];
   }
   return Status::Ok();
+}
+
+SqliteStore::Reader& SqliteStore::MyReader() {
+  static std::atomic<size_t> next_reader{0};
+  thread_local const size_t mine = next_reader.fetch_add(1, std::memory_order_relaxed);
+  return readers_[mine % kReaders];
 }
 
 Status SqliteStore::Recover() {
@@ -152,8 +176,7 @@ SqliteStore::~SqliteStore() {
   MutexLock lock(&mu_);
   for (Reader& r : readers_) {
     MutexLock reader_lock(&r.mu);
-    sqlite3_finalize(r.find_by_hash);
-    sqlite3_close_v2(r.db);
+    r.Close();
   }
   sqlite3_close_v2(db_);
 }
@@ -257,16 +280,14 @@ Status SqliteStore::CreateWorkspace(const Workspace& ws, const AuditEntry& audit
 }
 
 Result<Workspace> SqliteStore::GetWorkspace(std::string_view id) {
-  MutexLock lock(&mu_);
-  const std::string sql =
-      std::string("SELECT ") + kWorkspaceColumns + " FROM workspaces WHERE id = ?";
-  Stmt s(db_, sql.c_str());
-  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  Reader& r = MyReader();
+  MutexLock lock(&r.mu);
+  Stmt s(r.db, r.workspace_by_id);
   s.Bind(id);
   const int rc = s.Step();
   if (rc == SQLITE_ROW) return RowToWorkspace(s);
   if (rc == SQLITE_DONE) return Status::NotFound("no workspace " + std::string(id));
-  return SqliteError(db_, "read workspace");
+  return SqliteError(r.db, "read workspace");
 }
 
 Result<Page<Workspace>> SqliteStore::ListWorkspaces(const WorkspaceFilter& f,
@@ -409,10 +430,7 @@ Result<ApiKey> SqliteStore::GetKey(std::string_view id) {
 }
 
 Result<ApiKey> SqliteStore::FindKeyByHash(const KeyHash& hash) {
-  // Each thread keeps to one reader; more threads than readers share them.
-  static std::atomic<size_t> next_reader{0};
-  thread_local const size_t mine = next_reader.fetch_add(1, std::memory_order_relaxed);
-  Reader& r = readers_[mine % kReaders];
+  Reader& r = MyReader();
   MutexLock lock(&r.mu);
   Stmt s(r.db, r.find_by_hash);
   s.Bind(hash);

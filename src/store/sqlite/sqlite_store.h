@@ -157,13 +157,23 @@ class SqliteStore final : public KeyStore {
   Mutex mu_;
   sqlite3* db_ GUARDED_BY(mu_);
 
-  // Read-only connections for lookups by hash (the cache's misses), so that
-  // they run beside each other and beside writes (WAL readers do not block).
+  // Read-only connections for what verification reads on a cache miss (a
+  // key by hash, its workspace and plan), so that they run beside each
+  // other and beside writes (WAL readers do not block): a verification never
+  // waits for the writer's mutex, whatever the writer is doing (a usage
+  // flush, a webhook fan-out of a million events). Each statement reads
+  // the last committed state, so a write that has returned is seen.
   struct Reader {
     Mutex mu;
     sqlite3* db GUARDED_BY(mu) = nullptr;
     sqlite3_stmt* find_by_hash GUARDED_BY(mu) = nullptr;
+    sqlite3_stmt* workspace_by_id GUARDED_BY(mu) = nullptr;
+    sqlite3_stmt* plan_by_id GUARDED_BY(mu) = nullptr;
+    void Close() REQUIRES(mu);
   };
+  // This thread's reader: each thread keeps to one; more threads than
+  // readers share them.
+  Reader& MyReader();
   static constexpr size_t kReaders = 4;
   std::array<Reader, kReaders> readers_;
 };
