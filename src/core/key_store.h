@@ -128,6 +128,12 @@ class KeyStore {
   // Keys of the workspace occupying a slot at now (neither revoked nor expired).
   virtual Result<int64_t> CountActiveKeys(std::string_view workspace_id, Timestamp now) = 0;
   virtual Result<ApiKey> FindKeyByHash(const KeyHash& hash) = 0;
+  // What verification reads on a policy-cache miss, beside writes where the
+  // engine can (SQLite's reader connections, as FindKeyByHash): it never
+  // waits for a write in progress. Each sees every write that has returned.
+  // By default GetWorkspace and GetPlan.
+  virtual Result<Workspace> GetWorkspaceToVerify(std::string_view id) { return GetWorkspace(id); }
+  virtual Result<Plan> GetPlanToVerify(std::string_view id) { return GetPlan(id); }
   virtual Result<Page<ApiKey>> ListKeys(const KeyFilter& filter, const PageRequest& page) = 0;
   // Writes the mutable fields (name, scopes, allow-lists, rate limit,
   // credits, meta, disabled, disabled_by, expires_at) of key, and bumps its version, if

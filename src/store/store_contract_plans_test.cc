@@ -156,6 +156,33 @@ TEST_P(StoreContractTest, AWorkspaceKeepsItsPlanOverridesAndAnchor) {
   EXPECT_TRUE(changes[1].policy());
 }
 
+// Verification's own reads (on SQLite through the reader connections) see
+// every write that has returned: a new workspace, each update of it, a new
+// plan and a changed one.
+TEST_P(StoreContractTest, VerificationReadsSeeEveryReturnedWrite) {
+  EXPECT_TRUE(store_->GetWorkspaceToVerify("ws_later").status().IsNotFound());
+  EXPECT_TRUE(store_->GetPlanToVerify("plan_later").status().IsNotFound());
+  Plan plan = MakePlan("plan_later");
+  ASSERT_TRUE(store_->InsertPlan(plan, Audit()).ok());
+  ExpectSamePlan(*store_->GetPlanToVerify("plan_later"), plan);
+  plan.monthly_credits = 42;
+  plan.updated_at = 200;
+  ASSERT_TRUE(store_->UpdatePlan(plan, Audit()).ok());
+  ExpectSamePlan(*store_->GetPlanToVerify("plan_later"), plan);
+  Workspace ws;
+  ws.id = "ws_later";
+  ws.name = "Later";
+  ws.created_at = 5;
+  ASSERT_TRUE(store_->CreateWorkspace(ws, Audit("workspace.create")).ok());
+  ExpectSameWorkspace(*store_->GetWorkspaceToVerify("ws_later"), ws);
+  for (int i = 1; i <= 20; ++i) {
+    ws.plan_id = i % 2 == 0 ? "plan_later" : "";
+    ws.rate_limit = RateLimit{i, 60};
+    ASSERT_TRUE(store_->UpdateWorkspace(ws, Audit("workspace.update")).ok());
+    ExpectSameWorkspace(*store_->GetWorkspaceToVerify("ws_later"), ws);
+  }
+}
+
 TEST_P(StoreContractTest, AnUnknownPlanIsRefusedAndNothingStored) {
   Workspace ws;
   ws.id = "ws_noplan";

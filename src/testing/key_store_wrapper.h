@@ -32,6 +32,10 @@ class KeyStoreWrapper : public KeyStore {
     return base_->CreateWorkspace(ws, audit);
   }
   Result<Workspace> GetWorkspace(std::string_view id) override { return base_->GetWorkspace(id); }
+  Result<Workspace> GetWorkspaceToVerify(std::string_view id) override {
+    return base_->GetWorkspaceToVerify(id);
+  }
+  Result<Plan> GetPlanToVerify(std::string_view id) override { return base_->GetPlanToVerify(id); }
   Result<Page<Workspace>> ListWorkspaces(const WorkspaceFilter& filter,
                                          const PageRequest& page) override {
     return base_->ListWorkspaces(filter, page);

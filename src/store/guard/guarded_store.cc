@@ -183,6 +183,14 @@ Status GuardedStore::CreateWorkspace(const Workspace& ws, const AuditEntry& audi
 Result<Workspace> GuardedStore::GetWorkspace(std::string_view id) {
   return Read([&] { return base_->GetWorkspace(id); });
 }
+
+Result<Workspace> GuardedStore::GetWorkspaceToVerify(std::string_view id) {
+  return Read([&] { return base_->GetWorkspaceToVerify(id); });
+}
+
+Result<Plan> GuardedStore::GetPlanToVerify(std::string_view id) {
+  return Read([&] { return base_->GetPlanToVerify(id); });
+}
 Result<Page<Workspace>> GuardedStore::ListWorkspaces(const WorkspaceFilter& filter,
                                                      const PageRequest& page) {
   return Read([&] { return base_->ListWorkspaces(filter, page); });

@@ -82,6 +82,8 @@ class GuardedStore final : public KeyStore {
 
   Status CreateWorkspace(const Workspace& ws, const AuditEntry& audit) override;
   Result<Workspace> GetWorkspace(std::string_view id) override;
+  Result<Workspace> GetWorkspaceToVerify(std::string_view id) override;
+  Result<Plan> GetPlanToVerify(std::string_view id) override;
   Result<Page<Workspace>> ListWorkspaces(const WorkspaceFilter& filter,
                                          const PageRequest& page) override;
   Status UpdateWorkspace(const Workspace& ws, const AuditEntry& audit) override;

@@ -280,6 +280,19 @@ Status SqliteStore::CreateWorkspace(const Workspace& ws, const AuditEntry& audit
 }
 
 Result<Workspace> SqliteStore::GetWorkspace(std::string_view id) {
+  MutexLock lock(&mu_);
+  const std::string sql =
+      std::string("SELECT ") + kWorkspaceColumns + " FROM workspaces WHERE id = ?";
+  Stmt s(db_, sql.c_str());
+  KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+  s.Bind(id);
+  const int rc = s.Step();
+  if (rc == SQLITE_ROW) return RowToWorkspace(s);
+  if (rc == SQLITE_DONE) return Status::NotFound("no workspace " + std::string(id));
+  return SqliteError(db_, "read workspace");
+}
+
+Result<Workspace> SqliteStore::GetWorkspaceToVerify(std::string_view id) {
   Reader& r = MyReader();
   MutexLock lock(&r.mu);
   Stmt s(r.db, r.workspace_by_id);

@@ -58,6 +58,8 @@ class SqliteStore final : public KeyStore {
   Result<ApiKey> GetKey(std::string_view id) override;
   Result<int64_t> CountActiveKeys(std::string_view workspace_id, Timestamp now) override;
   Result<ApiKey> FindKeyByHash(const KeyHash& hash) override;
+  Result<Workspace> GetWorkspaceToVerify(std::string_view id) override;
+  Result<Plan> GetPlanToVerify(std::string_view id) override;
   Result<Page<ApiKey>> ListKeys(const KeyFilter& filter, const PageRequest& page) override;
   Status UpdateKey(const ApiKey& key, int64_t max_active, Timestamp now, const AuditEntry& audit,
                    bool* stale) override;
@@ -162,7 +164,8 @@ class SqliteStore final : public KeyStore {
   // other and beside writes (WAL readers do not block): a verification never
   // waits for the writer's mutex, whatever the writer is doing (a usage
   // flush, a webhook fan-out of a million events). Each statement reads
-  // the last committed state, so a write that has returned is seen.
+  // the last committed state, so a write that has returned is seen. Write
+  // routes read back through the writer, whose cache holds what they wrote.
   struct Reader {
     Mutex mu;
     sqlite3* db GUARDED_BY(mu) = nullptr;
