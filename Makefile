@@ -124,6 +124,7 @@ bench: deps web
 	KEYWARD_BIN=$(BENCH_DIR)/keyward DURATION=5s bench/logged.sh $(BENCH_DIR)/logs/profile.log bench/profile.sh http
 	KEYWARD_BIN=$(BENCH_DIR)/keyward bench/logged.sh $(BENCH_DIR)/logs/credits.log bench/credits.sh
 	KEYWARD_BIN=$(BENCH_DIR)/keyward bench/logged.sh $(BENCH_DIR)/logs/scale.log bench/scale.sh
+	bench/logged.sh $(BENCH_DIR)/logs/cache_memory.log $(BENCH_DIR)/cache_memory
 	KEYWARD_BIN=$(BENCH_DIR)/keyward bench/logged.sh $(BENCH_DIR)/logs/cluster.log bench/cluster.sh
 	KEYWARD_BIN=$(BENCH_DIR)/keyward bench/logged.sh $(BENCH_DIR)/logs/import.log bench/import.sh
 	KEYWARD_BIN=$(BENCH_DIR)/keyward bench/logged.sh $(BENCH_DIR)/logs/scan.log bench/scan.sh
