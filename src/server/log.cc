@@ -52,17 +52,18 @@ ThreadBuffer& MyBuffer() {
   return *mine;
 }
 
-// Writes out what b holds; the write happens outside b's lock, so its
-// thread goes on buffering meanwhile.
+// Writes out what b holds. The lines are taken out under the write lock,
+// so that two flushes of one buffer (its thread's, when full, and Flush's)
+// write in the order they took; b's own lock is held only for the swap, so
+// its thread goes on buffering while the write happens.
 void FlushBuffer(ThreadBuffer& b) {
+  MutexLock write_lock(&g_write_mu);
   std::string out;
   {
     MutexLock lock(&b.mu);
     out.swap(b.lines);
     b.lines.reserve(out.capacity());
   }
-  if (out.empty()) return;
-  MutexLock lock(&g_write_mu);
   WriteAll(out.data(), out.size());
 }
 
