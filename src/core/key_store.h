@@ -130,8 +130,9 @@ class KeyStore {
   virtual Result<ApiKey> FindKeyByHash(const KeyHash& hash) = 0;
   // What verification reads on a policy-cache miss, beside writes where the
   // engine can (SQLite's reader connections, as FindKeyByHash): it never
-  // waits for a write in progress. Each sees every write that has returned.
-  // By default GetWorkspace and GetPlan.
+  // waits for a write in progress. Each sees every write that has returned,
+  // and answers as GetWorkspace and GetPlan would (SQLite asks its writer
+  // when a reader fails). By default GetWorkspace and GetPlan.
   virtual Result<Workspace> GetWorkspaceToVerify(std::string_view id) { return GetWorkspace(id); }
   virtual Result<Plan> GetPlanToVerify(std::string_view id) { return GetPlan(id); }
   virtual Result<Page<ApiKey>> ListKeys(const KeyFilter& filter, const PageRequest& page) = 0;

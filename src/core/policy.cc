@@ -56,11 +56,7 @@ Result<std::shared_ptr<const WorkspacePolicy>> PolicyCache::Policy(std::string_v
     }
     epoch = epoch_.load(std::memory_order_acquire);
   }
-  // Read beside writes; should that read fail (a reader's cold page cache
-  // meets an I/O error), the writer's connection is asked once more, so a
-  // write route that shows a policy after its change answers what it did.
   auto ws = store_->GetWorkspaceToVerify(workspace_id);
-  if (!ws.ok() && ws.status().code() != Code::kNotFound) ws = store_->GetWorkspace(workspace_id);
   if (!ws.ok()) {
     if (ws.status().code() == Code::kNotFound) return std::shared_ptr<const WorkspacePolicy>();
     return ws.status();
@@ -68,9 +64,6 @@ Result<std::shared_ptr<const WorkspacePolicy>> PolicyCache::Policy(std::string_v
   std::optional<Plan> plan;
   if (!ws->plan_id.empty()) {
     auto found = store_->GetPlanToVerify(ws->plan_id);
-    if (!found.ok() && found.status().code() != Code::kNotFound) {
-      found = store_->GetPlan(ws->plan_id);
-    }
     if (found.ok()) {
       plan = std::move(*found);
     } else if (found.status().code() != Code::kNotFound) {

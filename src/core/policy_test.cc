@@ -2,10 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "store/sqlite/sqlite_store.h"
-#include "testing/key_store_wrapper.h"
-#include "testing/temp_dir.h"
-
 namespace keyward {
 namespace {
 
@@ -70,47 +66,6 @@ TEST(PolicyTest, RulesThatDoNotParseAreDropped) {
   auto p = CompilePolicy(Workspace{}, &plan);
   ASSERT_EQ(p->cost_rules.size(), 1u);
   EXPECT_EQ(p->CostOf("GET", "/v1/ok"), 3);
-}
-
-// Verification's own reads fail (a reader meets an I/O error): the policy
-// is read through the writer instead, so the answer does not change.
-TEST(PolicyCacheTest, AFailedVerificationReadFallsBackToTheWriter) {
-  class FailingReads : public keyward::testing::KeyStoreWrapper {
-   public:
-    using KeyStoreWrapper::KeyStoreWrapper;
-    Result<Workspace> GetWorkspaceToVerify(std::string_view) override {
-      ++failed;
-      return Status::Unavailable("disk I/O error");
-    }
-    Result<Plan> GetPlanToVerify(std::string_view) override {
-      ++failed;
-      return Status::Unavailable("disk I/O error");
-    }
-    int failed = 0;
-  };
-  keyward::testing::TempDir dir;
-  auto sqlite = std::move(SqliteStore::Open(dir.File("keyward.db"))).value();
-  AuditEntry audit;
-  audit.id = "evt_plan";
-  audit.action = "plan.create";
-  ASSERT_TRUE(sqlite->InsertPlan(SearchPlan(), audit).ok());
-  Workspace ws;
-  ws.id = "ws_1";
-  ws.name = "One";
-  ws.plan_id = "plan_pro";
-  audit.id = "evt_ws";
-  audit.action = "workspace.create";
-  ASSERT_TRUE(sqlite->CreateWorkspace(ws, audit).ok());
-  FailingReads store(sqlite.get());
-  PolicyCache cache(&store, 100);
-  auto policy = cache.Policy("ws_1");
-  ASSERT_TRUE(policy.ok()) << policy.status().ToString();
-  ASSERT_NE(*policy, nullptr);
-  EXPECT_EQ((*policy)->monthly_credits, 10000);
-  EXPECT_EQ(store.failed, 2);
-  auto missing = cache.Policy("ws_none");
-  ASSERT_TRUE(missing.ok());
-  EXPECT_EQ(*missing, nullptr);
 }
 
 }  // namespace

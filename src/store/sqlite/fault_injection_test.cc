@@ -941,6 +941,31 @@ INSTANTIATE_TEST_SUITE_P(EveryRead, ReadFaultTest, ::testing::ValuesIn(ReadOps()
                            return std::string(info.param.name);
                          });
 
+// Verification's reads go through a reader connection, whose page cache is
+// cold; when every file read fails, the writer (which has the rows cached)
+// answers them instead of a refusal, so that a write route that shows a
+// policy right after its change never answers 503 for a change it made.
+TEST_F(FaultInjectionTest, AVerificationReadWhoseReaderFailsIsAnsweredByTheWriter) {
+  Place place(Base::kWithRootKey);
+  auto store = OpenStore(place.db());
+  ASSERT_TRUE(store);
+  const std::string workspace = Show(store->GetWorkspace("ws_1"));  // now in the writer's cache
+  const std::string plan = Show(store->GetPlan("plan_1"));
+  ASSERT_EQ(workspace.rfind("status:", 0), std::string::npos) << workspace;
+  ASSERT_EQ(plan.rfind("status:", 0), std::string::npos) << plan;
+  vfs_->Arm(FaultPoint::kRead, 0, FaultVfs::Repeat::kSticky);
+  const std::string got_workspace = Show(store->GetWorkspaceToVerify("ws_1"));
+  const std::string got_plan = Show(store->GetPlanToVerify("plan_1"));
+  const int fired = vfs_->Fired();
+  vfs_->Disarm();
+  EXPECT_GT(fired, 0) << "the reader did not read the file";
+  EXPECT_EQ(got_workspace, workspace);
+  EXPECT_EQ(got_plan, plan);
+  // And with the disk back, through the reader.
+  EXPECT_EQ(Show(store->GetWorkspaceToVerify("ws_1")), workspace);
+  EXPECT_EQ(Show(store->GetPlanToVerify("plan_1")), plan);
+}
+
 // A failed fsync whose pages the kernel kept (they stay readable until
 // evicted, and a process crash leaves them in the file): SQLite still
 // refuses the write and its open store shows nothing of it, but the WAL

@@ -56,17 +56,6 @@ Result<Plan> SqliteStore::GetPlan(std::string_view id) {
   return SqliteError(db_, "read plan");
 }
 
-Result<Plan> SqliteStore::GetPlanToVerify(std::string_view id) {
-  Reader& r = MyReader();
-  MutexLock lock(&r.mu);
-  Stmt s(r.db, r.plan_by_id);
-  s.Bind(id);
-  const int rc = s.Step();
-  if (rc == SQLITE_ROW) return RowToPlan(s);
-  if (rc == SQLITE_DONE) return Status::NotFound("no plan " + std::string(id));
-  return SqliteError(r.db, "read plan");
-}
-
 Result<std::vector<Plan>> SqliteStore::ListPlans() {
   MutexLock lock(&mu_);
   const std::string sql = std::string("SELECT ") + kPlanColumns + " FROM plans ORDER BY id";

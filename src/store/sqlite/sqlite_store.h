@@ -177,6 +177,12 @@ class SqliteStore final : public KeyStore {
   // This thread's reader: each thread keeps to one; more threads than
   // readers share them.
   Reader& MyReader();
+  // One row by key through this thread's reader, with its prepared
+  // statement stmt; row_to reads it. not_found when there is none; what
+  // names the read in a storage error.
+  template <typename T, typename Key, typename RowTo>
+  Result<T> ReadOneOnReader(sqlite3_stmt* Reader::*stmt, const Key& key, RowTo row_to,
+                            const char* what, std::string_view not_found);
   static constexpr size_t kReaders = 4;
   std::array<Reader, kReaders> readers_;
 };
