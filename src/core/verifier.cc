@@ -56,9 +56,12 @@ KeyRef VerifiableKey::Compile(const ApiKey& record) {
   // One budget per rotation lineage: the id of its first key.
   const KeyHash lineage = Sha256(record.lineage_id.empty() ? record.id : record.lineage_id);
   std::memcpy(&key->limiter_key_, lineage.data(), sizeof key->limiter_key_);
+  // Allow-lists and credits hang off the record only for keys that have any.
+  const bool restricted = !record.ip_allowlist.empty() || !record.referrer_allowlist.empty() ||
+                          !record.endpoint_allowlist.empty();
+  if (!restricted && !record.credits) return ref;
   auto extras = std::make_unique<Extras>();
-  if (!record.ip_allowlist.empty() || !record.referrer_allowlist.empty() ||
-      !record.endpoint_allowlist.empty()) {
+  if (restricted) {
     KeyRestrictions& r = extras->restrictions.emplace();
     for (const auto& text : record.ip_allowlist) {
       if (auto block = CidrBlock::Parse(text); block.ok()) r.ip_blocks.push_back(*block);
@@ -78,7 +81,7 @@ KeyRef VerifiableKey::Compile(const ApiKey& record) {
         *record.credits,
         KeyBalanceName(record.lineage_id.empty() ? record.id : record.lineage_id)});
   }
-  if (extras->restrictions || extras->credits) key->extras_ = std::move(extras);
+  key->extras_ = std::move(extras);
   return ref;
 }
 
