@@ -66,14 +66,15 @@ stop_pid() {
 
 # keyward_with_one_key [KEY_FIELDS]: keyward on a free port (one thread, on
 # CPU 0) with one workspace and one live key; KEY_FIELDS is more of the key's
-# JSON (',"scopes":["products:read"]'). Sets KW_PORT, KW, ROOT, WS, KEY,
-# KEY_ID and KEYWARD_PID.
+# JSON (',"scopes":["products:read"]'). Its data lives in $KEYWARD_DATA
+# (default $BENCH_TMP/data). Sets KW_PORT, KW, ROOT, WS, KEY, KEY_ID and
+# KEYWARD_PID.
 keyward_with_one_key() {
-  local created
+  local created data=${KEYWARD_DATA:-$BENCH_TMP/data}
   KW_PORT=$(free_port)
-  mkdir -p "$BENCH_TMP/data"
-  ROOT=$("$KEYWARD_BIN" root-keys create --data "$BENCH_TMP/data" --name bench 2>/dev/null)
-  start_keyward "$BENCH_TMP/data" "$KW_PORT" 1 0
+  mkdir -p "$data"
+  ROOT=$("$KEYWARD_BIN" root-keys create --data "$data" --name bench 2>/dev/null)
+  start_keyward "$data" "$KW_PORT" 1 0
   KW="http://127.0.0.1:$KW_PORT"
   WS=$(api POST "$KW/v1/workspaces" "$ROOT" '{"name":"bench"}' | json_field id)
   created=$(api POST "$KW/v1/api-keys" "$ROOT" \
