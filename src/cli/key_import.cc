@@ -254,7 +254,9 @@ int RunImport(const ImportOptions& options, std::ostream& err, bool progress_lin
       if (!retry || attempt == kAttempts) break;
       line.Clear();
       err << "keyward: " << (res.ok() ? HttpErrorText(*res) : res.status().message())
-          << "; trying again in " << (1 << (attempt - 1)) << " s\n";
+          << "; trying again in " << (1 << (attempt - 1)) << " s"
+          << (res.ok() ? "" : " (no answer came: rows that attempt imported answer unchanged)")
+          << "\n";
       std::this_thread::sleep_for(std::chrono::seconds(1 << (attempt - 1)));
     }
     line.Clear();

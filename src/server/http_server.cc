@@ -257,6 +257,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     const std::string_view target(req.target().data(), req.target().size());
     path_ = std::string(target.substr(0, target.find('?')));
     reply_meta_ = std::move(reply);
+    // The handler's time was the server's, not the client's: the answer
+    // gets request_timeout for its write, as each piece of a stream does.
+    // (The deadline set as the header began could pass while a batch
+    // waited for the writer, and the connection closed under an answer
+    // whose change had committed, so a careful client sent it again.)
+    ExpiresAfter(server_.options().request_timeout);
     // One test of an empty std::function: ordinary answers pay nothing more.
     if (reply_meta_.response.stream) return StartStream(req.method() == http::verb::head);
     WriteResponse(reply_meta_.response);

@@ -864,7 +864,7 @@ test('seed 000 end to end: 100,000 amser keys from an operator\'s hash export, i
   ], { timeoutMs: 150_000 });
   assert.equal(r.code, 0, r.stderr);
   const s = summaryOf(r.stderr);
-  assert.deepEqual([s.imported, s.unchanged, s.rejected], [N, 0, 0], s.line);
+  assert.deepEqual([s.imported, s.unchanged, s.rejected], [N, 0, 0], r.stderr);
   console.log(`seed 000 import (${ENGINE}): ${s.line.replace(/^.*?keyward: /, '')}`);
   assert.ok(s.rate > 0, `no rows/s in the summary: ${s.line}`);
   let total = 0;

@@ -213,24 +213,28 @@ Status SqliteStore::FanOutLocked() {
     while ((rc = s.Step()) == SQLITE_ROW) endpoints.push_back(RowToEndpoint(s));
     if (rc != SQLITE_DONE) return SqliteError(db_, "read endpoints");
   }
+  // Both statements are prepared once for the batch: after a bulk import
+  // the batch is 500 events, most often for no endpoint at all.
+  Stmt ins(db_,
+           "INSERT INTO webhook_deliveries (id, endpoint_id, event_seq, status, "
+           "next_attempt_at, created_at) VALUES (?, ?, ?, 'pending', ?, ?) "
+           "ON CONFLICT DO NOTHING");
+  KEYWARD_RETURN_IF_ERROR(ins.PrepareStatus());
   for (const Pending& p : pending) {
     for (const WebhookEndpoint& ep : endpoints) {
       if (!store_rules::FansOutTo(ep, p.event)) continue;
-      Stmt ins(db_,
-               "INSERT INTO webhook_deliveries (id, endpoint_id, event_seq, status, "
-               "next_attempt_at, created_at) VALUES (?, ?, ?, 'pending', ?, ?) "
-               "ON CONFLICT DO NOTHING");
-      KEYWARD_RETURN_IF_ERROR(ins.PrepareStatus());
+      ins.Reset();
       ins.Bind(NewId("whd")).Bind(ep.id).Bind(p.seq).Bind(p.event.created_at);
       ins.Bind(p.event.created_at);
       KEYWARD_RETURN_IF_ERROR(ins.Run());
     }
-    Stmt done(db_, "UPDATE webhook_events SET fanned_out = 1 WHERE seq = ?");
-    KEYWARD_RETURN_IF_ERROR(done.PrepareStatus());
-    done.Bind(p.seq);
-    KEYWARD_RETURN_IF_ERROR(done.Run());
   }
-  return Status::Ok();
+  // The batch is the first 500 not fanned out, in seq order: everything up
+  // to its last seq that is not fanned out is in it.
+  Stmt done(db_, "UPDATE webhook_events SET fanned_out = 1 WHERE fanned_out = 0 AND seq <= ?");
+  KEYWARD_RETURN_IF_ERROR(done.PrepareStatus());
+  done.Bind(pending.back().seq);
+  return done.Run();
 }
 
 Result<std::vector<ClaimedDelivery>> SqliteStore::ClaimWebhookDeliveries(Timestamp now,
