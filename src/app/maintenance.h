@@ -1,14 +1,15 @@
-// The background work of a node: follows the key change log (every 200 ms,
-// and at once when the store signals a change, on a thread of its own so
-// that nothing else delays a revocation), flushes the access log (every
-// 200 ms), watches the wall clock for jumps (every 200 ms; logs each and
-// counts it), probes storage through the fault guard (check_storage, every
-// 200 ms; the guard itself acts about once a second), writes usage
-// counters (every second), forgets
-// rate-limit state that has refilled (every minute), prunes old change-log
-// entries and usage past its retention (every hour). Owned by App.
-// Thread-safe: Stop may be called from any thread, once or more; the work
-// runs on one thread of its own.
+// The background work of a node, on three threads of its own:
+// - the follower reads the key change log (every 200 ms, and at once when
+//   the store signals a change), alone so that nothing delays a revocation;
+// - the usage flusher writes usage counters and credits spent (every
+//   second), so that a long flush holds up nothing else;
+// - the maintenance loop flushes the access log, watches the wall clock for
+//   jumps (logs each and counts it) and probes storage through the fault
+//   guard (every 200 ms; the guard itself acts about once a second),
+//   forgets rate-limit state that has refilled (every minute), and prunes
+//   old change-log entries and usage past its retention (every hour).
+// Owned by App. Thread-safe: Stop may be called from any thread, once or
+// more.
 #ifndef KEYWARD_APP_MAINTENANCE_H_
 #define KEYWARD_APP_MAINTENANCE_H_
 
@@ -28,10 +29,11 @@
 namespace keyward {
 
 // Writes the usage counted in memory and the credits spent, in one
-// transaction; on failure keeps both for the next try. Not thread-safe: one
-// flusher at a time.
+// transaction; on failure keeps both for the next try. everything: every
+// key's last use too, not only those due (see UsageRecorder). Not
+// thread-safe: one flusher at a time.
 Status FlushUsageOnce(KeyStore* store, UsageRecorder* usage, CreditLedger* credits,
-                      const Clock* clock);
+                      const Clock* clock, bool everything = true);
 
 class Maintenance {
  public:
@@ -44,8 +46,9 @@ class Maintenance {
   // Stops the thread, then writes what usage is still counted in memory.
   void Stop();
 
-  // Writes the usage counted so far; on failure keeps it for the next try.
-  void FlushUsage();
+  // Writes the usage counted so far, every key's last use included; on
+  // failure keeps it for the next try.
+  void FlushUsage() { FlushUsage(/*everything=*/true); }
 
   // Reads the change log now rather than at the next poll (the store's
   // WatchKeyChanges signal). Any thread.
@@ -56,6 +59,8 @@ class Maintenance {
 
  private:
   void Loop();
+  void UsageLoop();  // writes usage and credits spent once a second
+  void FlushUsage(bool everything);
   void FollowLoop();
   void Prune();
   // Logs a failing job once when it starts failing and once when it works
@@ -85,6 +90,8 @@ class Maintenance {
   bool usage_failing_ GUARDED_BY(flush_mu_) = false;
   std::thread thread_;
   std::thread follower_thread_;
+  std::condition_variable_any usage_cv_;
+  std::thread usage_thread_;
 };
 
 }  // namespace keyward

@@ -50,21 +50,49 @@ void UsageRecorder::Record(const KeyRef& key, Code code, Timestamp now, int64_t 
   if (!c.key) c.key = key;
   ++c.count;
   c.credits += credits;
-  if (code == Code::kValid && now > c.last_valid) c.last_valid = now;
+  if (code == Code::kValid && key->NoteUse(now)) buffer.used.push_back(key);
 }
 
-UsageBatch UsageRecorder::Drain() {
+UsageBatch UsageRecorder::Drain(Timestamp now) {
+  MutexLock drain(&drain_mu_);
+  bool take_uses = !uses_taken_ || now - uses_taken_at_ >= kLastUsesEvery;
+  if (!take_uses) {
+    size_t waiting = 0;
+    MutexLock lock(&buffers_mu_);
+    for (const auto& b : buffers_) {
+      MutexLock buffer_lock(&b->mu);
+      waiting += b->used.size();
+    }
+    take_uses = waiting <= kEagerLastUses;
+  }
+  // Only a collection of everything waiting restarts the minute.
+  if (take_uses) {
+    uses_taken_ = true;
+    uses_taken_at_ = now;
+  }
+  return DrainBuffers(take_uses);
+}
+
+UsageBatch UsageRecorder::DrainAll() {
+  MutexLock drain(&drain_mu_);
+  return DrainBuffers(/*take_uses=*/true);
+}
+
+UsageBatch UsageRecorder::DrainBuffers(bool take_uses) {
   std::vector<Buffer*> buffers;
   {
     MutexLock lock(&buffers_mu_);
     for (const auto& b : buffers_) buffers.push_back(b.get());
   }
-  // Each buffer's counters, swapped out under its lock; the records they
-  // hold stay alive (and their ids valid) until the batch is built.
+  // Each buffer's counters (and records with a use to write), swapped out
+  // under its lock; the records they hold stay alive (and their ids valid)
+  // until the batch is built.
   std::vector<std::unordered_map<Slot, Counter, SlotHash>> taken(buffers.size());
+  std::vector<std::vector<KeyRef>> listed(take_uses ? buffers.size() : 0);
   for (size_t i = 0; i < buffers.size(); ++i) {
     MutexLock lock(&buffers[i]->mu);
     taken[i].swap(buffers[i]->counters);
+    if (take_uses) listed[i].swap(buffers[i]->used);
   }
   // Merged per key id (a key recompiled after an invalidation is another
   // record of the same key), minute and code.
@@ -81,7 +109,6 @@ UsageBatch UsageRecorder::Drain() {
     }
   };
   std::unordered_map<RowKey, size_t, RowKeyHash> row_of;
-  std::unordered_map<std::string_view, Timestamp> last_used;
   std::vector<UsageRow> rows;
   for (const auto& counters : taken) {
     for (const auto& [slot, c] : counters) {
@@ -95,10 +122,15 @@ UsageBatch UsageRecorder::Drain() {
       UsageRow& row = rows[it->second];
       row.count += c.count;
       row.credits += c.credits;
-      if (c.last_valid > 0) {
-        Timestamp& t = last_used[key.id()];
-        if (c.last_valid > t) t = c.last_valid;
-      }
+    }
+  }
+  // Per key id too: two records of one key may both wait.
+  std::unordered_map<std::string_view, Timestamp> last_used;
+  for (const auto& records : listed) {
+    for (const KeyRef& key : records) {
+      const Timestamp at = key->TakeUse();
+      Timestamp& t = last_used[key->id()];
+      if (at > t) t = at;
     }
   }
   // In one order, so that two nodes writing the same rows lock them alike.

@@ -6,6 +6,13 @@
 // Entries are keyed by the cached record's address, minute and code, so
 // recording builds no string; the record is kept alive by the entry until
 // the next drain.
+//
+// A key's last successful use is noted in its record (to the second) and
+// the record listed once until it is written. Writing last_used_at touches
+// the key's row, so with many keys in use each drain would rewrite most of
+// the key table: while few keys wait (kEagerLastUses) they go with every
+// drain; past that, at most once a minute, so that last_used_at lags by a
+// minute at most under heavy load and by a second otherwise.
 // Thread-safe. Each recording thread counts into a buffer of its own, whose
 // mutex only that thread and Drain ever take: serving threads share no lock
 // and no cache line here, and a drain holds each buffer's lock only to swap
@@ -36,10 +43,20 @@ class UsageRecorder {
  public:
   explicit UsageRecorder(size_t max_pending_rows = 200'000);
 
+  // Keys whose last use goes with every drain, however recent the last
+  // collection of them.
+  static constexpr size_t kEagerLastUses = 2'000;
+  static constexpr Timestamp kLastUsesEvery = 60'000;  // otherwise, ms
+
   // credits: what the verification spent (0 unless valid).
   void Record(const KeyRef& key, Code code, Timestamp now, int64_t credits = 0);
-  // Everything recorded since the last drain, rows merged per key id.
-  UsageBatch Drain();
+  // Everything recorded since the last drain, rows merged per key id, with
+  // the keys' last uses when they are due: few of them waiting, or
+  // kLastUsesEvery since they last went (now: a monotonic clock's ms).
+  UsageBatch Drain(Timestamp now);
+  // Everything, every last use included: at a stop, or when a caller needs
+  // all of it stored.
+  UsageBatch DrainAll();
   // Puts a batch back (after storage refused it), to try again later:
   // merged with what already waits, then cut to max_pending_rows.
   void Restore(const UsageBatch& batch);
@@ -62,19 +79,23 @@ class UsageRecorder {
     KeyRef key;  // keeps the record alive until drained
     int64_t count = 0;
     int64_t credits = 0;
-    Timestamp last_valid = 0;
   };
   struct alignas(64) Buffer {
     Mutex mu;
     std::unordered_map<Slot, Counter, SlotHash> counters GUARDED_BY(mu);
+    std::vector<KeyRef> used GUARDED_BY(mu);  // records with a last use to write
   };
   // This thread's buffer, made on its first record.
   Buffer& ThreadBuffer();
+  UsageBatch DrainBuffers(bool take_uses);
 
   const uint64_t id_;  // unique among all recorders ever made, for ThreadBuffer
   Mutex buffers_mu_;
   std::vector<std::unique_ptr<Buffer>> buffers_ GUARDED_BY(buffers_mu_);
   const size_t max_pending_rows_;
+  Mutex drain_mu_;  // one drain at a time decides whether uses are due
+  Timestamp uses_taken_at_ GUARDED_BY(drain_mu_) = 0;
+  bool uses_taken_ GUARDED_BY(drain_mu_) = false;
   mutable Mutex restored_mu_;
   UsageBatch restored_ GUARDED_BY(restored_mu_);
   uint64_t dropped_ GUARDED_BY(restored_mu_) = 0;

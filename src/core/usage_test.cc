@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <map>
 #include <thread>
 
 namespace keyward {
@@ -25,7 +27,7 @@ TEST(UsageRecorderTest, CountsPerKeyMinuteAndCode) {
   u.Record(a, Code::kRateLimited, t + 2000);
   u.Record(a, Code::kValid, t + 60'000);
   u.Record(b, Code::kRevoked, t);
-  UsageBatch batch = u.Drain();
+  UsageBatch batch = u.DrainAll();
   ASSERT_EQ(batch.rows.size(), 4u);
   int64_t valid_first_minute = 0;
   for (const auto& r : batch.rows) {
@@ -39,15 +41,15 @@ TEST(UsageRecorderTest, CountsPerKeyMinuteAndCode) {
   ASSERT_EQ(batch.last_used.size(), 1u);
   EXPECT_EQ(batch.last_used[0].first, "key_a");
   EXPECT_EQ(batch.last_used[0].second, t + 60'000);
-  EXPECT_TRUE(u.Drain().empty());
+  EXPECT_TRUE(u.DrainAll().empty());
 }
 
 TEST(UsageRecorderTest, RestoredBatchesComeBack) {
   UsageRecorder u;
   u.Record(Key("key_a", "ws"), Code::kValid, 60'000);
-  UsageBatch batch = u.Drain();
+  UsageBatch batch = u.DrainAll();
   u.Restore(batch);
-  UsageBatch again = u.Drain();
+  UsageBatch again = u.DrainAll();
   ASSERT_EQ(again.rows.size(), 1u);
   EXPECT_EQ(again.rows[0].count, 1);
 }
@@ -58,11 +60,11 @@ TEST(UsageRecorderTest, FailedFlushesMergeInsteadOfGrowingPerTry) {
   // Storage refuses every flush for a minute's worth of tries.
   for (int i = 0; i < 60; ++i) {
     u.Record(a, Code::kValid, 60'000 + i);
-    u.Restore(u.Drain());
+    u.Restore(u.DrainAll());
   }
   EXPECT_EQ(u.Stats().pending_rows, 1u);
   EXPECT_EQ(u.Stats().dropped, 0u);
-  UsageBatch batch = u.Drain();
+  UsageBatch batch = u.DrainAll();
   ASSERT_EQ(batch.rows.size(), 1u);
   EXPECT_EQ(batch.rows[0].count, 60);
   ASSERT_EQ(batch.last_used.size(), 1u);
@@ -75,14 +77,14 @@ TEST(UsageRecorderTest, PastItsBoundTheOldestMinutesAreDroppedAndCounted) {
   for (int m = 0; m < 1500; ++m) {
     u.Record(a, Code::kValid, m * kMillisPerMinute);
     u.Record(a, Code::kValid, m * kMillisPerMinute + 1);
-    if (m % 100 == 99) u.Restore(u.Drain());
+    if (m % 100 == 99) u.Restore(u.DrainAll());
   }
-  u.Restore(u.Drain());
+  u.Restore(u.DrainAll());
   const UsageStats st = u.Stats();
   EXPECT_EQ(st.pending_rows, 1000u);
   EXPECT_EQ(st.dropped_rows, 500u);
   EXPECT_EQ(st.dropped, 1000u);  // verifications, not rows
-  UsageBatch batch = u.Drain();
+  UsageBatch batch = u.DrainAll();
   int64_t kept = 0;
   int64_t oldest = INT64_MAX;
   for (const auto& r : batch.rows) {
@@ -104,10 +106,10 @@ TEST(UsageRecorderTest, NoCountIsLostAcrossThreads) {
   }
   int64_t drained = 0;
   for (int i = 0; i < 5; ++i) {
-    for (const auto& r : u.Drain().rows) drained += r.count;
+    for (const auto& r : u.DrainAll().rows) drained += r.count;
   }
   for (auto& t : threads) t.join();
-  for (const auto& r : u.Drain().rows) drained += r.count;
+  for (const auto& r : u.DrainAll().rows) drained += r.count;
   EXPECT_EQ(drained, 40000);
 }
 
@@ -129,11 +131,11 @@ TEST(UsageRecorderTest, ThreadsThatComeAndGoAndTwoRecordersKeepEveryCount) {
         }
       });
     }
-    for (const auto& r : u.Drain().rows) drained_u += r.count;  // while they record
+    for (const auto& r : u.DrainAll().rows) drained_u += r.count;  // while they record
     for (auto& t : threads) t.join();
   }
-  for (const auto& r : u.Drain().rows) drained_u += r.count;
-  for (const auto& r : other.Drain().rows) {
+  for (const auto& r : u.DrainAll().rows) drained_u += r.count;
+  for (const auto& r : other.DrainAll().rows) {
     EXPECT_EQ(r.key_id, "key_b");
     drained_other += r.count;
   }
@@ -154,7 +156,7 @@ TEST(UsageRecorderTest, ADrainMergesThreadsAndSortsRows) {
   t1.join();
   std::thread t2([&] { u.Record(a, Code::kValid, 60'500, 3); });
   t2.join();
-  UsageBatch batch = u.Drain();
+  UsageBatch batch = u.DrainAll();
   ASSERT_EQ(batch.rows.size(), 2u);
   EXPECT_EQ(batch.rows[0].key_id, "key_a");
   EXPECT_EQ(batch.rows[0].count, 2);
@@ -162,7 +164,101 @@ TEST(UsageRecorderTest, ADrainMergesThreadsAndSortsRows) {
   EXPECT_EQ(batch.rows[1].key_id, "key_b");
   ASSERT_EQ(batch.last_used.size(), 2u);
   EXPECT_EQ(batch.last_used[0].first, "key_a");
-  EXPECT_EQ(batch.last_used[0].second, 60'500);
+  EXPECT_EQ(batch.last_used[0].second, 60'000);  // to the second, as last_used_at is shown
+}
+
+// Writing a key's last use rewrites its row: with many keys in use, a
+// periodic drain carries their last uses once a minute, not every second.
+// Counts always go at once; so do last uses while few keys wait, and all of
+// them on DrainAll (a stop).
+TEST(UsageRecorderTest, ManyLastUsesGoOnceAMinuteAndFewGoAtOnce) {
+  UsageRecorder u;
+  const Timestamp t = 1'700'000'000'000;
+  Timestamp mono = 5'000'000;
+  // The first periodic drain takes whatever waits.
+  u.Record(Key("key_first", "ws"), Code::kValid, t);
+  EXPECT_EQ(u.Drain(mono).last_used.size(), 1u);
+
+  std::vector<KeyRef> keys;
+  const size_t n = UsageRecorder::kEagerLastUses + 1;
+  for (size_t i = 0; i < n; ++i) keys.push_back(Key("key_" + std::to_string(i), "ws"));
+  for (const KeyRef& k : keys) u.Record(k, Code::kValid, t + 1000);
+  mono += 1000;
+  UsageBatch early = u.Drain(mono);
+  EXPECT_EQ(early.rows.size(), n);  // the counts went
+  EXPECT_TRUE(early.last_used.empty());
+  // More uses of the same keys meanwhile: one entry each when they go.
+  for (const KeyRef& k : keys) u.Record(k, Code::kValid, t + 30'000);
+  mono += UsageRecorder::kLastUsesEvery - 1000;
+  UsageBatch due = u.Drain(mono);
+  ASSERT_EQ(due.last_used.size(), n);
+  for (const auto& [id, at] : due.last_used) EXPECT_EQ(at, t + 30'000) << id;
+
+  // Within the minute again, a few waiting keys go with the next drain.
+  u.Record(keys[0], Code::kValid, t + 45'000);
+  mono += 1000;
+  UsageBatch few = u.Drain(mono);
+  ASSERT_EQ(few.last_used.size(), 1u);
+  EXPECT_EQ(few.last_used[0].second, t + 45'000);
+
+  // Many waiting, and a stop: DrainAll takes them all.
+  for (const KeyRef& k : keys) u.Record(k, Code::kValid, t + 50'000);
+  mono += 1000;
+  EXPECT_TRUE(u.Drain(mono).last_used.empty());
+  EXPECT_EQ(u.DrainAll().last_used.size(), n);
+}
+
+// A use in a second already taken is not listed again; a later second is.
+TEST(UsageRecorderTest, AKeyIsWrittenAgainOnlyWhenItsLastUseMoves) {
+  UsageRecorder u;
+  auto a = Key("key_a", "ws");
+  u.Record(a, Code::kValid, 10'000);
+  EXPECT_EQ(u.DrainAll().last_used.size(), 1u);
+  u.Record(a, Code::kValid, 10'999);    // the same second
+  u.Record(a, Code::kRevoked, 11'000);  // not a valid use
+  EXPECT_TRUE(u.DrainAll().last_used.empty());
+  u.Record(a, Code::kValid, 9'000);  // a clock that stepped back moves nothing
+  EXPECT_TRUE(u.DrainAll().last_used.empty());
+  u.Record(a, Code::kValid, 12'000);
+  const UsageBatch batch = u.DrainAll();
+  ASSERT_EQ(batch.last_used.size(), 1u);
+  EXPECT_EQ(batch.last_used[0].second, 12'000);
+}
+
+// Threads noting uses of shared keys, second after second, while another
+// drains: what storage ends up with for each key is the last second used.
+// (NoteUse and TakeUse race on the record's listed flag: a use noted as
+// the drain takes the record must be taken or listed again, never lost.)
+TEST(UsageRecorderTest, NoLastUseIsLostToADrainRunningAlongside) {
+  UsageRecorder u;
+  std::vector<KeyRef> keys;
+  for (int i = 0; i < 8; ++i) keys.push_back(Key("key_" + std::to_string(i), "ws"));
+  constexpr int kSeconds = 2000;
+  std::atomic<bool> done{false};
+  std::map<std::string, Timestamp> stored;
+  auto store = [&](const UsageBatch& b) {
+    for (const auto& [id, at] : b.last_used) stored[id] = std::max(stored[id], at);
+  };
+  std::thread drainer([&] {
+    Timestamp mono = 0;
+    while (!done.load()) store(u.Drain(mono += 1000));
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      for (int s = 1; s <= kSeconds; ++s) {
+        for (size_t k = 0; k < keys.size(); ++k) {
+          if ((s + static_cast<int>(k) + t) % 3 != 0) u.Record(keys[k], Code::kValid, s * 1000);
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  done = true;
+  drainer.join();
+  store(u.DrainAll());
+  ASSERT_EQ(stored.size(), keys.size());
+  for (const auto& [id, at] : stored) EXPECT_EQ(at, kSeconds * 1000) << id;
 }
 
 }  // namespace

@@ -91,6 +91,26 @@ void VerifiableKey::Release() const noexcept {
   ::operator delete(const_cast<VerifiableKey*>(this));
 }
 
+bool VerifiableKey::NoteUse(Timestamp now) const noexcept {
+  const auto second = static_cast<uint32_t>(now / kMillisPerSecond);
+  // Written once a second at most: the record's line is shared by every
+  // thread that verifies the key. The thread that moves the second on
+  // lists the record (unless it is listed already); one that finds the
+  // second current has nothing new to write. Sequentially consistent with
+  // TakeUse's exchange-then-load: either TakeUse reads the new second, or
+  // this thread finds the record no longer listed and lists it again.
+  uint32_t seen = used_second_.load(std::memory_order_relaxed);
+  do {
+    if (seen >= second) return false;
+  } while (!used_second_.compare_exchange_weak(seen, second));
+  return !use_pending_.exchange(true);
+}
+
+Timestamp VerifiableKey::TakeUse() const noexcept {
+  use_pending_.exchange(false);
+  return static_cast<Timestamp>(used_second_.load()) * kMillisPerSecond;
+}
+
 std::vector<std::string> VerifiableKey::scopes() const {
   std::vector<std::string> out;
   std::string_view rest = Text(kScopes);

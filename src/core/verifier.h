@@ -107,6 +107,15 @@ class VerifiableKey {
   void AddRef() const noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void Release() const noexcept;
 
+  // Its last valid use, for UsageRecorder (to the second: last_used_at is
+  // shown to the second). NoteUse records one and returns true when the
+  // record was not already waiting to have its use written, so that the
+  // caller lists it once; TakeUse ends the wait and returns the latest use.
+  // Thread-safe: a use noted while TakeUse runs is either taken or makes
+  // the next NoteUse list the record again, never lost.
+  bool NoteUse(Timestamp now) const noexcept;
+  Timestamp TakeUse() const noexcept;
+
  private:
   enum Field { kId, kWorkspace, kEnvironment, kName, kShortPrefix, kMeta, kScopes, kFieldCount };
   struct Extras {
@@ -124,10 +133,12 @@ class VerifiableKey {
 
   KeyHash hash_{};
   mutable std::atomic<uint32_t> refs_{0};
-  std::array<uint16_t, kFieldCount> ends_{};  // where each field ends in the text
+  mutable std::atomic<uint32_t> used_second_{0};  // last valid use, Unix seconds; 0: none
+  std::array<uint16_t, kFieldCount> ends_{};      // where each field ends in the text
   bool revoked_ = false;
   bool disabled_ = false;
   bool has_expiry_ = false;
+  mutable std::atomic<bool> use_pending_{false};  // listed by a recorder, not yet taken
   Timestamp expires_at_ = 0;
   int64_t rate_limit_ = 0;
   int64_t rate_period_ = 0;  // 0: no rate limit of its own
