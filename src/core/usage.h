@@ -12,7 +12,9 @@
 // the key's row, so with many keys in use each drain would rewrite most of
 // the key table: while few keys wait (kEagerLastUses) they go with every
 // drain; past that, at most once a minute, so that last_used_at lags by a
-// minute at most under heavy load and by a second otherwise.
+// minute at most under heavy load and by a second otherwise. The flag that
+// lists a record is the record's own: a record is counted by one recorder
+// (an App has one recorder and one cache).
 // Thread-safe. Each recording thread counts into a buffer of its own, whose
 // mutex only that thread and Drain ever take: serving threads share no lock
 // and no cache line here, and a drain holds each buffer's lock only to swap
