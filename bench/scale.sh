@@ -77,8 +77,20 @@ MODE=sweep THREADS=2 KEYS_FILE="$WORK/keys.txt" WRK_CPU=0,1 \
 entries=$(metric "$URL" keyward_key_cache_entries)
 echo "  warmed: $entries keys cached after a ${sweep_s} s sweep" >&2
 rss_warm=$(rss_kib "$PID")
+thread_cpu() {  # TID NAME CPU_TICKS for each of keyward's threads
+  for t in /proc/"$PID"/task/*; do
+    echo "$(basename "$t") $(cat "$t/comm") $(awk '{print $14 + $15}' "$t/stat")"
+  done | sort
+}
+thread_cpu > "$BENCH_TMP/threads.before"
 run "warm cache" random "$DURATION"
 warm=("$RUN_RPS" "$RUN_P50" "$RUN_P99")
+thread_cpu > "$BENCH_TMP/threads.after"
+# Where keyward's CPU went in the warm run, per thread (serving threads are
+# named keyward; the usage flush is kw-usage-flush).
+echo "== CPU seconds per keyward thread over the warm run (threads that used any):"
+join "$BENCH_TMP/threads.before" "$BENCH_TMP/threads.after" |
+  awk -v hz="$(getconf CLK_TCK)" '$5 > $3 {printf "  %-16s %6.2f s\n", $2, ($5 - $3) / hz}'
 per_key=$(( (rss_warm - rss_start) * 1024 / entries ))
 echo "== memory: RSS $((rss_start / 1024)) MiB before, $((rss_warm / 1024)) MiB with $entries keys cached:" \
      "$per_key bytes per cached key (target <= 256)"

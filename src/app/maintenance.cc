@@ -1,5 +1,7 @@
 #include "app/maintenance.h"
 
+#include <pthread.h>
+
 #include "server/log.h"
 
 namespace keyward {
@@ -17,9 +19,20 @@ Maintenance::Maintenance(KeyStore* store, ChangeFollower* follower, UsageRecorde
       clock_(clock),
       check_storage_(std::move(check_storage)),
       jumps_(wall_source) {
-  thread_ = std::thread([this] { Loop(); });
-  follower_thread_ = std::thread([this] { FollowLoop(); });
-  usage_thread_ = std::thread([this] { UsageLoop(); });
+  // Named (at most 15 characters) so that `top -H`, perf and
+  // bench/scale.sh tell them from the serving threads.
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "kw-maintenance");
+    Loop();
+  });
+  follower_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "kw-follower");
+    FollowLoop();
+  });
+  usage_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "kw-usage-flush");
+    UsageLoop();
+  });
 }
 
 void Maintenance::UsageLoop() {
