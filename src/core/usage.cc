@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <string_view>
 #include <tuple>
@@ -13,9 +15,11 @@ namespace {
 std::atomic<uint64_t> next_recorder_id{1};
 }  // namespace
 
-UsageRecorder::UsageRecorder(size_t max_pending_rows)
+UsageRecorder::UsageRecorder(size_t max_pending_rows, size_t last_uses_per_drain)
     : id_(next_recorder_id.fetch_add(1, std::memory_order_relaxed)),
-      max_pending_rows_(max_pending_rows) {}
+      max_pending_rows_(max_pending_rows),
+      last_uses_per_drain_(std::max<size_t>(last_uses_per_drain, 1)),
+      uses_per_drain_(last_uses_per_drain_) {}
 
 UsageRecorder::Buffer& UsageRecorder::ThreadBuffer() {
   // Which buffer this thread has in which recorder. Recorders are found by
@@ -55,30 +59,30 @@ void UsageRecorder::Record(const KeyRef& key, Code code, Timestamp now, int64_t 
 
 UsageBatch UsageRecorder::Drain(Timestamp now) {
   MutexLock drain(&drain_mu_);
-  bool take_uses = !uses_taken_ || now - uses_taken_at_ >= kLastUsesEvery;
-  if (!take_uses) {
+  bool collect = !uses_taken_ || now - uses_taken_at_ >= kLastUsesEvery;
+  if (!collect && collecting_.empty()) {
     size_t waiting = 0;
     MutexLock lock(&buffers_mu_);
     for (const auto& b : buffers_) {
       MutexLock buffer_lock(&b->mu);
       waiting += b->used.size();
     }
-    take_uses = waiting <= kEagerLastUses;
+    collect = waiting <= kEagerLastUses;
   }
   // Only a collection of everything waiting restarts the minute.
-  if (take_uses) {
+  if (collect) {
     uses_taken_ = true;
     uses_taken_at_ = now;
   }
-  return DrainBuffers(take_uses);
+  return DrainBuffers(collect, uses_per_drain_);
 }
 
 UsageBatch UsageRecorder::DrainAll() {
   MutexLock drain(&drain_mu_);
-  return DrainBuffers(/*take_uses=*/true);
+  return DrainBuffers(/*collect=*/true, SIZE_MAX);
 }
 
-UsageBatch UsageRecorder::DrainBuffers(bool take_uses) {
+UsageBatch UsageRecorder::DrainBuffers(bool collect, size_t max_uses) {
   std::vector<Buffer*> buffers;
   {
     MutexLock lock(&buffers_mu_);
@@ -88,12 +92,28 @@ UsageBatch UsageRecorder::DrainBuffers(bool take_uses) {
   // under its lock; the records they hold stay alive (and their ids valid)
   // until the batch is built.
   std::vector<std::unordered_map<Slot, Counter, SlotHash>> taken(buffers.size());
-  std::vector<std::vector<KeyRef>> listed(take_uses ? buffers.size() : 0);
+  std::vector<std::vector<KeyRef>> listed(collect ? buffers.size() : 0);
   for (size_t i = 0; i < buffers.size(); ++i) {
     MutexLock lock(&buffers[i]->mu);
     taken[i].swap(buffers[i]->counters);
-    if (take_uses) listed[i].swap(buffers[i]->used);
+    if (collect) listed[i].swap(buffers[i]->used);
   }
+  if (collect) {
+    for (auto& records : listed) {
+      collecting_.insert(collecting_.end(), std::make_move_iterator(records.begin()),
+                         std::make_move_iterator(records.end()));
+      std::vector<KeyRef>().swap(records);
+    }
+    // A 50th of a large collection a drain: it is written within a minute.
+    uses_per_drain_ =
+        std::max(last_uses_per_drain_,
+                 (collecting_.size() + kDrainsPerCollection - 1) / kDrainsPerCollection);
+  }
+  // This drain's chunk, oldest first; the rest wait for the next drains.
+  const size_t n_uses = std::min(max_uses, collecting_.size());
+  std::vector<KeyRef> chunk(std::make_move_iterator(collecting_.begin()),
+                            std::make_move_iterator(collecting_.begin() + n_uses));
+  collecting_.erase(collecting_.begin(), collecting_.begin() + n_uses);
   // Merged per key id (a key recompiled after an invalidation is another
   // record of the same key), minute and code.
   struct RowKey {
@@ -126,12 +146,10 @@ UsageBatch UsageRecorder::DrainBuffers(bool take_uses) {
   }
   // Per key id too: two records of one key may both wait.
   std::unordered_map<std::string_view, Timestamp> last_used;
-  for (const auto& records : listed) {
-    for (const KeyRef& key : records) {
-      const Timestamp at = key->TakeUse();
-      Timestamp& t = last_used[key->id()];
-      if (at > t) t = at;
-    }
+  for (const KeyRef& key : chunk) {
+    const Timestamp at = key->TakeUse();
+    Timestamp& t = last_used[key->id()];
+    if (at > t) t = at;
   }
   // In one order, so that two nodes writing the same rows lock them alike.
   std::sort(rows.begin(), rows.end(), [](const UsageRow& a, const UsageRow& b) {

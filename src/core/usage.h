@@ -22,6 +22,7 @@
 #ifndef KEYWARD_CORE_USAGE_H_
 #define KEYWARD_CORE_USAGE_H_
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -43,18 +44,25 @@ struct UsageStats {
 
 class UsageRecorder {
  public:
-  explicit UsageRecorder(size_t max_pending_rows = 200'000);
+  // last_uses_per_drain: kLastUsesPerDrain, smaller in tests.
+  explicit UsageRecorder(size_t max_pending_rows = 200'000,
+                         size_t last_uses_per_drain = kLastUsesPerDrain);
 
   // Keys whose last use goes with every drain, however recent the last
   // collection of them.
   static constexpr size_t kEagerLastUses = 2'000;
   static constexpr Timestamp kLastUsesEvery = 60'000;  // otherwise, ms
+  // The most last uses one drain writes of a collection of more (unless a
+  // 50th of the collection is more still).
+  static constexpr size_t kLastUsesPerDrain = 20'000;
+  static constexpr size_t kDrainsPerCollection = 50;
 
   // credits: what the verification spent (0 unless valid).
   void Record(const KeyRef& key, Code code, Timestamp now, int64_t credits = 0);
   // Everything recorded since the last drain, rows merged per key id, with
-  // the keys' last uses when they are due: few of them waiting, or
-  // kLastUsesEvery since they last went (now: a monotonic clock's ms).
+  // the keys' last uses when they are due: few of them waiting, or the next
+  // chunk of a collection made kLastUsesEvery after the last one (now: a
+  // monotonic clock's ms).
   UsageBatch Drain(Timestamp now);
   // Everything, every last use included: at a stop, or when a caller needs
   // all of it stored.
@@ -89,15 +97,23 @@ class UsageRecorder {
   };
   // This thread's buffer, made on its first record.
   Buffer& ThreadBuffer();
-  UsageBatch DrainBuffers(bool take_uses);
+  // collect: move every listed record to collecting_; then up to max_uses
+  // of collecting_ go in the batch.
+  UsageBatch DrainBuffers(bool collect, size_t max_uses) REQUIRES(drain_mu_);
 
   const uint64_t id_;  // unique among all recorders ever made, for ThreadBuffer
   Mutex buffers_mu_;
   std::vector<std::unique_ptr<Buffer>> buffers_ GUARDED_BY(buffers_mu_);
   const size_t max_pending_rows_;
+  const size_t last_uses_per_drain_;
   Mutex drain_mu_;  // one drain at a time decides whether uses are due
   Timestamp uses_taken_at_ GUARDED_BY(drain_mu_) = 0;
   bool uses_taken_ GUARDED_BY(drain_mu_) = false;
+  // Records collected and not yet written, oldest first; each is listed
+  // once (its flag stays set until TakeUse), so a key is here at most once
+  // a record.
+  std::deque<KeyRef> collecting_ GUARDED_BY(drain_mu_);
+  size_t uses_per_drain_ GUARDED_BY(drain_mu_);
   mutable Mutex restored_mu_;
   UsageBatch restored_ GUARDED_BY(restored_mu_);
   uint64_t dropped_ GUARDED_BY(restored_mu_) = 0;

@@ -208,6 +208,63 @@ TEST(UsageRecorderTest, ManyLastUsesGoOnceAMinuteAndFewGoAtOnce) {
   EXPECT_EQ(u.DrainAll().last_used.size(), n);
 }
 
+// A collection larger than a drain's share is written over the next
+// drains, oldest listed first, each key once with its latest use; keys used
+// again after they went wait for the next collection; DrainAll takes the
+// rest.
+TEST(UsageRecorderTest, ALargeCollectionIsWrittenAChunkADrain) {
+  constexpr size_t kChunk = 1'000;
+  UsageRecorder u(200'000, kChunk);
+  const Timestamp t = 1'700'000'000'000;
+  Timestamp mono = 5'000'000;
+  const size_t n = UsageRecorder::kEagerLastUses + 2 * kChunk + 500;  // 4,500
+  std::vector<KeyRef> keys;
+  for (size_t i = 0; i < n; ++i) keys.push_back(Key("key_" + std::to_string(i), "ws"));
+  for (const KeyRef& k : keys) u.Record(k, Code::kValid, t);
+
+  std::map<std::string, Timestamp, std::less<>> written;
+  auto write = [&](const UsageBatch& b) {
+    for (const auto& [id, at] : b.last_used) {
+      EXPECT_TRUE(written.emplace(id, at).second) << id << " written twice";
+    }
+    return b.last_used.size();
+  };
+  // The first drain collects all of them and writes the oldest chunk.
+  UsageBatch first = u.Drain(mono);
+  EXPECT_EQ(first.rows.size(), n);  // the counts all go at once
+  ASSERT_EQ(write(first), kChunk);
+  for (size_t i = 0; i < kChunk; ++i) EXPECT_TRUE(written.count(keys[i]->id())) << i;
+
+  // Used again meanwhile: keys[0] (already written) waits for the next
+  // collection; keys[n - 1] (not yet written) goes with its latest use.
+  u.Record(keys[0], Code::kValid, t + 5'000);
+  u.Record(keys[n - 1], Code::kValid, t + 5'000);
+  size_t drains = 1;
+  while (written.size() < n) {
+    mono += 1000;
+    const size_t wrote = write(u.Drain(mono));
+    ASSERT_GT(wrote, 0u) << "a collection stalled at " << written.size();
+    EXPECT_LE(wrote, kChunk);
+    ++drains;
+  }
+  EXPECT_EQ(drains, 5u);  // 4,500 keys, 1,000 a drain
+  EXPECT_EQ(written.find(keys[0]->id())->second, t);
+  EXPECT_EQ(written.find(keys[n - 1]->id())->second, t + 5'000);
+  // The collection is done and one key waits: it goes with the next drain.
+  mono += 1000;
+  UsageBatch next = u.Drain(mono);
+  ASSERT_EQ(next.last_used.size(), 1u);
+  EXPECT_EQ(next.last_used[0], std::make_pair(std::string(keys[0]->id()), t + 5'000));
+
+  // A stop in the middle of a collection: DrainAll writes what is left.
+  for (const KeyRef& k : keys) u.Record(k, Code::kValid, t + 70'000);
+  mono += UsageRecorder::kLastUsesEvery;
+  EXPECT_EQ(u.Drain(mono).last_used.size(), kChunk);
+  const UsageBatch rest = u.DrainAll();
+  EXPECT_EQ(rest.last_used.size(), n - kChunk);
+  for (const auto& [id, at] : rest.last_used) EXPECT_EQ(at, t + 70'000) << id;
+}
+
 // A use in a second already taken is not listed again; a later second is.
 TEST(UsageRecorderTest, AKeyIsWrittenAgainOnlyWhenItsLastUseMoves) {
   UsageRecorder u;
@@ -234,6 +291,40 @@ TEST(UsageRecorderTest, NoLastUseIsLostToADrainRunningAlongside) {
   std::vector<KeyRef> keys;
   for (int i = 0; i < 8; ++i) keys.push_back(Key("key_" + std::to_string(i), "ws"));
   constexpr int kSeconds = 2000;
+  std::atomic<bool> done{false};
+  std::map<std::string, Timestamp> stored;
+  auto store = [&](const UsageBatch& b) {
+    for (const auto& [id, at] : b.last_used) stored[id] = std::max(stored[id], at);
+  };
+  std::thread drainer([&] {
+    Timestamp mono = 0;
+    while (!done.load()) store(u.Drain(mono += 1000));
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      for (int s = 1; s <= kSeconds; ++s) {
+        for (size_t k = 0; k < keys.size(); ++k) {
+          if ((s + static_cast<int>(k) + t) % 3 != 0) u.Record(keys[k], Code::kValid, s * 1000);
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  done = true;
+  drainer.join();
+  store(u.DrainAll());
+  ASSERT_EQ(stored.size(), keys.size());
+  for (const auto& [id, at] : stored) EXPECT_EQ(at, kSeconds * 1000) << id;
+}
+
+// The same with more keys waiting than a drain writes, so that uses are
+// collected once a minute and written in chunks while threads note more.
+TEST(UsageRecorderTest, NoLastUseIsLostWhileACollectionIsWrittenInChunks) {
+  UsageRecorder u(200'000, /*last_uses_per_drain=*/500);
+  std::vector<KeyRef> keys;
+  for (int i = 0; i < 3'000; ++i) keys.push_back(Key("key_" + std::to_string(i), "ws"));
+  constexpr int kSeconds = 150;
   std::atomic<bool> done{false};
   std::map<std::string, Timestamp> stored;
   auto store = [&](const UsageBatch& b) {
