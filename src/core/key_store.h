@@ -286,7 +286,8 @@ class KeyStore {
   virtual Result<int> InsertWebhookEvents(const std::vector<WebhookEvent>& events) = 0;
   // Raises the time-based events (api_key.expiring, .expired, .unused,
   // .rotation_due) due at now under rules, once per key and cause (dedupe
-  // keys), at most limit of each type per call. Returns how many it raised.
+  // keys), at most limit of each type per range of keys (the engines read
+  // keys by ranges of seq, a transaction each). Returns how many it raised.
   virtual Result<int> RaiseLifecycleEvents(const LifecycleRules& rules, Timestamp now,
                                            int limit) = 0;
   // For a worker, in one transaction: fans events not yet fanned out to

@@ -163,6 +163,10 @@ struct LifecycleRules {
   // rotate_after_days); a workspace's own rotate_after_days wins; 0 and no
   // workspace value: never.
   int rotate_after_days = 0;
+  // Keys are read this many seq at a time, each range in a transaction of
+  // its own, so that a million keys never hold the writer for the whole
+  // scan. Smaller in tests.
+  int64_t keys_per_range = 50'000;
 };
 
 }  // namespace keyward

@@ -393,6 +393,34 @@ TEST_P(StoreContractTest, LifecycleEventsAreRaisedOncePerKeyAndCause) {
   EXPECT_EQ(*store_->InsertWebhookEvents({dup}), 0);
 }
 
+// Keys are read a range of seq at a time (a transaction each): every due
+// key is found whichever range it is in, and the limit holds per range.
+TEST_P(StoreContractTest, LifecycleEventsAreFoundInEveryRangeOfKeys) {
+  ASSERT_TRUE(store_->InsertWebhookEndpoint(Endpoint("we_op"), 10, Audit()).ok());
+  const Timestamp now = 1000 * kDay;
+  std::set<std::string> want;
+  for (int i = 0; i < 7; ++i) {
+    ApiKey k = Key("key_idle" + std::to_string(i));
+    k.created_at = now - 40 * kDay;
+    if (i == 3) k.created_at = now - kDay;  // made lately: not unused
+    ASSERT_TRUE(store_->InsertKey(k, 100, k.created_at, Audit("test")).ok());
+    if (i != 3) want.insert(k.id);
+  }
+  LifecycleRules rules;
+  rules.unused_days = 30;
+  rules.keys_per_range = 2;  // seq ranges (0,2], (2,4], (4,6], (6,8]
+  // One a range: four ranges, one key each; then the rest.
+  EXPECT_EQ(*store_->RaiseLifecycleEvents(rules, now, 1), 4);
+  EXPECT_EQ(*store_->RaiseLifecycleEvents(rules, now, 1), 2);
+  EXPECT_EQ(*store_->RaiseLifecycleEvents(rules, now, 1), 0);
+  std::set<std::string> got;
+  for (const auto& c : ClaimAll(*store_, now + 1)) {
+    EXPECT_EQ(TypeOf(c), "api_key.unused");
+    got.insert(nlohmann::json::parse(c.payload)["data"]["key_id"].get<std::string>());
+  }
+  EXPECT_EQ(got, want);
+}
+
 }  // namespace
 }  // namespace contract
 }  // namespace keyward

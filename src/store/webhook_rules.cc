@@ -14,11 +14,15 @@ constexpr Timestamp kDay = 86'400'000;
 // days the number of days the event is about.
 std::string LifecycleSelect(const std::string& dedupe, const std::string& where, int limit,
                             const std::string& days = "0", const std::string& from = "api_keys k") {
+  // A range of seq, read in seq order: the table's own order on both
+  // engines. (In id order SQLite read the whole table through its id index,
+  // a row lookup each: 1.4 s a query at 300,000 keys, against 0.07 s.)
   return "SELECT k.id, k.workspace_id, k.short_prefix, k.environment, k.expires_at, "
          "k.last_used_at, k.created_at, " +
          dedupe + ", " + days + " FROM " + from + " WHERE k.revoked_at IS NULL AND " + where +
-         " AND NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.dedupe_key = " + dedupe +
-         ") ORDER BY k.id LIMIT " + std::to_string(limit);
+         " AND k.seq > ? AND k.seq <= ? AND NOT EXISTS (SELECT 1 FROM webhook_events e WHERE "
+         "e.dedupe_key = " +
+         dedupe + ") ORDER BY k.seq LIMIT " + std::to_string(limit);
 }
 }  // namespace
 
@@ -48,8 +52,10 @@ Status TooManyEndpoints(const std::string& workspace_id, int max_per_owner) {
       " webhook endpoints, the most it may have; delete one first");
 }
 
-std::vector<LifecycleQuery> LifecycleQueries(const LifecycleRules& rules, Timestamp now,
-                                             int limit) {
+namespace {
+// The queries, their range's two params not yet bound.
+std::vector<LifecycleQuery> QueriesWithoutRange(const LifecycleRules& rules, Timestamp now,
+                                                int limit) {
   std::vector<LifecycleQuery> out;
   // api_key.expiring: a key expiring within a window and not within the
   // next smaller one raises that window's event (a key made to expire in
@@ -105,6 +111,18 @@ std::vector<LifecycleQuery> LifecycleQueries(const LifecycleRules& rules, Timest
     const int64_t d = rules.rotate_after_days;
     q.params = {d, now, d, now, d};
     out.push_back(std::move(q));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<LifecycleQuery> LifecycleQueries(const LifecycleRules& rules, Timestamp now, int limit,
+                                             int64_t after_seq, int64_t last_seq) {
+  std::vector<LifecycleQuery> out = QueriesWithoutRange(rules, now, limit);
+  for (LifecycleQuery& q : out) {
+    q.params.push_back(after_seq);
+    q.params.push_back(last_seq);
   }
   return out;
 }

@@ -129,7 +129,10 @@ struct LifecycleQuery {
   std::vector<int64_t> params;
   int days = 0;  // the window or threshold, for the event's data
 };
-std::vector<LifecycleQuery> LifecycleQueries(const LifecycleRules& rules, Timestamp now, int limit);
+// The queries of the keys whose seq is in (after_seq, last_seq], at most
+// limit rows each.
+std::vector<LifecycleQuery> LifecycleQueries(const LifecycleRules& rules, Timestamp now, int limit,
+                                             int64_t after_seq, int64_t last_seq);
 
 template <typename Row>
 WebhookEvent LifecycleEventFromRow(const LifecycleQuery& q, const Row& s, Timestamp now);

@@ -12,6 +12,8 @@
 //    operator's under an advisory lock, so two inserts cannot both pass the
 //    limit.
 // Thread-safe: each call on a pooled connection of its own.
+#include <algorithm>
+
 #include "core/random.h"
 #include "store/postgres/pg_queries.h"
 #include "store/postgres/pg_store.h"
@@ -229,25 +231,38 @@ Result<int> PgStore::InsertWebhookEvents(const std::vector<WebhookEvent>& events
 }
 
 Result<int> PgStore::RaiseLifecycleEvents(const LifecycleRules& rules, Timestamp now, int limit) {
-  int n = 0;
+  int64_t last_seq = 0;
   KEYWARD_RETURN_IF_ERROR(Transact([&](PgConnection& c) -> Status {
-    n = 0;
-    for (const auto& q : store_rules::LifecycleQueries(rules, now, limit)) {
-      Params p;
-      for (int64_t v : q.params) p.Bind(v);
-      auto rows = c.Query(Numbered(q.sql).c_str(), p);
-      if (!rows.ok()) return rows.status();
-      for (int i = 0; i < rows->rows(); ++i) {
-        // Another node raising the same event at once: its dedupe key
-        // makes one of the two a no-op.
-        bool inserted = false;
-        KEYWARD_RETURN_IF_ERROR(InsertWebhookEvent(
-            c, store_rules::LifecycleEventFromRow(q, rows->row(i), now), &inserted));
-        n += inserted ? 1 : 0;
-      }
-    }
+    auto rows = c.Query("SELECT COALESCE(MAX(seq), 0) FROM api_keys", Params());
+    if (!rows.ok()) return rows.status();
+    last_seq = rows->row(0).Int(0);
     return Status::Ok();
   }));
+  const int64_t range = std::max<int64_t>(rules.keys_per_range, 1);
+  // A range of keys a transaction, as on SQLite.
+  int n = 0;
+  for (int64_t after = 0; after < last_seq; after += range) {
+    int raised = 0;
+    KEYWARD_RETURN_IF_ERROR(Transact([&](PgConnection& c) -> Status {
+      raised = 0;
+      for (const auto& q : store_rules::LifecycleQueries(rules, now, limit, after, after + range)) {
+        Params p;
+        for (int64_t v : q.params) p.Bind(v);
+        auto rows = c.Query(Numbered(q.sql).c_str(), p);
+        if (!rows.ok()) return rows.status();
+        for (int i = 0; i < rows->rows(); ++i) {
+          // Another node raising the same event at once: its dedupe key
+          // makes one of the two a no-op.
+          bool inserted = false;
+          KEYWARD_RETURN_IF_ERROR(InsertWebhookEvent(
+              c, store_rules::LifecycleEventFromRow(q, rows->row(i), now), &inserted));
+          raised += inserted ? 1 : 0;
+        }
+      }
+      return Status::Ok();
+    }));
+    n += raised;
+  }
   return n;
 }
 

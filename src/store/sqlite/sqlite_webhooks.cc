@@ -4,6 +4,8 @@
 // rows. Thread-safe: under the store's connection mutex.
 #include <sqlite3.h>
 
+#include <algorithm>
+
 #include "core/mutex.h"
 #include "core/random.h"
 #include "store/sqlite/sqlite_store.h"
@@ -152,29 +154,41 @@ Result<int> SqliteStore::InsertWebhookEvents(const std::vector<WebhookEvent>& ev
 
 Result<int> SqliteStore::RaiseLifecycleEvents(const LifecycleRules& rules, Timestamp now,
                                               int limit) {
-  MutexLock lock(&mu_);
-  Transaction tx(db_);
-  KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
-  int n = 0;
-  for (const auto& q : store_rules::LifecycleQueries(rules, now, limit)) {
-    std::vector<WebhookEvent> events;
-    {
-      Stmt s(db_, q.sql.c_str());
-      KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
-      for (int64_t p : q.params) s.Bind(p);
-      int rc;
-      while ((rc = s.Step()) == SQLITE_ROW) {
-        events.push_back(store_rules::LifecycleEventFromRow(q, s, now));
-      }
-      if (rc != SQLITE_DONE) return SqliteError(db_, "read keys due an event");
-    }
-    for (const WebhookEvent& e : events) {
-      bool inserted = false;
-      KEYWARD_RETURN_IF_ERROR(InsertEventLocked(e, &inserted));
-      n += inserted ? 1 : 0;
-    }
+  int64_t last_seq = 0;
+  {
+    MutexLock lock(&mu_);
+    Stmt s(db_, "SELECT COALESCE(MAX(seq), 0) FROM api_keys");
+    KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+    if (s.Step() != SQLITE_ROW) return SqliteError(db_, "read keys due an event");
+    last_seq = s.Int(0);
   }
-  KEYWARD_RETURN_IF_ERROR(tx.Commit());
+  const int64_t range = std::max<int64_t>(rules.keys_per_range, 1);
+  // A range of keys a transaction, the writer free between them.
+  int n = 0;
+  for (int64_t after = 0; after < last_seq; after += range) {
+    MutexLock lock(&mu_);
+    Transaction tx(db_);
+    KEYWARD_RETURN_IF_ERROR(tx.BeginStatus());
+    for (const auto& q : store_rules::LifecycleQueries(rules, now, limit, after, after + range)) {
+      std::vector<WebhookEvent> events;
+      {
+        Stmt s(db_, q.sql.c_str());
+        KEYWARD_RETURN_IF_ERROR(s.PrepareStatus());
+        for (int64_t p : q.params) s.Bind(p);
+        int rc;
+        while ((rc = s.Step()) == SQLITE_ROW) {
+          events.push_back(store_rules::LifecycleEventFromRow(q, s, now));
+        }
+        if (rc != SQLITE_DONE) return SqliteError(db_, "read keys due an event");
+      }
+      for (const WebhookEvent& e : events) {
+        bool inserted = false;
+        KEYWARD_RETURN_IF_ERROR(InsertEventLocked(e, &inserted));
+        n += inserted ? 1 : 0;
+      }
+    }
+    KEYWARD_RETURN_IF_ERROR(tx.Commit());
+  }
   return n;
 }
 
