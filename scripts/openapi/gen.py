@@ -590,7 +590,7 @@ schemas["ApiKey"] = {
         "expires_at": {"$ref": "#/components/schemas/NullableTimestamp",
                        "description": "When the key stops working, or null for never."},
         "last_used_at": {"$ref": "#/components/schemas/NullableTimestamp",
-                         "description": "When the key last verified successfully, to the second, or null. Written within a second of the use, or within a minute while more than 2,000 keys are in use on the node."},
+                         "description": "When the key last verified successfully, to the second, or null. Written within a second of the use while 2,000 keys or fewer wait on the node; beyond that within a minute, or (keys in use / 2,000) seconds when more (about 8 minutes with a million keys in use)."},
         "revoked_at": {"$ref": "#/components/schemas/NullableTimestamp",
                        "description": "When the key was revoked, or null."},
         "revoked_reason": {"type": ["string", "null"],

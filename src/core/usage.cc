@@ -18,8 +18,7 @@ std::atomic<uint64_t> next_recorder_id{1};
 UsageRecorder::UsageRecorder(size_t max_pending_rows, size_t last_uses_per_drain)
     : id_(next_recorder_id.fetch_add(1, std::memory_order_relaxed)),
       max_pending_rows_(max_pending_rows),
-      last_uses_per_drain_(std::max<size_t>(last_uses_per_drain, 1)),
-      uses_per_drain_(last_uses_per_drain_) {}
+      last_uses_per_drain_(std::max<size_t>(last_uses_per_drain, 1)) {}
 
 UsageRecorder::Buffer& UsageRecorder::ThreadBuffer() {
   // Which buffer this thread has in which recorder. Recorders are found by
@@ -59,7 +58,8 @@ void UsageRecorder::Record(const KeyRef& key, Code code, Timestamp now, int64_t 
 
 UsageBatch UsageRecorder::Drain(Timestamp now) {
   MutexLock drain(&drain_mu_);
-  bool collect = !uses_taken_ || now - uses_taken_at_ >= kLastUsesEvery;
+  // A collection is written whole before the next is made.
+  bool collect = collecting_.empty() && (!uses_taken_ || now - uses_taken_at_ >= kLastUsesEvery);
   if (!collect && collecting_.empty()) {
     size_t waiting = 0;
     MutexLock lock(&buffers_mu_);
@@ -69,12 +69,11 @@ UsageBatch UsageRecorder::Drain(Timestamp now) {
     }
     collect = waiting <= kEagerLastUses;
   }
-  // Only a collection of everything waiting restarts the minute.
   if (collect) {
     uses_taken_ = true;
     uses_taken_at_ = now;
   }
-  return DrainBuffers(collect, uses_per_drain_);
+  return DrainBuffers(collect, last_uses_per_drain_);
 }
 
 UsageBatch UsageRecorder::DrainAll() {
@@ -104,10 +103,6 @@ UsageBatch UsageRecorder::DrainBuffers(bool collect, size_t max_uses) {
                          std::make_move_iterator(records.end()));
       std::vector<KeyRef>().swap(records);
     }
-    // A 50th of a large collection a drain: it is written within a minute.
-    uses_per_drain_ =
-        std::max(last_uses_per_drain_,
-                 (collecting_.size() + kDrainsPerCollection - 1) / kDrainsPerCollection);
   }
   // This drain's chunk, oldest first; the rest wait for the next drains.
   const size_t n_uses = std::min(max_uses, collecting_.size());

@@ -10,11 +10,16 @@
 // A key's last successful use is noted in its record (to the second) and
 // the record listed once until it is written. Writing last_used_at touches
 // the key's row, so with many keys in use each drain would rewrite most of
-// the key table: while few keys wait (kEagerLastUses) they go with every
-// drain; past that, at most once a minute, so that last_used_at lags by a
-// minute at most under heavy load and by a second otherwise. The flag that
-// lists a record is the record's own: a record is counted by one recorder
-// (an App has one recorder and one cache).
+// the key table. While few keys wait (kEagerLastUses) they go with every
+// drain. Past that they are collected, at most once a minute, and written
+// kLastUsesPerDrain a drain, oldest first; the next collection waits until
+// this one is written. So no drain writes more than kLastUsesPerDrain rows
+// of api_keys, and last_used_at lags by a second while few keys are in use,
+// by a minute under load, and by (keys in use / kLastUsesPerDrain) seconds
+// with more keys in use than that a minute (about 8 minutes with a million
+// keys in use; AWS updates an access key's "last used" within 4 hours).
+// The flag that lists a record is the record's own: a record is counted by
+// one recorder (an App has one recorder and one cache).
 // Thread-safe. Each recording thread counts into a buffer of its own, whose
 // mutex only that thread and Drain ever take: serving threads share no lock
 // and no cache line here, and a drain holds each buffer's lock only to swap
@@ -52,17 +57,15 @@ class UsageRecorder {
   // collection of them.
   static constexpr size_t kEagerLastUses = 2'000;
   static constexpr Timestamp kLastUsesEvery = 60'000;  // otherwise, ms
-  // The most last uses one drain writes of a collection of more (unless a
-  // 50th of the collection is more still).
-  static constexpr size_t kLastUsesPerDrain = 20'000;
-  static constexpr size_t kDrainsPerCollection = 50;
+  // The most last uses one drain writes of a collection.
+  static constexpr size_t kLastUsesPerDrain = 2'000;
 
   // credits: what the verification spent (0 unless valid).
   void Record(const KeyRef& key, Code code, Timestamp now, int64_t credits = 0);
   // Everything recorded since the last drain, rows merged per key id, with
   // the keys' last uses when they are due: few of them waiting, or the next
-  // chunk of a collection made kLastUsesEvery after the last one (now: a
-  // monotonic clock's ms).
+  // chunk of a collection (made kLastUsesEvery or more after the last one,
+  // once that one is written) (now: a monotonic clock's ms).
   UsageBatch Drain(Timestamp now);
   // Everything, every last use included: at a stop, or when a caller needs
   // all of it stored.
@@ -113,7 +116,6 @@ class UsageRecorder {
   // once (its flag stays set until TakeUse), so a key is here at most once
   // a record.
   std::deque<KeyRef> collecting_ GUARDED_BY(drain_mu_);
-  size_t uses_per_drain_ GUARDED_BY(drain_mu_);
   mutable Mutex restored_mu_;
   UsageBatch restored_ GUARDED_BY(restored_mu_);
   uint64_t dropped_ GUARDED_BY(restored_mu_) = 0;

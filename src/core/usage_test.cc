@@ -172,7 +172,9 @@ TEST(UsageRecorderTest, ADrainMergesThreadsAndSortsRows) {
 // Counts always go at once; so do last uses while few keys wait, and all of
 // them on DrainAll (a stop).
 TEST(UsageRecorderTest, ManyLastUsesGoOnceAMinuteAndFewGoAtOnce) {
-  UsageRecorder u;
+  // A drain's share larger than what waits here: how chunks go is the next
+  // test's.
+  UsageRecorder u(200'000, /*last_uses_per_drain=*/10'000);
   const Timestamp t = 1'700'000'000'000;
   Timestamp mono = 5'000'000;
   // The first periodic drain takes whatever waits.
@@ -210,8 +212,8 @@ TEST(UsageRecorderTest, ManyLastUsesGoOnceAMinuteAndFewGoAtOnce) {
 
 // A collection larger than a drain's share is written over the next
 // drains, oldest listed first, each key once with its latest use; keys used
-// again after they went wait for the next collection; DrainAll takes the
-// rest.
+// again after they went wait for the next collection, made only once this
+// one is written, even when a minute has passed; DrainAll takes the rest.
 TEST(UsageRecorderTest, ALargeCollectionIsWrittenAChunkADrain) {
   constexpr size_t kChunk = 1'000;
   UsageRecorder u(200'000, kChunk);
@@ -241,7 +243,8 @@ TEST(UsageRecorderTest, ALargeCollectionIsWrittenAChunkADrain) {
   u.Record(keys[n - 1], Code::kValid, t + 5'000);
   size_t drains = 1;
   while (written.size() < n) {
-    mono += 1000;
+    // A minute passes while the collection is written: no new one yet.
+    mono += drains == 1 ? UsageRecorder::kLastUsesEvery : 1000;
     const size_t wrote = write(u.Drain(mono));
     ASSERT_GT(wrote, 0u) << "a collection stalled at " << written.size();
     EXPECT_LE(wrote, kChunk);
