@@ -17,6 +17,13 @@
 # threads on the same data directory (one process at a time), so all modes
 # check the same key.
 #
+# In the 1-thread mode a fourth contender, h2o-kw (bench/h2o_auth.cc,
+# build-bench/h2o_auth), answers /v1/auth with keyward's own verifier, cache,
+# usage counting and access log behind h2o's HTTP/1.1 server instead of
+# Beast: what another HTTP engine would give, measured before choosing one.
+# It opens a copy of keyward's data directory (taken while keyward is
+# stopped), so it checks the same key. H2O_BIN= (empty) leaves it out.
+#
 # Prints per mode each round's req/s, p50 and p99, the medians, the ratios
 # keyward/nginx and keyward/haproxy, and at the end one TARGET line per
 # line-rate target measured (keyward/nginx >= 1.0 in each mode; keyward's p99
@@ -42,6 +49,25 @@ done
 # keyward with one workspace and one key (one thread, CPU 0).
 keyward_with_one_key ',"scopes":["products:read"]'
 KW_THREADS=1
+H2O_BIN=${H2O_BIN-$(dirname "$KEYWARD_BIN")/h2o_auth}
+if [ -n "$H2O_BIN" ]; then
+  [ -x "$H2O_BIN" ] || { echo "bench: $H2O_BIN is missing; run make bench (or H2O_BIN= to leave it out)" >&2; exit 2; }
+  stop_pid "$KEYWARD_PID"
+  cp -r "$BENCH_TMP/data" "$BENCH_TMP/data-h2o"
+  KW_PORT=$(free_port)
+  KW="http://127.0.0.1:$KW_PORT"
+  start_keyward "$BENCH_TMP/data" "$KW_PORT" 1 0
+fi
+
+# start_h2o CPUS: h2o_auth on a copy of keyward's data; sets H2_PORT, H2_PID.
+start_h2o() {
+  H2_PORT=$(free_port)
+  taskset -c "$1" "$H2O_BIN" --data "$BENCH_TMP/data-h2o" --port "$H2_PORT" \
+    > "$BENCH_TMP/h2o.log" 2> "$BENCH_TMP/h2o.err" &
+  H2_PID=$!
+  BENCH_PIDS+=("$H2_PID")
+  wait_http "http://127.0.0.1:$H2_PORT/v1/auth" h2o "$H2_PID"
+}
 # A bad key: the last character changed (to one it is not).
 BAD_KEY="${KEY%?}x"
 [ "$BAD_KEY" != "$KEY" ] || BAD_KEY="${KEY%?}y"
@@ -181,8 +207,9 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
      "$(nginx -v 2>&1 | sed 's/.*: //'), HAProxy $(haproxy -v | awk 'NR==1 {print $3}'), $(wrk -v 2>&1 | awk 'NR==1 {print $1, $2}')"
 RESULTS=$BENCH_TMP/results.tsv
 : > "$RESULTS"
-servers=(keyward nginx haproxy)
 for mode in $THREADS_MODES; do
+  servers=(keyward nginx haproxy)
+  [ "$mode" = 1 ] && [ -n "$H2O_BIN" ] && servers+=(h2o-kw)
   if [ "$mode" = 1 ]; then
     cpus=0 wrk_cpus=1 wrk_threads=1
     setup="servers on CPU 0 (keyward --threads 1, nginx 1 worker, HAProxy nbthread 1), wrk -t1 on CPU 1"
@@ -196,6 +223,10 @@ for mode in $THREADS_MODES; do
   check_answers keyward "$KW/v1/auth"
   check_answers nginx "http://127.0.0.1:$NG_PORT/v1/auth"
   check_answers haproxy "http://127.0.0.1:$HA_PORT/v1/auth"
+  if [[ " ${servers[*]} " == *" h2o-kw "* ]]; then
+    start_h2o "$cpus"
+    check_answers h2o-kw "http://127.0.0.1:$H2_PORT/v1/auth"
+  fi
   # HAProxy's log must be on, as nginx's and keyward's are.
   grep -qa 'GET /v1/auth' "$BENCH_TMP/haproxy-$mode/access.ring" ||
     { echo "bench: HAProxy wrote no access-log line" >&2; exit 1; }
@@ -204,9 +235,11 @@ for mode in $THREADS_MODES; do
   echo "== $mode thread(s): $setup"
   printf '%-7s %-8s %12s %9s %9s %8s\n' round server req/s p50_ms p99_ms non2xx
   for round in $(seq 1 "$ROUNDS"); do
-    for i in 0 1 2; do
-      who=${servers[$(((round - 1 + i) % 3))]}
-      case $who in keyward) port=$KW_PORT ;; nginx) port=$NG_PORT ;; haproxy) port=$HA_PORT ;; esac
+    for i in $(seq 0 $((${#servers[@]} - 1))); do
+      who=${servers[$(((round - 1 + i) % ${#servers[@]}))]}
+      case $who in
+        keyward) port=$KW_PORT ;; nginx) port=$NG_PORT ;; haproxy) port=$HA_PORT ;; h2o-kw) port=$H2_PORT ;;
+      esac
       read -r rps p50 p99 bad < <(WRK_CPU=$wrk_cpus wrk_run -t"$wrk_threads" -c"$CONNECTIONS" -d"$DURATION" \
         --latency -H "Authorization: Bearer $KEY" "http://127.0.0.1:$port/v1/auth" | tail -1) ||
         { echo "bench: wrk against $who gave no figures" >&2; exit 1; }
@@ -217,6 +250,7 @@ for mode in $THREADS_MODES; do
   done
   stop_pid "$NG_PID"
   stop_pid "$HA_PID"
+  [ -n "${H2_PID:-}" ] && { stop_pid "$H2_PID"; H2_PID=; }
 done
 
 python3 - "$RESULTS" "$CONNECTIONS" "$ROUNDS" <<'PY'
@@ -232,10 +266,15 @@ targets = []
 for mode in modes:
     kw, ng, ha = med[(mode, "keyward")], med[(mode, "nginx")], med[(mode, "haproxy")]
     print(f"\nmedians, {mode} thread(s), {rounds} round(s):")
-    for name, m in (("keyward", kw), ("nginx", ng), ("haproxy", ha)):
-        print(f"  {name:8} {m[0]:9.0f} req/s  p50 {m[1]:.3f} ms  p99 {m[2]:.3f} ms")
+    h2 = med.get((mode, "h2o-kw"))
+    for name, m in (("keyward", kw), ("nginx", ng), ("haproxy", ha), ("h2o-kw", h2)):
+        if m:
+            print(f"  {name:8} {m[0]:9.0f} req/s  p50 {m[1]:.3f} ms  p99 {m[2]:.3f} ms")
     print(f"  keyward/nginx   {kw[0] / ng[0]:.3f} ({kw[0]:.0f} / {ng[0]:.0f} req/s)")
     print(f"  keyward/haproxy {kw[0] / ha[0]:.3f} ({kw[0]:.0f} / {ha[0]:.0f} req/s)")
+    if h2:
+        print(f"  h2o-kw/nginx    {h2[0] / ng[0]:.3f} (keyward's verifier behind h2o; not the shipped server)")
+        print(f"  h2o-kw/keyward  {h2[0] / kw[0]:.3f}")
     workers = "1 worker" if mode == "1" else f"{mode} workers"
     threads = "1 thread" if mode == "1" else f"{mode} threads"
     ratio = kw[0] / ng[0]
