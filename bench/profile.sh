@@ -9,6 +9,9 @@
 #                                (keyward --threads 1 on CPU 0, wrk -t1 -c64 on
 #                                CPU 1, one valid key); perf samples keyward
 #                                only, for DURATION once the load runs.
+#   bench/profile.sh h2o         the same load on build-bench/h2o_auth
+#                                (keyward's /v1/auth on h2o's server, one
+#                                thread on CPU 0), on a copy of the same data.
 #   bench/profile.sh verify [FILTER]
 #                                build-bench/verify_bench (in-process
 #                                verification, on CPU 0) with
@@ -63,11 +66,26 @@ perf record -q -o "$BENCH_TMP/probe.data" -e cpu-clock -- true > /dev/null 2> "$
   echo "bench: kernel.kptr_restrict is set: kernel symbols may show as unknown addresses" >&2
 
 case $WHAT in
-  http)
+  http | h2o)
     require_tool wrk
     keyward_with_one_key ',"scopes":["products:read"]'
+    name=keyward
+    if [ "$WHAT" = h2o ]; then
+      H2O_BIN=${H2O_BIN:-$(dirname "$KEYWARD_BIN")/h2o_auth}
+      [ -x "$H2O_BIN" ] || { echo "bench: $H2O_BIN is missing; run make bench" >&2; exit 2; }
+      stop_pid "$KEYWARD_PID"
+      cp -r "$BENCH_TMP/data" "$BENCH_TMP/data-h2o"
+      KW_PORT=$(free_port)
+      KW="http://127.0.0.1:$KW_PORT"
+      taskset -c 0 "$H2O_BIN" --data "$BENCH_TMP/data-h2o" --port "$KW_PORT" \
+        > "$BENCH_TMP/h2o.log" 2> "$BENCH_TMP/h2o.err" &
+      KEYWARD_PID=$!
+      BENCH_PIDS+=("$KEYWARD_PID")
+      name=h2o_auth
+      for _ in $(seq 1 100); do curl -s -o /dev/null "$KW/v1/auth" && break; sleep 0.1; done
+    fi
     code=$(curl -s -o /dev/null -w '%{http_code}' "$KW/v1/auth" -H "Authorization: Bearer $KEY")
-    [ "$code" = 200 ] || { echo "bench: keyward answered $code for the key" >&2; exit 1; }
+    [ "$code" = 200 ] || { echo "bench: $name answered $code for the key" >&2; exit 1; }
     # The load runs 2 s longer than the profile, which starts after 1 s.
     WRK_CPU=1 wrk_run -t1 -c"$CONNECTIONS" -d"$((secs + 2))s" --latency \
       -H "Authorization: Bearer $KEY" "$KW/v1/auth" > "$BENCH_TMP/load.txt" &
@@ -77,8 +95,8 @@ case $WHAT in
       { cat "$BENCH_TMP/perf.err" >&2; exit 1; }
     wait "$load"
     read -r rps p50 p99 bad < "$BENCH_TMP/load.txt"
-    echo "profile: keyward GET /v1/auth, --threads 1 on CPU 0, wrk -t1 -c$CONNECTIONS on CPU 1;" \
-         "perf record -F $FREQ -e cpu-clock -p <keyward> for $secs s"
+    echo "profile: $name GET /v1/auth, one thread on CPU 0, wrk -t1 -c$CONNECTIONS on CPU 1;" \
+         "perf record -F $FREQ -e cpu-clock -p <$name> for $secs s"
     echo "load during the profile: $rps req/s, p50 $p50 ms, p99 $p99 ms, non-2xx $bad (perf's sampling costs a little)"
     ;;
   verify)
@@ -96,7 +114,7 @@ case $WHAT in
     grep '^BM_' "$BENCH_TMP/verify.txt" | sed 's/^/benchmark: /'
     ;;
   *)
-    echo "bench: profile.sh takes 'http' or 'verify [FILTER]', not '$WHAT'" >&2
+    echo "bench: profile.sh takes 'http', 'h2o' or 'verify [FILTER]', not '$WHAT'" >&2
     exit 2
     ;;
 esac
