@@ -168,7 +168,8 @@ int main(int argc, char** argv) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   const int one = 1;
   if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-      bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, SOMAXCONN) != 0) {
+      bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      listen(fd, SOMAXCONN) != 0) {
     std::perror("h2o_auth: listen");
     return 1;
   }
