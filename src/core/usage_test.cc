@@ -285,15 +285,14 @@ TEST(UsageRecorderTest, AKeyIsWrittenAgainOnlyWhenItsLastUseMoves) {
   EXPECT_EQ(batch.last_used[0].second, 12'000);
 }
 
-// Threads noting uses of shared keys, second after second, while another
-// drains: what storage ends up with for each key is the last second used.
-// (NoteUse and TakeUse race on the record's listed flag: a use noted as
-// the drain takes the record must be taken or listed again, never lost.)
-TEST(UsageRecorderTest, NoLastUseIsLostToADrainRunningAlongside) {
-  UsageRecorder u;
+// Three threads noting uses of n_keys shared keys, second after second
+// for `seconds`, while another drains; then a stop. What storage ends up
+// with for each key is the last second used. (NoteUse and TakeUse race on
+// the record's listed flag: a use noted as the drain takes the record must
+// be taken or listed again, never lost.)
+void ExpectNoLastUseLost(UsageRecorder& u, int n_keys, int seconds) {
   std::vector<KeyRef> keys;
-  for (int i = 0; i < 8; ++i) keys.push_back(Key("key_" + std::to_string(i), "ws"));
-  constexpr int kSeconds = 2000;
+  for (int i = 0; i < n_keys; ++i) keys.push_back(Key("key_" + std::to_string(i), "ws"));
   std::atomic<bool> done{false};
   std::map<std::string, Timestamp> stored;
   auto store = [&](const UsageBatch& b) {
@@ -306,7 +305,7 @@ TEST(UsageRecorderTest, NoLastUseIsLostToADrainRunningAlongside) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 3; ++t) {
     threads.emplace_back([&, t] {
-      for (int s = 1; s <= kSeconds; ++s) {
+      for (int s = 1; s <= seconds; ++s) {
         for (size_t k = 0; k < keys.size(); ++k) {
           if ((s + static_cast<int>(k) + t) % 3 != 0) u.Record(keys[k], Code::kValid, s * 1000);
         }
@@ -318,41 +317,19 @@ TEST(UsageRecorderTest, NoLastUseIsLostToADrainRunningAlongside) {
   drainer.join();
   store(u.DrainAll());
   ASSERT_EQ(stored.size(), keys.size());
-  for (const auto& [id, at] : stored) EXPECT_EQ(at, kSeconds * 1000) << id;
+  for (const auto& [id, at] : stored) EXPECT_EQ(at, seconds * 1000) << id;
 }
 
-// The same with more keys waiting than a drain writes, so that uses are
-// collected once a minute and written in chunks while threads note more.
+TEST(UsageRecorderTest, NoLastUseIsLostToADrainRunningAlongside) {
+  UsageRecorder u;
+  ExpectNoLastUseLost(u, 8, 2000);
+}
+
+// More keys waiting than a drain writes, so that uses are collected once a
+// minute and written in chunks while threads note more.
 TEST(UsageRecorderTest, NoLastUseIsLostWhileACollectionIsWrittenInChunks) {
   UsageRecorder u(200'000, /*last_uses_per_drain=*/500);
-  std::vector<KeyRef> keys;
-  for (int i = 0; i < 3'000; ++i) keys.push_back(Key("key_" + std::to_string(i), "ws"));
-  constexpr int kSeconds = 150;
-  std::atomic<bool> done{false};
-  std::map<std::string, Timestamp> stored;
-  auto store = [&](const UsageBatch& b) {
-    for (const auto& [id, at] : b.last_used) stored[id] = std::max(stored[id], at);
-  };
-  std::thread drainer([&] {
-    Timestamp mono = 0;
-    while (!done.load()) store(u.Drain(mono += 1000));
-  });
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 3; ++t) {
-    threads.emplace_back([&, t] {
-      for (int s = 1; s <= kSeconds; ++s) {
-        for (size_t k = 0; k < keys.size(); ++k) {
-          if ((s + static_cast<int>(k) + t) % 3 != 0) u.Record(keys[k], Code::kValid, s * 1000);
-        }
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  done = true;
-  drainer.join();
-  store(u.DrainAll());
-  ASSERT_EQ(stored.size(), keys.size());
-  for (const auto& [id, at] : stored) EXPECT_EQ(at, kSeconds * 1000) << id;
+  ExpectNoLastUseLost(u, 3'000, 150);
 }
 
 }  // namespace
