@@ -106,7 +106,9 @@ int OnAuth(h2o_handler_t*, h2o_req_t* req) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   keyward::LogLine line("info", "request");
-  line.Str("method", vr.method).Str("path", vr.path).Int("status", status);
+  // The path without its query, as keyward logs it: a query may hold a key.
+  line.Str("method", vr.method).Str("path", vr.path.substr(0, vr.path.find('?')));
+  line.Int("status", status);
   line.Num("duration_ms", seconds * 1000).Str("ip", ip);
   if (r.key) line.Str("key_prefix", r.key->short_prefix());
   line.Str("code", keyward::CodeName(r.code));
