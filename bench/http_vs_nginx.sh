@@ -51,38 +51,12 @@ keyward_with_one_key ',"scopes":["products:read"]'
 KW_THREADS=1
 H2O_BIN=${H2O_BIN-$(dirname "$KEYWARD_BIN")/h2o_auth}
 if [ -n "$H2O_BIN" ]; then
-  [ -x "$H2O_BIN" ] || { echo "bench: $H2O_BIN is missing; run make bench (or H2O_BIN= to leave it out)" >&2; exit 2; }
-  stop_pid "$KEYWARD_PID"
-  cp -r "$BENCH_TMP/data" "$BENCH_TMP/data-h2o"
-  KW_PORT=$(free_port)
-  KW="http://127.0.0.1:$KW_PORT"
-  start_keyward "$BENCH_TMP/data" "$KW_PORT" 1 0
+  copy_data_for_h2o
+  restart_keyward 1 0
 fi
-
-# start_h2o CPUS: h2o_auth on a copy of keyward's data; sets H2_PORT, H2_PID.
-start_h2o() {
-  H2_PORT=$(free_port)
-  taskset -c "$1" "$H2O_BIN" --data "$BENCH_TMP/data-h2o" --port "$H2_PORT" \
-    > "$BENCH_TMP/h2o.log" 2> "$BENCH_TMP/h2o.err" &
-  H2_PID=$!
-  BENCH_PIDS+=("$H2_PID")
-  wait_http "http://127.0.0.1:$H2_PORT/v1/auth" h2o "$H2_PID"
-}
 # A bad key: the last character changed (to one it is not).
 BAD_KEY="${KEY%?}x"
 [ "$BAD_KEY" != "$KEY" ] || BAD_KEY="${KEY%?}y"
-
-# wait_http URL NAME PID: waits until URL answers at all (any status).
-wait_http() {
-  for _ in $(seq 1 100); do
-    curl -s -o /dev/null "$1" && return 0
-    kill -0 "$3" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "bench: $2 did not start; its log:" >&2
-  cat "$BENCH_TMP/$2.err" >&2 2>/dev/null || true
-  exit 1
-}
 
 # start_nginx WORKERS CPUS: nginx doing keyward's job with a static map;
 # sets NG_PORT and NG_PID.

@@ -95,6 +95,37 @@ restart_keyward() {
   KW="http://127.0.0.1:$KW_PORT"
 }
 
+# copy_data_for_h2o: stops the keyward that keyward_with_one_key started
+# and copies its data (same key) for bench/h2o_auth.cc. Needs H2O_BIN.
+copy_data_for_h2o() {
+  [ -x "$H2O_BIN" ] || { echo "bench: $H2O_BIN is missing; run make bench" >&2; exit 2; }
+  stop_pid "$KEYWARD_PID"
+  cp -r "$BENCH_TMP/data" "$BENCH_TMP/data-h2o"
+}
+
+# start_h2o CPUS: h2o_auth on that copy, pinned to CPUS, waits until it
+# answers; sets H2_PORT and H2_PID.
+start_h2o() {
+  H2_PORT=$(free_port)
+  taskset -c "$1" "$H2O_BIN" --data "$BENCH_TMP/data-h2o" --port "$H2_PORT" \
+    > "$BENCH_TMP/h2o.log" 2> "$BENCH_TMP/h2o.err" &
+  H2_PID=$!
+  BENCH_PIDS+=("$H2_PID")
+  wait_http "http://127.0.0.1:$H2_PORT/v1/auth" h2o "$H2_PID"
+}
+
+# wait_http URL NAME PID: waits until URL answers at all (any status).
+wait_http() {
+  for _ in $(seq 1 100); do
+    curl -s -o /dev/null "$1" && return 0
+    kill -0 "$3" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "bench: $2 did not start; its log:" >&2
+  cat "$BENCH_TMP/$2.err" >&2 2>/dev/null || true
+  exit 1
+}
+
 # wrk_run ARGS...: runs wrk, prints "req_per_s p50_ms p99_ms".
 wrk_run() {
   local out

@@ -72,17 +72,11 @@ case $WHAT in
     name=keyward
     if [ "$WHAT" = h2o ]; then
       H2O_BIN=${H2O_BIN:-$(dirname "$KEYWARD_BIN")/h2o_auth}
-      [ -x "$H2O_BIN" ] || { echo "bench: $H2O_BIN is missing; run make bench" >&2; exit 2; }
-      stop_pid "$KEYWARD_PID"
-      cp -r "$BENCH_TMP/data" "$BENCH_TMP/data-h2o"
-      KW_PORT=$(free_port)
-      KW="http://127.0.0.1:$KW_PORT"
-      taskset -c 0 "$H2O_BIN" --data "$BENCH_TMP/data-h2o" --port "$KW_PORT" \
-        > "$BENCH_TMP/h2o.log" 2> "$BENCH_TMP/h2o.err" &
-      KEYWARD_PID=$!
-      BENCH_PIDS+=("$KEYWARD_PID")
+      copy_data_for_h2o
+      start_h2o 0
+      KW="http://127.0.0.1:$H2_PORT"
+      KEYWARD_PID=$H2_PID
       name=h2o_auth
-      for _ in $(seq 1 100); do curl -s -o /dev/null "$KW/v1/auth" && break; sleep 0.1; done
     fi
     code=$(curl -s -o /dev/null -w '%{http_code}' "$KW/v1/auth" -H "Authorization: Bearer $KEY")
     [ "$code" = 200 ] || { echo "bench: $name answered $code for the key" >&2; exit 1; }
