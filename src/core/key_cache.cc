@@ -4,43 +4,73 @@
 
 namespace keyward {
 
+namespace {
+
+// The deleter of a record's reference that a table dropped.
+void ReleaseRecord(void* record) { static_cast<const VerifiableKey*>(record)->Release(); }
+
+}  // namespace
+
+KeyCache::Table::~Table() {
+  Slots* slots = slots_.load(std::memory_order_relaxed);
+  if (slots == nullptr) return;
+  for (size_t i = 0; i <= slots->mask; ++i) {
+    if (const VerifiableKey* k = slots->at[i].load(std::memory_order_relaxed)) k->Release();
+  }
+  delete slots;
+}
+
 const VerifiableKey* KeyCache::Table::Find(const KeyHash& hash) const {
-  if (slots_.empty()) return nullptr;
-  const size_t mask = slots_.size() - 1;
-  for (size_t i = Home(hash, mask);; i = (i + 1) & mask) {
-    const VerifiableKey* k = slots_[i];
+  const Slots* slots = slots_.load(std::memory_order_acquire);
+  if (slots == nullptr) return nullptr;
+  const size_t mask = slots->mask;
+  // At most one lap: a reader racing the writers' shifts never loops.
+  size_t i = Home(hash, mask);
+  for (size_t step = 0; step <= mask; ++step, i = (i + 1) & mask) {
+    const VerifiableKey* k = slots->at[i].load(std::memory_order_acquire);
     if (k == nullptr) return nullptr;
     if (KeyHashEq{}(k->hash(), hash)) return k;
   }
+  return nullptr;
 }
 
 void KeyCache::Table::Insert(KeyRef key) {
-  if ((size_ + 1) * 4 > slots_.size() * 3) Grow();
-  const size_t mask = slots_.size() - 1;
+  Slots* slots = slots_.load(std::memory_order_relaxed);
+  if (slots == nullptr || (size_ + 1) * 4 > (slots->mask + 1) * 3) {
+    Grow();
+    slots = slots_.load(std::memory_order_relaxed);
+  }
+  const size_t mask = slots->mask;
   size_t i = Home(key->hash(), mask);
-  while (slots_[i] != nullptr) i = (i + 1) & mask;
+  while (slots->at[i].load(std::memory_order_relaxed) != nullptr) i = (i + 1) & mask;
   key->AddRef();  // the slot's own reference, released by EraseAt or Clear
-  slots_[i] = key.get();
+  slots->at[i].store(key.get(), std::memory_order_release);
   ++size_;
 }
 
 void KeyCache::Table::Grow() {
-  std::vector<const VerifiableKey*> old(std::max<size_t>(slots_.size() * 2, 16), nullptr);
-  old.swap(slots_);
-  const size_t mask = slots_.size() - 1;
-  for (const VerifiableKey* k : old) {
-    if (k == nullptr) continue;
-    size_t i = Home(k->hash(), mask);
-    while (slots_[i] != nullptr) i = (i + 1) & mask;
-    slots_[i] = k;  // the reference moves with the pointer
+  Slots* old = slots_.load(std::memory_order_relaxed);
+  auto* grown = new Slots(old == nullptr ? 16 : (old->mask + 1) * 2);
+  if (old != nullptr) {
+    for (size_t j = 0; j <= old->mask; ++j) {
+      const VerifiableKey* k = old->at[j].load(std::memory_order_relaxed);
+      if (k == nullptr) continue;
+      size_t i = Home(k->hash(), grown->mask);
+      while (grown->at[i].load(std::memory_order_relaxed) != nullptr) i = (i + 1) & grown->mask;
+      grown->at[i].store(k, std::memory_order_relaxed);  // the reference moves with the pointer
+    }
   }
+  slots_.store(grown, std::memory_order_release);
+  // Readers may still probe the old array.
+  if (old != nullptr) EpochDomain::Get().RetireObject(old);
 }
 
 bool KeyCache::Table::Erase(const KeyHash& hash) {
-  if (slots_.empty()) return false;
-  const size_t mask = slots_.size() - 1;
+  Slots* slots = slots_.load(std::memory_order_relaxed);
+  if (slots == nullptr) return false;
+  const size_t mask = slots->mask;
   for (size_t i = Home(hash, mask);; i = (i + 1) & mask) {
-    const VerifiableKey* k = slots_[i];
+    const VerifiableKey* k = slots->at[i].load(std::memory_order_relaxed);
     if (k == nullptr) return false;
     if (KeyHashEq{}(k->hash(), hash)) {
       EraseAt(i);
@@ -50,42 +80,75 @@ bool KeyCache::Table::Erase(const KeyHash& hash) {
 }
 
 void KeyCache::Table::EvictOne(size_t cursor) {
-  const size_t mask = slots_.size() - 1;
+  Slots* slots = slots_.load(std::memory_order_relaxed);
+  const size_t mask = slots->mask;
   size_t i = cursor & mask;
-  while (slots_[i] == nullptr) i = (i + 1) & mask;
+  while (slots->at[i].load(std::memory_order_relaxed) == nullptr) i = (i + 1) & mask;
   EraseAt(i);
 }
 
 // Backward-shift deletion: the records after the hole that would be found
-// through it move up, so that no probe ever stops early at the hole.
+// through it move up, so that no probe ever stops early at the hole. A
+// reader between the two stores of a move sees the record twice; one that
+// passed the hole before the move sees it nowhere, and asks Resolve.
 void KeyCache::Table::EraseAt(size_t hole) {
-  slots_[hole]->Release();
-  slots_[hole] = nullptr;
+  Slots* slots = slots_.load(std::memory_order_relaxed);
+  auto& at = slots->at;
+  const VerifiableKey* gone = at[hole].load(std::memory_order_relaxed);
+  at[hole].store(nullptr, std::memory_order_release);
+  // Readers may still hold it: the reference goes once they are done.
+  EpochDomain::Get().Retire(const_cast<VerifiableKey*>(gone), &ReleaseRecord);
   --size_;
-  const size_t mask = slots_.size() - 1;
-  for (size_t j = (hole + 1) & mask; slots_[j] != nullptr; j = (j + 1) & mask) {
-    const size_t home = Home(slots_[j]->hash(), mask);
+  const size_t mask = slots->mask;
+  for (size_t j = (hole + 1) & mask;; j = (j + 1) & mask) {
+    const VerifiableKey* k = at[j].load(std::memory_order_relaxed);
+    if (k == nullptr) break;
+    const size_t home = Home(k->hash(), mask);
     // The record at j stays when its home lies cyclically in (hole, j].
     const bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
     if (stays) continue;
-    slots_[hole] = slots_[j];
-    slots_[j] = nullptr;
+    at[hole].store(k, std::memory_order_release);
+    at[j].store(nullptr, std::memory_order_release);
     hole = j;
   }
 }
 
 void KeyCache::Table::Clear() {
-  for (const VerifiableKey*& k : slots_) {
-    if (k != nullptr) k->Release();
-    k = nullptr;
+  Slots* slots = slots_.load(std::memory_order_relaxed);
+  if (slots == nullptr) return;
+  for (size_t i = 0; i <= slots->mask; ++i) {
+    const VerifiableKey* k = slots->at[i].load(std::memory_order_relaxed);
+    if (k == nullptr) continue;
+    slots->at[i].store(nullptr, std::memory_order_release);
+    EpochDomain::Get().Retire(const_cast<VerifiableKey*>(k), &ReleaseRecord);
   }
   size_ = 0;
+}
+
+void KeyCache::HitCounter::Add() {
+  // Cells are handed out to threads in turn, on each thread's first hit.
+  static std::atomic<size_t> next_cell{0};
+  thread_local const size_t cell = next_cell.fetch_add(1, std::memory_order_relaxed) % kCells;
+  cells_[cell].n.fetch_add(1, std::memory_order_relaxed);
+}
+
+uint64_t KeyCache::HitCounter::Sum() const {
+  uint64_t n = 0;
+  for (const Cell& c : cells_) n += c.n.load(std::memory_order_relaxed);
+  return n;
 }
 
 KeyCache::KeyCache(KeyResolver* backing, size_t capacity)
     : backing_(backing),
       per_shard_(std::max<size_t>(capacity / kShards, 1)),
       per_shard_negative_(std::max<size_t>(capacity / kShards / 4, 1)) {}
+
+// Reads the table without its shard's lock, as Table::Find allows.
+const VerifiableKey* KeyCache::Peek(const KeyHash& hash) NO_THREAD_SAFETY_ANALYSIS {
+  const VerifiableKey* k = shards_[ShardOf(hash)].keys.Find(hash);
+  if (k != nullptr) peek_hits_.Add();
+  return k;
+}
 
 Result<KeyRef> KeyCache::Resolve(const KeyHash& hash) {
   Shard& shard = shards_[ShardOf(hash)];
@@ -144,11 +207,13 @@ void KeyCache::Clear() {
     ++shard.epoch;
   }
   clears_.fetch_add(1, std::memory_order_relaxed);
+  EpochDomain::Get().Reclaim();
 }
 
 KeyCacheStats KeyCache::Stats() const {
   KeyCacheStats s;
   s.invalidations = clears_.load(std::memory_order_relaxed);
+  s.hits = peek_hits_.Sum();
   for (const auto& shard : shards_) {
     MutexLock lock(&shard.mu);
     s.hits += shard.hits;
@@ -174,6 +239,8 @@ Status ChangeFollower::Start() {
 }
 
 Status ChangeFollower::Poll() {
+  // Frees the records the cache dropped that no reader holds any more.
+  EpochDomain::Get().Reclaim();
   auto changes = store_->KeyChangesSince(last_seq_, kMaxBatch);
   if (!changes.ok()) return changes.status();
   if (changes->empty()) return Status::Ok();

@@ -2,14 +2,22 @@
 // hash to the immutable, compiled key record, with negative entries for
 // hashes no key has, a bounded size, and exact invalidation.
 //
-// Sharded (64 shards, each a mutex): two threads contend only when their
-// keys fall in one shard, and a hit costs one lock, one probe and one
-// reference-count increment. Each shard keeps its records in an
-// open-addressing table of pointers (linear probing, backward-shift
-// deletion, at most 3/4 full): 8 bytes a slot instead of a hash-map node,
-// since the record holds its own hash. Eviction is random (the first
-// record at a position that moves with each eviction), which needs no
-// bookkeeping on hits.
+// A hit takes no lock and writes nothing shared (Peek): the caller holds an
+// epoch guard (core/epoch.h), probes the table with atomic loads, and uses
+// the record without a reference count for as long as the guard lives.
+// Records and tables that writers drop are freed through the epoch domain,
+// once no guard can still see them. So threads that verify the same keys
+// share only cache lines that nobody writes.
+//
+// Writers (misses, invalidations, evictions) take their shard's mutex (64
+// shards). Each shard keeps its records in an open-addressing table of
+// pointers (linear probing, backward-shift deletion, at most 3/4 full): 8
+// bytes a slot instead of a hash-map node, since the record holds its own
+// hash. A lock-free probe that races a writer's shift may miss a record
+// that is there; Peek then says so and the caller asks Resolve, which
+// looks again under the lock. Eviction is random (the first record at a
+// position that moves with each eviction), which needs no bookkeeping on
+// hits.
 //
 // Invalidation is exact and race-free: each shard has an epoch, bumped by
 // every invalidation; a miss notes the epoch before it reads storage and
@@ -27,6 +35,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/epoch.h"
 #include "core/key_service.h"
 #include "core/key_store.h"
 #include "core/mutex.h"
@@ -50,6 +59,10 @@ class KeyCache final : public KeyResolver, public KeyChangeObserver {
   KeyCache(KeyResolver* backing, size_t capacity);
 
   Result<KeyRef> Resolve(const KeyHash& hash) override;
+  // The cached record for hash, or null (not cached, or a probe that raced
+  // a writer): lock-free, for a caller inside an EpochGuard, and valid
+  // until that guard ends.
+  const VerifiableKey* Peek(const KeyHash& hash) override;
 
   // Drops what the cache holds for hash, positive or negative.
   void Invalidate(const KeyHash& hash);
@@ -63,12 +76,17 @@ class KeyCache final : public KeyResolver, public KeyChangeObserver {
  private:
   static constexpr size_t kShards = 64;
   // Records by hash: each slot holds one counted reference, or null.
+  // Find may run concurrently with the writers (inside an EpochGuard);
+  // writers are serialised by the shard's mutex. What a writer drops (a
+  // record's reference, an outgrown slot array) is retired to the epoch
+  // domain, not freed.
   class Table {
    public:
     Table() = default;
     Table(const Table&) = delete;
     Table& operator=(const Table&) = delete;
-    ~Table() { Clear(); }
+    // No reader may be left: records are released and slots freed at once.
+    ~Table();
     const VerifiableKey* Find(const KeyHash& hash) const;
     // Adds a reference to key (whose hash is not in the table).
     void Insert(KeyRef key);
@@ -79,11 +97,30 @@ class KeyCache final : public KeyResolver, public KeyChangeObserver {
     size_t size() const { return size_; }
 
    private:
+    struct Slots {
+      explicit Slots(size_t n) : mask(n - 1), at(new std::atomic<const VerifiableKey*>[n]()) {}
+      size_t mask;  // size - 1, a power of two
+      std::unique_ptr<std::atomic<const VerifiableKey*>[]> at;
+    };
     static size_t Home(const KeyHash& h, size_t mask) { return KeyHashHasher{}(h)&mask; }
     void EraseAt(size_t i);
     void Grow();
-    std::vector<const VerifiableKey*> slots_;  // a power of two in size, or empty
+    std::atomic<Slots*> slots_{nullptr};  // null until the first insert
     size_t size_ = 0;
+  };
+  // Counts hits made without the lock: a cell per thread (up to kCells
+  // threads apart), so that no two serving threads write one line.
+  class HitCounter {
+   public:
+    void Add();
+    uint64_t Sum() const;
+
+   private:
+    static constexpr size_t kCells = 16;
+    struct alignas(64) Cell {
+      std::atomic<uint64_t> n{0};
+    };
+    std::array<Cell, kCells> cells_;
   };
   // Its own cache line: shards are locked by different threads.
   struct alignas(64) Shard {
@@ -105,6 +142,7 @@ class KeyCache final : public KeyResolver, public KeyChangeObserver {
   size_t per_shard_;
   size_t per_shard_negative_;
   std::array<Shard, kShards> shards_;
+  HitCounter peek_hits_;
   std::atomic<uint64_t> clears_{0};
 };
 

@@ -194,6 +194,105 @@ TEST(KeyCacheTest, ConcurrentReadersEvictionsAndInvalidationsAgree) {
   EXPECT_LE(cache.Stats().entries, 64u * 4);
 }
 
+// The lock-free path (Peek under an epoch guard, as Verify reads) racing
+// inserts, growth, shifts, evictions and invalidations (run under TSan and
+// ASan): a hit is always the record asked for and still alive, a probe
+// that races a shift may miss but never answers another key.
+TEST(KeyCacheTest, LockFreeHitsRaceEveryWriterAndAnswerOnlyTheRecordAskedFor) {
+  CountingResolver backing;
+  constexpr int kKeys = 3000;
+  std::vector<KeyHash> hashes;
+  for (int i = 0; i < kKeys; ++i) {
+    hashes.push_back(Sha256("p" + std::to_string(i)));
+    backing.keys[hashes.back()] = MakeRecord("p" + std::to_string(i));
+  }
+  KeyCache cache(&backing, 64 * 16);
+  std::atomic<bool> stop{false};
+  std::atomic<int> wrong{0};
+  std::atomic<uint64_t> peeked{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&, t] {
+      uint64_t x = 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(t + 7);
+      for (int n = 0; n < 40000; ++n) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        const size_t i = x % kKeys;
+        const std::string want = "key_p" + std::to_string(i);
+        EpochGuard guard = EpochDomain::Get().Enter();
+        if (const VerifiableKey* k = cache.Peek(hashes[i])) {
+          peeked.fetch_add(1, std::memory_order_relaxed);
+          if (k->id() != want || !KeyHashEq{}(k->hash(), hashes[i])) wrong++;
+          continue;
+        }
+        auto r = cache.Resolve(hashes[i]);  // fills the cache: inserts, growth, evictions
+        if (!r.ok() || !*r || (*r)->id() != want) wrong++;
+      }
+    });
+  }
+  std::thread invalidator([&] {
+    size_t i = 0;
+    while (!stop.load()) {
+      cache.Invalidate(hashes[(i * 7919) % kKeys]);
+      if (++i % 5000 == 0) cache.Clear();  // every shard emptied under the readers
+    }
+  });
+  for (auto& t : readers) t.join();
+  stop = true;
+  invalidator.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_GT(peeked.load(), 0u) << "no lookup was answered lock-free";
+  EXPECT_GE(cache.Stats().hits, peeked.load());
+  EXPECT_LE(cache.Stats().entries, 64u * 16);
+}
+
+// Revocation stays exact on the lock-free path: once Invalidate has
+// returned, no lookup begun after it answers the record it dropped.
+TEST(KeyCacheTest, NoLookupBegunAfterAnInvalidationAnswersTheRecordItDropped) {
+  // The stored record's generation moves on before each invalidation.
+  class Generations : public KeyResolver {
+   public:
+    Result<KeyRef> Resolve(const KeyHash& hash) override {
+      ApiKey k;
+      k.id = std::to_string(generation.load());
+      k.hash = hash;
+      return VerifiableKey::Compile(k);
+    }
+    std::atomic<int> generation{0};
+  } backing;
+  const KeyHash hash = Sha256("revoked-and-revoked-again");
+  KeyCache cache(&backing, 1000);
+  std::atomic<int> published{0};
+  std::atomic<bool> stop{false};
+  std::atomic<int> stale{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 2; ++t) {
+    readers.emplace_back([&] {
+      while (!stop.load(std::memory_order_relaxed)) {
+        const int floor = published.load(std::memory_order_acquire);
+        EpochGuard guard = EpochDomain::Get().Enter();
+        int seen;
+        if (const VerifiableKey* k = cache.Peek(hash)) {
+          seen = std::stoi(std::string(k->id()));
+        } else {
+          auto r = cache.Resolve(hash);
+          seen = std::stoi(std::string((*r)->id()));
+        }
+        if (seen < floor) stale++;
+      }
+    });
+  }
+  for (int g = 1; g <= 20000; ++g) {
+    backing.generation.store(g);
+    cache.Invalidate(hash);
+    published.store(g, std::memory_order_release);
+  }
+  stop = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(stale.load(), 0);
+}
+
 // The whole stack on a real database: KeyService revokes, the cache hears it.
 class KeyCacheStoreTest : public ::testing::Test {
  protected:
@@ -238,6 +337,33 @@ class KeyCacheStoreTest : public ::testing::Test {
   KeyFormat format_;
   Actor actor_{"rk_test", ""};
 };
+
+// A result borrows its record from the cache; the cache dropping it (a
+// revocation, a clear) and reclaiming does not free it under the result
+// (ASan would see the use after free).
+TEST_F(KeyCacheStoreTest, AResultKeepsItsBorrowedRecordAfterTheCacheDropsIt) {
+  Node node = OpenNode();
+  auto ws = node.service->CreateWorkspace("Acme", std::nullopt, actor_);
+  ASSERT_TRUE(ws.ok());
+  NewKeyParams p;
+  p.workspace_id = ws->id;
+  p.environment = "live";
+  p.name = "held";
+  const CreatedKey key = std::move(node.service->CreateKey(p, actor_)).value();
+  ASSERT_EQ(Verify(node, key.secret), Code::kValid);  // now cached
+  VerifyRequest req;
+  req.key = key.secret;
+  const VerifyResult held = node.verifier->Verify(req);
+  ASSERT_TRUE(held.valid());
+  ASSERT_TRUE(node.service->RevokeKey(key.record.id, "", actor_).ok());
+  node.cache->Clear();
+  for (int i = 0; i < 3; ++i) EpochDomain::Get().Reclaim();
+  EXPECT_EQ(held.key->id(), key.record.id);
+  EXPECT_EQ(held.key->name(), "held");
+  EXPECT_EQ(Verify(node, key.secret), Code::kRevoked);
+  const KeyRef kept = held.key.Ref();  // a reference that outlives the result
+  EXPECT_EQ(kept->id(), key.record.id);
+}
 
 TEST_F(KeyCacheStoreTest, NoValidAnswerAfterRevokeReturnsUnderLoad) {
   Node node = OpenNode();

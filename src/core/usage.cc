@@ -44,16 +44,16 @@ UsageRecorder::Buffer& UsageRecorder::ThreadBuffer() {
   return *b;
 }
 
-void UsageRecorder::Record(const KeyRef& key, Code code, Timestamp now, int64_t credits) {
-  if (!key) return;
-  const Slot slot{key.get(), now / kMillisPerMinute, code};
+void UsageRecorder::Record(const VerifiableKey* key, Code code, Timestamp now, int64_t credits) {
+  if (key == nullptr) return;
+  const Slot slot{key, now / kMillisPerMinute, code};
   Buffer& buffer = ThreadBuffer();
   MutexLock lock(&buffer.mu);
   Counter& c = buffer.counters[slot];
-  if (!c.key) c.key = key;
+  if (!c.key) c.key = KeyRef(key);
   ++c.count;
   c.credits += credits;
-  if (code == Code::kValid && key->NoteUse(now)) buffer.used.push_back(key);
+  if (code == Code::kValid && key->NoteUse(now)) buffer.used.emplace_back(key);
 }
 
 UsageBatch UsageRecorder::Drain(Timestamp now) {

@@ -61,7 +61,11 @@ class UsageRecorder {
   static constexpr size_t kLastUsesPerDrain = 2'000;
 
   // credits: what the verification spent (0 unless valid).
-  void Record(const KeyRef& key, Code code, Timestamp now, int64_t credits = 0);
+  // key: alive for the call (a reference is taken when it is kept).
+  void Record(const VerifiableKey* key, Code code, Timestamp now, int64_t credits = 0);
+  void Record(const KeyRef& key, Code code, Timestamp now, int64_t credits = 0) {
+    Record(key.get(), code, now, credits);
+  }
   // Everything recorded since the last drain, rows merged per key id, with
   // the keys' last uses when they are due: few of them waiting, or the next
   // chunk of a collection (made kLastUsesEvery or more after the last one,

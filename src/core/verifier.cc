@@ -181,7 +181,7 @@ VerifyResult Verifier::Verify(const VerifyRequest& req) const {
   VerifyResult result = Evaluate(req, now, options_.clock->Monotonic());
   // Every answer about a known key counts, per code; only kValid is billable.
   if (options_.usage != nullptr && !req.management && result.key) {
-    options_.usage->Record(result.key, result.code, now, result.valid() ? result.cost : 0);
+    options_.usage->Record(result.key.get(), result.code, now, result.valid() ? result.cost : 0);
   }
   return result;
 }
@@ -259,17 +259,25 @@ VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now,
     result.code = Code::kMalformed;
     return result;
   }
-  auto resolved = options_.resolver->Resolve(Sha256(req.key));
-  if (!resolved.ok()) {
-    result.code = Code::kUnavailable;
-    return result;
+  const KeyHash hash = Sha256(req.key);
+  // A cache hit is borrowed: no lock, no reference count.
+  EpochGuard guard = EpochDomain::Get().Enter();
+  if (const VerifiableKey* cached = options_.resolver->Peek(hash)) {
+    result.key = KeyLease(std::move(guard), cached);
+  } else {
+    guard = EpochGuard();
+    auto resolved = options_.resolver->Resolve(hash);
+    if (!resolved.ok()) {
+      result.code = Code::kUnavailable;
+      return result;
+    }
+    if (*resolved == nullptr) {
+      record_failure();
+      result.code = Code::kInvalid;
+      return result;
+    }
+    result.key = KeyLease(std::move(*resolved));
   }
-  if (*resolved == nullptr) {
-    record_failure();
-    result.code = Code::kInvalid;
-    return result;
-  }
-  result.key = std::move(*resolved);
   const VerifiableKey& key = *result.key;
 
   if (key.revoked()) {

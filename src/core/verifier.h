@@ -4,7 +4,8 @@
 // Only a valid answer spends credits.
 // Thread-safe: Verify may be called from any number of threads at once;
 // keys are immutable reference-counted records, rate limiters are
-// thread-safe.
+// thread-safe. A VerifyResult is used and dropped on the thread that
+// verified (it may hold an epoch guard, core/epoch.h).
 #ifndef KEYWARD_CORE_VERIFIER_H_
 #define KEYWARD_CORE_VERIFIER_H_
 
@@ -15,12 +16,14 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/cidr.h"
 #include "core/clock.h"
 #include "core/code.h"
 #include "core/credits.h"
+#include "core/epoch.h"
 #include "core/endpoint_pattern.h"
 #include "core/key_format.h"
 #include "core/model.h"
@@ -152,6 +155,53 @@ class KeyResolver {
   virtual ~KeyResolver() = default;
   // nullptr when no key has this hash; a Status when storage failed.
   virtual Result<KeyRef> Resolve(const KeyHash& hash) = 0;
+  // The record for hash if this resolver has it at hand without a lock or
+  // a reference count (a cache hit), else null, and the caller asks
+  // Resolve. The caller holds an EpochGuard and uses the record only while
+  // it lasts.
+  virtual const VerifiableKey* Peek(const KeyHash& /*hash*/) { return nullptr; }
+};
+
+// How a VerifyResult holds its key record: borrowed from the cache under an
+// epoch guard (no reference count is touched, so threads verifying the same
+// key write nothing to it), or owned (a reference) when it came from
+// storage. Used like a pointer, on the thread that verified; Ref() gives a
+// reference to keep beyond it.
+class KeyLease {
+ public:
+  KeyLease() = default;
+  KeyLease(KeyRef owned) noexcept : owned_(std::move(owned)), key_(owned_.get()) {}  // NOLINT
+  KeyLease(EpochGuard guard, const VerifiableKey* borrowed) noexcept
+      : guard_(std::move(guard)), key_(borrowed) {}
+  KeyLease(KeyLease&& o) noexcept
+      : guard_(std::move(o.guard_)), owned_(std::move(o.owned_)), key_(std::exchange(o.key_, nullptr)) {}
+  KeyLease& operator=(KeyLease&& o) noexcept {
+    guard_ = std::move(o.guard_);
+    owned_ = std::move(o.owned_);
+    key_ = std::exchange(o.key_, nullptr);
+    return *this;
+  }
+  // A copy borrows under a guard of its own (the original's keeps the
+  // record alive meanwhile).
+  KeyLease(const KeyLease& o)
+      : guard_(o.guard_.active() ? EpochDomain::Get().Enter() : EpochGuard()),
+        owned_(o.owned_),
+        key_(o.key_) {}
+  KeyLease& operator=(const KeyLease& o) {
+    if (this != &o) *this = KeyLease(o);
+    return *this;
+  }
+
+  const VerifiableKey* get() const noexcept { return key_; }
+  const VerifiableKey& operator*() const noexcept { return *key_; }
+  const VerifiableKey* operator->() const noexcept { return key_; }
+  explicit operator bool() const noexcept { return key_ != nullptr; }
+  KeyRef Ref() const { return KeyRef(key_); }
+
+ private:
+  EpochGuard guard_;  // active while the record is borrowed
+  KeyRef owned_;
+  const VerifiableKey* key_ = nullptr;
 };
 
 struct VerifyRequest {
@@ -180,7 +230,7 @@ struct VerifyRequest {
 struct VerifyResult {
   Code code = Code::kInvalid;
   KeyParseError parse_error = KeyParseError::kNone;  // why kMalformed
-  KeyRef key;                                        // set whenever the key was found
+  KeyLease key;                                      // set whenever the key was found
   std::optional<RateLimitDecision> ratelimit;
   // The rate limit the key was held to, when one applies.
   std::optional<RateLimit> rate_limit;
