@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 namespace keyward {
 namespace {
 
@@ -74,6 +78,54 @@ TEST(RateLimiterTest, HoldsNoStateOnlyWhenNothingIsTracked) {
   rl.Prune(3'600'001);
   EXPECT_TRUE(rl.HoldsNoState());
   EXPECT_EQ(rl.TrackedKeys(), 0u);
+}
+
+TEST(RateLimiterTest, ManyKeysAndKeyZeroEachKeepTheirOwnBudget) {
+  MemoryRateLimiter rl;
+  const RateLimit limit{2, 60};
+  for (uint64_t k = 0; k < 5000; ++k) ASSERT_TRUE(rl.Take(k << 20, limit, 0).allowed) << k;
+  EXPECT_EQ(rl.TrackedKeys(), 5000u);
+  for (uint64_t k = 0; k < 5000; ++k) ASSERT_TRUE(rl.Take(k << 20, limit, 0).allowed) << k;
+  for (uint64_t k = 0; k < 5000; ++k) ASSERT_FALSE(rl.Take(k << 20, limit, 0).allowed) << k;
+  EXPECT_FALSE(rl.WouldAdmit(0, limit, 0));
+  EXPECT_TRUE(rl.WouldAdmit(1, limit, 0)) << "key 1 has taken nothing";
+}
+
+// Threads take from one key while its table is rebuilt under them, by
+// growth (new keys in the same shard) and by Prune (run under TSan): not
+// one Take is lost or counted twice, so exactly the limit is admitted.
+TEST(RateLimiterTest, RacingTakesAdmitExactlyTheLimitWhileTheTableIsRebuilt) {
+  MemoryRateLimiter rl;
+  const RateLimit limit{400'000, 3600};  // none refills during the test
+  const Timestamp t0 = 1'700'000'000'000;
+  const uint64_t key = 0x1234'5678'0000'0000ULL;
+  std::atomic<int> admitted{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> takers;
+  for (int t = 0; t < 3; ++t) {
+    takers.emplace_back([&] {
+      for (int i = 0; i < 200'000; ++i) {
+        if (rl.Take(key, limit, t0).allowed) admitted++;
+      }
+    });
+  }
+  // Keys in the same shard (the shard is picked by the high bits) that
+  // refill within a millisecond, so that Prune drops them again.
+  std::thread grower([&] {
+    uint64_t i = 1;
+    while (!stop.load()) rl.Take(key + (i++ % 20000), {1'000'000, 1}, t0);
+  });
+  std::thread pruner([&] {
+    while (!stop.load()) rl.Prune(t0 + 1);
+  });
+  for (auto& t : takers) t.join();
+  stop = true;
+  grower.join();
+  pruner.join();
+  EXPECT_EQ(admitted.load(), 400'000);
+  EXPECT_FALSE(rl.Take(key, limit, t0).allowed);
+  rl.Prune(t0 + 1);
+  EXPECT_EQ(rl.TrackedKeys(), 1u) << "only the key still limited is kept";
 }
 
 }  // namespace
