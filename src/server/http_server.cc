@@ -116,7 +116,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
   }
 
-  // Called on the strand when the server begins to stop.
+  // Called on the connection's loop when the server begins to stop.
   void OnServerStop() {
     if (idle_) Close();
   }
@@ -132,7 +132,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // quarter of the shortest timeout, 10 ms to 1 s) to compare, instead of a
   // timer armed, cancelled and completed around every read and write,
   // which showed in the profile of every request. A deadline is therefore
-  // enforced up to one tick late. All of it runs on the connection's strand.
+  // enforced up to one tick late. All of it runs on the connection's loop (one thread).
   void ExpiresAfter(std::chrono::steady_clock::duration d) {
     deadline_ = std::chrono::steady_clock::now() + d;
     if (!timer_armed_) ArmTimer();
@@ -460,14 +460,25 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::vector<char> drain_buf_;
   size_t drained_ = 0;
   std::chrono::steady_clock::time_point start_;
-  bool idle_ = false;  // waiting for the first byte of a request; on the strand
+  bool idle_ = false;  // waiting for the first byte of a request; on its loop
 };
+
+namespace {
+
+std::vector<std::unique_ptr<asio::io_context>> MakeLoops(int threads) {
+  std::vector<std::unique_ptr<asio::io_context>> loops;
+  // Each loop is run by one thread only: the hint spares asio some locking.
+  for (int i = 0; i < std::max(threads, 1); ++i) loops.push_back(std::make_unique<asio::io_context>(1));
+  return loops;
+}
+
+}  // namespace
 
 HttpServer::HttpServer(HttpServerOptions options, Api* api)
     : options_(std::move(options)),
       api_(api),
-      ioc_(options_.threads),
-      control_(asio::make_strand(ioc_)),
+      loops_(MakeLoops(options_.threads)),
+      control_(asio::make_strand(*loops_[0])),
       acceptor_(control_),
       stop_deadline_(control_) {}
 
@@ -491,12 +502,10 @@ Status HttpServer::Listen() {
 }
 
 void HttpServer::Accept() {
-  // With one serving thread the io_context is an implicit strand; a real one
-  // would only cost a queue and a lock per handler.
-  const asio::any_io_executor executor = options_.threads == 1
-                                             ? asio::any_io_executor(ioc_.get_executor())
-                                             : asio::any_io_executor(asio::make_strand(ioc_));
-  acceptor_.async_accept(executor, [this](beast::error_code ec, tcp::socket socket) {
+  // Connections go to the loops in turn; each loop is one thread, so a
+  // connection needs no strand.
+  asio::io_context& loop = *loops_[next_loop_++ % loops_.size()];
+  acceptor_.async_accept(loop.get_executor(), [this](beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
     if (!ec) std::make_shared<HttpSession>(std::move(socket), *this)->Start();
     if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
@@ -521,7 +530,9 @@ void HttpServer::Unregister(HttpSession* s) {
     sessions_.erase(s);
     last = sessions_.empty();
   }
-  if (last && stopping_.load() && !ioc_.stopped()) asio::post(control_, [this] { MaybeFinish(); });
+  if (last && stopping_.load() && !loops_[0]->stopped()) {
+    asio::post(control_, [this] { MaybeFinish(); });
+  }
 }
 
 void HttpServer::Stop() {
@@ -547,7 +558,7 @@ void HttpServer::Stop() {
     stop_deadline_.async_wait([this](beast::error_code wec) {
       if (!wec) {
         LogLine("warn", "stop deadline reached; closing connections still in flight").Emit();
-        ioc_.stop();
+        for (auto& loop : loops_) loop->stop();
       }
     });
     MaybeFinish();
@@ -560,11 +571,13 @@ void HttpServer::MaybeFinish() {
     MutexLock lock(&sessions_mu_);
     if (!sessions_.empty()) return;
   }
-  // Nothing left in flight: let the signal wait and the deadline go, so
-  // that the loop runs out of work and Run returns.
+  // Nothing left in flight: let the signal wait, the deadline and the
+  // loops' work guards go, so that every loop runs out of work and Run
+  // returns.
   boost::system::error_code ec;
   if (signals_) signals_->cancel(ec);
   stop_deadline_.cancel();
+  for (auto& w : work_) w.reset();
 }
 
 void HttpServer::Run() {
@@ -576,8 +589,11 @@ void HttpServer::Run() {
   });
   Accept();
   std::vector<std::thread> threads;
-  for (int i = 1; i < options_.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
-  ioc_.run();
+  for (auto& loop : loops_) work_.push_back(asio::make_work_guard(*loop));
+  for (size_t i = 1; i < loops_.size(); ++i) {
+    threads.emplace_back([this, i] { loops_[i]->run(); });
+  }
+  loops_[0]->run();
   for (auto& t : threads) t.join();
   signals_.reset();
 }

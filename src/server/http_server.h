@@ -9,6 +9,7 @@
 #define KEYWARD_SERVER_HTTP_SERVER_H_
 
 #include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -97,13 +98,20 @@ class HttpServer {
   Api* api_;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
-  // Declared before ioc_: sessions destroyed with the io_context's pending
+  // Declared before loops_: sessions destroyed with the io_context's pending
   // handlers still unregister themselves.
   Mutex sessions_mu_;
   std::unordered_set<HttpSession*> sessions_ GUARDED_BY(sessions_mu_);
-  boost::asio::io_context ioc_;
+  // One event loop per serving thread, as nginx runs one per worker: a
+  // connection lives on one loop, so serving threads share no scheduler
+  // queue, lock or reactor state per request. loops_[0] runs on the thread
+  // that calls Run.
+  std::vector<std::unique_ptr<boost::asio::io_context>> loops_;
+  // Keeps each loop running while it has no connection, until the stop.
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  size_t next_loop_ = 0;  // the loop the next connection goes to; on control_
   // The accept loop, the stop deadline, the signal wait and the stop itself
-  // run here, one at a time, whatever thread serves them.
+  // run here (on loops_[0]), one at a time.
   boost::asio::strand<boost::asio::io_context::executor_type> control_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer stop_deadline_;
