@@ -16,10 +16,15 @@ bool IsMappedV4(const IpAddress& ip) {
 std::string Format(const IpAddress& ip) {
   char buf[INET6_ADDRSTRLEN];
   if (IsMappedV4(ip)) {
-    inet_ntop(AF_INET, ip.bytes.data() + 12, buf, sizeof buf);
-  } else {
-    inet_ntop(AF_INET6, ip.bytes.data(), buf, sizeof buf);
+    // What inet_ntop writes, without its sprintf (once per request).
+    char* p = buf;
+    for (int i = 12; i < 16; ++i) {
+      if (i > 12) *p++ = '.';
+      p = std::to_chars(p, buf + sizeof buf, ip.bytes[static_cast<size_t>(i)]).ptr;
+    }
+    return std::string(buf, p);
   }
+  inet_ntop(AF_INET6, ip.bytes.data(), buf, sizeof buf);
   return buf;
 }
 

@@ -1,6 +1,11 @@
 #include "core/cidr.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include <array>
+#include <cstdint>
+#include <vector>
 
 namespace keyward {
 namespace {
@@ -74,6 +79,35 @@ TEST(CidrTest, EmbeddedNulIsNotAnAddress) {
   EXPECT_FALSE(CidrBlock::Parse("10.0.0.0\0/8"s).ok());
   EXPECT_FALSE(CidrBlock::Parse("10.0.0.0/8\0"s).ok());
   EXPECT_TRUE(ParseIpAddress("10.0.0.1").has_value());
+}
+
+}  // namespace
+}  // namespace keyward
+
+namespace keyward {
+namespace {
+
+// IPv4 is formatted without inet_ntop; the text must be what it writes.
+TEST(CidrTest, FormatsIpv4AsInetNtopDoes) {
+  uint32_t x = 2463534242u;
+  std::vector<std::array<uint8_t, 4>> samples = {{0, 0, 0, 0}, {255, 255, 255, 255}, {10, 0, 12, 1},
+                                                 {192, 168, 100, 9}, {1, 20, 199, 0}};
+  for (int i = 0; i < 2000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    samples.push_back({static_cast<uint8_t>(x), static_cast<uint8_t>(x >> 8),
+                       static_cast<uint8_t>(x >> 16), static_cast<uint8_t>(x >> 24)});
+  }
+  for (const auto& b : samples) {
+    char want[INET_ADDRSTRLEN];
+    ASSERT_NE(inet_ntop(AF_INET, b.data(), want, sizeof want), nullptr);
+    const auto ip = ParseIpAddress(want);
+    ASSERT_TRUE(ip.has_value()) << want;
+    EXPECT_EQ(FormatIpAddress(*ip), want);
+  }
+  EXPECT_EQ(FormatIpAddress(*ParseIpAddress("::ffff:10.1.2.3")), "10.1.2.3");
+  EXPECT_EQ(FormatIpAddress(*ParseIpAddress("2001:db8::1")), "2001:db8::1");
 }
 
 }  // namespace
