@@ -6,7 +6,10 @@
 # here) falls on both alike.
 #
 #   bench/compare_builds.sh OLD_KEYWARD NEW_KEYWARD
-#   ROUNDS=5 DURATION=8s CONNECTIONS=64 (defaults)
+#   ROUNDS=5 DURATION=8s CONNECTIONS=64 THREADS=1 (defaults)
+#
+# THREADS=2: each keyward with two serving threads and wrk -t2, all on
+# CPUs 0 and 1 (as bench/http_vs_nginx.sh's 2-thread mode).
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: bench/compare_builds.sh OLD_KEYWARD NEW_KEYWARD" >&2; exit 2; }
 OLD=$(realpath "$1")
@@ -17,24 +20,41 @@ source bench/lib.sh
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-8s}
 CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-1}
+case $THREADS in 1 | 2) ;; *) echo "bench: THREADS takes 1 or 2, not '$THREADS'" >&2; exit 2 ;; esac
 command -v wrk >/dev/null || { echo "bench: needs wrk: scripts/install-deps bench" >&2; exit 2; }
 
 KEYWARD_DATA=$BENCH_TMP/old keyward_with_one_key ',"scopes":["products:read"]'
 OLD_URL=$KW
 OLD_KEY=$KEY
+OLD_PID=$KEYWARD_PID
 KEYWARD_BIN=$NEW
 KEYWARD_DATA=$BENCH_TMP/new keyward_with_one_key ',"scopes":["products:read"]'
 NEW_URL=$KW
 NEW_KEY=$KEY
-
-echo "GET /v1/auth, wrk -t1 -c$CONNECTIONS -d$DURATION, each keyward on CPU 0 with one thread, wrk on CPU 1"
+NEW_PID=$KEYWARD_PID
+WRK_THREADS=1
+if [ "$THREADS" = 2 ]; then
+  # Both again with two threads on both CPUs, on the same data (same key).
+  export WRK_CPU=0,1
+  WRK_THREADS=2
+  stop_pid "$NEW_PID"
+  KEYWARD_BIN=$OLD
+  stop_pid "$OLD_PID"
+  port=$(free_port); start_keyward "$BENCH_TMP/old" "$port" 2 0,1; OLD_URL="http://127.0.0.1:$port"
+  KEYWARD_BIN=$NEW
+  port=$(free_port); start_keyward "$BENCH_TMP/new" "$port" 2 0,1; NEW_URL="http://127.0.0.1:$port"
+  echo "GET /v1/auth, wrk -t2 -c$CONNECTIONS -d$DURATION, each keyward with two threads, all on CPUs 0 and 1"
+else
+  echo "GET /v1/auth, wrk -t1 -c$CONNECTIONS -d$DURATION, each keyward on CPU 0 with one thread, wrk on CPU 1"
+fi
 printf '%-7s %-7s %12s %9s %9s %8s\n' round build req/s p50_ms p99_ms non2xx
 old_all=(); new_all=()
 for round in $(seq 1 "$ROUNDS"); do
   for which in old new; do
     url=$OLD_URL; key=$OLD_KEY
     [ $which = new ] && { url=$NEW_URL; key=$NEW_KEY; }
-    read -r rps p50 p99 bad < <(wrk_run -t1 -c"$CONNECTIONS" -d"$DURATION" --latency \
+    read -r rps p50 p99 bad < <(wrk_run -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
       -H "Authorization: Bearer $key" "$url/v1/auth" | tail -1)
     [ "$bad" = 0 ] || { echo "bench: $which answered $bad requests with an error" >&2; exit 1; }
     printf '%-7s %-7s %12s %9s %9s %8s\n' "$round" "$which" "$rps" "$p50" "$p99" "$bad"

@@ -14,16 +14,20 @@ bool IsMappedV4(const IpAddress& ip) {
 }
 
 std::string Format(const IpAddress& ip) {
-  char buf[INET6_ADDRSTRLEN];
   if (IsMappedV4(ip)) {
-    // What inet_ntop writes, without its sprintf (once per request).
-    char* p = buf;
-    for (int i = 12; i < 16; ++i) {
-      if (i > 12) *p++ = '.';
-      p = std::to_chars(p, buf + sizeof buf, ip.bytes[static_cast<size_t>(i)]).ptr;
+    // What inet_ntop writes, without its sprintf (once per request); at
+    // most 15 characters, so no allocation.
+    std::string out;
+    for (size_t i = 12; i < 16; ++i) {
+      if (i > 12) out += '.';
+      const unsigned v = ip.bytes[i];
+      if (v >= 100) out += static_cast<char>('0' + v / 100);
+      if (v >= 10) out += static_cast<char>('0' + v / 10 % 10);
+      out += static_cast<char>('0' + v % 10);
     }
-    return std::string(buf, p);
+    return out;
   }
+  char buf[INET6_ADDRSTRLEN];
   inet_ntop(AF_INET6, ip.bytes.data(), buf, sizeof buf);
   return buf;
 }
