@@ -90,8 +90,8 @@ namespace {
 // IPv4 is formatted without inet_ntop; the text must be what it writes.
 TEST(CidrTest, FormatsIpv4AsInetNtopDoes) {
   uint32_t x = 2463534242u;
-  std::vector<std::array<uint8_t, 4>> samples = {{0, 0, 0, 0}, {255, 255, 255, 255}, {10, 0, 12, 1},
-                                                 {192, 168, 100, 9}, {1, 20, 199, 0}};
+  std::vector<std::array<uint8_t, 4>> samples = {
+      {0, 0, 0, 0}, {255, 255, 255, 255}, {10, 0, 12, 1}, {192, 168, 100, 9}, {1, 20, 199, 0}};
   for (int i = 0; i < 2000; ++i) {
     x ^= x << 13;
     x ^= x >> 17;

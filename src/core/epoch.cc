@@ -31,8 +31,8 @@ EpochGuard::Slot* EpochDomain::ThreadSlot() {
   EpochGuard::Slot* head = slots_.load(std::memory_order_relaxed);
   do {
     s->next = head;
-  } while (!slots_.compare_exchange_weak(head, s, std::memory_order_release,
-                                         std::memory_order_relaxed));
+  } while (
+      !slots_.compare_exchange_weak(head, s, std::memory_order_release, std::memory_order_relaxed));
   holder.slot = s;
   return s;
 }

@@ -114,9 +114,9 @@ class EpochDomain {
 struct alignas(64) EpochGuard::Slot {
   // 0 outside a guard, else (epoch << 1) | 1.
   std::atomic<uint64_t> state{0};
-  uint32_t depth = 0;                // guards held; the owning thread's only
-  std::atomic<bool> in_use{false};   // owned by a live thread
-  Slot* next = nullptr;              // immutable once published
+  uint32_t depth = 0;               // guards held; the owning thread's only
+  std::atomic<bool> in_use{false};  // owned by a live thread
+  Slot* next = nullptr;             // immutable once published
 };
 
 }  // namespace keyward

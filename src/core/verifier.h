@@ -23,8 +23,8 @@
 #include "core/clock.h"
 #include "core/code.h"
 #include "core/credits.h"
-#include "core/epoch.h"
 #include "core/endpoint_pattern.h"
+#include "core/epoch.h"
 #include "core/key_format.h"
 #include "core/model.h"
 #include "core/policy.h"
@@ -174,7 +174,9 @@ class KeyLease {
   KeyLease(EpochGuard guard, const VerifiableKey* borrowed) noexcept
       : guard_(std::move(guard)), key_(borrowed) {}
   KeyLease(KeyLease&& o) noexcept
-      : guard_(std::move(o.guard_)), owned_(std::move(o.owned_)), key_(std::exchange(o.key_, nullptr)) {}
+      : guard_(std::move(o.guard_)),
+        owned_(std::move(o.owned_)),
+        key_(std::exchange(o.key_, nullptr)) {}
   KeyLease& operator=(KeyLease&& o) noexcept {
     guard_ = std::move(o.guard_);
     owned_ = std::move(o.owned_);

@@ -468,7 +468,8 @@ namespace {
 std::vector<std::unique_ptr<asio::io_context>> MakeLoops(int threads) {
   std::vector<std::unique_ptr<asio::io_context>> loops;
   // Each loop is run by one thread only: the hint spares asio some locking.
-  for (int i = 0; i < std::max(threads, 1); ++i) loops.push_back(std::make_unique<asio::io_context>(1));
+  for (int i = 0; i < std::max(threads, 1); ++i)
+    loops.push_back(std::make_unique<asio::io_context>(1));
   return loops;
 }
 
