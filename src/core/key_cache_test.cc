@@ -31,6 +31,14 @@ class CountingResolver : public KeyResolver {
   bool fail = false;
 };
 
+// xorshift64: a reproducible sequence of key indexes.
+uint64_t NextRandom(uint64_t& x) {
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return x;
+}
+
 ApiKey MakeRecord(const std::string& secret) {
   ApiKey k;
   k.id = "key_" + secret;
@@ -125,10 +133,7 @@ TEST(KeyCacheTest, EveryAnswerIsTheRightRecordThroughEvictionsAndInvalidations) 
   KeyCache cache(&backing, 64 * 8);  // 8 a shard: tables fill, shift and evict
   uint64_t x = 88172645463325252ull;
   for (int step = 0; step < 200000; ++step) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    const int i = static_cast<int>(x % kKeys);
+    const int i = static_cast<int>(NextRandom(x) % kKeys);
     if (step % 7 == 0) {
       cache.Invalidate(hashes[static_cast<size_t>(i)]);
       continue;
@@ -174,10 +179,7 @@ TEST(KeyCacheTest, ConcurrentReadersEvictionsAndInvalidationsAgree) {
     readers.emplace_back([&, t] {
       uint64_t x = 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(t + 1);
       for (int n = 0; n < 30000; ++n) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        const size_t i = x % kKeys;
+        const size_t i = NextRandom(x) % kKeys;
         auto r = cache.Resolve(hashes[i]);
         if (!r.ok() || !*r || (*r)->id() != "key_c" + std::to_string(i)) wrong++;
       }
@@ -215,10 +217,7 @@ TEST(KeyCacheTest, LockFreeHitsRaceEveryWriterAndAnswerOnlyTheRecordAskedFor) {
     readers.emplace_back([&, t] {
       uint64_t x = 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(t + 7);
       for (int n = 0; n < 40000; ++n) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        const size_t i = x % kKeys;
+        const size_t i = NextRandom(x) % kKeys;
         const std::string want = "key_p" + std::to_string(i);
         EpochGuard guard = EpochDomain::Get().Enter();
         if (const VerifiableKey* k = cache.Peek(hashes[i])) {
