@@ -83,9 +83,11 @@ TEST(EpochTest, ReadersNeverSeeWhatWritersRetireAndAllOfItIsFreed) {
   std::atomic<bool> stop{false};
   std::atomic<int> bad{0};
   std::atomic<uint64_t> reads{0};
+  std::atomic<int> started{0};
   std::vector<std::thread> readers;
   for (int t = 0; t < 3; ++t) {
     readers.emplace_back([&] {
+      started++;
       while (!stop.load(std::memory_order_relaxed)) {
         EpochGuard g = EpochDomain::Get().Enter();
         const Tracked* p = current.load(std::memory_order_acquire);
@@ -96,18 +98,23 @@ TEST(EpochTest, ReadersNeverSeeWhatWritersRetireAndAllOfItIsFreed) {
       }
     });
   }
+  while (started.load() < 3) std::this_thread::yield();
+  // At least kSwaps, and on until the readers have read a good deal
+  // meanwhile (on a loaded machine they may start late).
   constexpr int kSwaps = 20000;
-  for (int i = 2; i <= kSwaps + 1; ++i) {
-    Tracked* old = current.exchange(new Tracked(&freed, static_cast<uint64_t>(i)));
+  int swaps = 0;
+  while (swaps < kSwaps || reads.load(std::memory_order_relaxed) < 10000) {
+    Tracked* old = current.exchange(new Tracked(&freed, static_cast<uint64_t>(swaps + 2)));
     EpochDomain::Get().RetireObject(old);
+    ++swaps;
   }
   stop = true;
   for (auto& r : readers) r.join();
   EpochDomain::Get().RetireObject(current.load());
   Drain();
   EXPECT_EQ(bad.load(), 0);
-  EXPECT_GT(reads.load(), 0u);
-  EXPECT_EQ(freed.load(), kSwaps + 1);
+  EXPECT_GE(reads.load(), 10000u);
+  EXPECT_EQ(freed.load(), swaps + 1);
 }
 
 // A thread that ends gives its slot back; many short-lived threads do not

@@ -265,10 +265,14 @@ TEST(KeyCacheTest, NoLookupBegunAfterAnInvalidationAnswersTheRecordItDropped) {
   std::atomic<int> published{0};
   std::atomic<bool> stop{false};
   std::atomic<int> stale{0};
+  std::atomic<int> started{0};
+  std::atomic<uint64_t> lookups{0};
   std::vector<std::thread> readers;
   for (int t = 0; t < 2; ++t) {
     readers.emplace_back([&] {
+      started++;
       while (!stop.load(std::memory_order_relaxed)) {
+        lookups.fetch_add(1, std::memory_order_relaxed);
         const int floor = published.load(std::memory_order_acquire);
         EpochGuard guard = EpochDomain::Get().Enter();
         int seen;
@@ -282,7 +286,10 @@ TEST(KeyCacheTest, NoLookupBegunAfterAnInvalidationAnswersTheRecordItDropped) {
       }
     });
   }
-  for (int g = 1; g <= 20000; ++g) {
+  while (started.load() < 2) std::this_thread::yield();
+  // 20,000 generations at least, and on until the readers have looked a
+  // good deal meanwhile (on a loaded machine they may start late).
+  for (int g = 1; g <= 20000 || lookups.load(std::memory_order_relaxed) < 20000; ++g) {
     backing.generation.store(g);
     cache.Invalidate(hash);
     published.store(g, std::memory_order_release);
@@ -290,6 +297,7 @@ TEST(KeyCacheTest, NoLookupBegunAfterAnInvalidationAnswersTheRecordItDropped) {
   stop = true;
   for (auto& t : readers) t.join();
   EXPECT_EQ(stale.load(), 0);
+  EXPECT_GE(lookups.load(), 20000u);
 }
 
 // The whole stack on a real database: KeyService revokes, the cache hears it.
