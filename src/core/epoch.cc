@@ -66,26 +66,22 @@ void EpochDomain::TryAdvance() {
 }
 
 void EpochDomain::TakeDue(uint64_t now, std::vector<Retired>* due) {
-  size_t kept = 0;
-  for (Retired& r : retired_) {
-    if (r.epoch + 2 <= now) {
-      due->push_back(r);
-    } else {
-      retired_[kept++] = r;
-    }
+  // Oldest first (epochs are read under the lock, so they never decrease
+  // along the queue): a reclaim costs what it frees, however much waits.
+  while (!retired_.empty() && retired_.front().epoch + 2 <= now) {
+    due->push_back(retired_.front());
+    retired_.pop_front();
   }
-  retired_.resize(kept);
 }
 
 void EpochDomain::Retire(void* object, void (*deleter)(void*)) {
   // After the caller's unlink: a reader that could have seen object
-  // announced an epoch no later than this one.
+  // announced an epoch no later than the one read below.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  const uint64_t e = epoch_.load(std::memory_order_seq_cst);
   bool reclaim;
   {
     MutexLock lock(&retired_mu_);
-    retired_.push_back(Retired{object, deleter, e});
+    retired_.push_back(Retired{object, deleter, epoch_.load(std::memory_order_seq_cst)});
     reclaim = ++since_reclaim_ >= kReclaimEvery;
     if (reclaim) since_reclaim_ = 0;
   }

@@ -23,6 +23,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <vector>
 
 #include "core/mutex.h"
@@ -105,7 +106,7 @@ class EpochDomain {
   std::atomic<uint64_t> epoch_{1};
   std::atomic<EpochGuard::Slot*> slots_{nullptr};  // every thread's, a list never shrunk
   mutable Mutex retired_mu_;
-  std::vector<Retired> retired_ GUARDED_BY(retired_mu_);
+  std::deque<Retired> retired_ GUARDED_BY(retired_mu_);  // in retirement order
   size_t since_reclaim_ GUARDED_BY(retired_mu_) = 0;
 };
 
