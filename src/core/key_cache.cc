@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/thread_stripe.h"
+
 namespace keyward {
 
 namespace {
@@ -10,6 +12,12 @@ namespace {
 void ReleaseRecord(void* record) { static_cast<const VerifiableKey*>(record)->Release(); }
 
 }  // namespace
+
+std::atomic<const VerifiableKey*>& KeyCache::Table::FreeSlot(Slots& slots, const KeyHash& hash) {
+  size_t i = Home(hash, slots.mask);
+  while (slots.at[i].load(std::memory_order_relaxed) != nullptr) i = (i + 1) & slots.mask;
+  return slots.at[i];
+}
 
 KeyCache::Table::~Table() {
   Slots* slots = slots_.load(std::memory_order_relaxed);
@@ -40,11 +48,8 @@ void KeyCache::Table::Insert(KeyRef key) {
     Grow();
     slots = slots_.load(std::memory_order_relaxed);
   }
-  const size_t mask = slots->mask;
-  size_t i = Home(key->hash(), mask);
-  while (slots->at[i].load(std::memory_order_relaxed) != nullptr) i = (i + 1) & mask;
   key->AddRef();  // the slot's own reference, released by EraseAt or Clear
-  slots->at[i].store(key.get(), std::memory_order_release);
+  FreeSlot(*slots, key->hash()).store(key.get(), std::memory_order_release);
   ++size_;
 }
 
@@ -55,9 +60,8 @@ void KeyCache::Table::Grow() {
     for (size_t j = 0; j <= old->mask; ++j) {
       const VerifiableKey* k = old->at[j].load(std::memory_order_relaxed);
       if (k == nullptr) continue;
-      size_t i = Home(k->hash(), grown->mask);
-      while (grown->at[i].load(std::memory_order_relaxed) != nullptr) i = (i + 1) & grown->mask;
-      grown->at[i].store(k, std::memory_order_relaxed);  // the reference moves with the pointer
+      // The reference moves with the pointer.
+      FreeSlot(*grown, k->hash()).store(k, std::memory_order_relaxed);
     }
   }
   slots_.store(grown, std::memory_order_release);
@@ -126,10 +130,7 @@ void KeyCache::Table::Clear() {
 }
 
 void KeyCache::HitCounter::Add() {
-  // Cells are handed out to threads in turn, on each thread's first hit.
-  static std::atomic<size_t> next_cell{0};
-  thread_local const size_t cell = next_cell.fetch_add(1, std::memory_order_relaxed) % kCells;
-  cells_[cell].n.fetch_add(1, std::memory_order_relaxed);
+  cells_[ThreadStripe() % kCells].n.fetch_add(1, std::memory_order_relaxed);
 }
 
 uint64_t KeyCache::HitCounter::Sum() const {

@@ -103,6 +103,8 @@ class KeyCache final : public KeyResolver, public KeyChangeObserver {
       std::unique_ptr<std::atomic<const VerifiableKey*>[]> at;
     };
     static size_t Home(const KeyHash& h, size_t mask) { return KeyHashHasher{}(h)&mask; }
+    // The first empty slot from hash's home on (a writer's; never full).
+    static std::atomic<const VerifiableKey*>& FreeSlot(Slots& slots, const KeyHash& hash);
     void EraseAt(size_t i);
     void Grow();
     std::atomic<Slots*> slots_{nullptr};  // null until the first insert

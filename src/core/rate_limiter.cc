@@ -61,6 +61,12 @@ MemoryRateLimiter::Cell* MemoryRateLimiter::Find(Cells* cells, uint64_t key) {
   return nullptr;
 }
 
+MemoryRateLimiter::Cell& MemoryRateLimiter::FreeCell(Cells& cells, uint64_t key) {
+  size_t i = key & cells.mask;
+  while (cells.at[i].key.load(std::memory_order_relaxed) != 0) i = (i + 1) & cells.mask;
+  return cells.at[i];
+}
+
 bool MemoryRateLimiter::WouldAdmit(uint64_t key_id, const RateLimit& limit,
                                    Timestamp now_ms) const {
   if (limit.limit <= 0 || limit.period_seconds <= 0) return false;
@@ -121,9 +127,7 @@ RateLimitDecision MemoryRateLimiter::Take(uint64_t key_id, const RateLimit& limi
       Rebuild(shard, gcra.now, 1);
       cells = shard.cells.load(std::memory_order_relaxed);
     }
-    size_t i = key & cells->mask;
-    while (cells->at[i].key.load(std::memory_order_relaxed) != 0) i = (i + 1) & cells->mask;
-    c = &cells->at[i];
+    c = &FreeCell(*cells, key);
     c->key.store(key, std::memory_order_release);  // its time is 0: no state yet
     ++shard.used;
     tracked_.fetch_add(1, std::memory_order_release);
@@ -149,10 +153,9 @@ void MemoryRateLimiter::Rebuild(Shard& shard, int64_t now_us, size_t room) {
   while (n < (kept.size() + room) * 2) n *= 2;
   auto* cells = new Cells(n);
   for (const auto& [key, t] : kept) {
-    size_t i = key & cells->mask;
-    while (cells->at[i].key.load(std::memory_order_relaxed) != 0) i = (i + 1) & cells->mask;
-    cells->at[i].tat.store(t, std::memory_order_relaxed);
-    cells->at[i].key.store(key, std::memory_order_relaxed);
+    Cell& c = FreeCell(*cells, key);
+    c.tat.store(t, std::memory_order_relaxed);
+    c.key.store(key, std::memory_order_relaxed);
   }
   shard.cells.store(cells, std::memory_order_release);
   tracked_.fetch_sub(shard.used - kept.size(), std::memory_order_release);

@@ -113,6 +113,8 @@ class MemoryRateLimiter final : public RateLimiter {
   Shard& ShardFor(uint64_t key) { return shards_[(key >> 40) % kShards]; }
   const Shard& ShardFor(uint64_t key) const { return shards_[(key >> 40) % kShards]; }
   static Cell* Find(Cells* cells, uint64_t key);
+  // The first free cell from key's home on (a writer's; never full).
+  static Cell& FreeCell(Cells& cells, uint64_t key);
   // Replaces shard's table by one that holds the keys whose time is past
   // now_us, with room for at least `room` more; marks every old cell moved.
   void Rebuild(Shard& shard, int64_t now_us, size_t room) REQUIRES(shard.mu);

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "core/thread_stripe.h"
+
 namespace keyward {
 
 Metrics::Metrics(std::vector<std::string> route_names) : route_names_(std::move(route_names)) {
@@ -21,11 +23,7 @@ uint64_t Sum(F counter) {
 
 }  // namespace
 
-size_t Metrics::Stripe() {
-  static std::atomic<size_t> next{0};
-  thread_local const size_t mine = next.fetch_add(1, std::memory_order_relaxed) % kStripes;
-  return mine;
-}
+size_t Metrics::Stripe() { return ThreadStripe() % kStripes; }
 
 void Metrics::RecordRequest(size_t route, int status, double seconds) {
   if (route >= route_names_.size()) route = unmatched_route();
