@@ -46,6 +46,17 @@ ApiKey MakeRecord(const std::string& secret) {
   return k;
 }
 
+// n keys in backing, secrets prefix + 0 .. n-1 (ids "key_" + secret); their
+// hashes in that order.
+std::vector<KeyHash> AddKeys(CountingResolver& backing, const std::string& prefix, int n) {
+  std::vector<KeyHash> hashes;
+  for (int i = 0; i < n; ++i) {
+    hashes.push_back(Sha256(prefix + std::to_string(i)));
+    backing.keys[hashes.back()] = MakeRecord(prefix + std::to_string(i));
+  }
+  return hashes;
+}
+
 TEST(KeyCacheTest, CachesHitsAndUnknownHashes) {
   CountingResolver backing;
   backing.keys[Sha256("a")] = MakeRecord("a");
@@ -125,11 +136,7 @@ TEST(KeyCacheTest, SizeIsBounded) {
 TEST(KeyCacheTest, EveryAnswerIsTheRightRecordThroughEvictionsAndInvalidations) {
   CountingResolver backing;
   constexpr int kKeys = 3000;
-  std::vector<KeyHash> hashes;
-  for (int i = 0; i < kKeys; ++i) {
-    hashes.push_back(Sha256(std::to_string(i)));
-    backing.keys[hashes.back()] = MakeRecord(std::to_string(i));
-  }
+  const std::vector<KeyHash> hashes = AddKeys(backing, "", kKeys);
   KeyCache cache(&backing, 64 * 8);  // 8 a shard: tables fill, shift and evict
   uint64_t x = 88172645463325252ull;
   for (int step = 0; step < 200000; ++step) {
@@ -166,11 +173,7 @@ TEST(KeyCacheTest, EveryAnswerIsTheRightRecordThroughEvictionsAndInvalidations) 
 TEST(KeyCacheTest, ConcurrentReadersEvictionsAndInvalidationsAgree) {
   CountingResolver backing;
   constexpr int kKeys = 2000;
-  std::vector<KeyHash> hashes;
-  for (int i = 0; i < kKeys; ++i) {
-    hashes.push_back(Sha256("c" + std::to_string(i)));
-    backing.keys[hashes.back()] = MakeRecord("c" + std::to_string(i));
-  }
+  const std::vector<KeyHash> hashes = AddKeys(backing, "c", kKeys);
   KeyCache cache(&backing, 64 * 4);
   std::atomic<bool> stop{false};
   std::atomic<int> wrong{0};
@@ -203,11 +206,7 @@ TEST(KeyCacheTest, ConcurrentReadersEvictionsAndInvalidationsAgree) {
 TEST(KeyCacheTest, LockFreeHitsRaceEveryWriterAndAnswerOnlyTheRecordAskedFor) {
   CountingResolver backing;
   constexpr int kKeys = 3000;
-  std::vector<KeyHash> hashes;
-  for (int i = 0; i < kKeys; ++i) {
-    hashes.push_back(Sha256("p" + std::to_string(i)));
-    backing.keys[hashes.back()] = MakeRecord("p" + std::to_string(i));
-  }
+  const std::vector<KeyHash> hashes = AddKeys(backing, "p", kKeys);
   KeyCache cache(&backing, 64 * 16);
   std::atomic<bool> stop{false};
   std::atomic<int> wrong{0};
