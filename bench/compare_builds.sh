@@ -38,12 +38,12 @@ if [ "$THREADS" = 2 ]; then
   # Both again with two threads on both CPUs, on the same data (same key).
   export WRK_CPU=0,1
   WRK_THREADS=2
-  stop_pid "$NEW_PID"
-  KEYWARD_BIN=$OLD
-  stop_pid "$OLD_PID"
-  port=$(free_port); start_keyward "$BENCH_TMP/old" "$port" 2 0,1; OLD_URL="http://127.0.0.1:$port"
-  KEYWARD_BIN=$NEW
-  port=$(free_port); start_keyward "$BENCH_TMP/new" "$port" 2 0,1; NEW_URL="http://127.0.0.1:$port"
+  KEYWARD_BIN=$OLD KEYWARD_DATA=$BENCH_TMP/old KEYWARD_PID=$OLD_PID
+  restart_keyward 2 0,1
+  OLD_URL=$KW
+  KEYWARD_BIN=$NEW KEYWARD_DATA=$BENCH_TMP/new KEYWARD_PID=$NEW_PID
+  restart_keyward 2 0,1
+  NEW_URL=$KW
   echo "GET /v1/auth, wrk -t2 -c$CONNECTIONS -d$DURATION, each keyward with two threads, all on CPUs 0 and 1"
 else
   echo "GET /v1/auth, wrk -t1 -c$CONNECTIONS -d$DURATION, each keyward on CPU 0 with one thread, wrk on CPU 1"

@@ -84,14 +84,15 @@ keyward_with_one_key() {
 }
 
 # restart_keyward THREADS CPUS: stops the keyward that keyward_with_one_key
-# started and starts it again on the same data directory (same key) with
-# THREADS serving threads, pinned to CPUS (taskset's list, "0" or "0,1"), on
-# a new free port. Only one process has the data directory at a time. Sets
-# KW_PORT, KW and KEYWARD_PID.
+# started (KEYWARD_PID) and starts it again on the same data directory
+# ($KEYWARD_DATA, default $BENCH_TMP/data: same key) with THREADS serving
+# threads, pinned to CPUS (taskset's list, "0" or "0,1"), on a new free
+# port. Only one process has the data directory at a time. Sets KW_PORT, KW
+# and KEYWARD_PID.
 restart_keyward() {
   stop_pid "$KEYWARD_PID"
   KW_PORT=$(free_port)
-  start_keyward "$BENCH_TMP/data" "$KW_PORT" "$1" "$2"
+  start_keyward "${KEYWARD_DATA:-$BENCH_TMP/data}" "$KW_PORT" "$1" "$2"
   KW="http://127.0.0.1:$KW_PORT"
 }
 
