@@ -49,6 +49,9 @@ struct ParsedKey {
   // Of a legacy format: no checksum vouches for it, and the key found by its
   // hash must be of this environment.
   bool legacy = false;
+  // Of the format's own shape, its checksum not yet checked (only from
+  // ParseDeferringChecksum).
+  bool checksum_unchecked = false;
 };
 
 class KeyFormat {
@@ -67,6 +70,17 @@ class KeyFormat {
   // of none, the error says why it is not of the format's own.
   KeyParseError Parse(std::string_view key, ParsedKey* out) const;
 
+  // Parse, but a key of the format's own shape passes without its checksum
+  // checked (out->checksum_unchecked). For the verifier, which hashes the
+  // key anyway: a key whose hash it already knows to belong to a key with a
+  // good checksum needs no CRC; for any other it calls ChecksumHolds, and
+  // when that fails Parse, whose answer (a legacy shape, or why not) is then
+  // the answer.
+  KeyParseError ParseDeferringChecksum(std::string_view key, ParsedKey* out) const;
+  // Whether a key that ParseDeferringChecksum passed unchecked carries the
+  // right checksum.
+  bool ChecksumHolds(std::string_view key) const;
+
   // The short prefix of the first key of any of its shapes (its own or a
   // legacy one) found anywhere in text, when there is one.
   std::optional<std::string> FindKeyIn(std::string_view text) const;
@@ -83,7 +97,11 @@ class KeyFormat {
  private:
   KeyFormat(std::string product, std::vector<std::string> environments)
       : product_(std::move(product)), environments_(std::move(environments)) {}
-  KeyParseError ParseOwn(std::string_view key, ParsedKey* out) const;
+  // The format's own shape; its checksum too when check_checksum.
+  KeyParseError ParseOwn(std::string_view key, ParsedKey* out, bool check_checksum = true) const;
+  // The legacy shapes, in order, for a key that is not of the own one
+  // (own_error: why not, returned when no legacy shape matches either).
+  KeyParseError ParseLegacy(std::string_view key, ParsedKey* out, KeyParseError own_error) const;
 
   std::string product_;
   std::vector<std::string> environments_;

@@ -76,6 +76,26 @@ TEST(KeyFormatTest, DistinctReasons) {
   EXPECT_EQ(f.Parse(bad, nullptr), KeyParseError::kBadCharacter);
 }
 
+// Every byte value in every body position: the shape check refuses exactly
+// the bytes outside the base62 alphabet, and the deferred parse refuses the
+// same keys as Parse once the checksum is checked.
+TEST(KeyFormatTest, EveryByteInTheBodyIsJudgedAsTheAlphabetSays) {
+  const KeyFormat f = Format();
+  const std::string key = f.Generate("live");
+  for (size_t i = 9; i < key.size(); ++i) {
+    for (int b = 0; b < 256; ++b) {
+      std::string changed = key;
+      changed[i] = static_cast<char>(b);
+      ParsedKey deferred;
+      const KeyParseError shape = f.ParseDeferringChecksum(changed, &deferred);
+      ASSERT_EQ(shape == KeyParseError::kBadCharacter, !IsBase62(changed[i])) << i << " " << b;
+      const bool deferred_ok = shape == KeyParseError::kNone && f.ChecksumHolds(changed);
+      ASSERT_EQ(deferred_ok, f.Parse(changed, nullptr) == KeyParseError::kNone) << i << " " << b;
+      ASSERT_EQ(deferred_ok, changed == key) << i << " " << b;
+    }
+  }
+}
+
 TEST(KeyFormatTest, ChecksumKnownAnswer) {
   // CRC32 of the text before the checksum, as 6 base62 digits.
   const std::string head = "asa_live_0000000000000000000000000000000000";

@@ -252,20 +252,39 @@ VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now,
       return result;
     }
   }
+  // The key's shape first; its checksum (a CRC of it) only when its hash
+  // is not already known to be of a key that carries a good one.
   ParsedKey parsed;
-  result.parse_error = options_.format->Parse(req.key, &parsed);
+  result.parse_error = options_.format->ParseDeferringChecksum(req.key, &parsed);
   if (result.parse_error != KeyParseError::kNone) {
     record_failure();
     result.code = Code::kMalformed;
     return result;
   }
+  // On a bad checksum, what Parse says: a legacy shape, or malformed.
+  auto checksum_holds = [&] {
+    if (options_.format->ChecksumHolds(req.key)) return true;
+    result.parse_error = options_.format->Parse(req.key, &parsed);
+    return result.parse_error == KeyParseError::kNone;
+  };
+  auto malformed = [&]() -> VerifyResult {
+    record_failure();
+    result.code = Code::kMalformed;
+    return std::move(result);
+  };
   const KeyHash hash = Sha256(req.key);
   // A cache hit is borrowed: no lock, no reference count.
   EpochGuard guard = EpochDomain::Get().Enter();
   if (const VerifiableKey* cached = options_.resolver->Peek(hash)) {
+    if (parsed.checksum_unchecked && !cached->checksum_known()) {
+      if (!checksum_holds()) return malformed();
+      if (!parsed.legacy) cached->NoteChecksumHolds();
+    }
     result.key = KeyLease(std::move(guard), cached);
   } else {
     guard = EpochGuard();
+    // Checked before storage is asked: a typo or a guess costs no lookup.
+    if (parsed.checksum_unchecked && !checksum_holds()) return malformed();
     auto resolved = options_.resolver->Resolve(hash);
     if (!resolved.ok()) {
       result.code = Code::kUnavailable;
@@ -276,6 +295,7 @@ VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now,
       result.code = Code::kInvalid;
       return result;
     }
+    if (parsed.checksum_unchecked && !parsed.legacy) (*resolved)->NoteChecksumHolds();
     result.key = KeyLease(std::move(*resolved));
   }
   const VerifiableKey& key = *result.key;

@@ -119,6 +119,16 @@ class VerifiableKey {
   bool NoteUse(Timestamp now) const noexcept;
   Timestamp TakeUse() const noexcept;
 
+  // Whether the key it was compiled from is known to carry its format's
+  // checksum (see KeyFormat::ParseDeferringChecksum): a fact about the key,
+  // which its hash pins, noted by the verifier the first time it checks it,
+  // so that later hits skip the CRC. Unknown for a new record, and for a
+  // key imported by its hash until it is presented.
+  bool checksum_known() const { return checksum_known_.load(std::memory_order_relaxed); }
+  void NoteChecksumHolds() const noexcept {
+    if (!checksum_known()) checksum_known_.store(true, std::memory_order_relaxed);
+  }
+
  private:
   enum Field { kId, kWorkspace, kEnvironment, kName, kShortPrefix, kMeta, kScopes, kFieldCount };
   struct Extras {
@@ -142,6 +152,7 @@ class VerifiableKey {
   bool disabled_ = false;
   bool has_expiry_ = false;
   mutable std::atomic<bool> use_pending_{false};  // listed by a recorder, not yet taken
+  mutable std::atomic<bool> checksum_known_{false};
   Timestamp expires_at_ = 0;
   int64_t rate_limit_ = 0;
   int64_t rate_period_ = 0;  // 0: no rate limit of its own

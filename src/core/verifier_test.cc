@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "core/key_cache.h"
 #include "core/sha256.h"
 
 namespace keyward {
@@ -12,6 +13,7 @@ namespace {
 class MapResolver : public KeyResolver {
  public:
   Result<KeyRef> Resolve(const KeyHash& hash) override {
+    ++resolves;
     if (fail) return Status::Unavailable("down");
     auto it = keys.find(hash);
     if (it == keys.end()) return KeyRef();
@@ -19,6 +21,7 @@ class MapResolver : public KeyResolver {
   }
   std::map<KeyHash, ApiKey> keys;
   bool fail = false;
+  int resolves = 0;
 };
 
 class VerifierTest : public ::testing::Test {
@@ -63,6 +66,23 @@ class VerifierTest : public ::testing::Test {
       o.failure_limit = *failure_limit;
     }
     return Verifier(o);
+  }
+
+  // A verifier behind a key cache, as serve builds it.
+  Verifier MakeCachedVerifier(KeyCache* cache) {
+    VerifierOptions o;
+    o.format = &format_;
+    o.accept_environments = {"live"};
+    o.clock = &clock_;
+    o.resolver = cache;
+    o.rate_limiter = &limiter_;
+    return Verifier(o);
+  }
+
+  // key with its last checksum character changed: the same shape, a bad CRC.
+  static std::string WithBadChecksum(std::string key) {
+    key.back() = key.back() == 'a' ? 'b' : 'a';
+    return key;
   }
 
   Code Check(const std::string& key, VerifyRequest req = {}) {
@@ -349,6 +369,54 @@ TEST_F(VerifierTest, AClockSetForwardExpiresEarlyAndSettingItRightKeepsThat) {
   EXPECT_EQ(after_restart.Verify(req).code, Code::kExpired);
 }
 
+// A cache hit skips the CRC only for a key whose checksum was once seen to
+// hold: the answers are those of the full parse in every case.
+TEST_F(VerifierTest, ACachedKeyIsTrustedWithoutItsChecksumOnlyOnceItHeld) {
+  const std::string key = AddKey();
+  KeyCache cache(&resolver_, 100);
+  Verifier v = MakeCachedVerifier(&cache);
+  VerifyRequest req;
+  req.key = key;
+  EXPECT_EQ(v.Verify(req).code, Code::kValid);
+  EXPECT_EQ(resolver_.resolves, 1);
+  auto r = v.Verify(req);  // from the cache now
+  EXPECT_EQ(r.code, Code::kValid);
+  ASSERT_TRUE(r.key);
+  EXPECT_TRUE(r.key->checksum_known());
+  EXPECT_EQ(resolver_.resolves, 1);
+  // A typo fails its checksum before storage is asked.
+  const std::string typo = WithBadChecksum(key);
+  req.key = typo;
+  r = v.Verify(req);
+  EXPECT_EQ(r.code, Code::kMalformed);
+  EXPECT_EQ(r.parse_error, KeyParseError::kBadChecksum);
+  EXPECT_EQ(resolver_.resolves, 1);
+}
+
+// A key of the deployment's shape whose checksum is wrong never verifies,
+// even when its hash was imported and its record is in the cache before it
+// is ever presented: its record's checksum is unknown, so the CRC is checked.
+TEST_F(VerifierTest, AKeyWithABadChecksumStaysMalformedFromTheCache) {
+  const std::string bad = WithBadChecksum(format_.Generate("live"));
+  ApiKey k;
+  k.id = "key_imported";
+  k.hash = Sha256(bad);
+  k.workspace_id = "ws_1";
+  k.environment = "live";
+  resolver_.keys[k.hash] = k;
+  KeyCache cache(&resolver_, 100);
+  ASSERT_TRUE(cache.Resolve(k.hash).ok());  // in the cache, never verified
+  Verifier v = MakeCachedVerifier(&cache);
+  VerifyRequest req;
+  req.key = bad;
+  for (int i = 0; i < 3; ++i) {
+    const auto r = v.Verify(req);
+    EXPECT_EQ(r.code, Code::kMalformed) << i;
+    EXPECT_EQ(r.parse_error, KeyParseError::kBadChecksum) << i;
+  }
+  EXPECT_EQ(resolver_.resolves, 1) << "only the prefill asked storage";
+}
+
 }  // namespace
 }  // namespace keyward
 
@@ -400,6 +468,26 @@ TEST_F(LegacyVerifierTest, AnUnknownKeyOfALegacyShapeIsInvalidAndSpendsTheFailur
   Import("amsr_live_aaaaaaaaaaaaaaaaaaaad", "live");
   req.key = "amsr_live_aaaaaaaaaaaaaaaaaaaad";
   EXPECT_EQ(v.Verify(req).code, Code::kRateLimited);
+}
+
+// A legacy shape that also covers the deployment's own: a key of that shape
+// with a bad checksum is a legacy key, from storage and from the cache alike.
+TEST_F(LegacyVerifierTest, AKeyOfTheOwnShapeWithABadChecksumCanStillBeALegacyOne) {
+  format_ = std::move(KeyFormat::Create("sk", {"live", "test"},
+                                        {{"^sk_(live|test)_[A-Za-z0-9]{40}$", "$1", 12}}))
+                .value();
+  const std::string legacy = WithBadChecksum(format_.Generate("live"));
+  Import(legacy, "live");
+  KeyCache cache(&resolver_, 100);
+  Verifier v = MakeCachedVerifier(&cache);
+  VerifyRequest req;
+  req.key = legacy;
+  EXPECT_EQ(v.Verify(req).code, Code::kValid);
+  auto r = v.Verify(req);
+  EXPECT_EQ(r.code, Code::kValid);
+  ASSERT_TRUE(r.key);
+  EXPECT_FALSE(r.key->checksum_known());
+  EXPECT_EQ(resolver_.resolves, 1);
 }
 
 TEST_F(LegacyVerifierTest, ALegacyTestKeyNeverAuthenticatesOnALiveDeployment) {
