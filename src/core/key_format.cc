@@ -169,8 +169,7 @@ std::optional<std::string> KeyFormat::FindKeyIn(std::string_view text) const {
   return std::nullopt;
 }
 
-KeyParseError KeyFormat::ParseOwn(std::string_view key, ParsedKey* out,
-                                  bool check_checksum) const {
+KeyParseError KeyFormat::ParseOwn(std::string_view key, ParsedKey* out, bool check_checksum) const {
   if (key.size() <= product_.size() || !ShortEquals(key.substr(0, product_.size()), product_) ||
       key[product_.size()] != '_') {
     return KeyParseError::kUnknownProduct;
