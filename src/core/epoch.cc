@@ -1,6 +1,35 @@
 #include "core/epoch.h"
 
+#if defined(__linux__)
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace keyward {
+namespace {
+
+bool RegisterMembarrier() {
+#if defined(__linux__) && defined(SYS_membarrier)
+  const long commands = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+  if (commands < 0 || (commands & MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) return false;
+  return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+#else
+  return false;
+#endif
+}
+
+}  // namespace
+
+EpochDomain::EpochDomain() : asymmetric_(RegisterMembarrier()) {}
+
+bool EpochDomain::HeavyBarrier() {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#if defined(__linux__) && defined(SYS_membarrier)
+  if (asymmetric_) return syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+#endif
+  return true;
+}
 
 EpochDomain& EpochDomain::Get() {
   static EpochDomain* domain = new EpochDomain();  // never destroyed: see the header
@@ -43,8 +72,13 @@ EpochGuard EpochDomain::Enter() {
     const uint64_t e = epoch_.load(std::memory_order_seq_cst);
     slot->state.store(e << 1 | 1, std::memory_order_relaxed);
     // The announcement is visible before any pointer is read: a writer
-    // that unlinks after this reader read sees it in TryAdvance.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // that unlinks after this reader read sees it in TryAdvance. With
+    // membarrier, TryAdvance's barrier does that for this thread.
+    if (asymmetric_) {
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    } else {
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+    }
   }
   return EpochGuard(slot);
 }
@@ -57,7 +91,9 @@ void EpochGuard::End() {
 
 void EpochDomain::TryAdvance() {
   uint64_t e = epoch_.load(std::memory_order_seq_cst);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // Every reader's announcement made before this point is visible below;
+  // a reader that announces after it reads the writes made before it.
+  if (!HeavyBarrier()) return;  // cannot know who reads what: free nothing
   for (EpochGuard::Slot* s = slots_.load(std::memory_order_acquire); s != nullptr; s = s->next) {
     const uint64_t state = s->state.load(std::memory_order_acquire);
     if ((state & 1) != 0 && (state >> 1) != e) return;  // a reader has not seen e yet

@@ -6,8 +6,14 @@
 // structure. A writer that unlinks an object from that structure hands it to
 // Retire instead of freeing it; it is freed (its deleter runs) once every
 // guard that was held when it was retired has ended. Entering a guard costs
-// a store to the thread's own cache line and a fence; nothing is written
-// that another thread reads on its fast path.
+// a store to the thread's own cache line; nothing is written that another
+// thread reads on its fast path.
+//
+// The fence that must order a reader's announcement before its reads is
+// asymmetric where Linux offers membarrier(2): the rare writer that moves
+// the epoch on makes every running thread of the process execute a full
+// barrier, so the reader needs only a compiler barrier. Elsewhere (no
+// membarrier, or refused by a sandbox) the reader fences itself.
 //
 // How: a global epoch moves on only when every thread inside a guard has
 // seen its current value; an object retired at epoch e is freed once the
@@ -85,6 +91,8 @@ class EpochDomain {
   size_t Pending() const;
   // Thread slots ever made (a thread that ends leaves its slot to the next).
   size_t ThreadSlots() const;
+  // Whether readers rely on membarrier(2) instead of their own fence.
+  bool asymmetric() const { return asymmetric_; }
 
   static constexpr size_t kReclaimEvery = 64;
 
@@ -95,14 +103,18 @@ class EpochDomain {
     void (*deleter)(void*);
     uint64_t epoch;
   };
-  EpochDomain() = default;
+  EpochDomain();
   EpochGuard::Slot* ThreadSlot();
+  // A full barrier on every running thread of the process (asymmetric), or
+  // on this one; false if membarrier failed, when nothing may be assumed.
+  bool HeavyBarrier();
   // Moves the epoch on by one if every thread inside a guard has seen it.
   void TryAdvance();
   // Frees what is due at epoch now: the caller holds retired_mu_ and
   // collects the due objects, deleted after the lock is let go.
   void TakeDue(uint64_t now, std::vector<Retired>* due) REQUIRES(retired_mu_);
 
+  const bool asymmetric_;
   std::atomic<uint64_t> epoch_{1};
   std::atomic<EpochGuard::Slot*> slots_{nullptr};  // every thread's, a list never shrunk
   mutable Mutex retired_mu_;
