@@ -26,6 +26,9 @@ if [ -d /dev/shm ]; then WORK=$(mktemp -d /dev/shm/keyward-scale-XXXXXX); trap '
 mkdir -p "$WORK/data"
 
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+# Where resident memory is: anonymous (keyward's heap), file pages (SQLite's
+# reads of the database on tmpfs count here or as shmem), shmem.
+rss_parts() { awk '/^Rss(Anon|File|Shmem):/ {printf "%s %d MiB  ", $1, $2 / 1024}' "/proc/$1/status"; }
 metric() { curl -s "$1/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/ {print $2}') GiB"
@@ -52,6 +55,7 @@ while :; do
 done
 echo "  keyward idle $(( $(date +%s) - settle_start )) s after it started (start-up work: the outbox of the new keys)"
 rss_start=$(rss_kib "$PID")
+parts_start=$(rss_parts "$PID")
 
 echo "== verification, random keys of $KEYS, wrk -t2 -c$CONNECTIONS -d$DURATION (shares the 2 cores with keyward)"
 printf '%-22s %10s %9s %9s %10s %10s\n' run req/s p50_ms p99_ms cache_hits misses
@@ -77,6 +81,12 @@ MODE=sweep THREADS=2 KEYS_FILE="$WORK/keys.txt" WRK_CPU=0,1 \
 entries=$(metric "$URL" keyward_key_cache_entries)
 echo "  warmed: $entries keys cached after a ${sweep_s} s sweep" >&2
 rss_warm=$(rss_kib "$PID")
+parts_warm=$(rss_parts "$PID")
+# The same once the usage flush has written what the sweep left waiting
+# (its buffers and the last uses to write are in the figure above).
+sleep 5
+rss_settled=$(rss_kib "$PID")
+parts_settled=$(rss_parts "$PID")
 thread_cpu() {  # TID NAME CPU_TICKS for each of keyward's threads
   for t in /proc/"$PID"/task/*; do
     echo "$(basename "$t") $(cat "$t/comm") $(awk '{print $14 + $15}' "$t/stat")"
@@ -94,6 +104,9 @@ join "$BENCH_TMP/threads.before" "$BENCH_TMP/threads.after" |
 per_key=$(( (rss_warm - rss_start) * 1024 / entries ))
 echo "== memory: RSS $((rss_start / 1024)) MiB before, $((rss_warm / 1024)) MiB with $entries keys cached:" \
      "$per_key bytes per cached key (target <= 256)"
+echo "   before:          $parts_start"
+echo "   warm:            $parts_warm"
+echo "   5 s later:       $parts_settled ($(( (rss_settled - rss_start) * 1024 / entries )) bytes per cached key)"
 
 # The same warm run with the cores split as bench/http_vs_nginx.sh splits
 # them: keyward (one serving thread) on core 0, wrk on core 1. With wrk on

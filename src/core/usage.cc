@@ -109,36 +109,34 @@ UsageBatch UsageRecorder::DrainBuffers(bool collect, size_t max_uses) {
   std::vector<KeyRef> chunk(std::make_move_iterator(collecting_.begin()),
                             std::make_move_iterator(collecting_.begin() + n_uses));
   collecting_.erase(collecting_.begin(), collecting_.begin() + n_uses);
-  // Merged per key id (a key recompiled after an invalidation is another
-  // record of the same key), minute and code.
-  struct RowKey {
-    std::string_view id;
+  // A light entry per counter (the ids stay in the records, which the
+  // taken counters keep alive until the rows are built), sorted by key id,
+  // minute and code, then merged: the counters of one key from several
+  // threads, or from two records of it (a key recompiled after an
+  // invalidation), become one row. No map and no string per counter: a
+  // drain of a million counters builds only the rows it writes.
+  struct Entry {
+    const VerifiableKey* key;
     int64_t minute;
     Code code;
-    bool operator==(const RowKey&) const = default;
-  };
-  struct RowKeyHash {
-    size_t operator()(const RowKey& k) const noexcept {
-      return std::hash<std::string_view>{}(k.id) ^ (static_cast<size_t>(k.minute) * 1000003u) ^
-             (static_cast<size_t>(k.code) << 56);
+    int64_t count;
+    int64_t credits;
+    auto Order() const {
+      return std::tuple<std::string_view, int64_t, Code>(key->id(), minute, code);
     }
   };
-  std::unordered_map<RowKey, size_t, RowKeyHash> row_of;
-  std::vector<UsageRow> rows;
+  std::vector<Entry> entries;
+  size_t counted = 0;
+  for (const auto& counters : taken) counted += counters.size();
+  entries.reserve(counted);
   for (const auto& counters : taken) {
     for (const auto& [slot, c] : counters) {
-      const VerifiableKey& key = *c.key;
-      auto [it, inserted] =
-          row_of.try_emplace(RowKey{key.id(), slot.minute, slot.code}, rows.size());
-      if (inserted) {
-        rows.push_back(UsageRow{std::string(key.id()), std::string(key.workspace_id()), slot.minute,
-                                slot.code, 0, 0});
-      }
-      UsageRow& row = rows[it->second];
-      row.count += c.count;
-      row.credits += c.credits;
+      entries.push_back(Entry{c.key.get(), slot.minute, slot.code, c.count, c.credits});
     }
   }
+  // In one order, so that two nodes writing the same rows lock them alike.
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.Order() < b.Order(); });
   // Per key id too: two records of one key may both wait.
   std::unordered_map<std::string_view, Timestamp> last_used;
   for (const KeyRef& key : chunk) {
@@ -146,18 +144,27 @@ UsageBatch UsageRecorder::DrainBuffers(bool collect, size_t max_uses) {
     Timestamp& t = last_used[key->id()];
     if (at > t) t = at;
   }
-  // In one order, so that two nodes writing the same rows lock them alike.
-  std::sort(rows.begin(), rows.end(), [](const UsageRow& a, const UsageRow& b) {
-    return std::tie(a.key_id, a.minute, a.code) < std::tie(b.key_id, b.minute, b.code);
-  });
   UsageBatch batch;
   {
     MutexLock lock(&restored_mu_);
     batch = std::move(restored_);
     restored_ = {};
   }
-  batch.rows.reserve(batch.rows.size() + rows.size());
-  for (auto& row : rows) batch.rows.push_back(std::move(row));
+  batch.rows.reserve(batch.rows.size() + entries.size());
+  for (size_t i = 0; i < entries.size();) {
+    const Entry& first = entries[i];
+    UsageRow row{std::string(first.key->id()),
+                 std::string(first.key->workspace_id()),
+                 first.minute,
+                 first.code,
+                 0,
+                 0};
+    for (; i < entries.size() && entries[i].Order() == first.Order(); ++i) {
+      row.count += entries[i].count;
+      row.credits += entries[i].credits;
+    }
+    batch.rows.push_back(std::move(row));
+  }
   std::vector<std::pair<std::string, Timestamp>> used;
   used.reserve(last_used.size());
   for (const auto& [id, at] : last_used) used.emplace_back(std::string(id), at);

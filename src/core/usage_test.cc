@@ -5,6 +5,7 @@
 #include <atomic>
 #include <map>
 #include <thread>
+#include <tuple>
 
 namespace keyward {
 namespace {
@@ -37,6 +38,13 @@ TEST(UsageRecorderTest, CountsPerKeyMinuteAndCode) {
     }
   }
   EXPECT_EQ(valid_first_minute, 2);
+  // One row per key, minute and code, in that order (strictly increasing:
+  // no row twice), the order two nodes lock rows in.
+  for (size_t i = 1; i < batch.rows.size(); ++i) {
+    const auto& p = batch.rows[i - 1];
+    const auto& r = batch.rows[i];
+    EXPECT_LT(std::tie(p.key_id, p.minute, p.code), std::tie(r.key_id, r.minute, r.code)) << i;
+  }
   // last_used only from valid answers.
   ASSERT_EQ(batch.last_used.size(), 1u);
   EXPECT_EQ(batch.last_used[0].first, "key_a");
