@@ -27,6 +27,7 @@
 #include "core/key_cache.h"
 #include "core/key_format.h"
 #include "core/legacy_format.h"
+#include "core/random.h"
 #include "core/rate_limiter.h"
 #include "core/sha256.h"
 #include "core/usage.h"
@@ -162,6 +163,43 @@ void BM_VerifyCachedValidNoRateLimit(benchmark::State& state) {
   VerifyCached(state, TheUnlimitedFixture());
 }
 BENCHMARK(BM_VerifyCachedValidNoRateLimit)->Threads(1)->Threads(2)->UseRealTime();
+
+// The usage flush's in-memory half at a million keys in use: every key
+// verified once in the minute (as bench/scale.sh's random keys are), then
+// one drain turns the counters into the sorted rows storage writes. Time
+// per key; the write itself is storage's (docs/performance.md section 3).
+void BM_UsageDrainPerKey(benchmark::State& state) {
+  const auto keys = static_cast<size_t>(state.range(0));
+  std::vector<KeyRef> records;
+  records.reserve(keys);
+  for (size_t i = 0; i < keys; ++i) {
+    ApiKey k;
+    k.id = NewId("key");
+    k.workspace_id = "ws_" + std::to_string(i / 20 + 10'000'000'000'000'000LL);
+    k.environment = "live";
+    records.push_back(VerifiableKey::Compile(k));
+  }
+  // Visited in an order unrelated to their ids, as requests arrive.
+  std::vector<size_t> order(keys);
+  for (size_t i = 0; i < keys; ++i) order[i] = (i * 7919) % keys;
+  const Timestamp minute = 29'000'000 * kMillisPerMinute;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto usage = std::make_unique<UsageRecorder>(keys * 2);
+    for (size_t i : order) usage->Record(records[i], Code::kValid, minute);
+    state.ResumeTiming();
+    // A periodic drain: the counters, and the first chunk of last uses.
+    UsageBatch batch = usage->Drain(/*now=*/1);
+    state.PauseTiming();
+    if (batch.rows.size() != keys) state.SkipWithError("a row per key was expected");
+    benchmark::DoNotOptimize(batch);
+    batch = UsageBatch();
+    usage.reset();
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(keys));
+}
+BENCHMARK(BM_UsageDrainPerKey)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->Iterations(3);
 
 void BM_VerifyMalformed(benchmark::State& state) {
   Fixture& f = TheFixture();
