@@ -44,13 +44,48 @@ UsageRecorder::Buffer& UsageRecorder::ThreadBuffer() {
   return *b;
 }
 
+size_t UsageRecorder::CounterTable::Home(const VerifiableKey* key, int64_t minute, Code code,
+                                         size_t mask) {
+  uint64_t h = reinterpret_cast<uintptr_t>(key) ^ static_cast<uint64_t>(minute) * 1000003u ^
+               static_cast<uint64_t>(code) << 56;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  return static_cast<size_t>(h) & mask;
+}
+
+UsageRecorder::Counter& UsageRecorder::CounterTable::At(const VerifiableKey* key, int64_t minute,
+                                                        Code code) {
+  if ((size_ + 1) * 4 > cells_.size() * 3) {
+    std::vector<Counter> old(std::max<size_t>(cells_.size() * 2, 64));
+    old.swap(cells_);
+    const size_t mask = cells_.size() - 1;
+    for (Counter& c : old) {
+      if (!c.key) continue;
+      size_t i = Home(c.key.get(), c.minute, c.code, mask);
+      while (cells_[i].key) i = (i + 1) & mask;
+      cells_[i] = std::move(c);
+    }
+  }
+  const size_t mask = cells_.size() - 1;
+  for (size_t i = Home(key, minute, code, mask);; i = (i + 1) & mask) {
+    Counter& c = cells_[i];
+    if (!c.key) {
+      c.key = KeyRef(key);
+      c.minute = minute;
+      c.code = code;
+      ++size_;
+      return c;
+    }
+    if (c.key.get() == key && c.minute == minute && c.code == code) return c;
+  }
+}
+
 void UsageRecorder::Record(const VerifiableKey* key, Code code, Timestamp now, int64_t credits) {
   if (key == nullptr) return;
-  const Slot slot{key, now / kMillisPerMinute, code};
   Buffer& buffer = ThreadBuffer();
   MutexLock lock(&buffer.mu);
-  Counter& c = buffer.counters[slot];
-  if (!c.key) c.key = KeyRef(key);
+  Counter& c = buffer.counters.At(key, now / kMillisPerMinute, code);
   ++c.count;
   c.credits += credits;
   if (code == Code::kValid && key->NoteUse(now)) buffer.used.emplace_back(key);
@@ -90,7 +125,7 @@ UsageBatch UsageRecorder::DrainBuffers(bool collect, size_t max_uses) {
   // Each buffer's counters (and records with a use to write), swapped out
   // under its lock; the records they hold stay alive (and their ids valid)
   // until the batch is built.
-  std::vector<std::unordered_map<Slot, Counter, SlotHash>> taken(buffers.size());
+  std::vector<CounterTable> taken(buffers.size());
   std::vector<std::vector<KeyRef>> listed(collect ? buffers.size() : 0);
   for (size_t i = 0; i < buffers.size(); ++i) {
     MutexLock lock(&buffers[i]->mu);
@@ -130,8 +165,8 @@ UsageBatch UsageRecorder::DrainBuffers(bool collect, size_t max_uses) {
   for (const auto& counters : taken) counted += counters.size();
   entries.reserve(counted);
   for (const auto& counters : taken) {
-    for (const auto& [slot, c] : counters) {
-      entries.push_back(Entry{c.key.get(), slot.minute, slot.code, c.count, c.credits});
+    for (const Counter& c : counters.cells()) {
+      if (c.key) entries.push_back(Entry{c.key.get(), c.minute, c.code, c.count, c.credits});
     }
   }
   // In one order, so that two nodes writing the same rows lock them alike.

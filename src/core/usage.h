@@ -80,26 +80,38 @@ class UsageRecorder {
   UsageStats Stats() const;
 
  private:
-  struct Slot {
-    const VerifiableKey* key;
-    int64_t minute;
-    Code code;
-    bool operator==(const Slot&) const = default;
-  };
-  struct SlotHash {
-    size_t operator()(const Slot& s) const noexcept {
-      return std::hash<const void*>{}(s.key) ^ (static_cast<size_t>(s.minute) * 1000003u) ^
-             (static_cast<size_t>(s.code) << 56);
-    }
-  };
+  // One counter: a key's verifications with one answer code in one minute.
   struct Counter {
-    KeyRef key;  // keeps the record alive until drained
+    KeyRef key;  // keeps the record alive until drained; null: a free cell
+    int64_t minute = 0;
+    Code code = Code::kValid;
     int64_t count = 0;
     int64_t credits = 0;
   };
+  // A thread's counters: open addressing in one block that only its thread
+  // writes between drains. A node per counter (what std::unordered_map
+  // makes) would be allocated right after the key record the same request
+  // resolved, in the same cache line, and every count would then take that
+  // line away from the other threads reading the record.
+  class CounterTable {
+   public:
+    // The counter of (key, minute, code), made when new.
+    Counter& At(const VerifiableKey* key, int64_t minute, Code code);
+    size_t size() const { return size_; }
+    const std::vector<Counter>& cells() const { return cells_; }  // free ones have no key
+    void swap(CounterTable& o) noexcept {
+      cells_.swap(o.cells_);
+      std::swap(size_, o.size_);
+    }
+
+   private:
+    static size_t Home(const VerifiableKey* key, int64_t minute, Code code, size_t mask);
+    std::vector<Counter> cells_;  // a power of two long, at most 3/4 used
+    size_t size_ = 0;
+  };
   struct alignas(64) Buffer {
     Mutex mu;
-    std::unordered_map<Slot, Counter, SlotHash> counters GUARDED_BY(mu);
+    CounterTable counters GUARDED_BY(mu);
     std::vector<KeyRef> used GUARDED_BY(mu);  // records with a last use to write
   };
   // This thread's buffer, made on its first record.

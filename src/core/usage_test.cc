@@ -153,6 +153,34 @@ TEST(UsageRecorderTest, ThreadsThatComeAndGoAndTwoRecordersKeepEveryCount) {
 
 // One batch, rows merged per key id across threads and sorted, so that
 // two nodes writing the same rows take their locks in one order.
+// Thousands of counters in one thread's table, which grows many times while
+// they are counted: every count lands on its own key, minute and code.
+TEST(UsageRecorderTest, EveryCounterSurvivesItsTableGrowing) {
+  UsageRecorder u(100'000);
+  std::vector<KeyRef> keys;
+  for (int i = 0; i < 5000; ++i) keys.push_back(Key("key_" + std::to_string(100000 + i), "ws"));
+  const Timestamp t = 1'700'000'000'000 / kMillisPerMinute * kMillisPerMinute;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 5000; ++i) {
+      for (int n = 0; n <= i % 3; ++n) u.Record(keys[i], Code::kValid, t + (i % 2) * 60'000, 2);
+      if (i % 5 == 0) u.Record(keys[i], Code::kRevoked, t);
+    }
+  }
+  const UsageBatch batch = u.DrainAll();
+  ASSERT_EQ(batch.rows.size(), 5000u + 1000u);
+  for (const UsageRow& r : batch.rows) {
+    const int i = std::stoi(r.key_id.substr(4)) - 100000;
+    if (r.code == Code::kRevoked) {
+      EXPECT_EQ(r.count, 3) << r.key_id;
+      EXPECT_EQ(r.minute, t / kMillisPerMinute);
+    } else {
+      EXPECT_EQ(r.count, 3 * (i % 3 + 1)) << r.key_id;
+      EXPECT_EQ(r.credits, 2 * r.count) << r.key_id;
+      EXPECT_EQ(r.minute, t / kMillisPerMinute + i % 2) << r.key_id;
+    }
+  }
+}
+
 TEST(UsageRecorderTest, ADrainMergesThreadsAndSortsRows) {
   UsageRecorder u;
   auto a = Key("key_a", "ws");
