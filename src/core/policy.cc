@@ -43,8 +43,41 @@ std::shared_ptr<const WorkspacePolicy> CompilePolicy(const Workspace& ws, const 
   return p;
 }
 
+Result<const WorkspacePolicy*> PolicyResolver::Borrow(std::string_view workspace_id) {
+  thread_local std::shared_ptr<const WorkspacePolicy> held;
+  auto found = Policy(workspace_id);
+  if (!found.ok()) return found.status();
+  held = std::move(*found);
+  return held.get();
+}
+
+namespace {
+std::atomic<uint64_t> next_policy_cache_id{1};
+}  // namespace
+
 PolicyCache::PolicyCache(KeyStore* store, size_t capacity)
-    : store_(store), per_shard_(std::max<size_t>(capacity / kShards, 1)) {}
+    : id_(next_policy_cache_id.fetch_add(1, std::memory_order_relaxed)),
+      store_(store),
+      per_shard_(std::max<size_t>(capacity / kShards, 1)) {}
+
+Result<const WorkspacePolicy*> PolicyCache::Borrow(std::string_view workspace_id) {
+  thread_local std::array<ThreadEntry, kThreadEntries> mine;
+  // Read before the shared cache is asked: a Clear after this point makes
+  // the entry stale at once, whatever the answer below.
+  const uint64_t generation = epoch_.load(std::memory_order_acquire);
+  ThreadEntry& e = mine[std::hash<std::string_view>{}(workspace_id) % kThreadEntries];
+  if (e.cache == id_ && e.generation == generation && e.workspace_id == workspace_id) {
+    return e.policy.get();
+  }
+  auto found = Policy(workspace_id);
+  if (!found.ok()) return found.status();
+  if (*found == nullptr) return nullptr;  // no such workspace: asked again next time
+  e.cache = id_;
+  e.generation = generation;
+  e.workspace_id.assign(workspace_id);
+  e.policy = std::move(*found);
+  return e.policy.get();
+}
 
 Result<std::shared_ptr<const WorkspacePolicy>> PolicyCache::Policy(std::string_view workspace_id) {
   Shard& shard = ShardOf(workspace_id);

@@ -4,6 +4,13 @@
 // drops them all whenever a workspace or plan changes (here, or on another
 // node through the change log), so a change of plan takes effect on the
 // next request.
+//
+// The verifier borrows the policy on every request (Borrow): each thread
+// keeps the policies it used last in a small table of its own, tagged with
+// the cache's generation, so a request takes no lock, makes no string and
+// touches no reference count that other threads write; Clear moves the
+// generation on, and the next request of every thread asks the shared
+// cache again.
 // Thread-safe: policies are immutable; the cache is.
 #ifndef KEYWARD_CORE_POLICY_H_
 #define KEYWARD_CORE_POLICY_H_
@@ -57,6 +64,10 @@ class PolicyResolver {
   virtual ~PolicyResolver() = default;
   // nullptr when there is no such workspace; a Status when storage failed.
   virtual Result<std::shared_ptr<const WorkspacePolicy>> Policy(std::string_view workspace_id) = 0;
+  // The same policy, borrowed for the request in progress: valid on this
+  // thread until its next Borrow. By default Policy's answer, held in a
+  // reference of the thread's own.
+  virtual Result<const WorkspacePolicy*> Borrow(std::string_view workspace_id);
 };
 
 class PolicyCache final : public PolicyResolver {
@@ -64,10 +75,23 @@ class PolicyCache final : public PolicyResolver {
   // capacity: most workspaces held.
   PolicyCache(KeyStore* store, size_t capacity);
   Result<std::shared_ptr<const WorkspacePolicy>> Policy(std::string_view workspace_id) override;
+  // From the calling thread's own table when it holds the workspace's
+  // policy of the current generation, else as Policy.
+  Result<const WorkspacePolicy*> Borrow(std::string_view workspace_id) override;
   // A workspace or plan changed: every cached policy goes.
   void Clear();
 
  private:
+  // A thread's recent policies (of any PolicyCache: each entry names its
+  // cache), direct-mapped by the workspace id's hash.
+  struct ThreadEntry {
+    uint64_t cache = 0;  // id_ of the cache it came from; 0: empty
+    uint64_t generation = 0;
+    std::string workspace_id;
+    std::shared_ptr<const WorkspacePolicy> policy;
+  };
+  static constexpr size_t kThreadEntries = 64;
+  const uint64_t id_;  // unique among all caches ever made
   static constexpr size_t kShards = 16;
   struct Shard {
     Mutex mu;

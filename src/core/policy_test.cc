@@ -2,6 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
+#include "core/random.h"
+#include "store/sqlite/sqlite_store.h"
+#include "testing/temp_dir.h"
+
 namespace keyward {
 namespace {
 
@@ -66,6 +73,99 @@ TEST(PolicyTest, RulesThatDoNotParseAreDropped) {
   auto p = CompilePolicy(Workspace{}, &plan);
   ASSERT_EQ(p->cost_rules.size(), 1u);
   EXPECT_EQ(p->CostOf("GET", "/v1/ok"), 3);
+}
+
+}  // namespace
+}  // namespace keyward
+
+namespace keyward {
+namespace {
+
+// PolicyCache over a real store, as serve builds it.
+class PolicyCacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = SqliteStore::Open(dir_.File("keyward.db"));
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    store_ = std::move(*s);
+    Workspace ws;
+    ws.id = "ws_borrowed0000000000001";
+    ws.name = "borrowed";
+    ws.rate_limit = RateLimit{10, 60};
+    ASSERT_TRUE(store_->CreateWorkspace(ws, Audit("workspace.create", ws.id)).ok());
+  }
+  static AuditEntry Audit(std::string action, std::string target) {
+    AuditEntry a;
+    a.id = NewId("evt");
+    a.at = 1'700'000'000'000;
+    a.actor = "cli";
+    a.action = std::move(action);
+    a.target = std::move(target);
+    return a;
+  }
+  void SetRateLimit(int64_t limit) {
+    auto ws = store_->GetWorkspace("ws_borrowed0000000000001");
+    ASSERT_TRUE(ws.ok());
+    ws->rate_limit = RateLimit{limit, 60};
+    ASSERT_TRUE(store_->UpdateWorkspace(*ws, Audit("workspace.update", ws->id)).ok());
+  }
+  keyward::testing::TempDir dir_;
+  std::unique_ptr<SqliteStore> store_;
+};
+
+// A borrowed policy is the shared cache's, and a change the cache is told
+// of (Clear) is what the very next borrow on every thread answers.
+TEST_F(PolicyCacheTest, TheNextBorrowAfterAChangeSeesIt) {
+  PolicyCache cache(store_.get(), 100);
+  auto p = cache.Borrow("ws_borrowed0000000000001");
+  ASSERT_TRUE(p.ok());
+  ASSERT_NE(*p, nullptr);
+  EXPECT_EQ((*p)->rate_limit->limit, 10);
+  SetRateLimit(20);
+  // Not told yet: the cached policy stands (as the shared cache's would).
+  EXPECT_EQ((*cache.Borrow("ws_borrowed0000000000001"))->rate_limit->limit, 10);
+  cache.Clear();
+  EXPECT_EQ((*cache.Borrow("ws_borrowed0000000000001"))->rate_limit->limit, 20);
+  // Another thread that borrowed before the change sees it too.
+  SetRateLimit(30);
+  int64_t seen_before = 0, seen_after = 0;
+  std::atomic<int> step{0};
+  std::thread other([&] {
+    seen_before = (*cache.Borrow("ws_borrowed0000000000001"))->rate_limit->limit;
+    step = 1;
+    while (step != 2) std::this_thread::yield();
+    seen_after = (*cache.Borrow("ws_borrowed0000000000001"))->rate_limit->limit;
+  });
+  while (step != 1) std::this_thread::yield();
+  cache.Clear();
+  step = 2;
+  other.join();
+  EXPECT_EQ(seen_before, 20);
+  EXPECT_EQ(seen_after, 30);
+  // No such workspace: none, and not remembered as none.
+  auto missing = cache.Borrow("ws_missing");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(*missing, nullptr);
+}
+
+// Two caches (two stores) never answer with each other's policies, and a
+// borrowed policy outlives a Clear until the thread borrows again.
+TEST_F(PolicyCacheTest, CachesKeepTheirOwnAndABorrowOutlivesAClear) {
+  keyward::testing::TempDir other_dir;
+  auto other_store = std::move(SqliteStore::Open(other_dir.File("keyward.db"))).value();
+  Workspace ws;
+  ws.id = "ws_borrowed0000000000001";
+  ws.name = "same id, other store";
+  ws.rate_limit = RateLimit{99, 60};
+  ASSERT_TRUE(other_store->CreateWorkspace(ws, Audit("workspace.create", ws.id)).ok());
+  PolicyCache a(store_.get(), 100);
+  PolicyCache b(other_store.get(), 100);
+  const WorkspacePolicy* from_a = *a.Borrow(ws.id);
+  EXPECT_EQ(from_a->rate_limit->limit, 10);
+  EXPECT_EQ((*b.Borrow(ws.id))->rate_limit->limit, 99);
+  a.Clear();
+  EXPECT_EQ(from_a->rate_limit->limit, 10);  // still readable (ASan would say otherwise)
+  EXPECT_EQ((*a.Borrow(ws.id))->rate_limit->limit, 10);
 }
 
 }  // namespace

@@ -333,14 +333,15 @@ VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now,
     }
   }
   // The workspace's policy: its (or its plan's) rate limit and credits.
-  std::shared_ptr<const WorkspacePolicy> policy;
+  // Borrowed: valid until this thread borrows again, after this request.
+  const WorkspacePolicy* policy = nullptr;
   if (options_.policies != nullptr && !req.management) {
-    auto found = options_.policies->Policy(key.workspace_id());
+    auto found = options_.policies->Borrow(key.workspace_id());
     if (!found.ok()) {
       result.code = Code::kUnavailable;
       return result;
     }
-    policy = std::move(*found);
+    policy = *found;
   }
   if (options_.rate_limiter != nullptr) {
     std::optional<RateLimit> limit = key.rate_limit();
@@ -359,7 +360,7 @@ VerifyResult Verifier::Evaluate(const VerifyRequest& req, Timestamp now,
     }
   }
   if (options_.credits != nullptr && !req.management) {
-    result.code = SpendCredits(key, policy.get(), req, now, &result);
+    result.code = SpendCredits(key, policy, req, now, &result);
     return result;
   }
   result.code = Code::kValid;
