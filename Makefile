@@ -91,7 +91,7 @@ fuzz-merge:
 # (line rate, hostile clients, SIGKILLs and graceful stops). Reports from any
 # process land in $(TSAN_DIR)/sanitizer-logs and fail the run.
 TSAN_DIR ?= build-tsan
-CONCURRENCY_TESTS ?= KeyCache|Epoch|ThreadStripe|Usage|LogTest|TimeFormat|CreditLedger|RateLimiter|StoreContract|PgStore|GuardedStore|Clock|KeyServiceRace|Sha256Test.SameAnswer|functional.line-rate|functional.verify|functional.hostile|functional.crash|functional-pg.verify|functional-pg.crash
+CONCURRENCY_TESTS ?= KeyCache|Epoch|ThreadStripe|PolicyCache|Usage|LogTest|TimeFormat|CreditLedger|RateLimiter|StoreContract|PgStore|GuardedStore|Clock|KeyServiceRace|Sha256Test.SameAnswer|functional.line-rate|functional.verify|functional.hostile|functional.crash|functional-pg.verify|functional-pg.crash
 # Only the programs that hold those tests are built.
 TSAN_TARGETS ?= keyward keyward_unit_tests keyward_http_tests keyward_redis_tests keyward_fault_tests
 test-tsan: deps web
