@@ -25,7 +25,8 @@
 # stopped), so it checks the same key. H2O_BIN= (empty) leaves it out.
 #
 # Prints per mode each round's req/s, p50 and p99, the medians, the ratios
-# keyward/nginx and keyward/haproxy, and at the end one TARGET line per
+# keyward/nginx (of the medians, and the median of the rounds' own ratios,
+# which is the target's figure) and keyward/haproxy, and at the end one TARGET line per
 # line-rate target measured (keyward/nginx >= 1.0 in each mode; keyward's p99
 # < 0.8 ms at 64 connections with one thread), for bench/summary.sh:
 #   TARGET<TAB>name<TAB>figure<TAB>target<TAB>met|SHORT<TAB>detail
@@ -251,10 +252,19 @@ for mode in modes:
         print(f"  h2o-kw/keyward  {h2[0] / kw[0]:.3f}")
     workers = "1 worker" if mode == "1" else f"{mode} workers"
     threads = "1 thread" if mode == "1" else f"{mode} threads"
-    ratio = kw[0] / ng[0]
-    targets.append((f"/v1/auth {threads} vs nginx {workers}", f"{ratio:.3f}", ">= 1.0", ratio >= 1.0,
-                    f"keyward {kw[0]:.0f} req/s, nginx {ng[0]:.0f} req/s, haproxy {ha[0]:.0f} req/s;"
-                    f" keyward/haproxy {kw[0] / ha[0]:.3f}; medians of {rounds} round(s)"))
+    # The target's figure: the median of the rounds' own ratios (each
+    # round's keyward against the same round's nginx, measured minutes
+    # apart), which the machine's drift between rounds moves less than the
+    # ratio of the two medians printed above; the target needs both.
+    per_round = [k[0] / n[0] for k, n in zip(rows[(mode, "keyward")], rows[(mode, "nginx")])]
+    ratio = statistics.median(per_round)
+    print(f"  keyward/nginx round by round: {', '.join(f'{r:.3f}' for r in per_round)};"
+          f" median {ratio:.3f}")
+    met = ratio >= 1.0 and kw[0] / ng[0] >= 1.0
+    targets.append((f"/v1/auth {threads} vs nginx {workers}", f"{ratio:.3f}", ">= 1.0", met,
+                    f"median of the rounds' ratios; ratio of the medians {kw[0] / ng[0]:.3f}"
+                    f" (keyward {kw[0]:.0f} req/s, nginx {ng[0]:.0f} req/s, haproxy {ha[0]:.0f} req/s;"
+                    f" keyward/haproxy {kw[0] / ha[0]:.3f}); {rounds} round(s)"))
     if mode == "1":
         targets.append((f"p99 at {conns} connections, 1 thread", f"{kw[2]:.3f} ms", "< 0.8 ms", kw[2] < 0.8,
                         f"keyward p50 {kw[1]:.3f} ms; nginx p99 {ng[2]:.3f} ms, haproxy p99 {ha[2]:.3f} ms;"
