@@ -97,6 +97,8 @@ class UsageRecorder {
    public:
     // The counter of (key, minute, code), made when new.
     Counter& At(const VerifiableKey* key, int64_t minute, Code code);
+    // Room for n counters without growing; for an empty table.
+    void Reserve(size_t n);
     size_t size() const { return size_; }
     const std::vector<Counter>& cells() const { return cells_; }  // free ones have no key
     void swap(CounterTable& o) noexcept {
@@ -112,6 +114,7 @@ class UsageRecorder {
   struct alignas(64) Buffer {
     Mutex mu;
     CounterTable counters GUARDED_BY(mu);
+    size_t drained GUARDED_BY(mu) = 0;        // counters the last drain took
     std::vector<KeyRef> used GUARDED_BY(mu);  // records with a last use to write
   };
   // This thread's buffer, made on its first record.
