@@ -119,6 +119,11 @@ void PolicyCache::Clear() {
     if (&shard == &shards_[0]) epoch_.fetch_add(1, std::memory_order_acq_rel);
     shard.policies.clear();
   }
+  // And again once every shard is empty: a thread that read the first new
+  // epoch may have been answered from a shard not yet cleared, and kept
+  // that policy in its own table (Borrow) under that epoch. This one makes
+  // such an entry stale; a thread that reads it finds every shard cleared.
+  epoch_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 }  // namespace keyward

@@ -148,6 +148,35 @@ TEST_F(PolicyCacheTest, TheNextBorrowAfterAChangeSeesIt) {
   EXPECT_EQ(*missing, nullptr);
 }
 
+// A thread that borrows all along, while the workspace changes and the
+// cache is told each time: once a change and its Clear have returned, the
+// thread's next borrow answers the change, never a policy it kept from
+// during the Clear (a shard not yet cleared answers the old one then).
+TEST_F(PolicyCacheTest, NoThreadKeepsAPolicyFromDuringAClear) {
+  PolicyCache cache(store_.get(), 100);
+  constexpr int kRounds = 150;
+  std::atomic<int> done{0};  // the last round whose change and Clear returned
+  std::atomic<bool> stop{false};
+  std::atomic<int> stale{0};
+  std::thread reader([&] {
+    while (!stop.load()) {
+      const int round = done.load();
+      auto p = cache.Borrow("ws_borrowed0000000000001");
+      if (round > 0 && p.ok() && *p != nullptr && (*p)->rate_limit->limit < 1000 + round) {
+        stale.fetch_add(1);
+      }
+    }
+  });
+  for (int r = 1; r <= kRounds; ++r) {
+    SetRateLimit(1000 + r);
+    cache.Clear();
+    done.store(r);
+  }
+  stop.store(true);
+  reader.join();
+  EXPECT_EQ(stale.load(), 0) << "a borrow after a Clear returned answered a policy from before it";
+}
+
 // Two caches (two stores) never answer with each other's policies, and a
 // borrowed policy outlives a Clear until the thread borrows again.
 TEST_F(PolicyCacheTest, CachesKeepTheirOwnAndABorrowOutlivesAClear) {
