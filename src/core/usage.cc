@@ -54,25 +54,27 @@ size_t UsageRecorder::CounterTable::Home(const VerifiableKey* key, int64_t minut
   return static_cast<size_t>(h) & mask;
 }
 
+void UsageRecorder::CounterTable::Rehash(size_t cells) {
+  std::vector<Counter> old(cells);
+  old.swap(cells_);
+  const size_t mask = cells_.size() - 1;
+  for (Counter& c : old) {
+    if (!c.key) continue;
+    size_t i = Home(c.key.get(), c.minute, c.code, mask);
+    while (cells_[i].key) i = (i + 1) & mask;
+    cells_[i] = std::move(c);
+  }
+}
+
 void UsageRecorder::CounterTable::Reserve(size_t n) {
-  size_t cells = 64;
-  while (n * 4 > cells * 3) cells *= 2;
-  cells_.resize(std::max(cells_.size(), cells));
+  size_t cells = std::max<size_t>(cells_.size(), 64);
+  while (std::max(n, size_) * 4 > cells * 3) cells *= 2;
+  if (cells != cells_.size()) Rehash(cells);
 }
 
 UsageRecorder::Counter& UsageRecorder::CounterTable::At(const VerifiableKey* key, int64_t minute,
                                                         Code code) {
-  if ((size_ + 1) * 4 > cells_.size() * 3) {
-    std::vector<Counter> old(std::max<size_t>(cells_.size() * 2, 64));
-    old.swap(cells_);
-    const size_t mask = cells_.size() - 1;
-    for (Counter& c : old) {
-      if (!c.key) continue;
-      size_t i = Home(c.key.get(), c.minute, c.code, mask);
-      while (cells_[i].key) i = (i + 1) & mask;
-      cells_[i] = std::move(c);
-    }
-  }
+  if ((size_ + 1) * 4 > cells_.size() * 3) Rehash(std::max<size_t>(cells_.size() * 2, 64));
   const size_t mask = cells_.size() - 1;
   for (size_t i = Home(key, minute, code, mask);; i = (i + 1) & mask) {
     Counter& c = cells_[i];
@@ -137,13 +139,8 @@ UsageBatch UsageRecorder::DrainBuffers(bool collect, size_t max_uses) {
     // The table the thread counts into next, as large as what the last
     // drain took and allocated here, outside its lock: under a steady load
     // no request grows it.
-    size_t expect;
-    {
-      MutexLock lock(&buffers[i]->mu);
-      expect = buffers[i]->drained;
-    }
     CounterTable fresh;
-    fresh.Reserve(expect);
+    fresh.Reserve(buffers[i]->drained);
     MutexLock lock(&buffers[i]->mu);
     taken[i].swap(buffers[i]->counters);
     buffers[i]->counters.swap(fresh);

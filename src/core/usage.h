@@ -97,7 +97,7 @@ class UsageRecorder {
    public:
     // The counter of (key, minute, code), made when new.
     Counter& At(const VerifiableKey* key, int64_t minute, Code code);
-    // Room for n counters without growing; for an empty table.
+    // Room for n counters without growing.
     void Reserve(size_t n);
     size_t size() const { return size_; }
     const std::vector<Counter>& cells() const { return cells_; }  // free ones have no key
@@ -108,13 +108,17 @@ class UsageRecorder {
 
    private:
     static size_t Home(const VerifiableKey* key, int64_t minute, Code code, size_t mask);
+    // Moves every counter into a new block of cells (a power of two).
+    void Rehash(size_t cells);
     std::vector<Counter> cells_;  // a power of two long, at most 3/4 used
     size_t size_ = 0;
   };
   struct alignas(64) Buffer {
     Mutex mu;
     CounterTable counters GUARDED_BY(mu);
-    size_t drained GUARDED_BY(mu) = 0;        // counters the last drain took
+    // Counters the last drain took: only drains (one at a time, under
+    // drain_mu_) read and write it, so the thread's lock does not guard it.
+    size_t drained = 0;
     std::vector<KeyRef> used GUARDED_BY(mu);  // records with a last use to write
   };
   // This thread's buffer, made on its first record.
