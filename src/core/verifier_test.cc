@@ -42,12 +42,14 @@ class VerifierTest : public ::testing::Test {
     return secret;
   }
 
-  Verifier MakeVerifier(std::vector<std::string> accept = {"live"}) {
+  // resolver: null for resolver_ itself; a KeyCache over it, as serve builds it.
+  Verifier MakeVerifier(std::vector<std::string> accept = {"live"},
+                        KeyResolver* resolver = nullptr) {
     VerifierOptions o;
     o.format = &format_;
     o.accept_environments = std::move(accept);
     o.clock = &clock_;
-    o.resolver = &resolver_;
+    o.resolver = resolver != nullptr ? resolver : &resolver_;
     o.rate_limiter = &limiter_;
     return Verifier(o);
   }
@@ -65,17 +67,6 @@ class VerifierTest : public ::testing::Test {
       o.failure_limiter = &failures_;
       o.failure_limit = *failure_limit;
     }
-    return Verifier(o);
-  }
-
-  // A verifier behind a key cache, as serve builds it.
-  Verifier MakeCachedVerifier(KeyCache* cache) {
-    VerifierOptions o;
-    o.format = &format_;
-    o.accept_environments = {"live"};
-    o.clock = &clock_;
-    o.resolver = cache;
-    o.rate_limiter = &limiter_;
     return Verifier(o);
   }
 
@@ -374,7 +365,7 @@ TEST_F(VerifierTest, AClockSetForwardExpiresEarlyAndSettingItRightKeepsThat) {
 TEST_F(VerifierTest, ACachedKeyIsTrustedWithoutItsChecksumOnlyOnceItHeld) {
   const std::string key = AddKey();
   KeyCache cache(&resolver_, 100);
-  Verifier v = MakeCachedVerifier(&cache);
+  Verifier v = MakeVerifier({"live"}, &cache);
   VerifyRequest req;
   req.key = key;
   EXPECT_EQ(v.Verify(req).code, Code::kValid);
@@ -406,7 +397,7 @@ TEST_F(VerifierTest, AKeyWithABadChecksumStaysMalformedFromTheCache) {
   resolver_.keys[k.hash] = k;
   KeyCache cache(&resolver_, 100);
   ASSERT_TRUE(cache.Resolve(k.hash).ok());  // in the cache, never verified
-  Verifier v = MakeCachedVerifier(&cache);
+  Verifier v = MakeVerifier({"live"}, &cache);
   VerifyRequest req;
   req.key = bad;
   for (int i = 0; i < 3; ++i) {
@@ -479,7 +470,7 @@ TEST_F(LegacyVerifierTest, AKeyOfTheOwnShapeWithABadChecksumCanStillBeALegacyOne
   const std::string legacy = WithBadChecksum(format_.Generate("live"));
   Import(legacy, "live");
   KeyCache cache(&resolver_, 100);
-  Verifier v = MakeCachedVerifier(&cache);
+  Verifier v = MakeVerifier({"live"}, &cache);
   VerifyRequest req;
   req.key = legacy;
   EXPECT_EQ(v.Verify(req).code, Code::kValid);
