@@ -110,7 +110,10 @@ std::string_view BearerToken(std::string_view header) {
 // threads on a shared 2-core machine move by up to half between runs (a
 // neighbour's load, which core each thread lands on), one run alone says
 // little.
-void Repeated(benchmark::internal::Benchmark* b) { b->Repetitions(5)->ReportAggregatesOnly(true); }
+constexpr int kRepetitions = 5;
+void Repeated(benchmark::internal::Benchmark* b) {
+  b->Repetitions(kRepetitions)->ReportAggregatesOnly(true);
+}
 
 void BM_Sha256(benchmark::State& state) {
   const Fixture& f = TheFixture();
@@ -380,8 +383,8 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
   // The median of the repetitions where there were some, else the one run.
   auto rate = [&](const std::string& name) {
-    std::string repeated = name;  // "BM_X/real_time/..." runs as "BM_X/repeats:5/real_time/..."
-    repeated.insert(name.find('/') + 1, "repeats:5/");
+    std::string repeated = name;  // "BM_X/real_time/..." runs as "BM_X/repeats:N/real_time/..."
+    repeated.insert(name.find('/') + 1, "repeats:" + std::to_string(keyward::kRepetitions) + "/");
     auto it = reporter.rates.find(repeated + "_median");
     if (it == reporter.rates.end()) it = reporter.rates.find(name);
     return it == reporter.rates.end() ? 0.0 : it->second;
