@@ -397,9 +397,11 @@ TEST_P(StoreContractTest, TheFirstRootKeyIsMadeOnceWhenNodesStartTogether) {
 }
 
 TEST_P(StoreContractTest, AChangeOnOneNodeReachesTheOthersChangeLog) {
+  // Declared before the node whose listener thread calls into it, so the
+  // node (and that thread) is gone before the counter is.
+  std::atomic<int> signals{0};
   auto other = OpenAgain();
   ASSERT_NE(other, nullptr);
-  std::atomic<int> signals{0};
   ASSERT_TRUE(other->WatchKeyChanges([&] { ++signals; }).ok());
   const int64_t seen = *other->LatestKeyChange();
   const int before = signals.load();
