@@ -13,13 +13,17 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+// ASCII only, as HTTP's case-insensitive tokens are, and without libc's
+// locale lookup per byte: header names are compared this way several times
+// on every request.
+static constexpr char AsciiLower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
 bool IEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
+    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
   }
   return true;
 }
