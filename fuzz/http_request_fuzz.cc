@@ -5,7 +5,6 @@
 // @ROOT@ expanded, see harness.h). Answers are checked by the harness.
 #include <boost/beast/_experimental/test/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/read.hpp>
 #include <cstdint>
 #include <string>
 
@@ -31,13 +30,35 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (int requests = 0; requests < 64; ++requests) {
     keyward::RequestParser parser;
     keyward::ConfigureRequestParser(parser, options);
+    // The server's steps (HttpSession::Parse, OnRead, OnHeader): feed what
+    // is buffered, read when more is needed, check the header once whole.
     beast::error_code ec;
-    http::read_header(stream, buffer, parser, ec);
-    if (!ec && !keyward::FramingError(parser.get().base()).empty()) break;  // 400, closed
-    if (!ec && !parser.is_done()) http::read(stream, buffer, parser, ec);
+    bool header_done = false;
+    bool refused = false;
+    for (;;) {
+      const keyward::ParseStep step = keyward::FeedRequestParser(parser, buffer, header_done, &ec);
+      if (step == keyward::ParseStep::kRequest || step == keyward::ParseStep::kError) break;
+      if (step == keyward::ParseStep::kHeader) {
+        header_done = true;
+        const auto& header = parser.get().base();
+        if (!keyward::FramingError(header).empty()) refused = true;  // 400, closed
+        const size_t limit = keyward::BodyLimitFor(header, options);
+        const auto length = parser.content_length();
+        if (length && *length > limit) refused = true;  // 413, closed
+        if (refused) break;
+        parser.body_limit(limit);
+        continue;
+      }
+      const size_t n = stream.read_some(buffer.prepare(8192), ec);
+      buffer.commit(n);
+      if (ec == boost::asio::error::eof) ec = keyward::RequestEndedEarly(parser);
+      if (ec) break;
+    }
+    if (refused) break;
     if (ec && std::getenv("KEYWARD_FUZZ_VERBOSE"))
       std::fprintf(stderr, "  read: %s\n", ec.message().c_str());
     if (ec) break;  // the server answers 400/413/431 or closes; nothing reaches the Api
+    FUZZ_CHECK(parser.is_done(), "a request handed on before it was whole");
     const keyward::ApiReply reply = harness.Handle(parser.get());
     harness.RefreshVictim();
     std::string wire;

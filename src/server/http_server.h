@@ -15,6 +15,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -52,6 +53,19 @@ struct HttpServerOptions {
 // (the fuzzer parses with the same).
 using RequestParser = http::request_parser<http::string_body>;
 void ConfigureRequestParser(RequestParser& parser, const HttpServerOptions& options);
+
+// One step of reading a request from the connection's buffer, as the
+// server takes it (the fuzzer reads with the same): FeedRequestParser gives
+// the parser what the buffer holds and consumes what it used. kHeader comes
+// once, when the header is complete (header_done is then the caller's to
+// set, and a body is parsed as it arrives: the parser is eager from then
+// on); kRequest when the whole request is; kNeedMore when the socket must
+// be read; kError with *ec set. RequestEndedEarly is the error for a
+// connection whose client ended its side before the request was whole.
+enum class ParseStep { kNeedMore, kHeader, kRequest, kError };
+ParseStep FeedRequestParser(RequestParser& parser, boost::beast::flat_buffer& buffer,
+                            bool header_done, boost::beast::error_code* ec);
+boost::beast::error_code RequestEndedEarly(RequestParser& parser);
 
 // The largest body this request may carry: bulk_body_limit for a POST with
 // an Authorization header to one of bulk_paths, body_limit otherwise.

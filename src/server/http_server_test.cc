@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -46,6 +48,101 @@ TEST(HttpServerTest, OnlyChunkedAloneFramesABody) {
   http::request_header<> plain;
   plain.method(http::verb::get);
   EXPECT_TRUE(FramingError(plain).empty());
+}
+
+// What FeedRequestParser makes of bytes that arrive in pieces: the steps the
+// server takes, and the request each one hands on.
+class ParseSteps {
+ public:
+  ParseSteps() { Next(); }
+  void Next() {
+    parser_.emplace();
+    ConfigureRequestParser(*parser_, HttpServerOptions{});
+    header_done_ = false;
+  }
+  // Appends bytes, then steps until the parser needs more or a step other
+  // than kHeader comes; returns the steps taken, as letters (H, R, N, E).
+  std::string Give(std::string_view bytes) {
+    auto mb = buffer_.prepare(bytes.size());
+    std::memcpy(mb.data(), bytes.data(), bytes.size());
+    buffer_.commit(bytes.size());
+    std::string steps;
+    for (;;) {
+      ec_ = {};
+      const ParseStep step = FeedRequestParser(*parser_, buffer_, header_done_, &ec_);
+      steps += "NHRE"[static_cast<int>(step)];
+      if (step != ParseStep::kHeader) return steps;
+      header_done_ = true;
+    }
+  }
+  RequestParser& parser() { return *parser_; }
+  beast::error_code ec() const { return ec_; }
+  size_t buffered() const { return buffer_.size(); }
+
+ private:
+  std::optional<RequestParser> parser_;
+  beast::flat_buffer buffer_;
+  bool header_done_ = false;
+  beast::error_code ec_;
+};
+
+TEST(HttpServerTest, ARequestInPiecesIsHandedOnOnlyWhenWhole) {
+  const std::string request =
+      "POST /v1/keys/verify HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n{\"key\":\"k\"}";
+  ParseSteps p;
+  std::string steps;
+  for (char c : request) steps += p.Give(std::string_view(&c, 1));
+  // Needs more for every byte but the two that complete the header and the body.
+  EXPECT_EQ(steps.find('R'), steps.size() - 1) << steps;
+  EXPECT_EQ(std::count(steps.begin(), steps.end(), 'H'), 1) << steps;
+  EXPECT_EQ(std::count(steps.begin(), steps.end(), 'E'), 0) << steps;
+  EXPECT_EQ(p.parser().get().body(), "{\"key\":\"k\"}");
+  EXPECT_EQ(p.buffered(), 0u);
+}
+
+TEST(HttpServerTest, PipelinedRequestsAreReadOneAtATime) {
+  ParseSteps p;
+  const std::string first = "GET /v1/auth HTTP/1.1\r\nAuthorization: Bearer a\r\n\r\n";
+  const std::string second =
+      "POST /v1/keys/verify HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}GET /x HTTP/1.1\r\n";
+  EXPECT_EQ(p.Give(first + second), "HR");
+  EXPECT_EQ(p.parser().get().target(), "/v1/auth");
+  EXPECT_EQ(p.parser().get()[http::field::authorization], "Bearer a");
+  EXPECT_EQ(p.buffered(), second.size());  // nothing of the next request was taken
+  p.Next();
+  EXPECT_EQ(p.Give(""), "HR");
+  EXPECT_EQ(p.parser().get().target(), "/v1/keys/verify");
+  EXPECT_EQ(p.parser().get().body(), "{}");
+  p.Next();
+  EXPECT_EQ(p.Give(""), "N");  // the third has begun, not ended
+}
+
+TEST(HttpServerTest, AChunkedBodyIsReadToItsLastChunk) {
+  ParseSteps p;
+  EXPECT_EQ(p.Give("POST /v1/keys/verify HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "2\r\n{}\r\n"),
+            "HN");
+  EXPECT_EQ(p.Give("0\r\n\r\n"), "R");
+  EXPECT_EQ(p.parser().get().body(), "{}");
+}
+
+TEST(HttpServerTest, BadBytesAndAnEarlyEndAreErrors) {
+  ParseSteps bad;
+  EXPECT_EQ(bad.Give("GET /v1/auth HTTP/1.1\r\nBad Header\r\n\r\n"), "E");
+  EXPECT_TRUE(bad.ec());
+
+  ParseSteps cut;  // the client ends its side in the middle of the body
+  EXPECT_EQ(cut.Give("POST /v1/keys/verify HTTP/1.1\r\nContent-Length: 10\r\n\r\n{}"), "HN");
+  EXPECT_EQ(RequestEndedEarly(cut.parser()), http::error::partial_message);
+
+  ParseSteps none;  // ... or before a request began: a quiet end
+  EXPECT_EQ(none.Give(""), "N");
+  EXPECT_EQ(RequestEndedEarly(none.parser()), http::error::end_of_stream);
+
+  ParseSteps big;  // a header over the limit, before its end is seen
+  EXPECT_EQ(big.Give("GET / HTTP/1.1\r\nX: " + std::string(HttpServerOptions{}.header_limit, 'a')),
+            "E");
+  EXPECT_EQ(big.ec(), http::error::header_limit);
 }
 
 TEST(HttpServerTest, ListenAddresses) {
