@@ -49,8 +49,11 @@ ApiResponse Api::ErrorResponse(int status, Code code, std::string_view message, 
 void ApiResponse::Set(std::string_view name, std::string_view value) {
   headers += name;
   headers += ": ";
-  for (char c : value) {
-    if (c != '\r' && c != '\n') headers += c;
+  for (;;) {  // the value, in the runs between the CRs and LFs it loses
+    const size_t cut = value.find_first_of("\r\n");
+    headers.append(value.substr(0, cut));
+    if (cut == std::string_view::npos) break;
+    value.remove_prefix(cut + 1);
   }
   headers += "\r\n";
 }

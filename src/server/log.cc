@@ -84,8 +84,18 @@ void FlushAll() {
 
 void AppendJsonEscaped(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
-  for (size_t i = 0; i < s.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
+  size_t i = 0;
+  while (i < s.size()) {
+    // The run of bytes that stand for themselves, appended at once.
+    size_t j = i;
+    while (j < s.size()) {
+      const unsigned char c = static_cast<unsigned char>(s[j]);
+      if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') break;
+      ++j;
+    }
+    out.append(s.data() + i, j - i);
+    if (j == s.size()) break;
+    const unsigned char c = static_cast<unsigned char>(s[j]);
     switch (c) {
       case '"':
         out += "\\\"";
@@ -103,16 +113,13 @@ void AppendJsonEscaped(std::string& out, std::string_view s) {
         out += "\\t";
         break;
       default:
-        if (c < 0x20 || c == 0x7f || c >= 0x80) {
-          // Control bytes and anything non-ASCII are escaped byte-wise, so a
-          // log line stays valid JSON whatever a client sent.
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
+        // Control bytes and anything non-ASCII are escaped byte-wise, so a
+        // log line stays valid JSON whatever a client sent.
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
     }
+    i = j + 1;
   }
 }
 

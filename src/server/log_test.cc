@@ -45,6 +45,28 @@ TEST_F(LogTest, LinesAreJsonWhateverTheyCarry) {
   EXPECT_EQ(j["level"], "info");
 }
 
+// Each byte, between runs of plain text, comes back from a JSON parser as
+// itself (ASCII) or as the code point of its value (anything else, escaped
+// byte-wise): nothing a client sends is lost or breaks the line.
+TEST(AppendJsonEscapedTest, EveryByteSurvivesAsJson) {
+  for (int b = 0; b < 256; ++b) {
+    const std::string text = std::string("ab") + static_cast<char>(b) + "cd" +
+                             static_cast<char>(b) + static_cast<char>(b);
+    std::string out = "\"";
+    AppendJsonEscaped(out, text);
+    out += "\"";
+    const auto parsed = nlohmann::json::parse(out, nullptr, false);
+    ASSERT_FALSE(parsed.is_discarded()) << b << ": " << out;
+    std::string one;
+    if (b < 0x80) {
+      one = std::string(1, static_cast<char>(b));
+    } else {  // U+0080..U+00FF in UTF-8
+      one = {static_cast<char>(0xc0 | (b >> 6)), static_cast<char>(0x80 | (b & 0x3f))};
+    }
+    EXPECT_EQ(parsed.get<std::string>(), "ab" + one + "cd" + one + one) << b;
+  }
+}
+
 TEST_F(LogTest, NumbersHaveThreeDecimals) {
   LogLine("info", "n")
       .Num("a", 0)
