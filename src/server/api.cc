@@ -52,12 +52,14 @@ void ApiResponse::Set(std::string_view name, std::string_view value) {
   if (headers.empty()) headers.reserve(384);
   headers += name;
   headers += ": ";
-  for (;;) {  // the value, in the runs between the CRs and LFs it loses
-    const size_t cut = value.find_first_of("\r\n");
-    headers.append(value.substr(0, cut));
-    if (cut == std::string_view::npos) break;
-    value.remove_prefix(cut + 1);
+  // The value, in the runs between the CRs and LFs it loses.
+  size_t run = 0;
+  for (size_t i = 0; i < value.size(); ++i) {
+    if (value[i] != '\r' && value[i] != '\n') continue;
+    headers.append(value.data() + run, i - run);
+    run = i + 1;
   }
+  headers.append(value.data() + run, value.size() - run);
   headers += "\r\n";
 }
 
