@@ -63,9 +63,11 @@ class ParseSteps {
   // Appends bytes, then steps until the parser needs more or a step other
   // than kHeader comes; returns the steps taken, as letters (H, R, N, E).
   std::string Give(std::string_view bytes) {
-    auto mb = buffer_.prepare(bytes.size());
-    std::memcpy(mb.data(), bytes.data(), bytes.size());
-    buffer_.commit(bytes.size());
+    if (!bytes.empty()) {  // (an empty buffer's prepare(0) may have no data to copy to)
+      auto mb = buffer_.prepare(bytes.size());
+      std::memcpy(mb.data(), bytes.data(), bytes.size());
+      buffer_.commit(bytes.size());
+    }
     std::string steps;
     for (;;) {
       ec_ = {};
