@@ -3,6 +3,8 @@
 #include "server/api.h"
 #include "server/http_status.h"
 
+#include <boost/beast/core/string.hpp>
+
 namespace keyward {
 
 constexpr int kDefaultPageLimit = 50;
@@ -13,19 +15,11 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-// ASCII only, as HTTP's case-insensitive tokens are, and without libc's
-// locale lookup per byte: header names are compared this way several times
-// on every request.
-static constexpr char AsciiLower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
-  }
-  return true;
+  // ASCII only, as HTTP's case-insensitive tokens are (Beast's, without
+  // libc's locale lookup per byte: header names are compared this way
+  // several times on every request).
+  return boost::beast::iequals(a, b);
 }
 
 static int HexValue(char c) {
