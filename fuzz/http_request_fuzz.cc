@@ -31,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     keyward::RequestParser parser;
     keyward::ConfigureRequestParser(parser, options);
     // The server's steps (HttpSession::Parse, OnRead, OnHeader): feed what
-    // is buffered, read when more is needed, check the header once whole.
+    // is buffered, read when more is needed, judge the header once whole.
     beast::error_code ec;
     bool header_done = false;
     bool refused = false;
@@ -40,13 +40,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (step == keyward::ParseStep::kRequest || step == keyward::ParseStep::kError) break;
       if (step == keyward::ParseStep::kHeader) {
         header_done = true;
-        const auto& header = parser.get().base();
-        if (!keyward::FramingError(header).empty()) refused = true;  // 400, closed
-        const size_t limit = keyward::BodyLimitFor(header, options);
-        const auto length = parser.content_length();
-        if (length && *length > limit) refused = true;  // 413, closed
+        // 400 or 413, and the connection closes.
+        refused =
+            keyward::AcceptRequestHeader(parser, options) != keyward::HeaderVerdict::kAccepted;
         if (refused) break;
-        parser.body_limit(limit);
         continue;
       }
       const size_t n = stream.read_some(buffer.prepare(8192), ec);

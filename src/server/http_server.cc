@@ -82,6 +82,20 @@ std::string_view FramingError(const http::request_header<>& header) {
   return {};
 }
 
+HeaderVerdict AcceptRequestHeader(RequestParser& parser, const HttpServerOptions& options) {
+  const auto& header = parser.get().base();
+  if (!FramingError(header).empty()) return HeaderVerdict::kBadFraming;
+  // The parser read the header allowing the larger of the two limits
+  // (Beast checks a Content-Length as the header ends); this request's is
+  // known only now.
+  const size_t limit = BodyLimitFor(header, options);
+  if (const auto length = parser.content_length(); length && *length > limit) {
+    return HeaderVerdict::kTooLarge;
+  }
+  parser.body_limit(limit);
+  return HeaderVerdict::kAccepted;
+}
+
 Status ParseListenAddress(std::string_view text, std::string* host, uint16_t* port) {
   std::string_view h, p;
   if (!text.empty() && text[0] == '[') {
@@ -251,20 +265,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void OnHeader() {
     auto& req = parser_->get();
-    if (const std::string_view why = FramingError(req.base()); !why.empty()) {
-      return SendErrorAndClose(400, Code::kInvalidRequest, std::string(why));
+    switch (AcceptRequestHeader(*parser_, server_.options())) {
+      case HeaderVerdict::kBadFraming:
+        return SendErrorAndClose(400, Code::kInvalidRequest, std::string(FramingError(req.base())));
+      case HeaderVerdict::kTooLarge:
+        return OnReadError(http::error::body_limit);
+      case HeaderVerdict::kAccepted:
+        break;
     }
     // An HTTP/1.0 request with Transfer-Encoding has faulty framing: answer
     // it, then close (RFC 9112 6.1).
     close_after_ = req.version() < 11 && req.count(http::field::transfer_encoding) > 0;
-    // The parser read the header allowing the larger of the two limits
-    // (Beast checks a Content-Length as the header ends); this request's is
-    // known only now.
-    body_limit_ = BodyLimitFor(req.base(), server_.options());
-    if (const auto length = parser_->content_length(); length && *length > body_limit_) {
-      return OnReadError(http::error::body_limit);
-    }
-    parser_->body_limit(body_limit_);
     const auto expect = req[http::field::expect];
     if (beast::iequals(expect, "100-continue")) {
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";

@@ -76,6 +76,13 @@ size_t BodyLimitFor(const http::request_header<>& header, const HttpServerOption
 // unknown, and what follows could be read as a smuggled request.
 std::string_view FramingError(const http::request_header<>& header);
 
+// What the server makes of a request's header once it is whole (the fuzzer
+// asks the same): framing it cannot trust (FramingError: 400), or a
+// Content-Length over this request's own limit (BodyLimitFor: 413), is
+// refused; otherwise the parser's body limit becomes the request's own.
+enum class HeaderVerdict { kAccepted, kBadFraming, kTooLarge };
+HeaderVerdict AcceptRequestHeader(RequestParser& parser, const HttpServerOptions& options);
+
 // "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:0"; InvalidRequest otherwise.
 Status ParseListenAddress(std::string_view text, std::string* host, uint16_t* port);
 

@@ -147,6 +147,30 @@ TEST(HttpServerTest, BadBytesAndAnEarlyEndAreErrors) {
   EXPECT_EQ(big.ec(), http::error::header_limit);
 }
 
+// The header's verdict, as the server and the fuzzer take it: framing that
+// cannot be trusted, then a length over the request's own limit (the bulk
+// path's larger one only for a POST with a credential).
+TEST(HttpServerTest, AHeaderIsJudgedOnItsFramingAndItsOwnBodyLimit) {
+  const HttpServerOptions options;
+  auto verdict = [&](const std::string& head) {
+    ParseSteps p;
+    // (Beast reads "Transfer-Encoding: gzip" as no body at all: "HR".)
+    EXPECT_EQ(p.Give(head + "\r\n").front(), 'H') << head;
+    return AcceptRequestHeader(p.parser(), options);
+  };
+  const std::string over = std::to_string(options.body_limit + 1);
+  EXPECT_EQ(verdict("POST /v1/keys/verify HTTP/1.1\r\nTransfer-Encoding: gzip\r\n"),
+            HeaderVerdict::kBadFraming);
+  EXPECT_EQ(verdict("POST /v1/keys/verify HTTP/1.1\r\nContent-Length: " + over + "\r\n"),
+            HeaderVerdict::kTooLarge);
+  EXPECT_EQ(verdict("POST /v1/api-keys/import HTTP/1.1\r\nContent-Length: " + over + "\r\n"),
+            HeaderVerdict::kTooLarge);  // no credential: the ordinary limit
+  EXPECT_EQ(verdict("POST /v1/api-keys/import HTTP/1.1\r\nAuthorization: Bearer x\r\n"
+                    "Content-Length: " +
+                    over + "\r\n"),
+            HeaderVerdict::kAccepted);
+}
+
 TEST(HttpServerTest, ListenAddresses) {
   std::string host;
   uint16_t port = 0;
